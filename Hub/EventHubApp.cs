@@ -1,0 +1,84 @@
+using EventHub.Demo;
+using EventHub.Log;
+using EventHub.Sse;
+using EventHub.Storage;
+using EventHub.Streaming;
+using Npgsql;
+
+namespace EventHub;
+
+/// <summary>Composition of the hub: configuration, services and endpoints. Used by Program and by the tests.</summary>
+public static class EventHubApp
+{
+    public const string ConnectionStringName = "EventHub";
+
+    /// <summary>
+    /// Builds the hub. Without <c>ConnectionStrings:EventHub</c> it first starts (or reuses) a
+    /// private PostgreSQL cluster from the local binaries and stops it when the hub stops.
+    /// </summary>
+    public static async Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null,
+        CancellationToken cancellationToken = default)
+    {
+        var builder = WebApplication.CreateBuilder(NormalizeArgs(args));
+        configure?.Invoke(builder);
+
+        EmbeddedPostgres? embedded = null;
+        var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName);
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            var embeddedOptions = builder.Configuration.GetSection(EmbeddedPostgresOptions.Section).Get<EmbeddedPostgresOptions>()
+                ?? new EmbeddedPostgresOptions();
+            using var loggerFactory = LoggerFactory.Create(l => l.AddConsole());
+            embedded = new EmbeddedPostgres(embeddedOptions, loggerFactory.CreateLogger<EmbeddedPostgres>());
+            await embedded.StartAsync(cancellationToken);
+            connectionString = embedded.ConnectionString;
+        }
+
+        AddEventHub(builder.Services, builder.Configuration, connectionString);
+
+        var app = builder.Build();
+        if (embedded is not null)
+        {
+            // Stop the private cluster after the host has stopped every stream and the tail.
+            app.Lifetime.ApplicationStopped.Register(() => embedded.StopAsync().GetAwaiter().GetResult());
+        }
+        MapEventHub(app);
+        return app;
+    }
+
+    public static void AddEventHub(IServiceCollection services, IConfiguration configuration, string connectionString)
+    {
+        services.AddOptions<StreamOptions>().Bind(configuration.GetSection(StreamOptions.Section));
+        services.AddOptions<SseOptions>().Bind(configuration.GetSection(SseOptions.Section));
+        services.AddOptions<DemoOptions>().Bind(configuration.GetSection(DemoOptions.Section));
+        services.AddSingleton(TimeProvider.System);
+
+        services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString)
+        {
+            Name = "EventHub",
+        }.Build());
+        services.AddSingleton<SchemaMigrator>();
+        services.AddHostedService<MigrationHostedService>(); // first: the others need the schema
+
+        services.AddSingleton<PostgresChangeNotifier>();
+        services.AddSingleton<IChangeNotifier>(sp => sp.GetRequiredService<PostgresChangeNotifier>());
+        services.AddHostedService(sp => sp.GetRequiredService<PostgresChangeNotifier>());
+        services.AddSingleton<IChangeLogReader, ChangeLogReader>();
+        services.AddSingleton<IEventFanout, ProjectFanout>();
+        services.AddSingleton<ChangeLogTail>();
+        services.AddHostedService(sp => sp.GetRequiredService<ChangeLogTail>());
+        services.AddSingleton<StreamRequestValidator>();
+        services.AddSingleton<EventStreamSource>();
+
+        services.AddHostedService<DemoActivitySimulator>();
+    }
+
+    public static void MapEventHub(WebApplication app)
+    {
+        app.MapEventStream();
+    }
+
+    // "--demo" alone is the documented switch; the configuration system wants key=value.
+    private static string[] NormalizeArgs(string[] args) =>
+        args.Select(a => a == "--demo" ? "--Demo:Enabled=true" : a).ToArray();
+}

@@ -1,0 +1,83 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+
+namespace EventHub.Log;
+
+/// <summary>
+/// One committed change_log row, as every transport sends it. Instances are immutable and
+/// shared by all subscribers: the encoded forms are computed once, on first use, and reused
+/// for every subscriber (fan-out never re-serializes an event).
+/// </summary>
+public sealed class LogEvent
+{
+    private byte[]? _json;
+    private byte[]? _sseFrame;
+
+    public LogEvent(LogPosition position, string offset, long seq, string projectId, string? sessionId,
+        string type, string payloadJson, DateTimeOffset createdAt)
+    {
+        Position = position;
+        Offset = offset;
+        Seq = seq;
+        ProjectId = projectId;
+        SessionId = sessionId;
+        Type = type;
+        PayloadJson = payloadJson;
+        CreatedAt = createdAt.ToUniversalTime();
+    }
+
+    public LogPosition Position { get; }
+    /// <summary>The opaque offset a client resumes from to get the events after this one.</summary>
+    public string Offset { get; }
+    public long Seq { get; }
+    public string ProjectId { get; }
+    public string? SessionId { get; }
+    public string Type { get; }
+    /// <summary>The payload object as JSON text, exactly as the trigger built it.</summary>
+    public string PayloadJson { get; }
+    public DateTimeOffset CreatedAt { get; }
+
+    /// <summary>
+    /// The event in the wire shape of the reference (section 3) plus its <c>offset</c>, as UTF-8 JSON.
+    /// Computed once; benign race: two threads may both compute it, the results are equal.
+    /// </summary>
+    public ReadOnlyMemory<byte> Json => _json ??= EncodeJson();
+
+    /// <summary>The complete SSE frame (<c>id</c>, <c>event</c>, <c>data</c>, blank line), computed once.</summary>
+    public ReadOnlyMemory<byte> SseFrame => _sseFrame ??= EncodeSseFrame();
+
+    private byte[] EncodeJson()
+    {
+        var buffer = new ArrayBufferWriter<byte>(256 + PayloadJson.Length);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("seq", Seq);
+            writer.WriteString("projectId", ProjectId);
+            if (SessionId is null) writer.WriteNull("sessionId"); else writer.WriteString("sessionId", SessionId);
+            writer.WriteString("type", Type);
+            writer.WritePropertyName("payload");
+            writer.WriteRawValue(PayloadJson, skipInputValidation: true);
+            writer.WriteString("createdAt", CreatedAt.UtcDateTime);
+            writer.WriteString("offset", Offset);
+            writer.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private byte[] EncodeSseFrame()
+    {
+        // Offsets and JSON (Utf8JsonWriter escapes control characters) hold no line breaks;
+        // the type comes from the database, so strip any a future trigger might put in it.
+        var type = Type.Contains('\n') || Type.Contains('\r') ? Type.Replace("\r", "").Replace("\n", "") : Type;
+        var head = Encoding.UTF8.GetBytes($"id: {Offset}\nevent: {type}\ndata: ");
+        var json = Json.Span;
+        var frame = new byte[head.Length + json.Length + 2];
+        head.CopyTo(frame, 0);
+        json.CopyTo(frame.AsSpan(head.Length));
+        frame[^2] = (byte)'\n';
+        frame[^1] = (byte)'\n';
+        return frame;
+    }
+}

@@ -1,0 +1,44 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+
+namespace EventHub.Log;
+
+/// <summary>
+/// The opaque offset string clients hold: <c>{epoch}.{transaction id}.{seq}</c>, or <c>"0"</c>
+/// for the start of the log. Clients store it and send it back; they never compute with it.
+/// The epoch names the log (it is created with the schema), so an offset from another
+/// database, or from before the schema was re-created, is recognised as foreign.
+/// </summary>
+public static class Offset
+{
+    /// <summary>The offset that means "from the beginning of the log".</summary>
+    public const string Beginning = "0";
+
+    /// <summary>Longest offset string a valid log position can produce (epoch + two 20-digit numbers).</summary>
+    public const int MaxLength = 64;
+
+    public static string Format(string epoch, LogPosition position) =>
+        string.Create(CultureInfo.InvariantCulture, $"{epoch}.{position.TransactionId}.{position.Seq}");
+
+    /// <summary>Parses the syntax of an offset; whether it belongs to this log is checked by the caller.</summary>
+    public static bool TryParse(string? text, [NotNullWhen(true)] out ParsedOffset? offset)
+    {
+        offset = null;
+        if (string.IsNullOrEmpty(text) || text.Length > MaxLength) return false;
+        if (text == Beginning)
+        {
+            offset = new ParsedOffset(null, LogPosition.Start);
+            return true;
+        }
+        var parts = text.Split('.');
+        if (parts.Length != 3 || parts[0].Length == 0 || !parts[0].All(char.IsAsciiLetterOrDigit)) return false;
+        if (!ulong.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var xid)) return false;
+        if (!long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var seq)) return false;
+        if (xid == 0 || seq <= 0) return false;
+        offset = new ParsedOffset(parts[0], new LogPosition(xid, seq));
+        return true;
+    }
+}
+
+/// <summary>A syntactically valid offset. <see cref="Epoch"/> is null for <see cref="Offset.Beginning"/>.</summary>
+public sealed record ParsedOffset(string? Epoch, LogPosition Position);

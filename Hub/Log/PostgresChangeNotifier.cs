@@ -1,0 +1,71 @@
+using Npgsql;
+
+namespace EventHub.Log;
+
+/// <summary>
+/// <see cref="IChangeNotifier"/> over PostgreSQL LISTEN/NOTIFY: one dedicated connection per hub
+/// process LISTENs on <c>eventhub_change_log</c> (the change_log insert trigger NOTIFYs after commit).
+/// </summary>
+/// <remarks>
+/// A broken connection is logged, disposed and re-opened with backoff. Notifications sent while
+/// it was down are lost, so every (re)connect raises a wake-up: the tail then reads the log and
+/// catches whatever the lost notifications were about.
+/// </remarks>
+public sealed partial class PostgresChangeNotifier(
+    NpgsqlDataSource dataSource, TimeProvider timeProvider, ILogger<PostgresChangeNotifier> logger)
+    : BackgroundService, IChangeNotifier
+{
+    public const string Channel = "eventhub_change_log";
+
+    private readonly WakeupSignal _wakeup = new(timeProvider);
+    private volatile bool _listening;
+
+    /// <summary>Whether the LISTEN connection is up (for readiness).</summary>
+    public bool IsListening => _listening;
+
+    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        _wakeup.WaitAsync(timeout, cancellationToken);
+
+    private void Signal() => _wakeup.Signal();
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var backoff = TimeSpan.FromMilliseconds(100);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
+                connection.Notification += (_, _) => Signal();
+                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
+                    await listen.ExecuteNonQueryAsync(stoppingToken);
+                _listening = true;
+                LogListening(Channel);
+                backoff = TimeSpan.FromMilliseconds(100);
+                Signal();
+                while (true)
+                    await connection.WaitAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                _listening = false;
+                LogConnectionLost(e, backoff.TotalMilliseconds);
+                Signal();
+                try { await Task.Delay(backoff, timeProvider, stoppingToken); }
+                catch (OperationCanceledException) { break; }
+                backoff = TimeSpan.FromMilliseconds(Math.Min(backoff.TotalMilliseconds * 2, 5000));
+            }
+        }
+        _listening = false;
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Listening for change_log notifications on {Channel}")]
+    private partial void LogListening(string channel);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "The LISTEN connection failed; retrying in {DelayMs} ms")]
+    private partial void LogConnectionLost(Exception exception, double delayMs);
+}

@@ -1,0 +1,78 @@
+using EventHub.Errors;
+using EventHub.Streaming;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+
+namespace EventHub.Sse;
+
+/// <summary>
+/// <c>GET /api/v1/events</c>: the change stream as Server-Sent Events. It only translates the
+/// query into a <see cref="StreamRequest"/> and frames what <see cref="EventStreamSource"/> yields.
+/// </summary>
+public static class SseEndpoint
+{
+    public const string Path = "/api/v1/events";
+
+    public static IEndpointConventionBuilder MapEventStream(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapGet(Path, HandleAsync);
+
+    private static async Task HandleAsync(HttpContext context, EventStreamSource source,
+        IOptions<SseOptions> options, TimeProvider timeProvider)
+    {
+        var aborted = context.RequestAborted;
+        EventStream stream;
+        try
+        {
+            stream = await source.OpenAsync(ParseRequest(context.Request), aborted);
+        }
+        catch (StreamRequestException e)
+        {
+            await ApiError.BadRequest(e.Code, e.Message).ExecuteAsync(context);
+            return;
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await using (stream)
+        {
+            var response = context.Response;
+            response.ContentType = "text/event-stream";
+            response.Headers.CacheControl = "no-cache";
+            response.Headers["X-Accel-Buffering"] = "no";
+            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+
+            var writer = new SseEventWriter(response.BodyWriter, timeProvider, options.Value.KeepAliveInterval);
+            try
+            {
+                await writer.WritePreambleAsync(options.Value.RetryHint, aborted);
+                await writer.WriteAsync(stream.ReadAllAsync(aborted), aborted);
+            }
+            catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+            {
+                // The client went away: not an error. Disposing the stream leaves the fan-out.
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads <c>project</c>, <c>type</c> (both repeatable) and the offset: <c>Last-Event-ID</c>, else
+    /// <c>after</c>. A reconnecting EventSource sends the header to the original URL, so the
+    /// header is the newer position and wins.
+    /// </summary>
+    internal static StreamRequest ParseRequest(HttpRequest request)
+    {
+        var query = request.Query;
+        string? after = null;
+        var lastEventId = request.Headers["Last-Event-ID"];
+        if (!StringValues.IsNullOrEmpty(lastEventId))
+            after = lastEventId.Count == 1 ? lastEventId[0] : string.Join(",", lastEventId.ToArray());
+        else if (query.TryGetValue("after", out var afterValues))
+            after = afterValues.Count == 1 ? afterValues[0] ?? "" : string.Join(",", afterValues.ToArray());
+        return new StreamRequest(Values(query["project"]), Values(query["type"]), after);
+    }
+
+    private static string[] Values(StringValues values) => values.Select(v => v ?? "").ToArray();
+}

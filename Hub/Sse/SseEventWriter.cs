@@ -1,0 +1,55 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using EventHub.Log;
+
+namespace EventHub.Sse;
+
+/// <summary>
+/// Writes an <see cref="EventStream"/> as Server-Sent Events. Frames are the events' cached
+/// encodings (written once per event, not per subscriber). Writes are flushed when the stream
+/// has nothing more ready, so a catch-up goes out in large writes and a live event at once.
+/// </summary>
+public sealed class SseEventWriter(PipeWriter output, TimeProvider timeProvider, TimeSpan keepAliveInterval)
+{
+    private static readonly byte[] KeepAlive = ": keep-alive\n\n"u8.ToArray();
+
+    public async Task WritePreambleAsync(TimeSpan retry, CancellationToken cancellationToken)
+    {
+        // The retry hint, and a comment so that clients see the stream open before the first event.
+        output.Write(Encoding.ASCII.GetBytes($"retry: {(long)retry.TotalMilliseconds}\n: connected\n\n"));
+        await output.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>Writes events until the stream ends or <paramref name="cancellationToken"/> fires (client gone).</summary>
+    public async Task WriteAsync(IAsyncEnumerable<LogEvent> events, CancellationToken cancellationToken)
+    {
+        await using var enumerator = events.GetAsyncEnumerator(cancellationToken);
+        while (true)
+        {
+            var next = enumerator.MoveNextAsync();
+            if (!next.IsCompleted)
+            {
+                // Nothing ready: send what is buffered, then wait, with a keep-alive on idle.
+                await output.FlushAsync(cancellationToken);
+                var pending = next.AsTask();
+                while (true)
+                {
+                    using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    var delay = Task.Delay(keepAliveInterval, timeProvider, idle.Token);
+                    if (await Task.WhenAny(pending, delay) == pending)
+                    {
+                        idle.Cancel();
+                        break;
+                    }
+                    output.Write(KeepAlive);
+                    await output.FlushAsync(cancellationToken);
+                }
+                next = new ValueTask<bool>(pending);
+            }
+            if (!await next) break;
+            output.Write(enumerator.Current.SseFrame.Span);
+        }
+        await output.FlushAsync(cancellationToken);
+    }
+}

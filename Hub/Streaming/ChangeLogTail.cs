@@ -1,0 +1,102 @@
+using EventHub.Log;
+using Microsoft.Extensions.Options;
+
+namespace EventHub.Streaming;
+
+/// <summary>
+/// The one reader of the change log per hub process. It reads new final rows in position order
+/// and publishes them to the fan-out; every stream's live feed comes from here, so the database
+/// sees one tail query per wake-up whatever the number of subscribers.
+/// </summary>
+/// <remarks>
+/// Woken by <see cref="IChangeNotifier"/> right after a commit, and by a poll at
+/// <see cref="StreamOptions.PollInterval"/> otherwise. While rows are held back behind an older
+/// open transaction it polls with a short, growing delay: the end of a transaction that wrote no
+/// event sends no NOTIFY. Database errors are logged and retried with backoff; the cursor is
+/// only advanced past rows that were published, so a failure loses nothing.
+/// </remarks>
+public sealed partial class ChangeLogTail(
+    IChangeLogReader reader,
+    IChangeNotifier notifier,
+    IEventFanout fanout,
+    IOptions<StreamOptions> options,
+    TimeProvider timeProvider,
+    ILogger<ChangeLogTail> logger) : BackgroundService
+{
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _lastReadTimestamp;
+
+    /// <summary>Completes once the tail knows where "now" is and is publishing.</summary>
+    public Task Ready => _ready.Task;
+
+    /// <summary>Whether the last read succeeded (for readiness).</summary>
+    public bool IsHealthy { get; private set; }
+
+    /// <summary>Time of the last successful read, from <see cref="TimeProvider.GetTimestamp"/>.</summary>
+    public long LastReadTimestamp => Interlocked.Read(ref _lastReadTimestamp);
+
+    public async Task WaitUntilReadyAsync(CancellationToken cancellationToken) =>
+        await _ready.Task.WaitAsync(cancellationToken);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        var backoff = TimeSpan.FromMilliseconds(100);
+        LogPosition? position = null;
+        var heldBackDelay = settings.HeldBackPollDelay;
+
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (position is null)
+                {
+                    position = await reader.GetHeadAsync(stoppingToken);
+                    fanout.Initialize(position.Value);
+                    LogStarted(position.Value.ToString());
+                    _ready.TrySetResult();
+                }
+
+                var batch = await reader.ReadAsync(position.Value, EventFilter.All, settings.TailBatchSize, stoppingToken);
+                foreach (var e in batch.Events)
+                {
+                    fanout.Publish(e);
+                    position = e.Position;
+                }
+                IsHealthy = true;
+                Interlocked.Exchange(ref _lastReadTimestamp, timeProvider.GetTimestamp());
+                backoff = TimeSpan.FromMilliseconds(100);
+
+                if (batch.Events.Count >= settings.TailBatchSize) continue;
+                if (batch.HeldBack)
+                {
+                    await notifier.WaitAsync(heldBackDelay, stoppingToken);
+                    heldBackDelay = TimeSpan.FromTicks(Math.Min(heldBackDelay.Ticks * 2, settings.PollInterval.Ticks));
+                }
+                else
+                {
+                    heldBackDelay = settings.HeldBackPollDelay;
+                    await notifier.WaitAsync(settings.PollInterval, stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                IsHealthy = false;
+                LogReadFailed(e, backoff.TotalMilliseconds);
+                try { await Task.Delay(backoff, timeProvider, stoppingToken); }
+                catch (OperationCanceledException) { break; }
+                backoff = TimeSpan.FromMilliseconds(Math.Min(backoff.TotalMilliseconds * 2, 5000));
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Tailing change_log from position {Position}")]
+    private partial void LogStarted(string position);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Reading change_log failed; retrying in {DelayMs} ms")]
+    private partial void LogReadFailed(Exception exception, double delayMs);
+}

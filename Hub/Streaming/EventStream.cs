@@ -1,0 +1,117 @@
+using System.Runtime.CompilerServices;
+using EventHub.Log;
+
+namespace EventHub.Streaming;
+
+/// <summary>
+/// One client's stream: catch-up from the log, then the live feed, with no gap and no duplicate
+/// between them. Enumerate it once; disposing it (or cancelling the enumeration) leaves the
+/// fan-out at once.
+/// </summary>
+/// <remarks>
+/// The subscription joins the live feed <em>before</em> catch-up starts. Catch-up reads the log
+/// after the client's offset until it has passed the head that the fan-out reported at joining;
+/// every live event after that head is in the buffer, so the two overlap and never leave a gap.
+/// The overlap is dropped by position: a live event at or before the last position delivered is
+/// skipped. The same dance recovers a lagged subscription (its buffer overflowed): re-arm, which
+/// reports a new head, then read the log from the last delivered position up to it.
+/// </remarks>
+public sealed class EventStream : IAsyncDisposable
+{
+    private readonly Subscription _subscription;
+    private readonly EventFilter _filter;
+    private readonly IChangeLogReader _reader;
+    private readonly IEventFanout _fanout;
+    private readonly StreamOptions _options;
+    private readonly TimeProvider _timeProvider;
+    private LogPosition _last;
+    private LogPosition _catchUpTarget;
+    private bool _needsCatchUp;
+    private int _disposed;
+
+    internal EventStream(Subscription subscription, EventFilter filter, LogPosition start, bool catchUp,
+        LogPosition head, IChangeLogReader reader, IEventFanout fanout, StreamOptions options, TimeProvider timeProvider)
+    {
+        _subscription = subscription;
+        _filter = filter;
+        _last = start;
+        _needsCatchUp = catchUp;
+        _catchUpTarget = head;
+        _reader = reader;
+        _fanout = fanout;
+        _options = options;
+        _timeProvider = timeProvider;
+    }
+
+    /// <summary>Position of the last event delivered (or the starting point).</summary>
+    public LogPosition LastPosition => _last;
+
+    /// <summary>How many times this stream fell behind the live feed and caught up from the log.</summary>
+    public int LagCount => _subscription.LagCount;
+
+    public async IAsyncEnumerable<LogEvent> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            while (true)
+            {
+                if (_needsCatchUp)
+                {
+                    await foreach (var e in CatchUpAsync(cancellationToken))
+                        yield return e;
+                    _needsCatchUp = false;
+                }
+
+                while (_subscription.TryRead(out var live))
+                {
+                    if (live.Position <= _last) continue; // already delivered by catch-up
+                    _last = live.Position;
+                    yield return live;
+                }
+
+                if (_subscription.IsLagged)
+                {
+                    // The buffer overflowed and is now drained: read what was refused from the log.
+                    _catchUpTarget = _fanout.Rearm(_subscription);
+                    _needsCatchUp = true;
+                    continue;
+                }
+
+                if (!await _subscription.WaitToReadAsync(cancellationToken))
+                    yield break; // unsubscribed (the stream was disposed)
+            }
+        }
+        finally
+        {
+            await DisposeAsync();
+        }
+    }
+
+    private async IAsyncEnumerable<LogEvent> CatchUpAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var batchSize = _options.CatchUpBatchSize;
+        while (true)
+        {
+            var batch = await _reader.ReadAsync(_last, _filter, batchSize, cancellationToken);
+            foreach (var e in batch.Events)
+            {
+                _last = e.Position;
+                yield return e;
+            }
+            if (batch.Events.Count >= batchSize) continue;
+            // A short batch ends the catch-up once the read saw everything up to the head the
+            // fan-out reported: on the primary that always holds, since the tail read the head
+            // with an older snapshot. A lagging replica may not have it yet: wait and read again.
+            if (_catchUpTarget == LogPosition.Start || batch.FinalBefore > _catchUpTarget.TransactionId)
+                yield break;
+            await Task.Delay(TimeSpan.FromMilliseconds(10), _timeProvider, cancellationToken);
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            _fanout.Unsubscribe(_subscription);
+        return ValueTask.CompletedTask;
+    }
+}

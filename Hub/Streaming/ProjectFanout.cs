@@ -1,0 +1,90 @@
+using System.Collections.Immutable;
+using EventHub.Log;
+
+namespace EventHub.Streaming;
+
+/// <summary>
+/// <see cref="IEventFanout"/> with one copy-on-write subscriber array per project, plus one for
+/// subscriptions to all projects. Publishing an event looks up its project once and offers the
+/// event to that array and the all-projects array: cost grows with the project's subscribers,
+/// not with all connections.
+/// </summary>
+public sealed class ProjectFanout : IEventFanout
+{
+    // Guards the dictionary, the arrays' replacement and _head. Publish holds it only to read the
+    // arrays and move the head, so Subscribe's "head" and its array insertion are atomic with
+    // respect to a publish: an event is either at or before the returned head, or offered.
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, ImmutableArray<Subscription>> _byProject = new(StringComparer.Ordinal);
+    private ImmutableArray<Subscription> _allProjects = [];
+    private LogPosition _head;
+    private int _count;
+
+    public LogPosition Head { get { lock (_gate) return _head; } }
+    public int SubscriberCount => Volatile.Read(ref _count);
+
+    public void Initialize(LogPosition head)
+    {
+        lock (_gate) _head = head;
+    }
+
+    public LogPosition Subscribe(Subscription subscription)
+    {
+        lock (_gate)
+        {
+            if (subscription.Filter.Projects is null)
+                _allProjects = _allProjects.Add(subscription);
+            else
+                foreach (var project in subscription.Filter.Projects)
+                    _byProject[project] = _byProject.TryGetValue(project, out var subs) ? subs.Add(subscription) : [subscription];
+            _count++;
+            return _head;
+        }
+    }
+
+    public void Unsubscribe(Subscription subscription)
+    {
+        lock (_gate)
+        {
+            if (subscription.Filter.Projects is null)
+            {
+                var before = _allProjects.Length;
+                _allProjects = _allProjects.Remove(subscription);
+                if (_allProjects.Length != before) _count--;
+                return;
+            }
+            var removed = false;
+            foreach (var project in subscription.Filter.Projects)
+            {
+                if (!_byProject.TryGetValue(project, out var subs)) continue;
+                var after = subs.Remove(subscription);
+                removed |= after.Length != subs.Length;
+                if (after.IsEmpty) _byProject.Remove(project); else _byProject[project] = after;
+            }
+            if (removed) _count--;
+        }
+        subscription.Complete();
+    }
+
+    public LogPosition Rearm(Subscription subscription)
+    {
+        lock (_gate)
+        {
+            subscription.Rearm();
+            return _head;
+        }
+    }
+
+    public void Publish(LogEvent e)
+    {
+        ImmutableArray<Subscription> project, all;
+        lock (_gate)
+        {
+            _head = e.Position;
+            project = _byProject.TryGetValue(e.ProjectId, out var subs) ? subs : [];
+            all = _allProjects;
+        }
+        foreach (var s in project) s.Offer(e);
+        foreach (var s in all) s.Offer(e);
+    }
+}

@@ -1,0 +1,41 @@
+namespace EventHub.Streaming;
+
+/// <summary>Settings of the tail and of every stream (section <c>Stream</c>). Defaults are the values below.</summary>
+public sealed class StreamOptions
+{
+    public const string Section = "Stream";
+
+    /// <summary>Fallback poll when no NOTIFY arrives (lost notifications, a dropped LISTEN connection).</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// First poll delay while committed rows wait behind an older open transaction; it doubles
+    /// up to <see cref="PollInterval"/>. No NOTIFY announces the end of a transaction that wrote no event.
+    /// </summary>
+    public TimeSpan HeldBackPollDelay { get; set; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>Rows per tail read.</summary>
+    public int TailBatchSize { get; set; } = 1000;
+
+    /// <summary>Rows per catch-up read; a catch-up never holds more than this in memory.</summary>
+    public int CatchUpBatchSize { get; set; } = 500;
+
+    /// <summary>
+    /// Live events buffered per stream. When a stream's buffer is full, it stops taking live
+    /// events and, once its consumer has drained the buffer, catches up from the log instead:
+    /// memory stays bounded and nothing is lost (docs/design.md, "Slow consumers").
+    /// </summary>
+    public int SubscriberBufferCapacity { get; set; } = 1024;
+
+    /// <summary>Most projects in one request.</summary>
+    public int MaxProjects { get; set; } = 100;
+
+    /// <summary>Most types (exact or prefix) in one request.</summary>
+    public int MaxTypes { get; set; } = 50;
+
+    /// <summary>Longest project id accepted.</summary>
+    public int MaxProjectIdLength { get; set; } = 128;
+
+    /// <summary>Longest event type (or prefix pattern) accepted.</summary>
+    public int MaxTypeLength { get; set; } = 64;
+}
