@@ -24,32 +24,51 @@ public sealed class SseEventWriter(PipeWriter output, TimeProvider timeProvider,
     /// <summary>Writes events until the stream ends or <paramref name="cancellationToken"/> fires (client gone).</summary>
     public async Task WriteAsync(IAsyncEnumerable<LogEvent> events, CancellationToken cancellationToken)
     {
-        await using var enumerator = events.GetAsyncEnumerator(cancellationToken);
+        var enumerator = events.GetAsyncEnumerator(cancellationToken);
+        Task<bool>? pending = null;
+        try
+        {
+            while (true)
+            {
+                var next = enumerator.MoveNextAsync();
+                if (!next.IsCompleted)
+                {
+                    // Nothing ready: send what is buffered, then wait, with a keep-alive on idle.
+                    pending = next.AsTask();
+                    await output.FlushAsync(cancellationToken);
+                    await WaitWithKeepAliveAsync(pending, cancellationToken);
+                    next = new ValueTask<bool>(pending);
+                    pending = null;
+                }
+                if (!await next) break;
+                output.Write(enumerator.Current.SseFrame.Span);
+            }
+            await output.FlushAsync(cancellationToken);
+        }
+        finally
+        {
+            // An async iterator cannot be disposed while a MoveNextAsync is in flight; it shares
+            // our token, so it ends promptly once the client is gone.
+            if (pending is not null)
+                try { await pending; } catch (OperationCanceledException) { }
+            await enumerator.DisposeAsync();
+        }
+    }
+
+    private async Task WaitWithKeepAliveAsync(Task pending, CancellationToken cancellationToken)
+    {
         while (true)
         {
-            var next = enumerator.MoveNextAsync();
-            if (!next.IsCompleted)
+            using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var delay = Task.Delay(keepAliveInterval, timeProvider, idle.Token);
+            if (await Task.WhenAny(pending, delay) == pending)
             {
-                // Nothing ready: send what is buffered, then wait, with a keep-alive on idle.
-                await output.FlushAsync(cancellationToken);
-                var pending = next.AsTask();
-                while (true)
-                {
-                    using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                    var delay = Task.Delay(keepAliveInterval, timeProvider, idle.Token);
-                    if (await Task.WhenAny(pending, delay) == pending)
-                    {
-                        idle.Cancel();
-                        break;
-                    }
-                    output.Write(KeepAlive);
-                    await output.FlushAsync(cancellationToken);
-                }
-                next = new ValueTask<bool>(pending);
+                await idle.CancelAsync();
+                return;
             }
-            if (!await next) break;
-            output.Write(enumerator.Current.SseFrame.Span);
+            cancellationToken.ThrowIfCancellationRequested();
+            output.Write(KeepAlive);
+            await output.FlushAsync(cancellationToken);
         }
-        await output.FlushAsync(cancellationToken);
     }
 }

@@ -1,0 +1,54 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace EventHub.Tests.Infrastructure;
+
+/// <summary>The real hub on a real Kestrel server on a free loopback port, against a test database.</summary>
+public sealed class HubServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private HubServer(WebApplication app, Uri address)
+    {
+        _app = app;
+        BaseAddress = address;
+    }
+
+    public Uri BaseAddress { get; }
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<HubServer> StartAsync(string connectionString, IDictionary<string, string?>? settings = null,
+        int port = 0)
+    {
+        var app = await EventHubApp.BuildAsync([], builder =>
+        {
+            var values = new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:EventHub"] = connectionString,
+                ["Urls"] = $"http://127.0.0.1:{port}",
+                ["Stream:PollInterval"] = "00:00:00.500",
+            };
+            foreach (var (k, v) in settings ?? new Dictionary<string, string?>()) values[k] = v;
+            builder.Configuration.AddInMemoryCollection(values);
+            builder.Logging.ClearProviders();
+            builder.Logging.AddFilter(_ => false);
+        });
+        await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        // Tests begin once the tail is publishing, so "from now" means from the test's first write.
+        await app.Services.GetRequiredService<Streaming.ChangeLogTail>().Ready.WaitAsync(TimeSpan.FromSeconds(30));
+        return new HubServer(app, new Uri(address));
+    }
+
+    public T Get<T>() where T : notnull => _app.Services.GetRequiredService<T>();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await _app.DisposeAsync();
+    }
+}
