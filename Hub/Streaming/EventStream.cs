@@ -24,14 +24,17 @@ public sealed class EventStream : IAsyncDisposable
     private readonly IEventFanout _fanout;
     private readonly StreamOptions _options;
     private readonly TimeProvider _timeProvider;
+    private readonly CancellationToken _stopping;
     private LogPosition _last;
     private LogPosition _catchUpTarget;
     private bool _needsCatchUp;
     private int _disposed;
 
     internal EventStream(Subscription subscription, EventFilter filter, LogPosition start, bool catchUp,
-        LogPosition head, IChangeLogReader reader, IEventFanout fanout, StreamOptions options, TimeProvider timeProvider)
+        LogPosition head, IChangeLogReader reader, IEventFanout fanout, StreamOptions options, TimeProvider timeProvider,
+        CancellationToken stopping)
     {
+        _stopping = stopping;
         _subscription = subscription;
         _filter = filter;
         _last = start;
@@ -49,16 +52,24 @@ public sealed class EventStream : IAsyncDisposable
     /// <summary>How many times this stream fell behind the live feed and caught up from the log.</summary>
     public int LagCount => _subscription.LagCount;
 
+    /// <summary>
+    /// The events, catch-up then live. Ends normally when the host stops (so clients reconnect at
+    /// once, possibly to another node); throws <see cref="OperationCanceledException"/> when
+    /// <paramref name="cancellationToken"/> fires.
+    /// </summary>
     public async IAsyncEnumerable<LogEvent> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping);
+        var token = linked.Token;
         try
         {
-            while (true)
+            while (!_stopping.IsCancellationRequested)
             {
                 if (_needsCatchUp)
                 {
-                    await foreach (var e in CatchUpAsync(cancellationToken))
+                    await foreach (var e in CatchUpAsync(cancellationToken, token))
                         yield return e;
+                    if (_stopping.IsCancellationRequested) yield break;
                     _needsCatchUp = false;
                 }
 
@@ -77,8 +88,8 @@ public sealed class EventStream : IAsyncDisposable
                     continue;
                 }
 
-                if (!await _subscription.WaitToReadAsync(cancellationToken))
-                    yield break; // unsubscribed (the stream was disposed)
+                if (!await WaitForLiveAsync(cancellationToken, token))
+                    yield break; // unsubscribed (disposed) or the host is stopping
             }
         }
         finally
@@ -87,12 +98,32 @@ public sealed class EventStream : IAsyncDisposable
         }
     }
 
-    private async IAsyncEnumerable<LogEvent> CatchUpAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    private async ValueTask<bool> WaitForLiveAsync(CancellationToken caller, CancellationToken linked)
+    {
+        try
+        {
+            return await _subscription.WaitToReadAsync(linked);
+        }
+        catch (OperationCanceledException) when (!caller.IsCancellationRequested && _stopping.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private async IAsyncEnumerable<LogEvent> CatchUpAsync(CancellationToken caller, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var batchSize = _options.CatchUpBatchSize;
         while (true)
         {
-            var batch = await _reader.ReadAsync(_last, _filter, batchSize, cancellationToken);
+            LogBatch batch;
+            try
+            {
+                batch = await _reader.ReadAsync(_last, _filter, batchSize, cancellationToken);
+            }
+            catch (OperationCanceledException) when (!caller.IsCancellationRequested && _stopping.IsCancellationRequested)
+            {
+                yield break;
+            }
             foreach (var e in batch.Events)
             {
                 _last = e.Position;
@@ -104,7 +135,14 @@ public sealed class EventStream : IAsyncDisposable
             // with an older snapshot. A lagging replica may not have it yet: wait and read again.
             if (_catchUpTarget == LogPosition.Start || batch.FinalBefore > _catchUpTarget.TransactionId)
                 yield break;
-            await Task.Delay(TimeSpan.FromMilliseconds(10), _timeProvider, cancellationToken);
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(10), _timeProvider, cancellationToken);
+            }
+            catch (OperationCanceledException) when (!caller.IsCancellationRequested && _stopping.IsCancellationRequested)
+            {
+                yield break;
+            }
         }
     }
 

@@ -15,8 +15,13 @@ public sealed class EventStreamSource(
     ChangeLogTail tail,
     StreamRequestValidator validator,
     IOptions<StreamOptions> options,
-    TimeProvider timeProvider)
+    TimeProvider timeProvider,
+    IHostApplicationLifetime? lifetime = null)
 {
+    // Streams end (gracefully, so clients reconnect at once) when the host begins to stop;
+    // otherwise open streams would hold the shutdown until its timeout.
+    private readonly CancellationToken _stopping = lifetime?.ApplicationStopping ?? CancellationToken.None;
+
     /// <summary>
     /// Opens a stream. Throws <see cref="StreamRequestException"/> for a request that cannot be
     /// served, before anything is sent, so a transport can answer with a clear error.
@@ -69,9 +74,9 @@ public sealed class EventStreamSource(
                 throw;
             }
             return new EventStream(subscription, validated.Filter, start.Value, catchUp: false, head,
-                reader, fanout, options.Value, timeProvider);
+                reader, fanout, options.Value, timeProvider, _stopping);
         }
         return new EventStream(subscription, validated.Filter, start.Value, catchUp: true, head,
-            reader, fanout, options.Value, timeProvider);
+            reader, fanout, options.Value, timeProvider, _stopping);
     }
 }
