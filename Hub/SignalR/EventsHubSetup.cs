@@ -1,0 +1,30 @@
+using EventHub.Contracts;
+using EventHub.Contracts.MessagePack;
+using EventHub.SignalR.Internal;
+using MessagePack;
+using MessagePack.Resolvers;
+
+namespace EventHub.SignalR;
+
+/// <summary>Registration of the SignalR hub: services, both protocols, and the route.</summary>
+public static class EventsHubSetup
+{
+    public static IServiceCollection AddEventsHub(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<EventsHubOptions>().Bind(configuration.GetSection(EventsHubOptions.Section));
+        services.AddSingleton<ChangeEventCache>();
+        services.AddSingleton<ProjectGroupTracker>();
+        services.AddSingleton<ProjectNotices>();
+        services.AddSignalR()
+            .AddJsonProtocol(o => o.PayloadSerializerOptions.Converters.Add(new SharedChangeEventJsonConverter()))
+            .AddMessagePackProtocol(o => o.SerializerOptions = MessagePackOptions);
+        return services;
+    }
+
+    public static IEndpointConventionBuilder MapEventsHub(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapHub<EventsHub>(EventHubPaths.Events);
+
+    /// <summary>The contracts' formatters, plus the raw writer of shared events.</summary>
+    internal static MessagePackSerializerOptions MessagePackOptions { get; } = EventHubMessagePack.WithResolver(
+        CompositeResolver.Create([SharedChangeEventFormatter.Instance], [EventHubMessagePack.Resolver]));
+}
