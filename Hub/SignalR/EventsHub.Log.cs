@@ -19,4 +19,7 @@ public sealed partial class EventsHub
 
     [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "Connection {ConnectionId}: leaving project groups failed.")]
     private static partial void LogLeaveFailed(ILogger logger, string connectionId, Exception exception);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Error, Message = "Connection {ConnectionId}: opening a stream failed.")]
+    private static partial void LogOpenFailed(ILogger logger, string connectionId, Exception exception);
 }

@@ -46,6 +46,13 @@ public sealed partial class EventsHub(
             LogRejected(logger, connectionId, e.Code);
             throw new HubException($"{e.Code}: {e.Message}");
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The hub runs with detailed errors (EventsHubSetup): no server exception's text may
+            // reach the client, only this.
+            LogOpenFailed(logger, connectionId, e);
+            throw new HubException("The stream could not be opened on the server. Try again shortly.");
+        }
 
         // The projects are valid now (OpenAsync validated them). Join their groups before the
         // first event is queued, so a client that has received an event is in the group.

@@ -17,7 +17,11 @@ public static class EventsHubSetup
         services.AddSingleton<ProjectNotices>();
         services.AddSignalR()
             .AddJsonProtocol(o => o.PayloadSerializerOptions.Converters.Add(new SharedChangeEventJsonConverter()))
-            .AddMessagePackProtocol(o => o.SerializerOptions = MessagePackOptions);
+            .AddMessagePackProtocol(o => o.SerializerOptions = MessagePackOptions)
+            // Detailed errors, so that a call SignalR cannot bind (no request at all, a request of
+            // the wrong shape) tells the client why instead of "an error on the server". Safe here
+            // because EventsHub turns every exception of its own into a HubException it wrote.
+            .AddHubOptions<EventsHub>(o => o.EnableDetailedErrors = true);
         return services;
     }
 
