@@ -1,5 +1,6 @@
 using EventHub.Demo;
 using EventHub.Log;
+using EventHub.SignalR;
 using EventHub.Sse;
 using EventHub.Storage;
 using EventHub.Streaming;
@@ -74,6 +75,7 @@ public static class EventHubApp
         services.AddHostedService(sp => sp.GetRequiredService<ChangeLogTail>());
         services.AddSingleton<StreamRequestValidator>();
         services.AddSingleton<EventStreamSource>();
+        services.AddEventsHub(configuration);
 
         services.AddHostedService<DemoActivitySimulator>();
     }
@@ -81,6 +83,7 @@ public static class EventHubApp
     public static void MapEventHub(WebApplication app)
     {
         app.MapEventStream();
+        app.MapEventsHub();
     }
 
     // "--demo" alone is the documented switch; the configuration system wants key=value.

@@ -1,0 +1,77 @@
+using MessagePack;
+using MessagePack.Formatters;
+
+namespace EventHub.Contracts.MessagePack;
+
+/// <summary><see cref="StreamEventsRequest"/> as a map: <c>projects</c>, <c>types</c> (arrays of strings or nil), <c>after</c>.</summary>
+public sealed class StreamEventsRequestFormatter : IMessagePackFormatter<StreamEventsRequest?>
+{
+    /// <summary>The shared instance.</summary>
+    public static StreamEventsRequestFormatter Instance { get; } = new();
+
+    /// <inheritdoc />
+    public void Serialize(ref MessagePackWriter writer, StreamEventsRequest? value, MessagePackSerializerOptions options)
+    {
+        if (value is null)
+        {
+            writer.WriteNil();
+            return;
+        }
+        writer.WriteMapHeader(3);
+        writer.Write("projects");
+        WriteList(ref writer, value.Projects);
+        writer.Write("types");
+        WriteList(ref writer, value.Types);
+        writer.Write("after");
+        writer.Write(value.After);
+    }
+
+    /// <inheritdoc />
+    public StreamEventsRequest? Deserialize(ref MessagePackReader reader, MessagePackSerializerOptions options)
+    {
+        if (reader.TryReadNil()) return null;
+        options.Security.DepthStep(ref reader);
+        try
+        {
+            IReadOnlyList<string>? projects = null, types = null;
+            string? after = null;
+            var count = reader.ReadMapHeader();
+            for (var i = 0; i < count; i++)
+            {
+                switch (reader.ReadString())
+                {
+                    case "projects": projects = ReadList(ref reader); break;
+                    case "types": types = ReadList(ref reader); break;
+                    case "after": after = reader.ReadString(); break;
+                    default: reader.Skip(); break;
+                }
+            }
+            return new StreamEventsRequest { Projects = projects, Types = types, After = after };
+        }
+        finally
+        {
+            reader.Depth--;
+        }
+    }
+
+    private static void WriteList(ref MessagePackWriter writer, IReadOnlyList<string>? list)
+    {
+        if (list is null)
+        {
+            writer.WriteNil();
+            return;
+        }
+        writer.WriteArrayHeader(list.Count);
+        foreach (var item in list) writer.Write(item);
+    }
+
+    private static string[]? ReadList(ref MessagePackReader reader)
+    {
+        if (reader.TryReadNil()) return null;
+        // The count comes from the client; the hub's validator caps it after reading, and a
+        // message's size is capped by the hub's MaximumReceiveMessageSize, so no huge allocation.
+        var items = new string[reader.ReadArrayHeader()];
+        for (var i = 0; i < items.Length; i++) items[i] = reader.ReadString() ?? "";
+        return items;
+    }
+}

@@ -1,0 +1,15 @@
+namespace EventHub.SignalR;
+
+/// <summary>Settings of the SignalR hub (section <c>SignalR</c>). Defaults are the values below.</summary>
+public sealed class EventsHubOptions
+{
+    public const string Section = "SignalR";
+
+    /// <summary>
+    /// Events queued per stream between the <see cref="Streaming.EventStream"/> and SignalR's
+    /// sender. Small on purpose: when it is full the pump stops reading, the stream's own live
+    /// buffer (<see cref="Streaming.StreamOptions.SubscriberBufferCapacity"/>) fills and the stream
+    /// falls back to reading the log, so a slow stream costs bounded memory and loses nothing.
+    /// </summary>
+    public int StreamChannelCapacity { get; set; } = 128;
+}
