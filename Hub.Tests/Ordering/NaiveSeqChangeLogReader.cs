@@ -38,6 +38,9 @@ internal sealed class NaiveSeqChangeLogReader(NpgsqlDataSource dataSource) : ICh
         return new LogPosition(1, await c.ExecuteScalarAsync<long?>("SELECT max(seq) FROM change_log") ?? 0);
     }
 
+    public Task<LogSnapshot> GetSnapshotAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult(new LogSnapshot(0, 0, new HashSet<ulong>()));
+
     public Task<LogHorizon> GetHorizonAsync(CancellationToken cancellationToken = default) =>
         Task.FromResult(new LogHorizon(ulong.MaxValue, long.MaxValue));
 

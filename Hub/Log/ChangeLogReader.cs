@@ -71,6 +71,13 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
         return head is { } h ? new LogPosition(ulong.Parse(h.tx, CultureInfo.InvariantCulture), h.seq) : LogPosition.Start;
     }
 
+    public async Task<LogSnapshot> GetSnapshotAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return LogSnapshot.Parse(await connection.QuerySingleAsync<string>(new CommandDefinition(
+            "SELECT pg_current_snapshot()::text", cancellationToken: cancellationToken)));
+    }
+
     public async Task<LogHorizon> GetHorizonAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);

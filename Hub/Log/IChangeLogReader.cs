@@ -24,6 +24,9 @@ public interface IChangeLogReader
     /// <summary>The position of the last final row: reading after it yields only rows that are not yet final.</summary>
     Task<LogPosition> GetHeadAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>The database's current snapshot: which transactions have committed by now.</summary>
+    Task<LogSnapshot> GetSnapshotAsync(CancellationToken cancellationToken = default);
+
     /// <summary>What the database has handed out so far, to tell an offset it could have produced from one it could not.</summary>
     Task<LogHorizon> GetHorizonAsync(CancellationToken cancellationToken = default);
 }

@@ -25,6 +25,7 @@ public sealed class EventStream : IAsyncDisposable
     private readonly StreamOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly CancellationToken _stopping;
+    private readonly LogSnapshot? _skipCommittedIn;
     private LogPosition _last;
     private LogPosition _catchUpTarget;
     private bool _needsCatchUp;
@@ -32,9 +33,10 @@ public sealed class EventStream : IAsyncDisposable
 
     internal EventStream(Subscription subscription, EventFilter filter, LogPosition start, bool catchUp,
         LogPosition head, IChangeLogReader reader, IEventFanout fanout, StreamOptions options, TimeProvider timeProvider,
-        CancellationToken stopping)
+        CancellationToken stopping, LogSnapshot? skipCommittedIn = null)
     {
         _stopping = stopping;
+        _skipCommittedIn = skipCommittedIn;
         _subscription = subscription;
         _filter = filter;
         _last = start;
@@ -68,7 +70,7 @@ public sealed class EventStream : IAsyncDisposable
                 if (_needsCatchUp)
                 {
                     await foreach (var e in CatchUpAsync(cancellationToken, token))
-                        yield return e;
+                        if (!CommittedBeforeStart(e)) yield return e;
                     if (_stopping.IsCancellationRequested) yield break;
                     _needsCatchUp = false;
                 }
@@ -77,7 +79,7 @@ public sealed class EventStream : IAsyncDisposable
                 {
                     if (live.Position <= _last) continue; // already delivered by catch-up
                     _last = live.Position;
-                    yield return live;
+                    if (!CommittedBeforeStart(live)) yield return live;
                 }
 
                 if (_subscription.IsLagged)
@@ -97,6 +99,10 @@ public sealed class EventStream : IAsyncDisposable
             await DisposeAsync();
         }
     }
+
+    /// <summary>For a stream "from now": whether the event's transaction had committed when it opened.</summary>
+    private bool CommittedBeforeStart(LogEvent e) =>
+        _skipCommittedIn is not null && _skipCommittedIn.IsVisible(e.Position.TransactionId);
 
     private async ValueTask<bool> WaitForLiveAsync(CancellationToken caller, CancellationToken linked)
     {

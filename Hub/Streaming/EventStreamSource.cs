@@ -59,22 +59,21 @@ public sealed class EventStreamSource(
         var head = fanout.Subscribe(subscription);
         if (start is null)
         {
-            // "From now" means after everything committed and final when the request arrived. The
-            // tail may not have read that far yet (its wake-up is in flight), so ask the log for its
-            // head too: events up to it are skipped when the tail publishes them. Rows that commit
-            // later, or that are held back behind an older open transaction, lie beyond it.
+            // "From now": everything after the head is in the buffer, but some of it may have
+            // committed before this request (the tail's wake-up was in flight, or the rows wait
+            // behind an older open transaction). Skip what the snapshot taken now sees committed.
+            LogSnapshot now;
             try
             {
-                var logHead = await reader.GetHeadAsync(cancellationToken);
-                start = logHead > head ? logHead : head;
+                now = await reader.GetSnapshotAsync(cancellationToken);
             }
             catch
             {
                 fanout.Unsubscribe(subscription);
                 throw;
             }
-            return new EventStream(subscription, validated.Filter, start.Value, catchUp: false, head,
-                reader, fanout, options.Value, timeProvider, _stopping);
+            return new EventStream(subscription, validated.Filter, head, catchUp: false, head,
+                reader, fanout, options.Value, timeProvider, _stopping, skipCommittedIn: now);
         }
         return new EventStream(subscription, validated.Filter, start.Value, catchUp: true, head,
             reader, fanout, options.Value, timeProvider, _stopping);
