@@ -1,4 +1,5 @@
 using EventHub.Demo;
+using EventHub.Health;
 using EventHub.Log;
 using EventHub.SignalR;
 using EventHub.Sse;
@@ -77,12 +78,14 @@ public static class EventHubApp
         services.AddSingleton<EventStreamSource>();
         services.AddEventsHub(configuration);
 
+        services.AddEventHubHealth(configuration);
         services.AddHostedService<DemoActivitySimulator>();
     }
 
     public static void MapEventHub(WebApplication app)
     {
         app.MapEventStream();
+        app.MapEventHubHealth();
         app.MapEventsHub();
     }
 

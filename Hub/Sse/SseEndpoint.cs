@@ -18,7 +18,7 @@ public static class SseEndpoint
         endpoints.MapGet(Path, HandleAsync);
 
     private static async Task HandleAsync(HttpContext context, EventStreamSource source,
-        IOptions<SseOptions> options, TimeProvider timeProvider)
+        IOptions<SseOptions> options, TimeProvider timeProvider, ILoggerFactory loggerFactory)
     {
         var aborted = context.RequestAborted;
         EventStream stream;
@@ -53,6 +53,14 @@ public static class SseEndpoint
             catch (OperationCanceledException) when (aborted.IsCancellationRequested)
             {
                 // The client went away: not an error. Disposing the stream leaves the fan-out.
+            }
+            catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+            {
+                // The database failed during a catch-up read. The headers are sent, so no status
+                // can say it: end the response; the client reconnects with its Last-Event-ID and
+                // resumes exactly where it was once the database is back.
+                loggerFactory.CreateLogger(typeof(SseEndpoint)).LogWarning(e,
+                    "An SSE stream ended because the database failed; the client will resume from its offset");
             }
         }
     }
