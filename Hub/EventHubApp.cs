@@ -72,6 +72,8 @@ public static class EventHubApp
         services.AddHostedService(sp => sp.GetRequiredService<PostgresChangeNotifier>());
         services.AddSingleton<IChangeLogReader, ChangeLogReader>();
         services.AddSingleton<IEventFanout, ProjectFanout>();
+        services.AddSingleton(sp => new RecentEventsWindow(
+            Math.Max(1, sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<StreamOptions>>().Value.RecentEventsWindowSize)));
         services.AddSingleton<ChangeLogTail>();
         services.AddHostedService(sp => sp.GetRequiredService<ChangeLogTail>());
         services.AddSingleton<StreamRequestValidator>();

@@ -51,12 +51,7 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
         var heldBack = rows[0].held_back;
         var events = new List<LogEvent>(rows.Count);
         foreach (var r in rows)
-        {
-            if (r.tx is null) continue;
-            var position = new LogPosition(ulong.Parse(r.tx, CultureInfo.InvariantCulture), r.seq);
-            events.Add(new LogEvent(position, Offset.Format(epoch, position), r.seq, r.project_id!, r.session_id,
-                r.event_type!, r.payload!, new DateTimeOffset(DateTime.SpecifyKind(r.created_at, DateTimeKind.Utc))));
-        }
+            if (r.tx is not null) events.Add(ToEvent(epoch, r));
         return new LogBatch(events, finalBefore, heldBack);
     }
 
@@ -69,6 +64,30 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
             ORDER BY tx_id DESC, seq DESC LIMIT 1
             """, cancellationToken: cancellationToken));
         return head is { } h ? new LogPosition(ulong.Parse(h.tx, CultureInfo.InvariantCulture), h.seq) : LogPosition.Start;
+    }
+
+    public async Task<IReadOnlyList<LogEvent>> ReadLastAsync(LogPosition head, int count, CancellationToken cancellationToken = default)
+    {
+        var epoch = await GetEpochAsync(cancellationToken);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = (await connection.QueryAsync<Row>(new CommandDefinition("""
+            SELECT '' AS horizon, false AS held_back, tx_id::text AS tx, seq, project_id, session_id, event_type,
+                   payload::text AS payload, created_at
+            FROM change_log
+            WHERE (tx_id, seq) <= (@xid::xid8, @seq)
+            ORDER BY tx_id DESC, seq DESC
+            LIMIT @count
+            """, new { xid = head.TransactionId.ToString(CultureInfo.InvariantCulture), seq = head.Seq, count },
+            cancellationToken: cancellationToken))).AsList();
+        rows.Reverse();
+        return rows.Select(r => ToEvent(epoch, r)).ToList();
+    }
+
+    private static LogEvent ToEvent(string epoch, Row r)
+    {
+        var position = new LogPosition(ulong.Parse(r.tx!, CultureInfo.InvariantCulture), r.seq);
+        return new LogEvent(position, Offset.Format(epoch, position), r.seq, r.project_id!, r.session_id,
+            r.event_type!, r.payload!, new DateTimeOffset(DateTime.SpecifyKind(r.created_at, DateTimeKind.Utc)));
     }
 
     public async Task<LogSnapshot> GetSnapshotAsync(CancellationToken cancellationToken = default)

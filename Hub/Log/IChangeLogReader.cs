@@ -24,6 +24,12 @@ public interface IChangeLogReader
     /// <summary>The position of the last final row: reading after it yields only rows that are not yet final.</summary>
     Task<LogPosition> GetHeadAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The last <paramref name="count"/> rows at or before <paramref name="head"/>, in position
+    /// order (to fill the recent-events window at start-up).
+    /// </summary>
+    Task<IReadOnlyList<LogEvent>> ReadLastAsync(LogPosition head, int count, CancellationToken cancellationToken = default);
+
     /// <summary>The database's current snapshot: which transactions have committed by now.</summary>
     Task<LogSnapshot> GetSnapshotAsync(CancellationToken cancellationToken = default);
 

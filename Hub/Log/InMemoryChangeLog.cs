@@ -63,6 +63,12 @@ public sealed class InMemoryChangeLog(string epoch = "memlog") : IChangeLogReade
         }
     }
 
+    public Task<IReadOnlyList<LogEvent>> ReadLastAsync(LogPosition head, int count, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+            return Task.FromResult<IReadOnlyList<LogEvent>>(_rows.Where(e => e.Position <= head).TakeLast(count).ToList());
+    }
+
     public Task<LogSnapshot> GetSnapshotAsync(CancellationToken cancellationToken = default)
     {
         lock (_gate)

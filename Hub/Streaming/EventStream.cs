@@ -21,6 +21,7 @@ public sealed class EventStream : IAsyncDisposable
     private readonly Subscription _subscription;
     private readonly EventFilter _filter;
     private readonly IChangeLogReader _reader;
+    private readonly RecentEventsWindow _window;
     private readonly IEventFanout _fanout;
     private readonly StreamOptions _options;
     private readonly TimeProvider _timeProvider;
@@ -32,7 +33,7 @@ public sealed class EventStream : IAsyncDisposable
     private int _disposed;
 
     internal EventStream(Subscription subscription, EventFilter filter, LogPosition start, bool catchUp,
-        LogPosition head, IChangeLogReader reader, IEventFanout fanout, StreamOptions options, TimeProvider timeProvider,
+        LogPosition head, IChangeLogReader reader, RecentEventsWindow window, IEventFanout fanout, StreamOptions options, TimeProvider timeProvider,
         CancellationToken stopping, LogSnapshot? skipCommittedIn = null)
     {
         _stopping = stopping;
@@ -43,6 +44,7 @@ public sealed class EventStream : IAsyncDisposable
         _needsCatchUp = catchUp;
         _catchUpTarget = head;
         _reader = reader;
+        _window = window;
         _fanout = fanout;
         _options = options;
         _timeProvider = timeProvider;
@@ -119,8 +121,23 @@ public sealed class EventStream : IAsyncDisposable
     private async IAsyncEnumerable<LogEvent> CatchUpAsync(CancellationToken caller, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var batchSize = _options.CatchUpBatchSize;
+        var fromWindow = new List<LogEvent>();
         while (true)
         {
+            // From memory when the window covers our position: it holds every event after it up
+            // to a head at least the fan-out's (so at least our target), and only final events.
+            fromWindow.Clear();
+            if (_window.TryRead(_last, _filter, batchSize, fromWindow))
+            {
+                foreach (var e in fromWindow)
+                {
+                    _last = e.Position;
+                    yield return e;
+                }
+                if (fromWindow.Count >= batchSize) continue;
+                yield break;
+            }
+
             LogBatch batch;
             try
             {

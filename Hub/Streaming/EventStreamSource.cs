@@ -12,6 +12,7 @@ namespace EventHub.Streaming;
 public sealed class EventStreamSource(
     IChangeLogReader reader,
     IEventFanout fanout,
+    RecentEventsWindow window,
     ChangeLogTail tail,
     StreamRequestValidator validator,
     IOptions<StreamOptions> options,
@@ -73,9 +74,9 @@ public sealed class EventStreamSource(
                 throw;
             }
             return new EventStream(subscription, validated.Filter, head, catchUp: false, head,
-                reader, fanout, options.Value, timeProvider, _stopping, skipCommittedIn: now);
+                reader, window, fanout, options.Value, timeProvider, _stopping, skipCommittedIn: now);
         }
         return new EventStream(subscription, validated.Filter, start.Value, catchUp: true, head,
-            reader, fanout, options.Value, timeProvider, _stopping);
+            reader, window, fanout, options.Value, timeProvider, _stopping);
     }
 }
