@@ -1,5 +1,6 @@
 using EventHub.Demo;
 using EventHub.Health;
+using EventHub.Retention;
 using EventHub.Log;
 using EventHub.SignalR;
 using EventHub.Sse;
@@ -81,6 +82,9 @@ public static class EventHubApp
         services.AddEventsHub(configuration);
 
         services.AddEventHubHealth(configuration);
+        services.AddOptions<RetentionOptions>().Bind(configuration.GetSection(RetentionOptions.Section));
+        services.AddSingleton<ChangeLogRetention>();
+        services.AddHostedService(sp => sp.GetRequiredService<ChangeLogRetention>());
         services.AddHostedService<DemoActivitySimulator>();
     }
 

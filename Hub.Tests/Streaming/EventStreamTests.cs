@@ -118,14 +118,15 @@ public sealed class EventStreamTests
     }
 
     [Fact]
-    public async Task An_offset_from_another_log_or_beyond_its_end_is_refused()
+    public async Task An_offset_from_another_log_resets_and_one_beyond_its_end_is_refused()
     {
         await using var hub = new InMemoryHub();
         await hub.StartAsync();
         hub.Append("ao", "session_created");
-        var foreign = await Assert.ThrowsAsync<StreamRequestException>(() =>
+        var foreign = await Assert.ThrowsAsync<StreamResetException>(() =>
             hub.Source.OpenAsync(new StreamRequest([], [], "otherlog.100.1")));
-        Assert.Equal(StreamErrorCodes.ForeignOffset, foreign.Code);
+        Assert.Equal(ResetReasons.ForeignLog, foreign.Reason);
+        Assert.StartsWith(hub.Log.Epoch + ".", foreign.ContinueFrom);
         var ahead = await Assert.ThrowsAsync<StreamRequestException>(() =>
             hub.Source.OpenAsync(new StreamRequest([], [], $"{hub.Log.Epoch}.5000.1")));
         Assert.Equal(StreamErrorCodes.OffsetOutOfRange, ahead.Code);

@@ -49,10 +49,11 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
         // The horizon comes on every row, and on a single row of nulls when nothing matched.
         var finalBefore = ulong.Parse(rows[0].horizon, CultureInfo.InvariantCulture);
         var heldBack = rows[0].held_back;
+        var pruned = new LogPosition(ulong.Parse(rows[0].pruned_xid, CultureInfo.InvariantCulture), rows[0].pruned_seq);
         var events = new List<LogEvent>(rows.Count);
         foreach (var r in rows)
             if (r.tx is not null) events.Add(ToEvent(epoch, r));
-        return new LogBatch(events, finalBefore, heldBack);
+        return new LogBatch(events, finalBefore, heldBack, pruned);
     }
 
     public async Task<LogPosition> GetHeadAsync(CancellationToken cancellationToken = default)
@@ -117,11 +118,12 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
             ? "EXISTS (SELECT 1 FROM change_log w WHERE w.tx_id >= x.xmin)"
             : "false";
         return $"""
-            SELECT h.xmin::text AS horizon, h.held_back,
+            SELECT h.xmin::text AS horizon, h.held_back, h.pruned_xid, h.pruned_seq,
                    c.tx_id::text AS tx, c.seq, c.project_id, c.session_id, c.event_type,
                    c.payload::text AS payload, c.created_at
-            FROM (SELECT x.xmin, {heldBack} AS held_back
-                  FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin) x) h
+            FROM (SELECT x.xmin, {heldBack} AS held_back,
+                         r.pruned_through_xid::text AS pruned_xid, r.pruned_through_seq AS pruned_seq
+                  FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin) x, eventhub_retention r) h
             LEFT JOIN LATERAL (
                 SELECT * FROM change_log c
                 WHERE {where}
@@ -138,6 +140,8 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
     {
         public string horizon { get; set; } = "";
         public bool held_back { get; set; }
+        public string pruned_xid { get; set; } = "0";
+        public long pruned_seq { get; set; }
         public string? tx { get; set; }
         public long seq { get; set; }
         public string? project_id { get; set; }

@@ -48,7 +48,8 @@ public interface IChangeLogReader
 /// open (only computed for unfiltered reads). The tail polls quickly while this holds, since no
 /// NOTIFY will come when a transaction that wrote no event ends.
 /// </param>
-public sealed record LogBatch(IReadOnlyList<LogEvent> Events, ulong FinalBefore, bool HeldBack);
+/// <param name="PrunedThrough">Retention has deleted every row at or before this position (Start: nothing pruned).</param>
+public sealed record LogBatch(IReadOnlyList<LogEvent> Events, ulong FinalBefore, bool HeldBack, LogPosition PrunedThrough = default);
 
 /// <summary>The next transaction id and the last <c>seq</c> handed out.</summary>
 public readonly record struct LogHorizon(ulong NextTransactionId, long LastSeq);

@@ -31,6 +31,15 @@ public static class SseEndpoint
             await ApiError.BadRequest(e.Code, e.Message).ExecuteAsync(context);
             return;
         }
+        catch (StreamResetException reset)
+        {
+            // Not a bad request: the client did nothing wrong, its log is gone. Tell it in-band,
+            // as a frame an EventSource dispatches, with the offset to continue from.
+            var resetWriter = StartEventStream(context, timeProvider, options.Value);
+            await resetWriter.WritePreambleAsync(options.Value.RetryHint, aborted);
+            await resetWriter.WriteResetAsync(reset, aborted);
+            return;
+        }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
             return;
@@ -38,13 +47,7 @@ public static class SseEndpoint
 
         await using (stream)
         {
-            var response = context.Response;
-            response.ContentType = "text/event-stream";
-            response.Headers.CacheControl = "no-cache";
-            response.Headers["X-Accel-Buffering"] = "no";
-            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-
-            var writer = new SseEventWriter(response.BodyWriter, timeProvider, options.Value.KeepAliveInterval);
+            var writer = StartEventStream(context, timeProvider, options.Value);
             try
             {
                 await writer.WritePreambleAsync(options.Value.RetryHint, aborted);
@@ -53,6 +56,10 @@ public static class SseEndpoint
             catch (OperationCanceledException) when (aborted.IsCancellationRequested)
             {
                 // The client went away: not an error. Disposing the stream leaves the fan-out.
+            }
+            catch (StreamResetException reset)
+            {
+                await writer.WriteResetAsync(reset, aborted);
             }
             catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
             {
@@ -63,6 +70,16 @@ public static class SseEndpoint
                     "An SSE stream ended because the database failed; the client will resume from its offset");
             }
         }
+    }
+
+    private static SseEventWriter StartEventStream(HttpContext context, TimeProvider timeProvider, SseOptions options)
+    {
+        var response = context.Response;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        return new SseEventWriter(response.BodyWriter, timeProvider, options.KeepAliveInterval);
     }
 
     /// <summary>

@@ -22,6 +22,7 @@ public sealed class EventStream : IAsyncDisposable
     private readonly EventFilter _filter;
     private readonly IChangeLogReader _reader;
     private readonly RecentEventsWindow _window;
+    private readonly string _epoch;
     private readonly IEventFanout _fanout;
     private readonly StreamOptions _options;
     private readonly TimeProvider _timeProvider;
@@ -33,7 +34,7 @@ public sealed class EventStream : IAsyncDisposable
     private int _disposed;
 
     internal EventStream(Subscription subscription, EventFilter filter, LogPosition start, bool catchUp,
-        LogPosition head, IChangeLogReader reader, RecentEventsWindow window, IEventFanout fanout, StreamOptions options, TimeProvider timeProvider,
+        LogPosition head, IChangeLogReader reader, RecentEventsWindow window, IEventFanout fanout, string epoch, StreamOptions options, TimeProvider timeProvider,
         CancellationToken stopping, LogSnapshot? skipCommittedIn = null)
     {
         _stopping = stopping;
@@ -45,6 +46,7 @@ public sealed class EventStream : IAsyncDisposable
         _catchUpTarget = head;
         _reader = reader;
         _window = window;
+        _epoch = epoch;
         _fanout = fanout;
         _options = options;
         _timeProvider = timeProvider;
@@ -59,7 +61,8 @@ public sealed class EventStream : IAsyncDisposable
     /// <summary>
     /// The events, catch-up then live. Ends normally when the host stops (so clients reconnect at
     /// once, possibly to another node); throws <see cref="OperationCanceledException"/> when
-    /// <paramref name="cancellationToken"/> fires.
+    /// <paramref name="cancellationToken"/> fires, and <see cref="StreamResetException"/> when
+    /// retention pruned events after the stream's position.
     /// </summary>
     public async IAsyncEnumerable<LogEvent> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -147,6 +150,14 @@ public sealed class EventStream : IAsyncDisposable
             {
                 yield break;
             }
+            // Retention deleted rows after our position: continuing would leave a silent gap.
+            // (Read in the same query as the rows, so a concurrent prune cannot slip between.)
+            // A stream from the beginning ("0") that has delivered nothing yet just starts at
+            // what remains.
+            if (_last != LogPosition.Start && _last < batch.PrunedThrough)
+                throw new StreamResetException(ResetReasons.Pruned,
+                    "Events after your offset were pruned by retention. Refetch your state, then continue from the offset given.",
+                    Offset.Format(_epoch, _fanout.Head));
             foreach (var e in batch.Events)
             {
                 _last = e.Position;

@@ -39,9 +39,10 @@ public sealed class EventStreamSource(
             {
                 var epoch = await reader.GetEpochAsync(cancellationToken);
                 if (after.Epoch != epoch)
-                    throw new StreamRequestException(StreamErrorCodes.ForeignOffset,
+                    throw new StreamResetException(ResetReasons.ForeignLog,
                         $"The offset belongs to another log (epoch '{after.Epoch}'; this log is '{epoch}'), " +
-                        "for example another database or one restored since. Start again from \"0\" or from now.");
+                        "for example another database or one restored since. Refetch your state, then continue from the offset given.",
+                        Offset.Format(epoch, fanout.Head));
                 // An offset up to the head is certainly one this log produced; only one beyond it
                 // costs a query, to tell "produced by a node ahead of us" from "never produced".
                 if (after.Position > fanout.Head)
@@ -56,6 +57,7 @@ public sealed class EventStreamSource(
             start = after.Position;
         }
 
+        var streamEpoch = await reader.GetEpochAsync(cancellationToken);
         var subscription = new Subscription(validated.Filter, options.Value.SubscriberBufferCapacity);
         var head = fanout.Subscribe(subscription);
         if (start is null)
@@ -74,9 +76,9 @@ public sealed class EventStreamSource(
                 throw;
             }
             return new EventStream(subscription, validated.Filter, head, catchUp: false, head,
-                reader, window, fanout, options.Value, timeProvider, _stopping, skipCommittedIn: now);
+                reader, window, fanout, streamEpoch, options.Value, timeProvider, _stopping, skipCommittedIn: now);
         }
         return new EventStream(subscription, validated.Filter, start.Value, catchUp: true, head,
-            reader, window, fanout, options.Value, timeProvider, _stopping);
+            reader, window, fanout, streamEpoch, options.Value, timeProvider, _stopping);
     }
 }
