@@ -27,4 +27,6 @@ public interface IEventFanout
     /// <summary>Sets the head before the first event is published (the tail's starting point).</summary>
     void Initialize(LogPosition head);
     int SubscriberCount { get; }
+    /// <summary>How many times a subscription's buffer overflowed (slow-consumer actions).</summary>
+    long LaggedTotal { get; }
 }

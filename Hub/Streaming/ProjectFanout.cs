@@ -19,9 +19,13 @@ public sealed class ProjectFanout : IEventFanout
     private ImmutableArray<Subscription> _allProjects = [];
     private LogPosition _head;
     private int _count;
+    private long _lagged; // written by the single publisher only
 
     public LogPosition Head { get { lock (_gate) return _head; } }
     public int SubscriberCount => Volatile.Read(ref _count);
+
+    /// <summary>How many times a subscription's buffer overflowed and it fell back to the log.</summary>
+    public long LaggedTotal => Interlocked.Read(ref _lagged);
 
     public void Initialize(LogPosition head)
     {
@@ -84,7 +88,7 @@ public sealed class ProjectFanout : IEventFanout
             project = _byProject.TryGetValue(e.ProjectId, out var subs) ? subs : [];
             all = _allProjects;
         }
-        foreach (var s in project) s.Offer(e);
-        foreach (var s in all) s.Offer(e);
+        foreach (var s in project) if (s.Offer(e)) _lagged++;
+        foreach (var s in all) if (s.Offer(e)) _lagged++;
     }
 }

@@ -37,15 +37,17 @@ public sealed class Subscription
     /// <summary>How many times the buffer overflowed (for metrics and tests).</summary>
     public int LagCount { get; private set; }
 
-    /// <summary>Offers a live event routed to this subscription's project. Called only by the fan-out.</summary>
-    internal void Offer(LogEvent e)
+    /// <summary>
+    /// Offers a live event routed to this subscription's project. Called only by the fan-out.
+    /// Returns true when this offer found the buffer full and made the subscription lagged.
+    /// </summary>
+    internal bool Offer(LogEvent e)
     {
-        if (Volatile.Read(ref _lagged) == 1 || !Filter.MatchesType(e.Type)) return;
-        if (!_buffer.Writer.TryWrite(e))
-        {
-            LagCount++;
-            Volatile.Write(ref _lagged, 1);
-        }
+        if (Volatile.Read(ref _lagged) == 1 || !Filter.MatchesType(e.Type)) return false;
+        if (_buffer.Writer.TryWrite(e)) return false;
+        LagCount++;
+        Volatile.Write(ref _lagged, 1);
+        return true;
     }
 
     /// <summary>Clears the lagged state; the caller then reads the log from its last position.</summary>
