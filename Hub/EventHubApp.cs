@@ -17,8 +17,12 @@ public static class EventHubApp
     /// Builds the hub. Without <c>ConnectionStrings:EventHub</c> it first starts (or reuses) a
     /// private PostgreSQL cluster from the local binaries and stops it when the hub stops.
     /// </summary>
+    /// <param name="args">Command-line arguments (<c>--demo</c> enables the demo activity).</param>
+    /// <param name="configure">Runs first: configuration and logging.</param>
+    /// <param name="overrideServices">Runs after the hub's services are added: tests replace seams here.</param>
+    /// <param name="cancellationToken">Cancels start-up of the private cluster.</param>
     public static async Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null,
-        CancellationToken cancellationToken = default)
+        Action<IServiceCollection>? overrideServices = null, CancellationToken cancellationToken = default)
     {
         var builder = WebApplication.CreateBuilder(NormalizeArgs(args));
         configure?.Invoke(builder);
@@ -36,6 +40,7 @@ public static class EventHubApp
         }
 
         AddEventHub(builder.Services, builder.Configuration, connectionString);
+        overrideServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         if (embedded is not null)

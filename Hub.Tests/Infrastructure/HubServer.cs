@@ -22,7 +22,7 @@ public sealed class HubServer : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     public static async Task<HubServer> StartAsync(string connectionString, IDictionary<string, string?>? settings = null,
-        int port = 0)
+        int port = 0, Action<IServiceCollection>? services = null)
     {
         var app = await EventHubApp.BuildAsync([], builder =>
         {
@@ -36,11 +36,11 @@ public sealed class HubServer : IAsyncDisposable
             builder.Configuration.AddInMemoryCollection(values);
             builder.Logging.ClearProviders();
             builder.Logging.AddFilter(_ => false);
-        });
+        }, services);
         await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(60));
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         // Tests begin once the tail is publishing, so "from now" means from the test's first write.
-        await app.Services.GetRequiredService<Streaming.ChangeLogTail>().Ready.WaitAsync(TimeSpan.FromSeconds(30));
+        await app.Services.GetRequiredService<EventHub.Streaming.ChangeLogTail>().Ready.WaitAsync(TimeSpan.FromSeconds(30));
         return new HubServer(app, new Uri(address));
     }
 

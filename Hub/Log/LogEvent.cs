@@ -58,7 +58,9 @@ public sealed class LogEvent
             if (SessionId is null) writer.WriteNull("sessionId"); else writer.WriteString("sessionId", SessionId);
             writer.WriteString("type", Type);
             writer.WritePropertyName("payload");
-            writer.WriteRawValue(PayloadJson, skipInputValidation: true);
+            // jsonb's text form has spaces after ':' and ','; re-writing it once here makes every
+            // frame compact, and validates it.
+            using (var payload = JsonDocument.Parse(PayloadJson)) payload.RootElement.WriteTo(writer);
             writer.WriteString("createdAt", CreatedAt.UtcDateTime);
             writer.WriteString("offset", Offset);
             writer.WriteEndObject();

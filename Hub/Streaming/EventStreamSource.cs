@@ -52,7 +52,26 @@ public sealed class EventStreamSource(
 
         var subscription = new Subscription(validated.Filter, options.Value.SubscriberBufferCapacity);
         var head = fanout.Subscribe(subscription);
-        return new EventStream(subscription, validated.Filter, start ?? head, catchUp: start is not null, head,
+        if (start is null)
+        {
+            // "From now" means after everything committed and final when the request arrived. The
+            // tail may not have read that far yet (its wake-up is in flight), so ask the log for its
+            // head too: events up to it are skipped when the tail publishes them. Rows that commit
+            // later, or that are held back behind an older open transaction, lie beyond it.
+            try
+            {
+                var logHead = await reader.GetHeadAsync(cancellationToken);
+                start = logHead > head ? logHead : head;
+            }
+            catch
+            {
+                fanout.Unsubscribe(subscription);
+                throw;
+            }
+            return new EventStream(subscription, validated.Filter, start.Value, catchUp: false, head,
+                reader, fanout, options.Value, timeProvider);
+        }
+        return new EventStream(subscription, validated.Filter, start.Value, catchUp: true, head,
             reader, fanout, options.Value, timeProvider);
     }
 }

@@ -1,0 +1,112 @@
+using EventHub.Log;
+using EventHub.Streaming;
+using EventHub.Tests.Infrastructure;
+
+namespace EventHub.Tests.Streaming;
+
+/// <summary>The stream source against in-memory seams: catch-up/live hand-off, lagging, held-back rows.</summary>
+public sealed class EventStreamTests
+{
+    [Fact]
+    public async Task Events_committed_while_a_stream_catches_up_arrive_once_and_in_order()
+    {
+        await using var hub = new InMemoryHub(o => o.CatchUpBatchSize = 3);
+        await hub.StartAsync();
+        for (var i = 0; i < 10; i++) hub.Append("ao", "session_created", new { i });
+
+        await using var stream = await hub.Source.OpenAsync(new StreamRequest([], [], Offset.Beginning));
+        await using var events = stream.ReadAllAsync().GetAsyncEnumerator();
+        var seen = new List<LogEvent>();
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.True(await events.MoveNextAsync().WithTimeout());
+            seen.Add(events.Current);
+        }
+        // Mid catch-up: more commits reach both the log and the live buffer.
+        for (var i = 10; i < 20; i++) hub.Append("ao", "session_created", new { i });
+        while (seen.Count < 20)
+        {
+            Assert.True(await events.MoveNextAsync().WithTimeout());
+            seen.Add(events.Current);
+        }
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => (long)i), seen.Select(e => e.Seq));
+    }
+
+    [Fact]
+    public async Task A_stream_whose_buffer_overflows_catches_up_from_the_log_without_loss_or_unbounded_memory()
+    {
+        await using var hub = new InMemoryHub(o => o.SubscriberBufferCapacity = 4);
+        await hub.StartAsync();
+        await using var stream = await hub.Source.OpenAsync(new StreamRequest(["ao"], [], null));
+        await using var events = stream.ReadAllAsync().GetAsyncEnumerator();
+        var first = events.MoveNextAsync(); // the reader is waiting, then stops reading
+
+        hub.Append("ao", "session_created", new { n = 0 });
+        Assert.True(await first.WithTimeout());
+        // 200 events while the reader does not read: the buffer holds 4, the rest are refused.
+        var last = default(LogEvent);
+        for (var n = 1; n < 200; n++) last = hub.Append("ao", "session_created", new { n });
+        await TaskTimeouts.UntilAsync(() => hub.Fanout.Head == last!.Position, because: "the tail did not publish everything");
+        Assert.True(stream.LagCount > 0);
+
+        var seen = new List<long> { events.Current.Seq };
+        while (seen.Count < 200)
+        {
+            Assert.True(await events.MoveNextAsync().WithTimeout());
+            seen.Add(events.Current.Seq);
+        }
+        Assert.Equal(Enumerable.Range(1, 200).Select(i => (long)i), seen);
+
+        // And it is live again afterwards.
+        hub.Append("ao", "session_created", new { n = 200 });
+        Assert.True(await events.MoveNextAsync().WithTimeout());
+        Assert.Equal(201, events.Current.Seq);
+    }
+
+    [Fact]
+    public async Task A_row_behind_an_open_older_transaction_waits_for_it_and_then_both_arrive_in_position_order()
+    {
+        await using var hub = new InMemoryHub();
+        await hub.StartAsync();
+        await using var stream = await hub.Source.OpenAsync(new StreamRequest([], [], null));
+        await using var events = stream.ReadAllAsync().GetAsyncEnumerator();
+
+        var older = hub.Log.Begin();
+        var a = older.Add("ao", "session_created");       // lower seq and lower transaction id
+        var b = hub.Append("ao", "session_created");       // commits first
+        var next = events.MoveNextAsync();
+        hub.Wakeup.Signal();
+        Assert.False(next.IsCompleted);                     // b is not final while `older` is open
+        older.Commit();
+        hub.Wakeup.Signal();
+        Assert.True(await next.WithTimeout());
+        Assert.Equal(a.Seq, events.Current.Seq);
+        Assert.True(await events.MoveNextAsync().WithTimeout());
+        Assert.Equal(b.Seq, events.Current.Seq);
+    }
+
+    [Fact]
+    public async Task Disposing_a_stream_leaves_the_fanout()
+    {
+        await using var hub = new InMemoryHub();
+        await hub.StartAsync();
+        var stream = await hub.Source.OpenAsync(new StreamRequest(["ao", "web"], [], null));
+        Assert.Equal(1, hub.Fanout.SubscriberCount);
+        await stream.DisposeAsync();
+        Assert.Equal(0, hub.Fanout.SubscriberCount);
+    }
+
+    [Fact]
+    public async Task An_offset_from_another_log_or_beyond_its_end_is_refused()
+    {
+        await using var hub = new InMemoryHub();
+        await hub.StartAsync();
+        hub.Append("ao", "session_created");
+        var foreign = await Assert.ThrowsAsync<StreamRequestException>(() =>
+            hub.Source.OpenAsync(new StreamRequest([], [], "otherlog.100.1")));
+        Assert.Equal(StreamErrorCodes.ForeignOffset, foreign.Code);
+        var ahead = await Assert.ThrowsAsync<StreamRequestException>(() =>
+            hub.Source.OpenAsync(new StreamRequest([], [], $"{hub.Log.Epoch}.5000.1")));
+        Assert.Equal(StreamErrorCodes.OffsetOutOfRange, ahead.Code);
+    }
+}

@@ -1,0 +1,41 @@
+using EventHub.Log;
+using EventHub.Streaming;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace EventHub.Tests.Streaming;
+
+/// <summary>The stream source and the tail wired to in-memory seams (no database, no server).</summary>
+internal sealed class InMemoryHub : IAsyncDisposable
+{
+    public InMemoryChangeLog Log { get; } = new();
+    public WakeupSignal Wakeup { get; } = new();
+    public ProjectFanout Fanout { get; } = new();
+    public ChangeLogTail Tail { get; }
+    public EventStreamSource Source { get; }
+
+    public InMemoryHub(Action<StreamOptions>? configure = null)
+    {
+        var settings = new StreamOptions { PollInterval = TimeSpan.FromSeconds(5) };
+        configure?.Invoke(settings);
+        var options = Options.Create(settings);
+        Tail = new ChangeLogTail(Log, Wakeup, Fanout, options, TimeProvider.System, NullLogger<ChangeLogTail>.Instance);
+        Source = new EventStreamSource(Log, Fanout, Tail, new StreamRequestValidator(options), options, TimeProvider.System);
+    }
+
+    public async Task StartAsync()
+    {
+        await Tail.StartAsync(CancellationToken.None);
+        await Tail.Ready.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>Appends and wakes the tail, as the NOTIFY after a commit does.</summary>
+    public LogEvent Append(string project, string type, object? payload = null)
+    {
+        var e = Log.Append(project, type, payload);
+        Wakeup.Signal();
+        return e;
+    }
+
+    public async ValueTask DisposeAsync() => await Tail.StopAsync(CancellationToken.None);
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs every test suite of EventHub and ends with one line: "N passed, N failed".
+# It installs what a fresh machine lacks (PostgreSQL server binaries; later Node packages and
+# Chromium), so it is the single test command of the README and of CI (.ci/run).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+results="$root/TestResults"
+rm -rf "$results"; mkdir -p "$results"
+
+log() { printf '\n== %s\n' "$*"; }
+
+# PostgreSQL server binaries (initdb, pg_ctl): the tests run a private cluster from them.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  log "Installing PostgreSQL server binaries"
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi
+fi
+# Debian's package starts a cluster of its own; the tests do not need it.
+if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then useradd --system --home /var/lib/postgresql postgres; fi
+
+passed=0; failed=0; status=0
+
+add_trx_counts() { # file
+  local counters p f
+  counters=$(grep -o '<Counters [^>]*>' "$1" | head -1)
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+}
+
+log ".NET tests (xunit, real PostgreSQL, real Kestrel)"
+dotnet test "$root/EventHub.sln" --nologo -v q --logger "trx" --results-directory "$results/dotnet" \
+  --logger "console;verbosity=minimal" || status=1
+trx_count=0
+for trx in "$results"/dotnet/*.trx; do
+  [ -e "$trx" ] || continue
+  add_trx_counts "$trx"; trx_count=$((trx_count + 1))
+done
+if [ "$trx_count" = 0 ]; then echo "no .NET test results were written"; status=1; fi
+
+# TypeScript suites (vitest, browser) report through scripts/test-node.sh when present.
+if [ -f "$root/scripts/test-node.sh" ]; then
+  log "TypeScript tests"
+  node_out="$results/node-summary.txt"
+  bash "$root/scripts/test-node.sh" "$node_out" || status=1
+  if [ -f "$node_out" ]; then
+    read -r np nf < "$node_out"
+    passed=$((passed + np)); failed=$((failed + nf))
+  else
+    echo "the TypeScript suites wrote no summary"; status=1
+  fi
+fi
+
+[ "$failed" -gt 0 ] && status=1
+[ "$passed" -eq 0 ] && status=1
+echo
+echo "$passed passed, $failed failed"
+exit $status
