@@ -264,7 +264,7 @@ public sealed partial class EventHubClient : IAsyncDisposable
                         $"{EventHubPaths.Events}) and the access token.", e)).ConfigureAwait(false);
                 if (!_everConnected && !_options.RetryInitialConnection)
                     throw await StopAsync(new EventHubConnectionException(
-                        $"Could not connect to the hub at {HubUrl}: {e.Message} Check the URL and that the hub is running.", e))
+                        $"Could not connect to the hub at {HubUrl}: {Sentence(e.Message)} Check the URL and that the hub is running.", e))
                         .ConfigureAwait(false);
                 if (_lastError is null) _troubleSince = _time.GetTimestamp();
                 _lastError = e;
@@ -325,6 +325,9 @@ public sealed partial class EventHubClient : IAsyncDisposable
             LogHandlerFailed(_logger, e);
         }
     }
+
+    private static string Sentence(string message) =>
+        message.TrimEnd().EndsWith('.') ? message.TrimEnd() : message.TrimEnd() + ".";
 
     private static Uri HubEndpoint(Uri server)
     {

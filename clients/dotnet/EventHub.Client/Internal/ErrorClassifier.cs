@@ -19,7 +19,11 @@ internal static partial class ErrorClassifier
     {
         code = message = "";
         if (error is not HubException hub) return false;
+        // SignalR prefixes what the hub threw: "An unexpected error occurred invoking 'StreamEvents'
+        // on the server. HubException: invalid_offset: …". The hub's own text follows the last marker.
         var text = hub.Message;
+        var marker = text.LastIndexOf(HubExceptionMarker, StringComparison.Ordinal);
+        if (marker >= 0) text = text[(marker + HubExceptionMarker.Length)..];
         var match = CodePrefix().Match(text);
         if (match.Success)
         {
@@ -29,6 +33,7 @@ internal static partial class ErrorClassifier
         }
         // SignalR's own answer to a call the hub could not bind (detailed errors are on): the
         // request itself is malformed, a retry would fail the same way.
+        text = hub.Message;
         if (text.StartsWith("Failed to invoke", StringComparison.Ordinal) || text.StartsWith("Unknown hub method", StringComparison.Ordinal))
         {
             code = "request_failed";
@@ -41,6 +46,8 @@ internal static partial class ErrorClassifier
     /// <summary>HTTP answers to the negotiation that a retry cannot change: wrong URL, no or bad credentials.</summary>
     public static bool IsRefusedConnection(Exception error) =>
         error is HttpRequestException { StatusCode: HttpStatusCode.NotFound or HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.BadRequest };
+
+    private const string HubExceptionMarker = "HubException: ";
 
     [GeneratedRegex(@"^([a-z][a-z0-9_]*):\s")]
     private static partial Regex CodePrefix();
