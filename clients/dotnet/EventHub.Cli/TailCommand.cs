@@ -106,6 +106,11 @@ internal sealed class TailCommand
                 : "eventhub: stopped before any event arrived.").ConfigureAwait(false);
             return EventHubCli.Ok;
         }
+        catch (IOException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // stdout was closed (`eventhub tail | head`): the reader has what it wanted.
+            return EventHubCli.Ok;
+        }
         catch (EventHubRequestException e)
         {
             await _error.WriteLineAsync($"eventhub: {EventHubCli.OneLine(e.Message)}").ConfigureAwait(false);
