@@ -64,8 +64,8 @@ public sealed partial class EventsHub(
         }
         catch
         {
+            // JoinAsync is all or nothing: only the stream needs undoing.
             await stream.DisposeAsync();
-            await groups.LeaveAsync(connectionId, projects);
             throw;
         }
 

@@ -53,12 +53,26 @@ public sealed class ProjectGroupTracker(IHubContext<EventsHub, IEventHubClient> 
                 // after the abort, so checking under the gate means a count taken here is either
                 // forgotten by it or never taken.
                 connectionAborted.ThrowIfCancellationRequested();
-                foreach (var project in projects)
+                var counted = new List<string>(projects.Count);
+                try
                 {
-                    int count;
-                    lock (groups.Counts) count = groups.Counts[project] = groups.Counts.GetValueOrDefault(project) + 1;
-                    if (count == 1)
-                        await hub.Groups.AddToGroupAsync(connectionId, GroupName(project), connectionAborted);
+                    foreach (var project in projects)
+                    {
+                        int count;
+                        lock (groups.Counts) count = groups.Counts[project] = groups.Counts.GetValueOrDefault(project) + 1;
+                        counted.Add(project);
+                        if (count == 1)
+                            await hub.Groups.AddToGroupAsync(connectionId, GroupName(project), connectionAborted);
+                    }
+                }
+                catch
+                {
+                    // All or nothing: the caller does not open the stream, so undo its counts.
+                    lock (groups.Counts)
+                        foreach (var project in counted)
+                            if (groups.Counts.TryGetValue(project, out var c) && c > 1) groups.Counts[project] = c - 1;
+                            else groups.Counts.Remove(project);
+                    throw;
                 }
                 return;
             }
