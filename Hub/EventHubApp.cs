@@ -1,4 +1,6 @@
 using EventHub.Demo;
+using EventHub.Health;
+using EventHub.Retention;
 using EventHub.Log;
 using EventHub.SignalR;
 using EventHub.Sse;
@@ -71,18 +73,25 @@ public static class EventHubApp
         services.AddHostedService(sp => sp.GetRequiredService<PostgresChangeNotifier>());
         services.AddSingleton<IChangeLogReader, ChangeLogReader>();
         services.AddSingleton<IEventFanout, ProjectFanout>();
+        services.AddSingleton(sp => new RecentEventsWindow(
+            Math.Max(1, sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<StreamOptions>>().Value.RecentEventsWindowSize)));
         services.AddSingleton<ChangeLogTail>();
         services.AddHostedService(sp => sp.GetRequiredService<ChangeLogTail>());
         services.AddSingleton<StreamRequestValidator>();
         services.AddSingleton<EventStreamSource>();
         services.AddEventsHub(configuration);
 
+        services.AddEventHubHealth(configuration);
+        services.AddOptions<RetentionOptions>().Bind(configuration.GetSection(RetentionOptions.Section));
+        services.AddSingleton<ChangeLogRetention>();
+        services.AddHostedService(sp => sp.GetRequiredService<ChangeLogRetention>());
         services.AddHostedService<DemoActivitySimulator>();
     }
 
     public static void MapEventHub(WebApplication app)
     {
         app.MapEventStream();
+        app.MapEventHubHealth();
         app.MapEventsHub();
     }
 

@@ -48,7 +48,7 @@ public sealed class HubServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await _app.StopAsync().WaitAsync(TimeSpan.FromSeconds(60));
         await _app.DisposeAsync();
     }
 }

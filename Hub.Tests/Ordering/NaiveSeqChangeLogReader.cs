@@ -38,6 +38,12 @@ internal sealed class NaiveSeqChangeLogReader(NpgsqlDataSource dataSource) : ICh
         return new LogPosition(1, await c.ExecuteScalarAsync<long?>("SELECT max(seq) FROM change_log") ?? 0);
     }
 
+    public Task<IReadOnlyList<LogEvent>> ReadLastAsync(LogPosition head, int count, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<LogEvent>>([]);
+
+    public Task<LogSnapshot> GetSnapshotAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult(new LogSnapshot(0, 0, new HashSet<ulong>()));
+
     public Task<LogHorizon> GetHorizonAsync(CancellationToken cancellationToken = default) =>
         Task.FromResult(new LogHorizon(ulong.MaxValue, long.MaxValue));
 

@@ -86,6 +86,27 @@ public sealed class EventStreamTests
     }
 
     [Fact]
+    public async Task A_stream_from_now_skips_rows_committed_before_it_opened_even_when_they_wait_behind_an_open_transaction()
+    {
+        await using var hub = new InMemoryHub();
+        await hub.StartAsync();
+        var older = hub.Log.Begin();                     // open before the request, commits after it
+        var before = hub.Append("ao", "session_created"); // committed before the request, held back by `older`
+
+        await using var stream = await hub.Source.OpenAsync(new StreamRequest([], [], null));
+        await using var events = stream.ReadAllAsync().GetAsyncEnumerator();
+        var afterNow = older.Add("ao", "session_created");
+        older.Commit();
+        var later = hub.Append("ao", "session_created");
+
+        Assert.True(await events.MoveNextAsync().WithTimeout());
+        Assert.Equal(afterNow.Seq, events.Current.Seq);
+        Assert.True(await events.MoveNextAsync().WithTimeout());
+        Assert.Equal(later.Seq, events.Current.Seq);
+        Assert.True(before.Position > afterNow.Position); // position order is not commit order
+    }
+
+    [Fact]
     public async Task Disposing_a_stream_leaves_the_fanout()
     {
         await using var hub = new InMemoryHub();
@@ -97,14 +118,15 @@ public sealed class EventStreamTests
     }
 
     [Fact]
-    public async Task An_offset_from_another_log_or_beyond_its_end_is_refused()
+    public async Task An_offset_from_another_log_resets_and_one_beyond_its_end_is_refused()
     {
         await using var hub = new InMemoryHub();
         await hub.StartAsync();
         hub.Append("ao", "session_created");
-        var foreign = await Assert.ThrowsAsync<StreamRequestException>(() =>
+        var foreign = await Assert.ThrowsAsync<StreamResetException>(() =>
             hub.Source.OpenAsync(new StreamRequest([], [], "otherlog.100.1")));
-        Assert.Equal(StreamErrorCodes.ForeignOffset, foreign.Code);
+        Assert.Equal(ResetReasons.ForeignLog, foreign.Reason);
+        Assert.StartsWith(hub.Log.Epoch + ".", foreign.ContinueFrom);
         var ahead = await Assert.ThrowsAsync<StreamRequestException>(() =>
             hub.Source.OpenAsync(new StreamRequest([], [], $"{hub.Log.Epoch}.5000.1")));
         Assert.Equal(StreamErrorCodes.OffsetOutOfRange, ahead.Code);

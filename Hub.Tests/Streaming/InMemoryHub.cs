@@ -11,6 +11,7 @@ internal sealed class InMemoryHub : IAsyncDisposable
     public InMemoryChangeLog Log { get; } = new();
     public WakeupSignal Wakeup { get; } = new();
     public ProjectFanout Fanout { get; } = new();
+    public RecentEventsWindow Window { get; }
     public ChangeLogTail Tail { get; }
     public EventStreamSource Source { get; }
 
@@ -19,8 +20,9 @@ internal sealed class InMemoryHub : IAsyncDisposable
         var settings = new StreamOptions { PollInterval = TimeSpan.FromSeconds(5) };
         configure?.Invoke(settings);
         var options = Options.Create(settings);
-        Tail = new ChangeLogTail(Log, Wakeup, Fanout, options, TimeProvider.System, NullLogger<ChangeLogTail>.Instance);
-        Source = new EventStreamSource(Log, Fanout, Tail, new StreamRequestValidator(options), options, TimeProvider.System);
+        Window = new RecentEventsWindow(Math.Max(1, settings.RecentEventsWindowSize));
+        Tail = new ChangeLogTail(Log, Wakeup, Fanout, Window, options, TimeProvider.System, NullLogger<ChangeLogTail>.Instance);
+        Source = new EventStreamSource(Log, Fanout, Window, Tail, new StreamRequestValidator(options), options, TimeProvider.System);
     }
 
     public async Task StartAsync()

@@ -49,15 +49,11 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
         // The horizon comes on every row, and on a single row of nulls when nothing matched.
         var finalBefore = ulong.Parse(rows[0].horizon, CultureInfo.InvariantCulture);
         var heldBack = rows[0].held_back;
+        var pruned = new LogPosition(ulong.Parse(rows[0].pruned_xid, CultureInfo.InvariantCulture), rows[0].pruned_seq);
         var events = new List<LogEvent>(rows.Count);
         foreach (var r in rows)
-        {
-            if (r.tx is null) continue;
-            var position = new LogPosition(ulong.Parse(r.tx, CultureInfo.InvariantCulture), r.seq);
-            events.Add(new LogEvent(position, Offset.Format(epoch, position), r.seq, r.project_id!, r.session_id,
-                r.event_type!, r.payload!, new DateTimeOffset(DateTime.SpecifyKind(r.created_at, DateTimeKind.Utc))));
-        }
-        return new LogBatch(events, finalBefore, heldBack);
+            if (r.tx is not null) events.Add(ToEvent(epoch, r));
+        return new LogBatch(events, finalBefore, heldBack, pruned);
     }
 
     public async Task<LogPosition> GetHeadAsync(CancellationToken cancellationToken = default)
@@ -69,6 +65,37 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
             ORDER BY tx_id DESC, seq DESC LIMIT 1
             """, cancellationToken: cancellationToken));
         return head is { } h ? new LogPosition(ulong.Parse(h.tx, CultureInfo.InvariantCulture), h.seq) : LogPosition.Start;
+    }
+
+    public async Task<IReadOnlyList<LogEvent>> ReadLastAsync(LogPosition head, int count, CancellationToken cancellationToken = default)
+    {
+        var epoch = await GetEpochAsync(cancellationToken);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = (await connection.QueryAsync<Row>(new CommandDefinition("""
+            SELECT '' AS horizon, false AS held_back, tx_id::text AS tx, seq, project_id, session_id, event_type,
+                   payload::text AS payload, created_at
+            FROM change_log
+            WHERE (tx_id, seq) <= (@xid::xid8, @seq)
+            ORDER BY tx_id DESC, seq DESC
+            LIMIT @count
+            """, new { xid = head.TransactionId.ToString(CultureInfo.InvariantCulture), seq = head.Seq, count },
+            cancellationToken: cancellationToken))).AsList();
+        rows.Reverse();
+        return rows.Select(r => ToEvent(epoch, r)).ToList();
+    }
+
+    private static LogEvent ToEvent(string epoch, Row r)
+    {
+        var position = new LogPosition(ulong.Parse(r.tx!, CultureInfo.InvariantCulture), r.seq);
+        return new LogEvent(position, Offset.Format(epoch, position), r.seq, r.project_id!, r.session_id,
+            r.event_type!, r.payload!, new DateTimeOffset(DateTime.SpecifyKind(r.created_at, DateTimeKind.Utc)));
+    }
+
+    public async Task<LogSnapshot> GetSnapshotAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return LogSnapshot.Parse(await connection.QuerySingleAsync<string>(new CommandDefinition(
+            "SELECT pg_current_snapshot()::text", cancellationToken: cancellationToken)));
     }
 
     public async Task<LogHorizon> GetHorizonAsync(CancellationToken cancellationToken = default)
@@ -91,11 +118,12 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
             ? "EXISTS (SELECT 1 FROM change_log w WHERE w.tx_id >= x.xmin)"
             : "false";
         return $"""
-            SELECT h.xmin::text AS horizon, h.held_back,
+            SELECT h.xmin::text AS horizon, h.held_back, h.pruned_xid, h.pruned_seq,
                    c.tx_id::text AS tx, c.seq, c.project_id, c.session_id, c.event_type,
                    c.payload::text AS payload, c.created_at
-            FROM (SELECT x.xmin, {heldBack} AS held_back
-                  FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin) x) h
+            FROM (SELECT x.xmin, {heldBack} AS held_back,
+                         r.pruned_through_xid::text AS pruned_xid, r.pruned_through_seq AS pruned_seq
+                  FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin) x, eventhub_retention r) h
             LEFT JOIN LATERAL (
                 SELECT * FROM change_log c
                 WHERE {where}
@@ -112,6 +140,8 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
     {
         public string horizon { get; set; } = "";
         public bool held_back { get; set; }
+        public string pruned_xid { get; set; } = "0";
+        public long pruned_seq { get; set; }
         public string? tx { get; set; }
         public long seq { get; set; }
         public string? project_id { get; set; }

@@ -24,6 +24,15 @@ public interface IChangeLogReader
     /// <summary>The position of the last final row: reading after it yields only rows that are not yet final.</summary>
     Task<LogPosition> GetHeadAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The last <paramref name="count"/> rows at or before <paramref name="head"/>, in position
+    /// order (to fill the recent-events window at start-up).
+    /// </summary>
+    Task<IReadOnlyList<LogEvent>> ReadLastAsync(LogPosition head, int count, CancellationToken cancellationToken = default);
+
+    /// <summary>The database's current snapshot: which transactions have committed by now.</summary>
+    Task<LogSnapshot> GetSnapshotAsync(CancellationToken cancellationToken = default);
+
     /// <summary>What the database has handed out so far, to tell an offset it could have produced from one it could not.</summary>
     Task<LogHorizon> GetHorizonAsync(CancellationToken cancellationToken = default);
 }
@@ -39,7 +48,8 @@ public interface IChangeLogReader
 /// open (only computed for unfiltered reads). The tail polls quickly while this holds, since no
 /// NOTIFY will come when a transaction that wrote no event ends.
 /// </param>
-public sealed record LogBatch(IReadOnlyList<LogEvent> Events, ulong FinalBefore, bool HeldBack);
+/// <param name="PrunedThrough">Retention has deleted every row at or before this position (Start: nothing pruned).</param>
+public sealed record LogBatch(IReadOnlyList<LogEvent> Events, ulong FinalBefore, bool HeldBack, LogPosition PrunedThrough = default);
 
 /// <summary>The next transaction id and the last <c>seq</c> handed out.</summary>
 public readonly record struct LogHorizon(ulong NextTransactionId, long LastSeq);

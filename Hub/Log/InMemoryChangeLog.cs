@@ -63,6 +63,18 @@ public sealed class InMemoryChangeLog(string epoch = "memlog") : IChangeLogReade
         }
     }
 
+    public Task<IReadOnlyList<LogEvent>> ReadLastAsync(LogPosition head, int count, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+            return Task.FromResult<IReadOnlyList<LogEvent>>(_rows.Where(e => e.Position <= head).TakeLast(count).ToList());
+    }
+
+    public Task<LogSnapshot> GetSnapshotAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+            return Task.FromResult(new LogSnapshot(_open.Count > 0 ? _open.Min : _nextXid, _nextXid, _open.ToHashSet()));
+    }
+
     public Task<LogHorizon> GetHorizonAsync(CancellationToken cancellationToken = default)
     {
         lock (_gate) return Task.FromResult(new LogHorizon(_nextXid, _nextSeq - 1));

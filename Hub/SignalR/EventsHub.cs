@@ -46,6 +46,12 @@ public sealed partial class EventsHub(
             LogRejected(logger, connectionId, e.Code);
             throw new HubException($"{e.Code}: {e.Message}");
         }
+        catch (StreamResetException reset)
+        {
+            LogRejected(logger, connectionId, reset.Reason);
+            await SendResetNoticesAsync(Clients.Caller, streamRequest.Projects, reset);
+            throw ResetError(reset);
+        }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // The hub runs with detailed errors (EventsHubSetup): no server exception's text may
@@ -78,7 +84,8 @@ public sealed partial class EventsHub(
         LogStreamOpened(logger, connectionId, projects.Length == 0 ? "*" : string.Join(",", projects), request.After ?? "(now)");
         // The pump outlives this call: it must not touch the hub instance (SignalR disposes it
         // when the method returns), only what it captured here.
-        _ = PumpAsync(stream, channel.Writer, connectionId, projects, cancellationToken, connectionAborted);
+        var caller = Clients.Caller;
+        _ = PumpAsync(stream, channel.Writer, connectionId, projects, caller, cancellationToken, connectionAborted);
         return channel.Reader;
     }
 
@@ -89,7 +96,7 @@ public sealed partial class EventsHub(
     }
 
     private async Task PumpAsync(EventStream stream, ChannelWriter<ChangeEvent> writer, string connectionId,
-        string[] projects, CancellationToken streamCancelled, CancellationToken connectionAborted)
+        string[] projects, IEventHubClient caller, CancellationToken streamCancelled, CancellationToken connectionAborted)
     {
         // SignalR cancels the stream token when the client cancels the stream or the connection
         // closes; the abort token is linked too so that no path leaves a pump behind.
@@ -114,6 +121,12 @@ public sealed partial class EventsHub(
             error = new HubException("The server ended this stream. Resume by calling StreamEvents again with " +
                 "'after' set to the offset of the last event you received.");
             LogStreamEndedByServer(logger, connectionId, sent);
+        }
+        catch (StreamResetException reset)
+        {
+            // Retention pruned events after this stream's position: an explicit reset, never a gap.
+            await SendResetNoticesAsync(caller, projects, reset);
+            error = ResetError(reset);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -140,4 +153,25 @@ public sealed partial class EventsHub(
             writer.TryComplete(error);
         }
     }
+
+    /// <summary>
+    /// The reset signal over SignalR: a <see cref="ProjectNotice"/> of kind <c>reset</c> for each
+    /// project of the stream, then the stream's error. The notice goes to the calling connection
+    /// only: a reset concerns one client's offset, and the other members of the project's group
+    /// have nothing to refetch.
+    /// </summary>
+    private static async Task SendResetNoticesAsync(IEventHubClient caller, IReadOnlyCollection<string> projects, StreamResetException reset)
+    {
+        foreach (var project in projects.Count == 0 ? ["*"] : projects)
+            await caller.ProjectNotice(new ProjectNotice
+            {
+                ProjectId = project,
+                Kind = ProjectNoticeKinds.Reset,
+                Message = $"{reset.Reason}: {reset.Message}",
+                Offset = reset.ContinueFrom,
+            });
+    }
+
+    private static HubException ResetError(StreamResetException reset) =>
+        new($"reset: {reset.Reason}: {reset.Message} Continue from offset {reset.ContinueFrom}.");
 }

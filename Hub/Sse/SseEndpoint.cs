@@ -18,7 +18,7 @@ public static class SseEndpoint
         endpoints.MapGet(Path, HandleAsync);
 
     private static async Task HandleAsync(HttpContext context, EventStreamSource source,
-        IOptions<SseOptions> options, TimeProvider timeProvider)
+        IOptions<SseOptions> options, TimeProvider timeProvider, ILoggerFactory loggerFactory)
     {
         var aborted = context.RequestAborted;
         EventStream stream;
@@ -31,6 +31,15 @@ public static class SseEndpoint
             await ApiError.BadRequest(e.Code, e.Message).ExecuteAsync(context);
             return;
         }
+        catch (StreamResetException reset)
+        {
+            // Not a bad request: the client did nothing wrong, its log is gone. Tell it in-band,
+            // as a frame an EventSource dispatches, with the offset to continue from.
+            var resetWriter = StartEventStream(context, timeProvider, options.Value);
+            await resetWriter.WritePreambleAsync(options.Value.RetryHint, aborted);
+            await resetWriter.WriteResetAsync(reset, aborted);
+            return;
+        }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
             return;
@@ -38,13 +47,7 @@ public static class SseEndpoint
 
         await using (stream)
         {
-            var response = context.Response;
-            response.ContentType = "text/event-stream";
-            response.Headers.CacheControl = "no-cache";
-            response.Headers["X-Accel-Buffering"] = "no";
-            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-
-            var writer = new SseEventWriter(response.BodyWriter, timeProvider, options.Value.KeepAliveInterval);
+            var writer = StartEventStream(context, timeProvider, options.Value);
             try
             {
                 await writer.WritePreambleAsync(options.Value.RetryHint, aborted);
@@ -54,7 +57,29 @@ public static class SseEndpoint
             {
                 // The client went away: not an error. Disposing the stream leaves the fan-out.
             }
+            catch (StreamResetException reset)
+            {
+                await writer.WriteResetAsync(reset, aborted);
+            }
+            catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+            {
+                // The database failed during a catch-up read. The headers are sent, so no status
+                // can say it: end the response; the client reconnects with its Last-Event-ID and
+                // resumes exactly where it was once the database is back.
+                loggerFactory.CreateLogger(typeof(SseEndpoint)).LogWarning(e,
+                    "An SSE stream ended because the database failed; the client will resume from its offset");
+            }
         }
+    }
+
+    private static SseEventWriter StartEventStream(HttpContext context, TimeProvider timeProvider, SseOptions options)
+    {
+        var response = context.Response;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        return new SseEventWriter(response.BodyWriter, timeProvider, options.KeepAliveInterval);
     }
 
     /// <summary>

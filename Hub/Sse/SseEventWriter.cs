@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
 using EventHub.Log;
+using EventHub.Streaming;
 
 namespace EventHub.Sse;
 
@@ -18,6 +19,28 @@ public sealed class SseEventWriter(PipeWriter output, TimeProvider timeProvider,
     {
         // The retry hint, and a comment so that clients see the stream open before the first event.
         output.Write(Encoding.ASCII.GetBytes($"retry: {(long)retry.TotalMilliseconds}\n: connected\n\n"));
+        await output.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes the reset signal: <c>event: reset</c> with the reason and the offset to continue
+    /// from, which is also the frame's <c>id</c>, so an EventSource that reconnects by itself
+    /// continues from there (after its <c>reset</c> listener has run).
+    /// </summary>
+    public async Task WriteResetAsync(StreamResetException reset, CancellationToken cancellationToken)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var json = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("reason", reset.Reason);
+            json.WriteString("message", reset.Message);
+            json.WriteString("offset", reset.ContinueFrom);
+            json.WriteEndObject();
+        }
+        output.Write(Encoding.UTF8.GetBytes($"id: {reset.ContinueFrom}\nevent: reset\ndata: "));
+        output.Write(buffer.WrittenSpan);
+        output.Write("\n\n"u8);
         await output.FlushAsync(cancellationToken);
     }
 

@@ -19,6 +19,7 @@ public sealed partial class ChangeLogTail(
     IChangeLogReader reader,
     IChangeNotifier notifier,
     IEventFanout fanout,
+    RecentEventsWindow window,
     IOptions<StreamOptions> options,
     TimeProvider timeProvider,
     ILogger<ChangeLogTail> logger) : BackgroundService
@@ -52,6 +53,7 @@ public sealed partial class ChangeLogTail(
                 if (position is null)
                 {
                     position = await reader.GetHeadAsync(stoppingToken);
+                    await InitializeWindowAsync(position.Value, stoppingToken);
                     fanout.Initialize(position.Value);
                     LogStarted(position.Value.ToString());
                     _ready.TrySetResult();
@@ -60,6 +62,7 @@ public sealed partial class ChangeLogTail(
                 var batch = await reader.ReadAsync(position.Value, EventFilter.All, settings.TailBatchSize, stoppingToken);
                 foreach (var e in batch.Events)
                 {
+                    window.Add(e); // before publishing: the window's head is never behind the fan-out's
                     fanout.Publish(e);
                     position = e.Position;
                 }
@@ -92,6 +95,24 @@ public sealed partial class ChangeLogTail(
                 backoff = TimeSpan.FromMilliseconds(Math.Min(backoff.TotalMilliseconds * 2, 5000));
             }
         }
+    }
+
+    private async Task InitializeWindowAsync(LogPosition head, CancellationToken cancellationToken)
+    {
+        // One query at start-up: the window then covers the recent past, and the reconnect
+        // storm that follows a restart is served from memory. Reading one row more than the
+        // window holds tells where coverage starts: just after that row, or at the log's start.
+        var size = options.Value.RecentEventsWindowSize;
+        if (size <= 0)
+        {
+            window.Initialize(head, []);
+            return;
+        }
+        var recent = await reader.ReadLastAsync(head, size + 1, cancellationToken);
+        if (recent.Count > size)
+            window.Initialize(recent[0].Position, recent.Skip(1).ToList());
+        else
+            window.Initialize(LogPosition.Start, recent);
     }
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Tailing change_log from position {Position}")]

@@ -21,23 +21,32 @@ public sealed class EventStream : IAsyncDisposable
     private readonly Subscription _subscription;
     private readonly EventFilter _filter;
     private readonly IChangeLogReader _reader;
+    private readonly RecentEventsWindow _window;
+    private readonly string _epoch;
     private readonly IEventFanout _fanout;
     private readonly StreamOptions _options;
     private readonly TimeProvider _timeProvider;
+    private readonly CancellationToken _stopping;
+    private readonly LogSnapshot? _skipCommittedIn;
     private LogPosition _last;
     private LogPosition _catchUpTarget;
     private bool _needsCatchUp;
     private int _disposed;
 
     internal EventStream(Subscription subscription, EventFilter filter, LogPosition start, bool catchUp,
-        LogPosition head, IChangeLogReader reader, IEventFanout fanout, StreamOptions options, TimeProvider timeProvider)
+        LogPosition head, IChangeLogReader reader, RecentEventsWindow window, IEventFanout fanout, string epoch, StreamOptions options, TimeProvider timeProvider,
+        CancellationToken stopping, LogSnapshot? skipCommittedIn = null)
     {
+        _stopping = stopping;
+        _skipCommittedIn = skipCommittedIn;
         _subscription = subscription;
         _filter = filter;
         _last = start;
         _needsCatchUp = catchUp;
         _catchUpTarget = head;
         _reader = reader;
+        _window = window;
+        _epoch = epoch;
         _fanout = fanout;
         _options = options;
         _timeProvider = timeProvider;
@@ -49,16 +58,25 @@ public sealed class EventStream : IAsyncDisposable
     /// <summary>How many times this stream fell behind the live feed and caught up from the log.</summary>
     public int LagCount => _subscription.LagCount;
 
+    /// <summary>
+    /// The events, catch-up then live. Ends normally when the host stops (so clients reconnect at
+    /// once, possibly to another node); throws <see cref="OperationCanceledException"/> when
+    /// <paramref name="cancellationToken"/> fires, and <see cref="StreamResetException"/> when
+    /// retention pruned events after the stream's position.
+    /// </summary>
     public async IAsyncEnumerable<LogEvent> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping);
+        var token = linked.Token;
         try
         {
-            while (true)
+            while (!_stopping.IsCancellationRequested)
             {
                 if (_needsCatchUp)
                 {
-                    await foreach (var e in CatchUpAsync(cancellationToken))
-                        yield return e;
+                    await foreach (var e in CatchUpAsync(cancellationToken, token))
+                        if (!CommittedBeforeStart(e)) yield return e;
+                    if (_stopping.IsCancellationRequested) yield break;
                     _needsCatchUp = false;
                 }
 
@@ -66,7 +84,7 @@ public sealed class EventStream : IAsyncDisposable
                 {
                     if (live.Position <= _last) continue; // already delivered by catch-up
                     _last = live.Position;
-                    yield return live;
+                    if (!CommittedBeforeStart(live)) yield return live;
                 }
 
                 if (_subscription.IsLagged)
@@ -77,8 +95,8 @@ public sealed class EventStream : IAsyncDisposable
                     continue;
                 }
 
-                if (!await _subscription.WaitToReadAsync(cancellationToken))
-                    yield break; // unsubscribed (the stream was disposed)
+                if (!await WaitForLiveAsync(cancellationToken, token))
+                    yield break; // unsubscribed (disposed) or the host is stopping
             }
         }
         finally
@@ -87,12 +105,59 @@ public sealed class EventStream : IAsyncDisposable
         }
     }
 
-    private async IAsyncEnumerable<LogEvent> CatchUpAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>For a stream "from now": whether the event's transaction had committed when it opened.</summary>
+    private bool CommittedBeforeStart(LogEvent e) =>
+        _skipCommittedIn is not null && _skipCommittedIn.IsVisible(e.Position.TransactionId);
+
+    private async ValueTask<bool> WaitForLiveAsync(CancellationToken caller, CancellationToken linked)
+    {
+        try
+        {
+            return await _subscription.WaitToReadAsync(linked);
+        }
+        catch (OperationCanceledException) when (!caller.IsCancellationRequested && _stopping.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private async IAsyncEnumerable<LogEvent> CatchUpAsync(CancellationToken caller, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var batchSize = _options.CatchUpBatchSize;
+        var fromWindow = new List<LogEvent>();
         while (true)
         {
-            var batch = await _reader.ReadAsync(_last, _filter, batchSize, cancellationToken);
+            // From memory when the window covers our position: it holds every event after it up
+            // to a head at least the fan-out's (so at least our target), and only final events.
+            fromWindow.Clear();
+            if (_window.TryRead(_last, _filter, batchSize, fromWindow))
+            {
+                foreach (var e in fromWindow)
+                {
+                    _last = e.Position;
+                    yield return e;
+                }
+                if (fromWindow.Count >= batchSize) continue;
+                yield break;
+            }
+
+            LogBatch batch;
+            try
+            {
+                batch = await _reader.ReadAsync(_last, _filter, batchSize, cancellationToken);
+            }
+            catch (OperationCanceledException) when (!caller.IsCancellationRequested && _stopping.IsCancellationRequested)
+            {
+                yield break;
+            }
+            // Retention deleted rows after our position: continuing would leave a silent gap.
+            // (Read in the same query as the rows, so a concurrent prune cannot slip between.)
+            // A stream from the beginning ("0") that has delivered nothing yet just starts at
+            // what remains.
+            if (_last != LogPosition.Start && _last < batch.PrunedThrough)
+                throw new StreamResetException(ResetReasons.Pruned,
+                    "Events after your offset were pruned by retention. Refetch your state, then continue from the offset given.",
+                    Offset.Format(_epoch, _fanout.Head));
             foreach (var e in batch.Events)
             {
                 _last = e.Position;
@@ -104,7 +169,14 @@ public sealed class EventStream : IAsyncDisposable
             // with an older snapshot. A lagging replica may not have it yet: wait and read again.
             if (_catchUpTarget == LogPosition.Start || batch.FinalBefore > _catchUpTarget.TransactionId)
                 yield break;
-            await Task.Delay(TimeSpan.FromMilliseconds(10), _timeProvider, cancellationToken);
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(10), _timeProvider, cancellationToken);
+            }
+            catch (OperationCanceledException) when (!caller.IsCancellationRequested && _stopping.IsCancellationRequested)
+            {
+                yield break;
+            }
         }
     }
 

@@ -12,11 +12,17 @@ namespace EventHub.Streaming;
 public sealed class EventStreamSource(
     IChangeLogReader reader,
     IEventFanout fanout,
+    RecentEventsWindow window,
     ChangeLogTail tail,
     StreamRequestValidator validator,
     IOptions<StreamOptions> options,
-    TimeProvider timeProvider)
+    TimeProvider timeProvider,
+    IHostApplicationLifetime? lifetime = null)
 {
+    // Streams end (gracefully, so clients reconnect at once) when the host begins to stop;
+    // otherwise open streams would hold the shutdown until its timeout.
+    private readonly CancellationToken _stopping = lifetime?.ApplicationStopping ?? CancellationToken.None;
+
     /// <summary>
     /// Opens a stream. Throws <see cref="StreamRequestException"/> for a request that cannot be
     /// served, before anything is sent, so a transport can answer with a clear error.
@@ -33,9 +39,10 @@ public sealed class EventStreamSource(
             {
                 var epoch = await reader.GetEpochAsync(cancellationToken);
                 if (after.Epoch != epoch)
-                    throw new StreamRequestException(StreamErrorCodes.ForeignOffset,
+                    throw new StreamResetException(ResetReasons.ForeignLog,
                         $"The offset belongs to another log (epoch '{after.Epoch}'; this log is '{epoch}'), " +
-                        "for example another database or one restored since. Start again from \"0\" or from now.");
+                        "for example another database or one restored since. Refetch your state, then continue from the offset given.",
+                        Offset.Format(epoch, fanout.Head));
                 // An offset up to the head is certainly one this log produced; only one beyond it
                 // costs a query, to tell "produced by a node ahead of us" from "never produced".
                 if (after.Position > fanout.Head)
@@ -50,28 +57,28 @@ public sealed class EventStreamSource(
             start = after.Position;
         }
 
+        var streamEpoch = await reader.GetEpochAsync(cancellationToken);
         var subscription = new Subscription(validated.Filter, options.Value.SubscriberBufferCapacity);
         var head = fanout.Subscribe(subscription);
         if (start is null)
         {
-            // "From now" means after everything committed and final when the request arrived. The
-            // tail may not have read that far yet (its wake-up is in flight), so ask the log for its
-            // head too: events up to it are skipped when the tail publishes them. Rows that commit
-            // later, or that are held back behind an older open transaction, lie beyond it.
+            // "From now": everything after the head is in the buffer, but some of it may have
+            // committed before this request (the tail's wake-up was in flight, or the rows wait
+            // behind an older open transaction). Skip what the snapshot taken now sees committed.
+            LogSnapshot now;
             try
             {
-                var logHead = await reader.GetHeadAsync(cancellationToken);
-                start = logHead > head ? logHead : head;
+                now = await reader.GetSnapshotAsync(cancellationToken);
             }
             catch
             {
                 fanout.Unsubscribe(subscription);
                 throw;
             }
-            return new EventStream(subscription, validated.Filter, start.Value, catchUp: false, head,
-                reader, fanout, options.Value, timeProvider);
+            return new EventStream(subscription, validated.Filter, head, catchUp: false, head,
+                reader, window, fanout, streamEpoch, options.Value, timeProvider, _stopping, skipCommittedIn: now);
         }
         return new EventStream(subscription, validated.Filter, start.Value, catchUp: true, head,
-            reader, fanout, options.Value, timeProvider);
+            reader, window, fanout, streamEpoch, options.Value, timeProvider, _stopping);
     }
 }

@@ -27,6 +27,12 @@ public sealed class StreamOptions
     /// </summary>
     public int SubscriberBufferCapacity { get; set; } = 1024;
 
+    /// <summary>
+    /// Recent events kept in memory to serve catch-ups that start inside them (reconnect storms).
+    /// 0 disables the window.
+    /// </summary>
+    public int RecentEventsWindowSize { get; set; } = 20_000;
+
     /// <summary>Most projects in one request.</summary>
     public int MaxProjects { get; set; } = 100;
 

@@ -1,0 +1,93 @@
+using System.Text.Json;
+using EventHub.Retention;
+using EventHub.Tests.Infrastructure;
+
+namespace EventHub.Tests.Resilience;
+
+/// <summary>Offsets the log can no longer serve get an explicit reset, never a silent gap.</summary>
+public sealed class ResetTests
+{
+    [Fact]
+    public async Task An_offset_from_another_log_gets_a_reset_frame_with_the_offset_to_continue_from()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await db.Writer.SessionAsync("ao", 1);
+        await using var hub = await HubServer.StartAsync(db.ConnectionString);
+        await using var all = await SseTestClient.ConnectAsync(hub.BaseAddress, "after=0");
+        var head = (await all.ReadEventAsync()).Id;
+
+        await using var foreign = await SseTestClient.ConnectAsync(hub.BaseAddress, lastEventId: "otherdb01.12345.67");
+        var reset = await foreign.ReadEventAsync();
+        Assert.Equal("reset", reset.Event);
+        Assert.Equal("offset_from_another_log", reset.Json.GetProperty("reason").GetString());
+        Assert.Equal(head, reset.Json.GetProperty("offset").GetString());
+        Assert.Equal(head, reset.Id); // an EventSource reconnects from there by itself
+        await Assert.ThrowsAsync<EndOfStreamException>(() => foreign.ReadEventAsync());
+
+        // Continuing from the given offset works.
+        await using var continued = await SseTestClient.ConnectAsync(hub.BaseAddress, lastEventId: reset.Id);
+        await db.Writer.SessionAsync("ao", 2);
+        Assert.Equal("ao-2", (await continued.ReadEventAsync()).Payload.GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task Retention_prunes_a_prefix_and_a_client_older_than_what_remains_gets_a_reset()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        for (var i = 1; i <= 30; i++) await db.Writer.SessionAsync("ao", i);
+        List<SseFrame> frames;
+        await using (var first = await HubServer.StartAsync(db.ConnectionString))
+        await using (var sse = await SseTestClient.ConnectAsync(first.BaseAddress, "after=0"))
+            frames = await sse.ReadEventsAsync(30);
+
+        // A hub that keeps 10 events, with a window too small to hide the pruned ones.
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Retention:MaxEvents"] = "10",
+            ["Retention:Interval"] = "01:00:00",
+            ["Stream:RecentEventsWindowSize"] = "1",
+        });
+        var retention = hub.Get<ChangeLogRetention>();
+        await TaskTimeouts.UntilAsync(() => db.ChangeLogCountAsync().GetAwaiter().GetResult() == 10,
+            because: "retention did not prune to 10 events");
+        Assert.Equal(0, await retention.PruneOnceAsync()); // nothing more to prune
+
+        // Older than what remains: reset, with this log's head to continue from.
+        await using (var old = await SseTestClient.ConnectAsync(hub.BaseAddress, lastEventId: frames[4].Id))
+        {
+            var reset = await old.ReadEventAsync();
+            Assert.Equal("reset", reset.Event);
+            Assert.Equal("offset_pruned", reset.Json.GetProperty("reason").GetString());
+            Assert.Equal(frames[^1].Id, reset.Json.GetProperty("offset").GetString());
+        }
+        // The last pruned offset itself is fine: nothing after it is missing.
+        await using (var edge = await SseTestClient.ConnectAsync(hub.BaseAddress, lastEventId: frames[19].Id))
+            Assert.Equal(frames.Skip(20).Select(f => f.Id), (await edge.ReadEventsAsync(10)).Select(f => f.Id));
+        // "0" means what remains.
+        await using (var fromStart = await SseTestClient.ConnectAsync(hub.BaseAddress, "after=0"))
+            Assert.Equal(frames.Skip(20).Select(f => f.Id), (await fromStart.ReadEventsAsync(10)).Select(f => f.Id));
+    }
+}
+
+/// <summary>The reset signal over the SignalR hub.</summary>
+public sealed class HubResetTests
+{
+    [Theory]
+    [InlineData(WireProtocol.Json)]
+    [InlineData(WireProtocol.MessagePack)]
+    public async Task An_offset_from_another_log_gets_a_reset_notice_and_a_stream_error_with_the_offset_to_continue_from(WireProtocol protocol)
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await db.Writer.SessionAsync("ao", 1);
+        await using var hub = await HubServer.StartAsync(db.ConnectionString);
+        await using var client = await EventsHubClient.ConnectAsync(hub.BaseAddress, protocol);
+        var head = (await (await client.StreamAsync(["ao"], after: "0")).ReadAsync()).Offset;
+
+        var stream = await client.StreamAsync(["ao"], after: "otherdb01.12345.67");
+        var notice = await client.ReadNoticeAsync();
+        Assert.Equal(("ao", Contracts.ProjectNoticeKinds.Reset, head), (notice.ProjectId, notice.Kind, notice.Offset));
+        var error = await stream.FailureAsync();
+        Assert.Contains("reset: offset_from_another_log:", error.Message);
+        Assert.Contains(head, error.Message);
+    }
+}

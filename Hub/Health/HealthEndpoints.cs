@@ -1,0 +1,22 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+
+namespace EventHub.Health;
+
+/// <summary><c>/healthz</c>: the process is alive. <c>/readyz</c>: it can serve streams (database and tail).</summary>
+public static class HealthEndpoints
+{
+    public const string ReadyTag = "ready";
+
+    public static IServiceCollection AddEventHubHealth(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<HealthOptions>().Bind(configuration.GetSection(HealthOptions.Section));
+        services.AddHealthChecks().AddCheck<TailHealthCheck>("change_log_tail", tags: [ReadyTag]);
+        return services;
+    }
+
+    public static void MapEventHubHealth(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        endpoints.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) });
+    }
+}

@@ -1,0 +1,10 @@
+namespace EventHub.Health;
+
+/// <summary>Settings of <c>/healthz</c> and <c>/readyz</c> (section <c>Health</c>).</summary>
+public sealed class HealthOptions
+{
+    public const string Section = "Health";
+
+    /// <summary>Longest time without a successful tail read before the hub reports not ready.</summary>
+    public TimeSpan MaxTailLag { get; set; } = TimeSpan.FromSeconds(10);
+}

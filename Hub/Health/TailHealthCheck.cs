@@ -1,0 +1,25 @@
+using EventHub.Streaming;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+
+namespace EventHub.Health;
+
+/// <summary>
+/// Readiness: the tail reads the log successfully and recently. A hub that cannot reach the
+/// database keeps its open streams (they resume once it is back) but should get no new clients.
+/// </summary>
+public sealed class TailHealthCheck(ChangeLogTail tail, IOptions<HealthOptions> options, TimeProvider timeProvider) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        if (!tail.Ready.IsCompleted)
+            return Task.FromResult(HealthCheckResult.Unhealthy("The change_log tail has not started yet."));
+        if (!tail.IsHealthy)
+            return Task.FromResult(HealthCheckResult.Unhealthy("The change_log tail cannot read the database."));
+        var sinceLastRead = timeProvider.GetElapsedTime(tail.LastReadTimestamp);
+        if (sinceLastRead > options.Value.MaxTailLag)
+            return Task.FromResult(HealthCheckResult.Unhealthy(
+                $"The change_log tail has not completed a read for {sinceLastRead.TotalSeconds:F1} s (Health:MaxTailLag is {options.Value.MaxTailLag.TotalSeconds:F1} s)."));
+        return Task.FromResult(HealthCheckResult.Healthy());
+    }
+}

@@ -1,0 +1,112 @@
+using EventHub.Log;
+
+namespace EventHub.Streaming;
+
+/// <summary>
+/// The most recent events the tail published, in position order, so that catch-ups that start
+/// inside it (a reconnect storm after a restart or a network blip) are served from memory and the
+/// database sees a bounded number of queries rather than one per client.
+/// </summary>
+/// <remarks>
+/// Invariant: the window holds <em>every</em> event with a position after <see cref="CoveredFrom"/>
+/// up to its head. It starts covering from the tail's starting point and moves
+/// <see cref="CoveredFrom"/> forward as it evicts its oldest event. A read after a position older
+/// than that is refused, and the caller reads the log instead. The tail adds an event here before
+/// publishing it, so the window's head is never behind the fan-out's.
+/// </remarks>
+public sealed class RecentEventsWindow
+{
+    private readonly Lock _gate = new();
+    private readonly LogEvent[] _ring;
+    private int _start;
+    private int _count;
+    private bool _initialized;
+    private long _hits;
+    private long _misses;
+
+    public RecentEventsWindow(int capacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        _ring = new LogEvent[capacity];
+    }
+
+    /// <summary>The window holds every event after this position.</summary>
+    public LogPosition CoveredFrom { get; private set; }
+
+    public int Count { get { lock (_gate) return _count; } }
+    /// <summary>Catch-up reads served from memory.</summary>
+    public long Hits => Interlocked.Read(ref _hits);
+    /// <summary>Catch-up reads that started before the window and went to the log.</summary>
+    public long Misses => Interlocked.Read(ref _misses);
+
+    /// <summary>
+    /// Starts the window (called once by the tail) with the last events of the log up to the
+    /// tail's starting point, so that clients reconnecting after a hub restart are served from
+    /// memory. <paramref name="coveredFrom"/> is the position just before the first of them.
+    /// </summary>
+    public void Initialize(LogPosition coveredFrom, IReadOnlyList<LogEvent> recent)
+    {
+        lock (_gate)
+        {
+            CoveredFrom = coveredFrom;
+            foreach (var e in recent.TakeLast(_ring.Length)) AddLocked(e);
+            _initialized = true;
+        }
+    }
+
+    /// <summary>Appends an event; called by the tail in position order.</summary>
+    public void Add(LogEvent e)
+    {
+        lock (_gate) AddLocked(e);
+    }
+
+    private void AddLocked(LogEvent e)
+    {
+        {
+            if (_count == _ring.Length)
+            {
+                CoveredFrom = _ring[_start].Position;
+                _ring[_start] = e;
+                _start = (_start + 1) % _ring.Length;
+            }
+            else
+            {
+                _ring[(_start + _count) % _ring.Length] = e;
+                _count++;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Copies up to <paramref name="limit"/> events after <paramref name="after"/> that match the
+    /// filter into <paramref name="into"/>. Returns false, copying nothing, when the window does not
+    /// cover <paramref name="after"/>; the caller then reads the log.
+    /// </summary>
+    public bool TryRead(LogPosition after, EventFilter filter, int limit, List<LogEvent> into)
+    {
+        lock (_gate)
+        {
+            if (!_initialized || after < CoveredFrom)
+            {
+                Interlocked.Increment(ref _misses);
+                return false;
+            }
+            // Binary search for the first event after `after`.
+            int lo = 0, hi = _count;
+            while (lo < hi)
+            {
+                var mid = (lo + hi) >>> 1;
+                if (At(mid).Position <= after) lo = mid + 1; else hi = mid;
+            }
+            for (var i = lo; i < _count && into.Count < limit; i++)
+            {
+                var e = At(i);
+                if (filter.Matches(e)) into.Add(e);
+            }
+            Interlocked.Increment(ref _hits);
+            return true;
+        }
+    }
+
+    private LogEvent At(int i) => _ring[(_start + i) % _ring.Length];
+}
