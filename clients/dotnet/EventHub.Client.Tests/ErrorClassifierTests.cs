@@ -9,6 +9,7 @@ public sealed class ErrorClassifierTests
     [Theory]
     [InlineData("An unexpected error occurred invoking 'StreamEvents' on the server. HubException: invalid_offset: 'x' is not an offset.", "invalid_offset", "'x' is not an offset.")]
     [InlineData("offset_from_another_log: This offset belongs to another log. Start again from \"0\".", "offset_from_another_log", "This offset belongs to another log. Start again from \"0\".")]
+    [InlineData("An unexpected error occurred invoking 'StreamEvents' on the server. HubException: reset: offset_out_of_range: Events after this offset were pruned. Continue from offset e.9.9.", "reset", "offset_out_of_range: Events after this offset were pruned. Continue from offset e.9.9.")]
     [InlineData("Failed to invoke 'StreamEvents' due to an error on the server. InvalidDataException: Invocation provides 0 argument(s) but target expects 1.", "request_failed", null)]
     public void A_coded_or_unbindable_request_is_not_retried(string message, string code, string? reason)
     {
