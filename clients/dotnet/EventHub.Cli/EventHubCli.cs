@@ -1,0 +1,66 @@
+using System.CommandLine;
+using EventHub.Client;
+
+namespace EventHub.Cli;
+
+/// <summary>
+/// The <c>eventhub</c> command line. <see cref="RunAsync"/> is the whole program minus the
+/// console: tests run it in-process with their own writers and token.
+/// </summary>
+public static class EventHubCli
+{
+    /// <summary>Exit code: done, or stopped by Ctrl+C.</summary>
+    public const int Ok = 0;
+
+    /// <summary>Exit code: the hub could not be reached, or the reconnect policy gave up.</summary>
+    public const int Unreachable = 1;
+
+    /// <summary>Exit code: bad arguments, or a request the hub rejected.</summary>
+    public const int Usage = 2;
+
+    /// <summary>The URL used when neither <c>--url</c> nor <c>EVENTHUB_URL</c> is given: the hub's default listen address.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    /// <summary>Parses <paramref name="args"/> and runs the command; every error is one line on <paramref name="error"/>.</summary>
+    /// <param name="args">The command-line arguments, for example <c>tail --project ao --json</c>.</param>
+    /// <param name="output">Where events go (stdout).</param>
+    /// <param name="error">Where errors, status and the resume offset go (stderr), keeping <paramref name="output"/> clean for scripts.</param>
+    /// <param name="useColor">Whether human output is coloured (see <see cref="ColorMode"/>).</param>
+    /// <param name="cancellationToken">Stops a running tail (Ctrl+C).</param>
+    /// <returns>The exit code: <see cref="Ok"/>, <see cref="Unreachable"/> or <see cref="Usage"/>.</returns>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, bool useColor,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var tail = new TailCommand(output, error, useColor);
+        var root = new RootCommand("EventHub command-line tools.") { tail.Command };
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            await error.WriteLineAsync($"eventhub: {OneLine(parsed.Errors[0].Message)} (see 'eventhub tail --help')")
+                .ConfigureAwait(false);
+            return Usage;
+        }
+        try
+        {
+            return await parsed.InvokeAsync(new InvocationConfiguration
+            {
+                Output = output,
+                Error = error,
+                // Program.cs handles Ctrl+C itself and cancels the token; no forced exit.
+                ProcessTerminationTimeout = null,
+                EnableDefaultExceptionHandler = false,
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Last resort: still one line and no stack trace.
+            await error.WriteLineAsync($"eventhub: unexpected error: {OneLine(e.Message)}").ConfigureAwait(false);
+            return Unreachable;
+        }
+    }
+
+    /// <summary>A message on one line (exception texts may span several).</summary>
+    internal static string OneLine(string message) =>
+        string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+}

@@ -1,0 +1,79 @@
+using System.Net;
+using System.Net.Sockets;
+using EventHub.Client.Tests.Infrastructure;
+using EventHub.Tests.Infrastructure;
+using static EventHub.Client.EventHubConnectionState;
+
+namespace EventHub.Client.Tests;
+
+public sealed partial class EventHubClientTests
+{
+    [Fact]
+    public async Task A_request_the_hub_rejects_ends_the_enumeration_with_its_code_instead_of_retrying()
+    {
+        var policy = new CountingPolicy();
+        await using var reader = new ClientReader(NewClient(fixture.NewProject(), after: "not-an-offset", policy: policy));
+
+        var error = await Assert.ThrowsAsync<EventHubRequestException>(() => reader.Completion.WithTimeout());
+
+        Assert.Equal("invalid_offset", error.Code);
+        Assert.Contains("not-an-offset", error.Message);
+        Assert.Equal(0, policy.Calls);
+        Assert.Equal(Stopped, reader.Client.State);
+        Assert.Equal(Stopped, reader.States[^1]);
+    }
+
+    [Fact]
+    public async Task An_unreachable_hub_fails_the_first_connection_at_once_and_a_policy_that_gives_up_ends_retries()
+    {
+        var closed = new Uri($"http://127.0.0.1:{FreePort()}");
+
+        await using var once = new ClientReader(NewClient("p", hub: closed));
+        var error = await Assert.ThrowsAsync<EventHubConnectionException>(() => once.Completion.WithTimeout());
+        Assert.Contains("Check the URL", error.Message);
+        Assert.IsType<HttpRequestException>(error.InnerException);
+
+        var policy = new CountingPolicy { GiveUpAfter = 3 };
+        await using var client = new EventHubClient(new EventHubClientOptions
+        {
+            HubUrl = closed, RetryInitialConnection = true, ReconnectPolicy = policy,
+        });
+        await using var retrying = new ClientReader(client);
+        var gaveUp = await Assert.ThrowsAsync<EventHubConnectionException>(() => retrying.Completion.WithTimeout());
+        Assert.Contains("Gave up", gaveUp.Message);
+        Assert.Equal(4, policy.Calls); // asked before attempts 2, 3, 4; refused the 4th call
+        Assert.Equal([Connecting, Stopped], retrying.States);
+    }
+
+    [Fact]
+    public void The_default_policy_retries_at_once_then_backs_off_up_to_its_cap()
+    {
+        var policy = new ExponentialBackoffPolicy { InitialDelay = TimeSpan.FromSeconds(1), MaxDelay = TimeSpan.FromSeconds(5), JitterFraction = 0 };
+        var error = new IOException("lost");
+        TimeSpan? Delay(int attempt) => policy.NextDelay(new EventHubReconnectContext(attempt, TimeSpan.Zero, error));
+        Assert.Equal([TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5)],
+            [Delay(1), Delay(2), Delay(3), Delay(4), Delay(5), Delay(500)]);
+        Assert.Null(new ExponentialBackoffPolicy { MaxAttempts = 2 }.NextDelay(new EventHubReconnectContext(3, TimeSpan.Zero, error)));
+        Assert.Null(new ExponentialBackoffPolicy { MaxElapsed = TimeSpan.FromSeconds(1) }
+            .NextDelay(new EventHubReconnectContext(2, TimeSpan.FromSeconds(1), error)));
+    }
+
+    internal static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private sealed class CountingPolicy : IEventHubReconnectPolicy
+    {
+        public int Calls;
+        public int GiveUpAfter { get; init; } = int.MaxValue;
+
+        public TimeSpan? NextDelay(EventHubReconnectContext context)
+        {
+            Interlocked.Increment(ref Calls);
+            return context.Attempt > GiveUpAfter ? null : TimeSpan.FromMilliseconds(10);
+        }
+    }
+}

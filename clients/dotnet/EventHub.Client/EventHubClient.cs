@@ -1,0 +1,340 @@
+// How the client resumes, and why it owns the reconnect loop instead of SignalR's.
+//
+// A SignalR stream dies with its connection: WithAutomaticReconnect brings the connection back but
+// not the stream, and a fresh StreamEvents call needs the offset to resume from. So each attempt
+// here is a new HubConnection plus one StreamEvents call with `after` = the offset of the last
+// event this client yielded. The hub serves catch-up from that offset then live, exactly once and
+// in order (EventStreamSource), so the consumer sees no gap and no duplicate across drops and hub
+// restarts. Nothing is buffered between the SignalR channel and the consumer: "the last event
+// read" and "the last event yielded" are the same event, so no event can be lost in a buffer.
+//
+// Errors are sorted by Internal/ErrorClassifier: a request the hub rejects (HubException
+// "code: ...") and HTTP 400/401/403/404 stop the enumeration with an exception; everything else
+// (connection refused or dropped, the hub ending a stream on shutdown) is retried per the policy.
+
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using EventHub.Client.Internal;
+using EventHub.Contracts;
+using EventHub.Contracts.MessagePack;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EventHub.Client;
+
+/// <summary>
+/// A resumable subscription to the EventHub SignalR hub (<c>/hubs/events</c>).
+/// <see cref="ReadAllAsync"/> yields every event the options select, exactly once and in order,
+/// across dropped connections and hub restarts; typed events (<see cref="PrUpdated"/>,
+/// <see cref="SessionCreated"/>, …) are reached by pattern matching.
+/// </summary>
+/// <example>
+/// <code>
+/// await using var client = new EventHubClient(new EventHubClientOptions { HubUrl = new("http://127.0.0.1:5080"), Projects = ["ao"], StartAfter = "0" });
+/// await foreach (var evt in client.ReadAllAsync(cancellationToken))
+/// {
+///     switch (evt)
+///     {
+///         case PrUpdated pr: Console.WriteLine($"{pr.Url} ci={pr.Ci}"); break;
+///         case SessionCreated s: Console.WriteLine($"new session {s.Id}"); break;
+///         default: Console.WriteLine($"{evt.Type} {evt.Payload}"); break; // types this client does not know
+///     }
+///     SaveOffset(evt.Offset);
+/// }
+/// </code>
+/// </example>
+public sealed partial class EventHubClient : IAsyncDisposable
+{
+    /// <summary>A connection that lasted this long counts as progress: the next loss starts the backoff afresh.</summary>
+    private static readonly TimeSpan StableConnection = TimeSpan.FromSeconds(10);
+
+    private readonly EventHubClientOptions _options;
+    private readonly IEventHubReconnectPolicy _policy;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _disposed = new();
+    private readonly Lock _stateLock = new();
+
+    private EventHubConnectionState _state = EventHubConnectionState.Stopped;
+    private int _reading;
+    private string? _after;
+
+    // The current attempt; touched only by the enumeration (one at a time) and DisposeAsync.
+    private HubConnection? _connection;
+    private ChannelReader<ChangeEvent>? _reader;
+    private bool _everConnected;
+    private Exception? _lastError;
+    private int _attempt;
+    private long _troubleSince;
+    private long _liveSince;
+
+    /// <summary>Creates a client; nothing connects until <see cref="ReadAllAsync"/> is enumerated.</summary>
+    /// <param name="options">The hub URL, the selection and the connection settings.</param>
+    /// <exception cref="ArgumentException">The hub URL is not an absolute http or https URL.</exception>
+    public EventHubClient(EventHubClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(options.HubUrl);
+        if (!options.HubUrl.IsAbsoluteUri || options.HubUrl.Scheme is not ("http" or "https"))
+            throw new ArgumentException(
+                $"'{options.HubUrl}' is not a hub URL. Pass an absolute http:// or https:// URL such as http://127.0.0.1:5080.",
+                nameof(options));
+        _options = options;
+        _policy = options.ReconnectPolicy ?? new ExponentialBackoffPolicy();
+        _time = options.TimeProvider ?? TimeProvider.System;
+        _logger = options.LoggerFactory?.CreateLogger<EventHubClient>() ?? (ILogger)NullLogger.Instance;
+        _after = options.StartAfter;
+        HubUrl = HubEndpoint(options.HubUrl);
+    }
+
+    /// <summary>The hub endpoint the client connects to (the server URL with <see cref="EventHubPaths.Events"/>).</summary>
+    public Uri HubUrl { get; }
+
+    /// <summary>Where the client stands now. Changes are announced by <see cref="StateChanged"/>.</summary>
+    public EventHubConnectionState State
+    {
+        get { lock (_stateLock) return _state; }
+    }
+
+    /// <summary>
+    /// Raised on every change of <see cref="State"/>, on the thread that drives the enumeration
+    /// (keep handlers short; an exception from one is logged and ignored).
+    /// </summary>
+    public event EventHandler<EventHubStateChangedEventArgs>? StateChanged;
+
+    /// <summary>
+    /// The offset of the last event yielded, or <see cref="EventHubClientOptions.StartAfter"/>
+    /// before the first one: store it to resume in a later run.
+    /// </summary>
+    public string? LastOffset => Volatile.Read(ref _after);
+
+    /// <summary>
+    /// Streams the selected events: catch-up from the start offset, then live, without end. Each
+    /// is a typed event (<see cref="PrUpdated"/>, <see cref="SessionCreated"/>, …) when its type is
+    /// one of the eight known ones, else a plain <see cref="ChangeEvent"/> with the raw payload.
+    /// A dropped connection or a restarted hub is reconnected per the reconnect policy and resumed
+    /// after the last event yielded. A second enumeration later resumes where this one stopped.
+    /// </summary>
+    /// <param name="cancellationToken">Ends the enumeration (it then throws <see cref="OperationCanceledException"/>).</param>
+    /// <exception cref="EventHubRequestException">The hub rejected the request (a bad offset, project or type).</exception>
+    /// <exception cref="EventHubConnectionException">The first connection failed, the hub refused the connection, or the policy gave up.</exception>
+    /// <exception cref="InvalidOperationException">Another enumeration of this client is running.</exception>
+    public async IAsyncEnumerable<ChangeEvent> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
+        if (Interlocked.Exchange(ref _reading, 1) == 1)
+            throw new InvalidOperationException(
+                "This EventHubClient is already being enumerated. Read it from one consumer, or create a second client for a second stream.");
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposed.Token);
+        var token = linked.Token;
+        _attempt = 0;
+        _lastError = null;
+        _everConnected = false;
+        SetState(EventHubConnectionState.Connecting, null);
+        try
+        {
+            while (true)
+            {
+                ChangeEvent? next;
+                try
+                {
+                    next = await NextAsync(token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (_disposed.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    next = null; // DisposeAsync ends the enumeration quietly.
+                }
+                if (next is null) yield break;
+                Volatile.Write(ref _after, next.Offset);
+                yield return ChangeEventExtensions.ToTyped(next);
+            }
+        }
+        finally
+        {
+            await DropConnectionAsync().ConfigureAwait(false);
+            SetState(EventHubConnectionState.Stopped, null);
+            Volatile.Write(ref _reading, 0);
+        }
+    }
+
+    /// <summary>Ends a running enumeration and closes the connection.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed.IsCancellationRequested) return;
+        await _disposed.CancelAsync().ConfigureAwait(false);
+        await DropConnectionAsync().ConfigureAwait(false);
+        SetState(EventHubConnectionState.Stopped, null);
+    }
+
+    /// <summary>The next event, reconnecting as often as the policy allows.</summary>
+    private async Task<ChangeEvent> NextAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (_reader is null) await ConnectAsync(cancellationToken).ConfigureAwait(false);
+            Exception error;
+            try
+            {
+                if (await _reader!.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    if (!_reader.TryRead(out var item)) continue;
+                    _attempt = 0; // progress: a later loss starts the backoff afresh
+                    return item;
+                }
+                error = new EventHubConnectionException("The hub completed the stream without an error; resuming.");
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception e)
+            {
+                var cause = e is ChannelClosedException { InnerException: { } inner } ? inner : e;
+                if (ErrorClassifier.TryGetRequestError(cause, out var code, out var reason))
+                    throw await StopAsync(Rejected(code, reason, cause)).ConfigureAwait(false);
+                error = cause;
+            }
+
+            // Lost: the connection dropped or the hub ended the stream (it is shutting down).
+            LogLost(_logger, HubUrl, _after ?? "(now)", error);
+            await DropConnectionAsync().ConfigureAwait(false);
+            if (_time.GetElapsedTime(_liveSince) >= StableConnection) _attempt = 0;
+            if (_attempt == 0) _troubleSince = _time.GetTimestamp();
+            _lastError = error;
+            SetState(EventHubConnectionState.Reconnecting, error);
+        }
+    }
+
+    /// <summary>Connects and opens the stream, waiting per the policy between attempts.</summary>
+    private async Task ConnectAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (_lastError is not null)
+            {
+                _attempt++;
+                var delay = _policy.NextDelay(new EventHubReconnectContext(_attempt, _time.GetElapsedTime(_troubleSince), _lastError));
+                if (delay is null)
+                {
+                    LogGaveUp(_logger, HubUrl, _attempt - 1, _lastError);
+                    throw await StopAsync(new EventHubConnectionException(
+                        $"Gave up reconnecting to {HubUrl} after {_attempt - 1} attempts ({_lastError.Message}). " +
+                        $"Check that the hub is running, then read again: the client resumes after offset {_after ?? "(now)"}.",
+                        _lastError)).ConfigureAwait(false);
+                }
+                LogAttemptFailed(_logger, _attempt, HubUrl, delay.Value, _lastError);
+                if (delay.Value > TimeSpan.Zero)
+                    await Task.Delay(delay.Value, _time, cancellationToken).ConfigureAwait(false);
+            }
+
+            var connection = BuildConnection();
+            try
+            {
+                LogConnecting(_logger, HubUrl, _attempt + 1, _after ?? "(now)");
+                await connection.StartAsync(cancellationToken).ConfigureAwait(false);
+                var request = new StreamEventsRequest { Projects = _options.Projects, Types = _options.Types, After = _after };
+                // The hub does not acknowledge a stream: a request it rejects fails the channel
+                // right after this returns, and NextAsync stops with that error.
+                var reader = await connection.StreamAsChannelAsync<ChangeEvent>(EventHubMethods.StreamEvents, request, cancellationToken)
+                    .ConfigureAwait(false);
+                _connection = connection;
+                _reader = reader;
+                _everConnected = true;
+                _lastError = null;
+                _liveSince = _time.GetTimestamp();
+                LogLive(_logger, HubUrl);
+                SetState(EventHubConnectionState.Live, null);
+                return;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+            catch (Exception e)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+                if (ErrorClassifier.TryGetRequestError(e, out var code, out var reason))
+                    throw await StopAsync(Rejected(code, reason, e)).ConfigureAwait(false);
+                if (ErrorClassifier.IsRefusedConnection(e))
+                    throw await StopAsync(new EventHubConnectionException(
+                        $"The hub at {HubUrl} refused the connection ({e.Message}). Check the URL (the hub's path is " +
+                        $"{EventHubPaths.Events}) and the access token.", e)).ConfigureAwait(false);
+                if (!_everConnected && !_options.RetryInitialConnection)
+                    throw await StopAsync(new EventHubConnectionException(
+                        $"Could not connect to the hub at {HubUrl}: {Sentence(e.Message)} Check the URL and that the hub is running.", e))
+                        .ConfigureAwait(false);
+                if (_lastError is null) _troubleSince = _time.GetTimestamp();
+                _lastError = e;
+            }
+        }
+    }
+
+    private EventHubRequestException Rejected(string code, string reason, Exception cause)
+    {
+        LogRejected(_logger, code, reason);
+        return new EventHubRequestException(code, $"The hub rejected the stream request ({code}): {reason}", cause);
+    }
+
+    /// <summary>Closes the connection, moves to Stopped with the error, and returns the error to throw.</summary>
+    private async Task<Exception> StopAsync(Exception error)
+    {
+        await DropConnectionAsync().ConfigureAwait(false);
+        SetState(EventHubConnectionState.Stopped, error);
+        return error;
+    }
+
+    private HubConnection BuildConnection()
+    {
+        var builder = new HubConnectionBuilder().WithUrl(HubUrl, o =>
+        {
+            if (_options.AccessTokenProvider is { } tokens) o.AccessTokenProvider = tokens;
+            _options.ConfigureHttpConnection?.Invoke(o);
+        });
+        if (_options.Protocol == EventHubProtocol.MessagePack)
+            builder.AddMessagePackProtocol(o => o.SerializerOptions = EventHubMessagePack.Options);
+        if (_options.LoggerFactory is { } loggerFactory)
+            builder.Services.AddSingleton(loggerFactory);
+        return builder.Build();
+    }
+
+    private async Task DropConnectionAsync()
+    {
+        _reader = null;
+        var connection = Interlocked.Exchange(ref _connection, null);
+        if (connection is not null) await connection.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private void SetState(EventHubConnectionState state, Exception? error)
+    {
+        EventHubConnectionState previous;
+        lock (_stateLock)
+        {
+            previous = _state;
+            if (previous == state) return;
+            _state = state;
+        }
+        try
+        {
+            StateChanged?.Invoke(this, new EventHubStateChangedEventArgs(previous, state, error));
+        }
+        catch (Exception e)
+        {
+            LogHandlerFailed(_logger, e);
+        }
+    }
+
+    private static string Sentence(string message) =>
+        message.TrimEnd().EndsWith('.') ? message.TrimEnd() : message.TrimEnd() + ".";
+
+    private static Uri HubEndpoint(Uri server)
+    {
+        var builder = new UriBuilder(server);
+        var path = builder.Path.TrimEnd('/');
+        if (!path.EndsWith(EventHubPaths.Events, StringComparison.OrdinalIgnoreCase)) path += EventHubPaths.Events;
+        builder.Path = path;
+        return builder.Uri;
+    }
+}

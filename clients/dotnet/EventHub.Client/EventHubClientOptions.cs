@@ -1,0 +1,62 @@
+using EventHub.Contracts;
+using Microsoft.AspNetCore.Http.Connections.Client;
+using Microsoft.Extensions.Logging;
+
+namespace EventHub.Client;
+
+/// <summary>
+/// What an <see cref="EventHubClient"/> streams and how it connects. Only <see cref="HubUrl"/> is
+/// required; null means "the default" for the rest.
+/// </summary>
+public sealed class EventHubClientOptions
+{
+    /// <summary>
+    /// The hub server, for example <c>http://127.0.0.1:5080</c>. The hub's path
+    /// (<see cref="EventHubPaths.Events"/>) is added unless the URL already ends with it.
+    /// </summary>
+    public required Uri HubUrl { get; init; }
+
+    /// <summary>Projects to stream; null or empty streams every project.</summary>
+    public IReadOnlyList<string>? Projects { get; init; }
+
+    /// <summary>Event types to stream, exact (<c>pr_updated</c>) or a family (<c>pr_*</c>); null or empty streams every type.</summary>
+    public IReadOnlyList<string>? Types { get; init; }
+
+    /// <summary>
+    /// The opaque offset to start after: the <see cref="ChangeEvent.Offset"/> of the last event you
+    /// processed, or <see cref="StreamEventsRequest.Beginning"/> (<c>"0"</c>) for the whole log.
+    /// Null (the default) starts from now. From now, a connection lost before the first event
+    /// arrives resumes from now again, so events committed in between are not seen; pass an
+    /// offset when nothing may be missed.
+    /// </summary>
+    public string? StartAfter { get; init; }
+
+    /// <summary>The hub protocol; <see cref="EventHubProtocol.Json"/> by default.</summary>
+    public EventHubProtocol Protocol { get; init; } = EventHubProtocol.Json;
+
+    /// <summary>
+    /// Supplies the bearer token for each connection attempt (SignalR's
+    /// <see cref="HttpConnectionOptions.AccessTokenProvider"/>); null sends none.
+    /// </summary>
+    public Func<Task<string?>>? AccessTokenProvider { get; init; }
+
+    /// <summary>When and how often to reconnect; null uses an <see cref="ExponentialBackoffPolicy"/> that never gives up.</summary>
+    public IEventHubReconnectPolicy? ReconnectPolicy { get; init; }
+
+    /// <summary>
+    /// Whether a failure of the very first connection is retried per <see cref="ReconnectPolicy"/>.
+    /// False (the default, as SignalR's own <c>StartAsync</c>) throws an
+    /// <see cref="EventHubConnectionException"/> at once, so a wrong URL is reported rather than
+    /// retried forever. Connections lost later are always retried.
+    /// </summary>
+    public bool RetryInitialConnection { get; init; }
+
+    /// <summary>Further settings of SignalR's HTTP connection (headers, transports, a test handler); applied last.</summary>
+    public Action<HttpConnectionOptions>? ConfigureHttpConnection { get; init; }
+
+    /// <summary>Where the client and SignalR log; null logs nothing.</summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>The clock for reconnect delays; null uses <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider? TimeProvider { get; init; }
+}

@@ -1,0 +1,11 @@
+namespace EventHub.Client;
+
+/// <summary>The SignalR hub protocol the client speaks. Both carry the same events.</summary>
+public enum EventHubProtocol
+{
+    /// <summary>JSON text frames (the default): readable on the wire, no extra setup.</summary>
+    Json,
+
+    /// <summary>MessagePack binary frames: smaller and cheaper to parse. Payloads arrive as the same <see cref="System.Text.Json.JsonElement"/>.</summary>
+    MessagePack,
+}

@@ -1,0 +1,54 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.SignalR;
+
+namespace EventHub.Client.Internal;
+
+/// <summary>
+/// Sorts failures into "retry" and "stop". The hub ends a request it cannot serve with a
+/// <see cref="HubException"/> whose message starts with a stable code (<c>invalid_offset: …</c>);
+/// sending the same request again gets the same answer, so those stop the client. A
+/// <see cref="HubException"/> without a code is the hub ending a stream it could serve (shutting
+/// down, a failure on its side): retried. Transport failures are retried, except HTTP answers that
+/// say the URL or the credentials are wrong.
+/// </summary>
+internal static partial class ErrorClassifier
+{
+    /// <summary>The error code a request failure carries, with the rest of the message, if it is one.</summary>
+    public static bool TryGetRequestError(Exception error, out string code, out string message)
+    {
+        code = message = "";
+        if (error is not HubException hub) return false;
+        // SignalR prefixes what the hub threw: "An unexpected error occurred invoking 'StreamEvents'
+        // on the server. HubException: invalid_offset: …". The hub's own text follows the last marker.
+        var text = hub.Message;
+        var marker = text.LastIndexOf(HubExceptionMarker, StringComparison.Ordinal);
+        if (marker >= 0) text = text[(marker + HubExceptionMarker.Length)..];
+        var match = CodePrefix().Match(text);
+        if (match.Success)
+        {
+            code = match.Groups[1].Value;
+            message = text[match.Length..].Trim();
+            return true;
+        }
+        // SignalR's own answer to a call the hub could not bind (detailed errors are on): the
+        // request itself is malformed, a retry would fail the same way.
+        text = hub.Message;
+        if (text.StartsWith("Failed to invoke", StringComparison.Ordinal) || text.StartsWith("Unknown hub method", StringComparison.Ordinal))
+        {
+            code = "request_failed";
+            message = text;
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>HTTP answers to the negotiation that a retry cannot change: wrong URL, no or bad credentials.</summary>
+    public static bool IsRefusedConnection(Exception error) =>
+        error is HttpRequestException { StatusCode: HttpStatusCode.NotFound or HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.BadRequest };
+
+    private const string HubExceptionMarker = "HubException: ";
+
+    [GeneratedRegex(@"^([a-z][a-z0-9_]*):\s")]
+    private static partial Regex CodePrefix();
+}
