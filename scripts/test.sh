@@ -39,6 +39,16 @@ for trx in "$results"/dotnet/*.trx; do
 done
 if [ "$trx_count" = 0 ]; then echo "no .NET test results were written"; status=1; fi
 
+log "Packaging: dotnet pack and dotnet tool install of the eventhub tool"
+tool_out="$results/tool-summary.txt"
+bash "$root/scripts/test-tool.sh" "$tool_out" || status=1
+if [ -f "$tool_out" ]; then
+  read -r tp tf < "$tool_out"
+  passed=$((passed + tp)); failed=$((failed + tf))
+else
+  echo "the packaging check wrote no summary"; status=1
+fi
+
 # TypeScript suites (vitest, browser) report through scripts/test-node.sh when present.
 if [ -f "$root/scripts/test-node.sh" ]; then
   log "TypeScript tests"

@@ -16,7 +16,10 @@ var useColor = ColorMode.ShouldUseColor(
 var stdout = Console.IsOutputRedirected
     ? new StreamWriter(new FileStream(new SafeFileHandle(1, ownsHandle: false), FileAccess.Write, 1), new UTF8Encoding(false))
     : Console.Out;
-return await EventHubCli.RunAsync(args, stdout, Console.Error, useColor, stop.Token);
+var exitCode = await EventHubCli.RunAsync(args, stdout, Console.Error, useColor, stop.Token);
+// Help and anything else written without a flush of its own (the writer over fd 1 buffers).
+try { await stdout.FlushAsync(); } catch (IOException) { /* the reader has gone */ }
+return exitCode;
 
 void Cancel(PosixSignalContext context)
 {
