@@ -3,6 +3,7 @@ using EventHub.Log;
 using EventHub.Sse;
 using EventHub.Storage;
 using EventHub.Streaming;
+using EventHub.Viewer;
 using Npgsql;
 
 namespace EventHub;
@@ -80,6 +81,7 @@ public static class EventHubApp
 
     public static void MapEventHub(WebApplication app)
     {
+        app.UseEventHubViewer(); // the live event viewer at /
         app.MapEventStream();
     }
 
