@@ -52,6 +52,8 @@ describe.each(cases)("the package in a browser page over %s", (_name, query, eve
     const page = await context.newPage();
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
+    const webSockets: string[] = [];
+    page.on("websocket", (ws) => webSockets.push(ws.url()));
     try {
       await page.goto(`${inject("hub").url}/__test__/client.html?${query}&project=${project}`);
       await page.waitForFunction((n) => {
@@ -66,6 +68,8 @@ describe.each(cases)("the package in a browser page over %s", (_name, query, eve
       expect(r.checkStatus).toBe("failed");
       expect(r.states).toEqual(["connecting", "live"]);
       expect(r.usedEventSource).toBe(eventSource);
+      // SignalR's first choice of transport: WebSockets.
+      expect(webSockets.filter((u) => u.includes("/hubs/events"))).toHaveLength(query.includes("transport=signalr") ? 1 : 0);
       expect(errors).toEqual([]);
     } finally {
       await page.close();

@@ -16,12 +16,12 @@ const q = new URLSearchParams(location.search);
 const received: Received = { types: [], seqs: [], createdAtIsDate: [], checkStatus: null, states: [], usedEventSource: false, error: null };
 (window as unknown as { __eventhub: Received }).__eventhub = received;
 
-// Count EventSource instances, to tell which SSE reader ran.
+// Note EventSource instances on the SSE endpoint, to tell which SSE reader ran.
 const NativeEventSource = window.EventSource;
 window.EventSource = class extends NativeEventSource {
   constructor(url: string | URL, init?: EventSourceInit) {
     super(url, init);
-    received.usedEventSource = true;
+    if (String(url).includes("/api/v1/events")) received.usedEventSource = true;
   }
 };
 
