@@ -13,6 +13,7 @@ export class RecentEvents {
   private snapshot: readonly EventHubEvent[] = [];
   private pending: EventHubEvent[] = [];
   private total = 0;
+  private shownTotal = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly listeners = new Set<() => void>();
 
@@ -22,9 +23,9 @@ export class RecentEvents {
    */
   constructor(readonly capacity = 500, readonly intervalInMilliseconds = 100) {}
 
-  /** How many events were pushed since creation or the last `clear` (not capped). */
+  /** How many events the current snapshot accounts for since creation or the last `clear` (not capped). */
   get count(): number {
-    return this.total;
+    return this.shownTotal;
   }
 
   /** The kept events, newest first; the same array until the next notification. */
@@ -52,6 +53,7 @@ export class RecentEvents {
     this.timer = null;
     this.pending = [];
     this.total = 0;
+    this.shownTotal = 0;
     this.snapshot = [];
     this.notify();
   }
@@ -65,6 +67,7 @@ export class RecentEvents {
     this.pending = [];
     const keep = Math.max(0, this.capacity - added.length);
     this.snapshot = keep === 0 ? added.slice(0, this.capacity) : added.concat(this.snapshot.slice(0, keep));
+    this.shownTotal = this.total;
     this.notify();
   }
 

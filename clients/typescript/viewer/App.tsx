@@ -84,7 +84,7 @@ export function App() {
         <div className="offset" title="Offset of the last event received: a resume starts after it">
           <span className="k">offset</span><code data-testid="offset">{offset ?? "—"}</code>
         </div>
-        <div className="count"><span className="k">received</span><b data-testid="received">{received.toLocaleString()}</b></div>
+        <div className="count"><span className="k">received</span><b data-testid="received" data-count={received}>{received.toLocaleString()}</b></div>
         <button className={`pause ${paused ? "paused" : ""}`} data-testid="pause" onClick={() => setPaused((p) => !p)}>
           {paused ? "▶ Resume" : "❚❚ Pause"}
         </button>

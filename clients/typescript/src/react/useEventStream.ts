@@ -8,7 +8,6 @@ import type { UseEventStreamSettings } from "./UseEventStreamSettings.js";
 
 const idle: ConnectionSnapshot = Object.freeze({ state: "idle", offset: null, error: null, failedAttempts: 0 });
 const noSubscription = () => () => undefined;
-const idleSnapshot = () => idle;
 
 /**
  * Streams the hub's events into a component: the newest events (newest first, capped), the
@@ -50,9 +49,16 @@ export function useEventStream(options: EventStreamOptions | null, settings: Use
     return stream.subscribe((event) => recent.push(event));
   }, [stream, recent, enabled]);
 
-  const connection = useSyncExternalStore(stream?.state.subscribe ?? noSubscription,
-    stream?.state.getSnapshot ?? idleSnapshot, stream?.state.getSnapshot ?? idleSnapshot);
+  // State and error are read one by one (primitives or stable references), so a new offset on
+  // every event does not re-render; the offset shown is that of the newest event rendered.
+  const store = stream?.state;
+  const subscribe = store?.subscribe ?? noSubscription;
+  const readState = () => (store ? store.getSnapshot().state : idle.state);
+  const readError = () => (store ? store.getSnapshot().error : null);
+  const state = useSyncExternalStore(subscribe, readState, readState);
+  const error = useSyncExternalStore(subscribe, readError, readError);
   const events = useSyncExternalStore(recent.subscribe, recent.getSnapshot, recent.getSnapshot);
+  const offset = events[0]?.offset ?? store?.getSnapshot().offset ?? null;
 
-  return { events, received: recent.count, state: connection.state, offset: connection.offset, error: connection.error, stream };
+  return { events, received: recent.count, state, offset, error, stream };
 }

@@ -44,7 +44,7 @@ describe("the live event viewer", () => {
     expect(rowTypes).toContain("tracker_issue_opened");
     const offset = await page.locator("[data-testid=offset]").textContent();
     expect(offset).toMatch(/^[0-9a-f]+\.\d+\.\d+$/);
-    expect(await page.locator("[data-testid=received]").textContent()).toBe(String(total));
+    expect(await page.locator("[data-testid=received]").getAttribute("data-count")).toBe(String(total));
 
     const dir = join(repoRoot, "TestResults");
     mkdirSync(dir, { recursive: true });
@@ -65,6 +65,22 @@ describe("the live event viewer", () => {
     const seqs = await page.locator("[data-testid=events] .row .seq").allTextContents();
     expect(seqs).toHaveLength(before + 2);
     expect(new Set(seqs).size).toBe(seqs.length);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("caps the list at 500 rows when a burst of 600 events arrives, and counts them all", async () => {
+    const project = new URL(page.url()).searchParams.get("project")!;
+    const received = async () => Number(await page.locator("[data-testid=received]").getAttribute("data-count"));
+    const before = await received();
+    await db().query(
+      "INSERT INTO sessions (id, project_id, num) SELECT $1 || '-' || g, $1, g FROM generate_series(1000, 1599) AS g", [project]);
+    const started = Date.now();
+    await page.waitForFunction((n) => document.querySelector("[data-testid=received]")?.getAttribute("data-count") === n,
+      String(before + 600), { timeout: 20_000 });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(await rowCount()).toBe(500);
+    expect(await page.locator("[data-testid=events] .row .where").first().getAttribute("title")).toBe(`${project}-1599`);
+    await page.locator("text=Showing the newest 500 of").waitFor({ timeout: 5_000 });
     expect(pageErrors).toEqual([]);
   });
 });

@@ -30,6 +30,7 @@ describe("RecentEvents", () => {
     recent.subscribe(() => calls++);
     for (let i = 1; i <= 5; i++) recent.push(event(i));
     expect(recent.getSnapshot()).toEqual([]); // not flushed yet
+    expect(recent.count).toBe(0);
     recent.flush();
     expect(calls).toBe(1);
     expect(recent.getSnapshot().map((e) => e.seq)).toEqual([5, 4, 3]);
