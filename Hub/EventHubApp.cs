@@ -6,6 +6,7 @@ using EventHub.SignalR;
 using EventHub.Sse;
 using EventHub.Storage;
 using EventHub.Streaming;
+using EventHub.Viewer;
 using Npgsql;
 
 namespace EventHub;
@@ -90,6 +91,7 @@ public static class EventHubApp
 
     public static void MapEventHub(WebApplication app)
     {
+        app.UseEventHubViewer(); // the live event viewer at /
         app.MapEventStream();
         app.MapEventHubHealth();
         app.MapEventsHub();

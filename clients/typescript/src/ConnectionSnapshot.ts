@@ -1,0 +1,13 @@
+import type { ConnectionState } from "./ConnectionState.js";
+
+/** An immutable view of a stream's connection, as {@link ConnectionStateStore} hands it out. */
+export interface ConnectionSnapshot {
+  /** The connection state. */
+  readonly state: ConnectionState;
+  /** The offset of the last event delivered (where a reconnect resumes), or the start offset; `null` means "from now". */
+  readonly offset: string | null;
+  /** Why the stream is reconnecting or stopped; `null` when it is fine or was stopped on purpose. */
+  readonly error: Error | null;
+  /** How many attempts in a row have failed since the stream was last live (0 when live). */
+  readonly failedAttempts: number;
+}

@@ -1,0 +1,217 @@
+// Why the stream, not the transports, owns reconnection: resume must behave the same over SSE
+// and SignalR, across a dropped connection and a hub restart. Each attempt asks the hub for
+// the events after the offset of the last event this stream delivered; the hub sends every
+// event after an offset exactly once, so nothing is lost or repeated. SignalR's automatic
+// reconnect and the browser EventSource's own retry are both bypassed: neither knows our offset
+// at the moment of the drop (SignalR would not even re-open the stream).
+import { abortableDelay } from "./abortableDelay.js";
+import { ConnectionStateStore } from "./ConnectionStateStore.js";
+import { decodeEvent } from "./events/decodeEvent.js";
+import type { EventHubEvent } from "./events/EventHubEvent.js";
+import type { EventStreamOptions } from "./EventStreamOptions.js";
+import { EventStreamError } from "./EventStreamError.js";
+import { DEFAULT_RETRY_DELAYS_IN_MILLISECONDS } from "./RetryDelays.js";
+import { reportError } from "./reportError.js";
+import { SeqWindow } from "./SeqWindow.js";
+import type { StreamObserver } from "./StreamObserver.js";
+import { SignalRTransport } from "./transports/SignalRTransport.js";
+import { SseTransport } from "./transports/SseTransport.js";
+import type { Transport } from "./transports/Transport.js";
+import type { TransportSink } from "./transports/TransportSink.js";
+
+/**
+ * A typed, self-resuming stream of the hub's events, over SignalR or SSE.
+ *
+ * Consume it with `for await (const event of stream)` or with {@link EventStream.subscribe};
+ * the first consumer starts it, and it stops when the last one leaves or {@link EventStream.stop}
+ * is called. While it runs it reconnects after any drop (with `retryDelaysInMilliseconds`) and
+ * resumes after the last event it delivered, without duplicates. It stops by itself only on an
+ * error that retrying cannot fix, such as an offset from another log. Its connection state is in
+ * {@link EventStream.state}.
+ *
+ * The async iterator buffers the events its loop has not taken yet; the callback form has no
+ * buffer.
+ *
+ * @example
+ * ```ts
+ * const stream = new EventStream({ url: "http://127.0.0.1:5080", projects: ["ao"], after: "0" });
+ * for await (const event of stream) {
+ *   if (isEventType(event, "pr_updated")) console.log(event.payload.ci);
+ * }
+ * ```
+ */
+export class EventStream implements AsyncIterable<EventHubEvent> {
+  /** The connection state, shaped for `useSyncExternalStore`. */
+  readonly state: ConnectionStateStore;
+
+  private readonly projects: readonly string[];
+  private readonly types: readonly string[];
+  private readonly transport: Transport;
+  private readonly retryDelays: readonly number[];
+  private readonly seen: SeqWindow;
+  private readonly observers = new Set<StreamObserver>();
+  private currentOffset: string | null;
+  private run: { controller: AbortController; done: Promise<void> } | null = null;
+  private retryHintInMilliseconds = 0;
+
+  /** @param options - where to connect, what to stream, from where, and how. */
+  constructor(private readonly options: EventStreamOptions) {
+    if (typeof options.url !== "string") throw new TypeError("EventStream needs the hub's base address in options.url.");
+    this.projects = [...(options.projects ?? [])];
+    this.types = [...(options.types ?? [])];
+    this.currentOffset = options.after ?? null;
+    this.retryDelays = options.retryDelaysInMilliseconds?.length ? options.retryDelaysInMilliseconds : DEFAULT_RETRY_DELAYS_IN_MILLISECONDS;
+    this.seen = new SeqWindow(options.dedupWindow ?? 10_000);
+    this.transport = (options.transport ?? "signalr") === "sse"
+      ? new SseTransport(options.url, options.sseReader ?? "auto", options.accessTokenFactory)
+      : new SignalRTransport(options.url, options.protocol ?? "json", options.accessTokenFactory);
+    this.state = new ConnectionStateStore({ state: "idle", offset: this.currentOffset, error: null, failedAttempts: 0 });
+  }
+
+  /** The offset a reconnect resumes after: the last event delivered, else the start offset (`null`: from now). */
+  get offset(): string | null {
+    return this.currentOffset;
+  }
+
+  /**
+   * Calls `observer` (or the `next` function) for each event, and starts the stream if it is not
+   * running. Returns the function that unsubscribes; the stream stops when its last consumer leaves.
+   */
+  subscribe(observer: StreamObserver | ((event: EventHubEvent) => void)): () => void {
+    const o: StreamObserver = typeof observer === "function" ? { next: observer } : { ...observer };
+    this.observers.add(o);
+    this.start();
+    return () => {
+      if (!this.observers.delete(o)) return;
+      if (this.observers.size === 0) void this.stop();
+    };
+  }
+
+  /**
+   * Stops the stream and completes every consumer; resolves once its connection is closed. It
+   * can be consumed again later: it resumes after its offset.
+   */
+  async stop(): Promise<void> {
+    const run = this.run;
+    if (run === null) return;
+    this.run = null; // a consumer that subscribes from now on starts a new run
+    run.controller.abort();
+    this.finish(null);
+    await run.done;
+  }
+
+  /** Iterates over the events; `break` unsubscribes. Throws the error that stopped the stream, if any. */
+  [Symbol.asyncIterator](): AsyncIterator<EventHubEvent> {
+    const queue: EventHubEvent[] = [];
+    let waiter: { resolve: (r: IteratorResult<EventHubEvent>) => void; reject: (e: unknown) => void } | null = null;
+    let ended = false;
+    let failure: Error | null = null;
+    const settle = () => {
+      if (waiter === null) return;
+      const w = waiter;
+      if (queue.length > 0) { waiter = null; w.resolve({ value: queue.shift()!, done: false }); }
+      else if (failure !== null) { waiter = null; const f = failure; failure = null; w.reject(f); }
+      else if (ended) { waiter = null; w.resolve({ value: undefined, done: true }); }
+    };
+    const unsubscribe = this.subscribe({
+      next: (event) => { queue.push(event); settle(); },
+      error: (error) => { ended = true; failure = error; settle(); },
+      complete: () => { ended = true; settle(); },
+    });
+    return {
+      next: () => {
+        if (queue.length > 0) return Promise.resolve({ value: queue.shift()!, done: false });
+        if (failure !== null) { const f = failure; failure = null; return Promise.reject(f); }
+        if (ended) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve, reject) => { waiter = { resolve, reject }; });
+      },
+      return: () => {
+        ended = true;
+        queue.length = 0;
+        unsubscribe();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+
+  private start(): void {
+    if (this.run !== null) return;
+    const controller = new AbortController();
+    const run = { controller, done: Promise.resolve() };
+    this.run = run;
+    // Only a fatal error ends a run by itself; stop() finishes its run at once.
+    run.done = this.loop(controller.signal).then(
+      () => undefined,
+      (error: unknown) => {
+        if (this.run !== run) return;
+        this.run = null;
+        this.finish(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  }
+
+  private finish(error: Error | null): void {
+    this.state.update({ state: "stopped", error });
+    const observers = [...this.observers];
+    this.observers.clear();
+    for (const o of observers) {
+      try {
+        if (error) o.error?.(error);
+        else o.complete?.();
+      } catch (e) {
+        reportError(e);
+      }
+    }
+  }
+
+  /** Connects, reads, and reconnects until aborted (resolves) or a fatal error (rejects). */
+  private async loop(signal: AbortSignal): Promise<void> {
+    let failedAttempts = 0;
+    let everLive = false;
+    while (!signal.aborted) {
+      this.state.update({ state: everLive || failedAttempts > 0 ? "reconnecting" : "connecting" });
+      let wentLive = false;
+      const sink: TransportSink = {
+        open: () => {
+          if (signal.aborted) return;
+          wentLive = everLive = true;
+          failedAttempts = 0;
+          this.state.update({ state: "live", error: null, failedAttempts: 0 });
+        },
+        event: (frame) => {
+          if (!signal.aborted) this.deliver(frame);
+        },
+        notice: (notice) => this.options.onNotice?.(notice),
+        retryHint: (ms) => { this.retryHintInMilliseconds = ms; },
+      };
+      let error: Error;
+      try {
+        await this.transport.run({ projects: this.projects, types: this.types, after: this.currentOffset }, sink, signal);
+        if (signal.aborted) return;
+        error = new EventStreamError("stream_ended", "The hub ended the stream; resuming after the last event delivered.", true);
+      } catch (e) {
+        if (signal.aborted) return;
+        if (!(e instanceof EventStreamError) || !e.retryable) throw e;
+        error = e;
+      }
+      failedAttempts = wentLive ? 1 : failedAttempts + 1;
+      this.state.update({ state: "reconnecting", error, failedAttempts });
+      const delay = this.retryDelays[Math.min(failedAttempts - 1, this.retryDelays.length - 1)]!;
+      await abortableDelay(Math.max(delay, failedAttempts > 1 ? this.retryHintInMilliseconds : 0), signal);
+    }
+  }
+
+  private deliver(frame: unknown): void {
+    const event = decodeEvent(frame);
+    if (!this.seen.add(event.seq)) return;
+    this.currentOffset = event.offset;
+    this.state.update({ offset: event.offset });
+    for (const o of this.observers) {
+      try {
+        o.next(event);
+      } catch (e) {
+        reportError(e); // a consumer's bug must not break the stream
+      }
+    }
+  }
+}

@@ -1,0 +1,50 @@
+import type { ProjectNotice } from "./ProjectNotice.js";
+
+/** How to open an {@link EventStream}. Only `url` is required. */
+export interface EventStreamOptions {
+  /**
+   * The hub's base address, e.g. `http://127.0.0.1:5080`. In a browser, `""` means the page's
+   * own origin. The client adds `/hubs/events` (SignalR) or `/api/v1/events` (SSE).
+   */
+  readonly url: string;
+  /** Projects to stream; empty or absent means every project. */
+  readonly projects?: readonly string[];
+  /** Event types, exact (`pr_updated`) or a family prefix ending in `*` (`pr_*`); empty or absent means every type. */
+  readonly types?: readonly string[];
+  /**
+   * Where to start: the opaque offset of the last event already processed, `"0"` for the
+   * beginning of the log, or `null`/absent for "from now". After that the stream tracks the
+   * offset itself and resumes after the last event it delivered.
+   */
+  readonly after?: string | null;
+  /** The transport: the SignalR hub (default) or Server-Sent Events. */
+  readonly transport?: "signalr" | "sse";
+  /**
+   * The SignalR hub protocol: `json` (default) or `msgpack`. `msgpack` loads the optional
+   * package `@microsoft/signalr-protocol-msgpack` on first use. Ignored for SSE.
+   */
+  readonly protocol?: "json" | "msgpack";
+  /**
+   * Returns the access token for each connection attempt (called again on every reconnect).
+   * SignalR and the fetch-based SSE reader send it as a bearer token; a browser `EventSource`
+   * cannot send headers, so there it goes in the `access_token` query parameter.
+   */
+  readonly accessTokenFactory?: () => string | Promise<string>;
+  /** Delays before reconnect attempts; defaults to {@link DEFAULT_RETRY_DELAYS_IN_MILLISECONDS}. */
+  readonly retryDelaysInMilliseconds?: readonly number[];
+  /**
+   * How the SSE transport reads the stream:
+   * - `auto` (default): a browser `EventSource` when one exists and the request names exact
+   *   types only; otherwise the fetch-based reader. `EventSource` delivers a frame with
+   *   `event: <type>` only to a listener for that exact type, so it cannot receive types this
+   *   client does not know yet; the fetch reader sees every frame.
+   * - `eventsource`: always `EventSource` (it listens for the named and the known types; an
+   *   unknown type under a family filter or with no filter is not delivered).
+   * - `fetch`: always the fetch-based reader (Node 20 has no `EventSource`).
+   */
+  readonly sseReader?: "auto" | "eventsource" | "fetch";
+  /** Called with each {@link ProjectNotice} the SignalR hub sends (SSE has none). */
+  readonly onNotice?: (notice: ProjectNotice) => void;
+  /** How many recent `seq` values are remembered to drop a repeated event; default 10,000. */
+  readonly dedupWindow?: number;
+}

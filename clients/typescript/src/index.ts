@@ -1,0 +1,43 @@
+// @eventhub/client: a typed client for the EventHub change stream, over SignalR or SSE.
+export { EventStream } from "./EventStream.js";
+export type { EventStreamOptions } from "./EventStreamOptions.js";
+export type { StreamObserver } from "./StreamObserver.js";
+export { EventStreamError } from "./EventStreamError.js";
+export type { ConnectionState } from "./ConnectionState.js";
+export type { ConnectionSnapshot } from "./ConnectionSnapshot.js";
+export { ConnectionStateStore } from "./ConnectionStateStore.js";
+export { RecentEvents } from "./RecentEvents.js";
+export type { ProjectNotice } from "./ProjectNotice.js";
+export type { StreamRequest } from "./StreamRequest.js";
+export { DEFAULT_RETRY_DELAYS_IN_MILLISECONDS } from "./RetryDelays.js";
+
+export { KNOWN_EVENT_TYPES, type KnownEventType } from "./events/KnownEventType.js";
+export type { ChangeEventBase } from "./events/ChangeEventBase.js";
+export type { EventHubEvent } from "./events/EventHubEvent.js";
+export type { KnownEvent } from "./events/KnownEvent.js";
+export type { UnknownEvent } from "./events/UnknownEvent.js";
+export type { EventOfType } from "./events/EventOfType.js";
+export type { EventFamily } from "./events/EventFamily.js";
+export type { SessionCreatedEvent } from "./events/SessionCreatedEvent.js";
+export type { SessionUpdatedEvent } from "./events/SessionUpdatedEvent.js";
+export type { PrCreatedEvent } from "./events/PrCreatedEvent.js";
+export type { PrUpdatedEvent } from "./events/PrUpdatedEvent.js";
+export type { PrSessionChangedEvent } from "./events/PrSessionChangedEvent.js";
+export type { PrCheckRecordedEvent } from "./events/PrCheckRecordedEvent.js";
+export type { PrReviewThreadAddedEvent } from "./events/PrReviewThreadAddedEvent.js";
+export type { PrReviewThreadResolvedEvent } from "./events/PrReviewThreadResolvedEvent.js";
+export type { SessionPayload } from "./events/SessionPayload.js";
+export type { PrPayload } from "./events/PrPayload.js";
+export type { PrSessionChangedPayload } from "./events/PrSessionChangedPayload.js";
+export type { PrCheckPayload } from "./events/PrCheckPayload.js";
+export type { PrReviewThreadAddedPayload } from "./events/PrReviewThreadAddedPayload.js";
+export type { PrReviewThreadResolvedPayload } from "./events/PrReviewThreadResolvedPayload.js";
+export type { SessionActivity, PrState, CiState, ReviewDecision, Mergeability, CheckStatus } from "./events/PayloadValues.js";
+export {
+  isKnownEvent, isUnknownEvent, isKnownEventType, isEventType, isSessionEvent, isPrEvent, isCheckEvent,
+  isReviewThreadEvent, eventFamilyOf,
+} from "./events/guards.js";
+export { decodeEvent } from "./events/decodeEvent.js";
+export { EventDecodeError } from "./events/EventDecodeError.js";
+export { SseParser, type SseParserHandlers } from "./sse/SseParser.js";
+export type { SseMessage } from "./sse/SseMessage.js";

@@ -1,0 +1,96 @@
+import { HubConnectionBuilder, LogLevel, type HubConnection, type ISubscription } from "@microsoft/signalr";
+import { EventStreamError } from "../EventStreamError.js";
+import type { ProjectNotice } from "../ProjectNotice.js";
+import type { StreamRequest } from "../StreamRequest.js";
+import { fromSignalRError } from "./hubErrors.js";
+import { hubUrl } from "./hubUrl.js";
+import { loadMessagePackProtocol } from "./loadMessagePackProtocol.js";
+import type { Transport } from "./Transport.js";
+import type { TransportSink } from "./TransportSink.js";
+
+/** The SignalR hub's path, relative to the hub's base address. */
+export const SIGNALR_HUB_PATH = "/hubs/events";
+
+/**
+ * SignalR transport: one `HubConnection` per attempt, one `StreamEvents(request)` stream on it.
+ * SignalR's own automatic reconnect is not used: a reconnected connection would not re-open the
+ * stream, and the stream's loop already resumes from its offset with its own delays. @internal
+ */
+export class SignalRTransport implements Transport {
+  /**
+   * @param baseUrl - the hub's base address.
+   * @param protocol - `json` or `msgpack`.
+   * @param accessTokenFactory - the token for each attempt, if any.
+   */
+  constructor(
+    private readonly baseUrl: string,
+    private readonly protocol: "json" | "msgpack",
+    private readonly accessTokenFactory?: () => string | Promise<string>,
+  ) {}
+
+  async run(request: StreamRequest, sink: TransportSink, signal: AbortSignal): Promise<void> {
+    const builder = new HubConnectionBuilder()
+      .withUrl(hubUrl(this.baseUrl, SIGNALR_HUB_PATH), this.accessTokenFactory ? { accessTokenFactory: this.accessTokenFactory } : {})
+      .configureLogging(LogLevel.None);
+    if (this.protocol === "msgpack") builder.withHubProtocol(await loadMessagePackProtocol());
+    const connection = builder.build();
+    connection.on("ProjectNotice", (notice: ProjectNotice) => sink.notice(notice));
+    try {
+      if (signal.aborted) return;
+      const started = connection.start();
+      const onAbortStart = () => void connection.stop();
+      signal.addEventListener("abort", onAbortStart, { once: true });
+      try {
+        await started;
+      } catch (e) {
+        if (signal.aborted) return;
+        throw new EventStreamError("transport", `Could not connect to the SignalR hub: ${(e as Error).message}`, true);
+      } finally {
+        signal.removeEventListener("abort", onAbortStart);
+      }
+      if (signal.aborted) return;
+      await this.stream(connection, request, sink, signal);
+    } finally {
+      await connection.stop().catch(() => undefined);
+    }
+  }
+
+  private stream(connection: HubConnection, request: StreamRequest, sink: TransportSink, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let subscription: ISubscription<unknown> | undefined;
+      let done = false;
+      const finish = (error?: unknown) => {
+        if (done) return;
+        done = true;
+        signal.removeEventListener("abort", onAbort);
+        subscription?.dispose();
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const onAbort = () => finish();
+      connection.onclose((error) => {
+        finish(signal.aborted ? undefined
+          : new EventStreamError("transport", `The connection to the hub closed${error ? `: ${error.message}` : "."}`, true));
+      });
+      signal.addEventListener("abort", onAbort);
+      subscription = connection.stream<unknown>("StreamEvents", {
+        projects: request.projects.length > 0 ? [...request.projects] : null,
+        types: request.types.length > 0 ? [...request.types] : null,
+        after: request.after,
+      }).subscribe({
+        next: (item) => {
+          if (done) return;
+          try {
+            sink.event(item);
+          } catch (e) {
+            finish(e);
+          }
+        },
+        error: (e) => finish(signal.aborted ? undefined : fromSignalRError(e)),
+        complete: () => finish(),
+      });
+      if (done) subscription.dispose();
+      else sink.open();
+    });
+  }
+}

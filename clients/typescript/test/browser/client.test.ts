@@ -1,0 +1,78 @@
+// The package itself in a real browser: a page bundled from test/browser/clientPage.ts, served
+// on the hub's origin through request interception, streams over SignalR and over SSE.
+import { build } from "esbuild";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { BrowserContext } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { launchChromium } from "../support/browser.js";
+import { closeDb, uniqueProject, writeAllEightTypes } from "../support/db.js";
+
+let browser: Awaited<ReturnType<typeof launchChromium>>;
+let context: BrowserContext;
+
+beforeAll(async () => {
+  const bundle = await build({
+    entryPoints: [join(dirname(fileURLToPath(import.meta.url)), "clientPage.ts")],
+    bundle: true, format: "esm", platform: "browser", target: "es2022", write: false, logLevel: "warning",
+  });
+  const script = bundle.outputFiles[0]!.text;
+  browser = await launchChromium();
+  context = browser.context;
+  const hub = inject("hub").url;
+  await context.route(`${hub}/__test__/client.js`, (route) => route.fulfill({ contentType: "text/javascript", body: script }));
+  await context.route(`${hub}/__test__/client.html*`, (route) => route.fulfill({
+    contentType: "text/html", body: "<!doctype html><title>client</title><script type=module src=/__test__/client.js></script>",
+  }));
+});
+afterAll(async () => {
+  await browser?.close();
+  await closeDb();
+});
+
+interface Received {
+  types: string[]; seqs: number[]; createdAtIsDate: boolean[]; checkStatus: string | null;
+  states: string[]; usedEventSource: boolean; error: string | null;
+}
+
+const cases: Array<[string, string, boolean]> = [
+  ["SignalR JSON", "transport=signalr&protocol=json", false],
+  ["SignalR MessagePack", "transport=signalr&protocol=msgpack", false],
+  ["SSE with EventSource (exact types)", "transport=sse&" + ["session_created", "pr_check_recorded", "pr_review_thread_resolved"].map((t) => `type=${t}`).join("&"), true],
+  ["SSE with the fetch reader (every type)", "transport=sse", false],
+];
+
+describe.each(cases)("the package in a browser page over %s", (_name, query, eventSource) => {
+  it("receives the project's events, typed, and goes live", async () => {
+    const project = uniqueProject("page");
+    const all = await writeAllEightTypes(project);
+    const types = new URLSearchParams(query).getAll("type");
+    const expected = types.length > 0 ? all.filter((t) => types.includes(t)) : all;
+
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    const webSockets: string[] = [];
+    page.on("websocket", (ws) => webSockets.push(ws.url()));
+    try {
+      await page.goto(`${inject("hub").url}/__test__/client.html?${query}&project=${project}`);
+      await page.waitForFunction((n) => {
+        const r = (window as unknown as { __eventhub?: { seqs: number[]; error: string | null } }).__eventhub;
+        return r !== undefined && (r.seqs.length >= n || r.error !== null);
+      }, expected.length, { timeout: 20_000 });
+      const r = await page.evaluate(() => (window as unknown as { __eventhub: Received }).__eventhub);
+      expect(r.error).toBeNull();
+      expect(r.types).toEqual(expected);
+      expect(new Set(r.seqs).size).toBe(expected.length);
+      expect(r.createdAtIsDate.every(Boolean)).toBe(true);
+      expect(r.checkStatus).toBe("failed");
+      expect(r.states).toEqual(["connecting", "live"]);
+      expect(r.usedEventSource).toBe(eventSource);
+      // SignalR's first choice of transport: WebSockets.
+      expect(webSockets.filter((u) => u.includes("/hubs/events"))).toHaveLength(query.includes("transport=signalr") ? 1 : 0);
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});

@@ -1,0 +1,86 @@
+// The live event viewer, served by the hub at "/", in a real headless Chromium.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { KNOWN_EVENT_TYPES } from "../../src/index.js";
+import { launchChromium } from "../support/browser.js";
+import { closeDb, createSession, db, uniqueProject, writeAllEightTypes } from "../support/db.js";
+import { repoRoot } from "../support/HubProcess.js";
+
+let browser: Awaited<ReturnType<typeof launchChromium>>;
+let page: Page;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  page = await browser.context.newPage();
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+});
+afterAll(async () => {
+  await browser?.close();
+  await closeDb();
+});
+
+const rowCount = () => page.locator("[data-testid=events] .row").count();
+
+describe("the live event viewer", () => {
+  it("shows rows as they are written, newest first, and keeps a screenshot", async () => {
+    const project = uniqueProject("webapp");
+    await page.goto(`${inject("hub").url}/?project=${project}`);
+    await page.locator("[data-testid=state]", { hasText: "live" }).waitFor({ timeout: 15_000 });
+
+    const types = await writeAllEightTypes(project);
+    for (let i = 3; i <= 6; i++) await createSession(project, i);
+    await db().query("UPDATE sessions SET activity_state = 'blocked' WHERE id = $1", [`${project}-3`]);
+    const total = types.length + 5;
+    await page.waitForFunction((n) => document.querySelectorAll("[data-testid=events] .row").length >= n, total, { timeout: 15_000 });
+
+    const rowTypes = await page.locator("[data-testid=events] .row").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-type")));
+    expect(rowTypes).toHaveLength(total);
+    expect(rowTypes[0]).toBe("session_updated"); // the newest first
+    expect(rowTypes.at(-1)).toBe("session_created"); // the oldest last
+    for (const t of KNOWN_EVENT_TYPES) expect(rowTypes).toContain(t);
+    expect(rowTypes).toContain("tracker_issue_opened");
+    const offset = await page.locator("[data-testid=offset]").textContent();
+    expect(offset).toMatch(/^[0-9a-f]+\.\d+\.\d+$/);
+    expect(await page.locator("[data-testid=received]").getAttribute("data-count")).toBe(String(total));
+
+    const dir = join(repoRoot, "TestResults");
+    mkdirSync(dir, { recursive: true });
+    await page.screenshot({ path: join(dir, "viewer.png") });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("pauses, and on resume shows what was written meanwhile, once", async () => {
+    const before = await rowCount();
+    const project = new URL(page.url()).searchParams.get("project")!;
+    await page.locator("[data-testid=pause]").click();
+    await page.locator("[data-testid=state]", { hasText: "paused" }).waitFor({ timeout: 5_000 });
+    await createSession(project, 20);
+    await createSession(project, 21);
+    await page.locator("[data-testid=pause]").click();
+    await page.locator("[data-testid=state]", { hasText: "live" }).waitFor({ timeout: 15_000 });
+    await page.waitForFunction((n) => document.querySelectorAll("[data-testid=events] .row").length >= n, before + 2, { timeout: 15_000 });
+    const seqs = await page.locator("[data-testid=events] .row .seq").allTextContents();
+    expect(seqs).toHaveLength(before + 2);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("caps the list at 500 rows when a burst of 600 events arrives, and counts them all", async () => {
+    const project = new URL(page.url()).searchParams.get("project")!;
+    const received = async () => Number(await page.locator("[data-testid=received]").getAttribute("data-count"));
+    const before = await received();
+    await db().query(
+      "INSERT INTO sessions (id, project_id, num) SELECT $1 || '-' || g, $1, g FROM generate_series(1000, 1599) AS g", [project]);
+    const started = Date.now();
+    await page.waitForFunction((n) => document.querySelector("[data-testid=received]")?.getAttribute("data-count") === n,
+      String(before + 600), { timeout: 20_000 });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(await rowCount()).toBe(500);
+    expect(await page.locator("[data-testid=events] .row .where").first().getAttribute("title")).toBe(`${project}-1599`);
+    await page.locator("text=Showing the newest 500 of").waitFor({ timeout: 5_000 });
+    expect(pageErrors).toEqual([]);
+  });
+});

@@ -1,0 +1,76 @@
+// Starts and stops a real hub process (the built EventHub.Hub.dll) on a loopback port.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repository's root. */
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
+/** The built hub. scripts/test-node.sh builds it; globalSetup builds it if it is missing. */
+export const hubDll = resolve(repoRoot, "Hub/bin/Debug/net10.0/EventHub.Hub.dll");
+
+/** A free TCP port on 127.0.0.1 (closed again before it is returned). */
+export function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? ok(address.port) : fail(new Error("no port"))));
+    });
+  });
+}
+
+/** A running hub process. */
+export class HubProcess {
+  private output = "";
+  private exited: Promise<number | null>;
+
+  private constructor(private readonly child: ChildProcess, readonly url: string) {
+    child.stdout!.on("data", (d: Buffer) => { this.output += d.toString(); });
+    child.stderr!.on("data", (d: Buffer) => { this.output += d.toString(); });
+    this.exited = new Promise((ok) => child.once("exit", (code) => ok(code)));
+  }
+
+  /** Everything the process printed (for failure messages). */
+  get log(): string {
+    return this.output;
+  }
+
+  /**
+   * Starts the hub with the given configuration (key=value pairs) and waits until it serves
+   * requests ("Application started"), at most `timeoutInMilliseconds`.
+   */
+  static async start(port: number, config: Record<string, string>, timeoutInMilliseconds = 90_000): Promise<HubProcess> {
+    if (!existsSync(hubDll)) throw new Error(`${hubDll} is missing: run 'dotnet build Hub' first.`);
+    // shutdownTimeoutSeconds: the hub keeps open SSE responses until the host's shutdown timeout
+    // (30 s by default) when it stops; 2 s keeps restarts in the resume tests quick.
+    const args = [hubDll, `--Urls=http://127.0.0.1:${port}`, "--shutdownTimeoutSeconds=2",
+      ...Object.entries(config).map(([k, v]) => `--${k}=${v}`)];
+    const child = spawn("dotnet", args, {
+      cwd: repoRoot,
+      env: { ...process.env, DOTNET_NOLOGO: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const hub = new HubProcess(child, `http://127.0.0.1:${port}`);
+    await new Promise<void>((ok, fail) => {
+      const timer = setTimeout(() => fail(new Error(`The hub did not start within ${timeoutInMilliseconds} ms:\n${hub.log}`)), timeoutInMilliseconds);
+      const check = () => {
+        if (hub.output.includes("Application started")) { clearTimeout(timer); child.stdout!.off("data", check); ok(); }
+      };
+      child.stdout!.on("data", check);
+      void hub.exited.then((code) => { clearTimeout(timer); fail(new Error(`The hub exited (${code}) during start-up:\n${hub.log}`)); });
+    });
+    return hub;
+  }
+
+  /** Stops the hub with SIGTERM (it stops its private cluster, if it has one) and waits for it to exit. */
+  async stop(timeoutInMilliseconds = 30_000): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill("SIGTERM");
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), timeoutInMilliseconds);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}

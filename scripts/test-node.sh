@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Runs the TypeScript suites (clients/typescript: unit, integration against a real hub and
+# PostgreSQL, browser tests in Debian's Chromium) and writes "<passed> <failed>" to the file given
+# as the only argument. scripts/test.sh calls it. It installs what a fresh machine lacks: npm
+# packages (npm ci), Chromium, PostgreSQL server binaries; and builds the hub.
+set -uo pipefail
+summary=${1:?usage: scripts/test-node.sh SUMMARY_FILE}
+case "$summary" in /*) ;; *) summary="$(pwd)/$summary" ;; esac
+cd "$(dirname "$0")/.."
+root=$(pwd)
+results="$root/TestResults/node"
+mkdir -p "$results" "$(dirname "$summary")"
+echo "0 1" > "$summary" # until the suites have run: a crash below counts as a failure
+
+log() { printf '\n== %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_updated=0
+apt_install() {
+  [ "$apt_updated" = 1 ] || { as_root apt-get update -qq; apt_updated=1; }
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ] || ! command -v npm >/dev/null; then
+  log "Installing Node.js"; apt_install nodejs npm
+  node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  if [ "$node_major" -lt 20 ]; then echo "Node.js 20 or newer is needed (found $(node --version 2>/dev/null || echo none))."; exit 1; fi
+fi
+export CHROMIUM_PATH=${CHROMIUM_PATH:-/usr/bin/chromium}
+if [ ! -x "$CHROMIUM_PATH" ]; then log "Installing Chromium"; apt_install chromium; fi
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  log "Installing PostgreSQL server binaries"; apt_install postgresql
+fi
+if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then useradd --system --home /var/lib/postgresql postgres; fi
+
+log "npm ci"
+npm ci --no-audit --no-fund --loglevel=error || exit 1
+log "Building the hub"
+dotnet build "$root/Hub" -nologo -v q || exit 1
+
+status=0
+extra_failed=0
+log "Type-checking and building @eventhub/client"
+if ! (cd clients/typescript && npx tsc -p tsconfig.json --noEmit && npm run -s build); then
+  echo "type-check or build failed"; extra_failed=1; status=1
+fi
+
+log "vitest (unit, integration, browser)"
+rm -f "$results/vitest.json"
+(cd clients/typescript && npx vitest run --reporter=default --reporter=json --outputFile.json="$results/vitest.json") || status=1
+if [ ! -f "$results/vitest.json" ]; then echo "vitest wrote no results"; exit 1; fi
+read -r passed failed < <(node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const failedSuites = (r.testResults || []).filter((s) => s.status === "failed" && (s.assertionResults || []).length === 0).length;
+  console.log(r.numPassedTests, r.numFailedTests + failedSuites);' "$results/vitest.json")
+failed=$((failed + extra_failed))
+echo "$passed $failed" > "$summary"
+echo "TypeScript: $passed passed, $failed failed"
+[ "$failed" -gt 0 ] && status=1
+[ "$passed" -eq 0 ] && status=1
+exit $status
