@@ -9,4 +9,12 @@ public static class EventHubMethods
     /// with a stable error code (for example <c>invalid_offset:</c>) and says what to fix.
     /// </summary>
     public const string StreamEvents = "StreamEvents";
+
+    /// <summary>
+    /// Returns the offset of the log's head: the position "now". A client that wants events from
+    /// now on asks for it first and streams after it, so that a reconnect before the first event
+    /// resumes from there instead of from a later "now" (which would skip what came between).
+    /// Over HTTP: <c>GET /api/v1/events/head</c> returns <c>{"offset":"..."}</c>.
+    /// </summary>
+    public const string GetHeadOffset = "GetHeadOffset";
 }

@@ -25,6 +25,9 @@ public sealed partial class EventsHub(
     /// then live. A request that cannot be served fails with a <see cref="HubException"/> whose
     /// message starts with the error code. Cancelling the stream frees it at once.
     /// </summary>
+    /// <summary>The offset of the log's head: stream after it for "from now" with a fixed resume point.</summary>
+    public Task<string> GetHeadOffset() => source.GetHeadOffsetAsync(Context.ConnectionAborted);
+
     public async Task<ChannelReader<ChangeEvent>> StreamEvents(StreamEventsRequest? request, CancellationToken cancellationToken)
     {
         var connectionId = Context.ConnectionId;

@@ -14,8 +14,13 @@ public static class SseEndpoint
 {
     public const string Path = "/api/v1/events";
 
-    public static IEndpointConventionBuilder MapEventStream(this IEndpointRouteBuilder endpoints) =>
-        endpoints.MapGet(Path, HandleAsync);
+    public static IEndpointConventionBuilder MapEventStream(this IEndpointRouteBuilder endpoints)
+    {
+        // The head offset: "from now" as a fixed point a client can resume from.
+        endpoints.MapGet(Path + "/head", async (EventStreamSource source, HttpContext context) =>
+            Results.Json(new { offset = await source.GetHeadOffsetAsync(context.RequestAborted) }));
+        return endpoints.MapGet(Path, HandleAsync);
+    }
 
     private static async Task HandleAsync(HttpContext context, EventStreamSource source,
         IOptions<SseOptions> options, TimeProvider timeProvider, ILoggerFactory loggerFactory)

@@ -24,6 +24,21 @@ public sealed class EventStreamSource(
     private readonly CancellationToken _stopping = lifetime?.ApplicationStopping ?? CancellationToken.None;
 
     /// <summary>
+    /// The offset of the log's head now: the later of what the tail has published and what the
+    /// log holds as final (the tail's wake-up may be in flight). Streaming after it gives the
+    /// events from now on, and it stays a fixed point to resume from.
+    /// </summary>
+    public async Task<string> GetHeadOffsetAsync(CancellationToken cancellationToken = default)
+    {
+        await tail.WaitUntilReadyAsync(cancellationToken);
+        var epoch = await reader.GetEpochAsync(cancellationToken);
+        var published = fanout.Head;
+        var final = await reader.GetHeadAsync(cancellationToken);
+        var head = final > published ? final : published;
+        return head == LogPosition.Start ? Offset.Beginning : Offset.Format(epoch, head);
+    }
+
+    /// <summary>
     /// Opens a stream. Throws <see cref="StreamRequestException"/> for a request that cannot be
     /// served, before anything is sent, so a transport can answer with a clear error.
     /// </summary>
