@@ -73,6 +73,7 @@ public static class EventHubApp
         services.AddSingleton<IChangeNotifier>(sp => sp.GetRequiredService<PostgresChangeNotifier>());
         services.AddHostedService(sp => sp.GetRequiredService<PostgresChangeNotifier>());
         services.AddSingleton<IChangeLogReader, ChangeLogReader>();
+        AddReplicaReads(services, configuration);
         services.AddSingleton<IEventFanout, ProjectFanout>();
         services.AddSingleton(sp => new RecentEventsWindow(
             Math.Max(1, sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<StreamOptions>>().Value.RecentEventsWindowSize)));
@@ -88,6 +89,27 @@ public static class EventHubApp
         services.AddHostedService(sp => sp.GetRequiredService<ChangeLogRetention>());
         services.AddHostedService<DemoActivitySimulator>();
     }
+
+    /// <summary>
+    /// With <c>ConnectionStrings:EventHubReplica</c> (a hot standby), catch-up reads go there, and
+    /// the tail too when <c>Stream:TailReadsFromReplica</c> is set. NOTIFY does not reach a standby,
+    /// so the wake-up always LISTENs on the primary; offsets are checked against the primary.
+    /// Without a replica both keys resolve to the primary reader (whatever implements it).
+    /// </summary>
+    private static void AddReplicaReads(IServiceCollection services, IConfiguration configuration)
+    {
+        var replica = configuration.GetConnectionString(ReplicaConnectionStringName);
+        var tailFromReplica = configuration.GetValue<bool>($"{StreamOptions.Section}:{nameof(StreamOptions.TailReadsFromReplica)}");
+        if (!string.IsNullOrWhiteSpace(replica))
+            services.AddKeyedSingleton<IChangeLogReader>(LogReaders.Replica, (_, _) =>
+                new ChangeLogReader(new NpgsqlDataSourceBuilder(replica) { Name = "EventHubReplica" }.Build()));
+        services.AddKeyedSingleton<IChangeLogReader>(LogReaders.CatchUp, (sp, _) =>
+            sp.GetKeyedService<IChangeLogReader>(LogReaders.Replica) ?? sp.GetRequiredService<IChangeLogReader>());
+        services.AddKeyedSingleton<IChangeLogReader>(LogReaders.Tail, (sp, _) =>
+            (tailFromReplica ? sp.GetKeyedService<IChangeLogReader>(LogReaders.Replica) : null) ?? sp.GetRequiredService<IChangeLogReader>());
+    }
+
+    public const string ReplicaConnectionStringName = "EventHubReplica";
 
     public static void MapEventHub(WebApplication app)
     {

@@ -15,7 +15,7 @@ public static class PostgresBinaries
 
         foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator))
             if (dir.Length > 0 && HasServerPrograms(dir))
-                return dir;
+                return RealDirectory(dir);
 
         const string debianRoot = "/usr/lib/postgresql";
         if (!Directory.Exists(debianRoot)) return null;
@@ -25,6 +25,14 @@ public static class PostgresBinaries
             .OrderByDescending(x => x.Version)
             .Select(x => x.Dir)
             .FirstOrDefault();
+    }
+
+    // A PATH entry may hold symlinks to a few programs only (/usr/local/bin/initdb ->
+    // /usr/lib/postgresql/15/bin/initdb); the real directory has the siblings (pg_basebackup, ...).
+    private static string RealDirectory(string dir)
+    {
+        var target = new FileInfo(Path.Combine(dir, "initdb")).ResolveLinkTarget(returnFinalTarget: true);
+        return Path.GetDirectoryName(target?.FullName) is { } real && HasServerPrograms(real) ? real : dir;
     }
 
     private static bool HasServerPrograms(string dir) =>

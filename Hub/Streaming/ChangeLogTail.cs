@@ -16,7 +16,7 @@ namespace EventHub.Streaming;
 /// only advanced past rows that were published, so a failure loses nothing.
 /// </remarks>
 public sealed partial class ChangeLogTail(
-    IChangeLogReader reader,
+    [FromKeyedServices(LogReaders.Tail)] IChangeLogReader reader,
     IChangeNotifier notifier,
     IEventFanout fanout,
     RecentEventsWindow window,

@@ -17,8 +17,12 @@ public sealed class EventStreamSource(
     StreamRequestValidator validator,
     IOptions<StreamOptions> options,
     TimeProvider timeProvider,
-    IHostApplicationLifetime? lifetime = null)
+    IHostApplicationLifetime? lifetime = null,
+    [FromKeyedServices(LogReaders.CatchUp)] IChangeLogReader? catchUpReader = null)
 {
+    // Catch-ups may read a replica; offsets, snapshots and the epoch come from the primary.
+    private readonly IChangeLogReader _catchUpReader = catchUpReader ?? reader;
+
     // Streams end (gracefully, so clients reconnect at once) when the host begins to stop;
     // otherwise open streams would hold the shutdown until its timeout.
     private readonly CancellationToken _stopping = lifetime?.ApplicationStopping ?? CancellationToken.None;
@@ -91,9 +95,9 @@ public sealed class EventStreamSource(
                 throw;
             }
             return new EventStream(subscription, validated.Filter, head, catchUp: false, head,
-                reader, window, fanout, streamEpoch, options.Value, timeProvider, _stopping, skipCommittedIn: now);
+                _catchUpReader, window, fanout, streamEpoch, options.Value, timeProvider, _stopping, skipCommittedIn: now);
         }
         return new EventStream(subscription, validated.Filter, start.Value, catchUp: true, head,
-            reader, window, fanout, streamEpoch, options.Value, timeProvider, _stopping);
+            _catchUpReader, window, fanout, streamEpoch, options.Value, timeProvider, _stopping);
     }
 }

@@ -14,6 +14,12 @@ public sealed class StreamOptions
     /// </summary>
     public TimeSpan HeldBackPollDelay { get; set; } = TimeSpan.FromMilliseconds(2);
 
+    /// <summary>
+    /// With <c>ConnectionStrings:EventHubReplica</c>: the tail reads the standby too (it is still
+    /// woken by NOTIFY on the primary, or by polling). Catch-up reads always go to the replica.
+    /// </summary>
+    public bool TailReadsFromReplica { get; set; }
+
     /// <summary>Rows per tail read.</summary>
     public int TailBatchSize { get; set; } = 1000;
 

@@ -1,0 +1,88 @@
+using EventHub.Log;
+using EventHub.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace EventHub.Tests.Resilience;
+
+/// <summary>
+/// Reads from a hot standby that lags. The ordering technique must stay correct: a catch-up on
+/// the standby may not end before it has seen the head the primary's tail already published.
+/// </summary>
+public sealed class ReplicaTests
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Catch_up_from_a_lagging_standby_waits_for_it_and_loses_or_repeats_nothing(bool tailReadsFromReplica)
+    {
+        await using var cluster = await StreamingStandby.StartAsync();
+        var catchUpReads = new ObservedReader();
+        await using var hub = await HubServer.StartAsync(cluster.Primary.ConnectionString, new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:EventHubReplica"] = cluster.StandbyConnectionString,
+            ["Stream:TailReadsFromReplica"] = tailReadsFromReplica.ToString(),
+            ["Stream:RecentEventsWindowSize"] = "1", // catch-ups must really read the standby
+            ["Stream:PollInterval"] = "00:00:00.200",
+        }, services: s => s.AddKeyedSingleton<IChangeLogReader>(LogReaders.CatchUp, (sp, _) =>
+            catchUpReads.Wrap(sp.GetRequiredKeyedService<IChangeLogReader>(LogReaders.Replica))));
+        await using var dataSource = NpgsqlDataSource.Create(cluster.Primary.ConnectionString);
+        var writer = new SourceWriter(dataSource);
+        for (var i = 1; i <= 5; i++) await writer.SessionAsync("ao", i);
+        await cluster.WaitForReplayAsync();
+
+        await using var live = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao&after=0");
+        var first = await live.ReadEventsAsync(5);
+
+        // The standby stops replaying; the primary goes on.
+        await cluster.ExecuteOnStandbyAsync("SELECT pg_wal_replay_pause()");
+        catchUpReads.Paused = true;
+        for (var i = 6; i <= 10; i++) await writer.SessionAsync("ao", i);
+        if (!tailReadsFromReplica)
+            Assert.Equal(["ao-6", "ao-7", "ao-8", "ao-9", "ao-10"], (await live.ReadEventsAsync(5)).Select(Id)); // the tail reads the primary
+
+        // A client resumes from ao-5 while the standby lacks ao-6..ao-10.
+        await using var resumed = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao", lastEventId: first[^1].Id);
+        var pending = resumed.ReadEventsAsync(5, TimeSpan.FromSeconds(30));
+        // Only once the catch-up has read the standby and found nothing after ao-5 does replay go on:
+        // a catch-up that ended there would never deliver ao-6..ao-10, which the primary's tail
+        // published before this client joined. (When the tail reads the standby too, it has not
+        // published them yet, so they come live and the window serves the catch-up.)
+        if (!tailReadsFromReplica) await catchUpReads.EmptyReadAfterPause.Task.WithTimeout();
+        await cluster.ExecuteOnStandbyAsync("SELECT pg_wal_replay_resume()");
+        Assert.Equal(["ao-6", "ao-7", "ao-8", "ao-9", "ao-10"], (await pending).Select(Id));
+        if (tailReadsFromReplica)
+            Assert.Equal(["ao-6", "ao-7", "ao-8", "ao-9", "ao-10"], (await live.ReadEventsAsync(5)).Select(Id));
+
+        await writer.SessionAsync("ao", 11);
+        Assert.Equal("ao-11", Id(await resumed.ReadEventAsync()));
+        Assert.Equal("ao-11", Id(await live.ReadEventAsync()));
+    }
+
+    private static string Id(SseFrame f) => f.Payload.GetProperty("id").GetString()!;
+
+    /// <summary>Wraps the catch-up reader to tell the test when a catch-up read came back empty.</summary>
+    private sealed class ObservedReader
+    {
+        public volatile bool Paused;
+        public TaskCompletionSource EmptyReadAfterPause { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public IChangeLogReader Wrap(IChangeLogReader inner) => new Reader(inner, this);
+
+        private sealed class Reader(IChangeLogReader inner, ObservedReader observer) : IChangeLogReader
+        {
+            public async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
+            {
+                var batch = await inner.ReadAsync(after, filter, limit, cancellationToken);
+                if (observer.Paused && batch.Events.Count == 0) observer.EmptyReadAfterPause.TrySetResult();
+                return batch;
+            }
+            public ValueTask<string> GetEpochAsync(CancellationToken cancellationToken = default) => inner.GetEpochAsync(cancellationToken);
+            public Task<LogPosition> GetHeadAsync(CancellationToken cancellationToken = default) => inner.GetHeadAsync(cancellationToken);
+            public Task<IReadOnlyList<LogEvent>> ReadLastAsync(LogPosition head, int count, CancellationToken cancellationToken = default) =>
+                inner.ReadLastAsync(head, count, cancellationToken);
+            public Task<LogSnapshot> GetSnapshotAsync(CancellationToken cancellationToken = default) => inner.GetSnapshotAsync(cancellationToken);
+            public Task<LogHorizon> GetHorizonAsync(CancellationToken cancellationToken = default) => inner.GetHorizonAsync(cancellationToken);
+        }
+    }
+}
