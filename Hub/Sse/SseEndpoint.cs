@@ -1,3 +1,4 @@
+using EventHub.Auth;
 using EventHub.Errors;
 using EventHub.Streaming;
 using Microsoft.AspNetCore.Http.Features;
@@ -17,14 +18,34 @@ public static class SseEndpoint
     public static IEndpointConventionBuilder MapEventStream(this IEndpointRouteBuilder endpoints) =>
         endpoints.MapGet(Path, HandleAsync);
 
-    private static async Task HandleAsync(HttpContext context, EventStreamSource source,
-        IOptions<SseOptions> options, TimeProvider timeProvider)
+    private static async Task HandleAsync(HttpContext context, EventStreamSource source, StreamAccess access,
+        ConnectionLimiter limiter, IOptions<SseOptions> options, TimeProvider timeProvider)
     {
         var aborted = context.RequestAborted;
         EventStream stream;
+        StreamGrant grant;
+        IDisposable lease;
         try
         {
-            stream = await source.OpenAsync(ParseRequest(context.Request), aborted);
+            // Authorization narrows the request to the caller's projects; only that is opened.
+            grant = access.Authorize(context.User, ParseRequest(context.Request));
+            lease = limiter.Acquire(context.User, context.Connection.RemoteIpAddress);
+        }
+        catch (StreamRequestException e)
+        {
+            await ApiError.BadRequest(e.Code, e.Message).ExecuteAsync(context);
+            return;
+        }
+        catch (AccessDeniedException e)
+        {
+            await ApiError.Create(e.StatusCode, e.Code, e.Message).ExecuteAsync(context);
+            return;
+        }
+
+        using var _ = lease;
+        try
+        {
+            stream = await source.OpenAsync(grant.Request, aborted);
         }
         catch (StreamRequestException e)
         {
@@ -36,6 +57,8 @@ public static class SseEndpoint
             return;
         }
 
+        using var expiry = TokenExpiry.Start(grant.ExpiresAt, timeProvider);
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(aborted, expiry.Token);
         await using (stream)
         {
             var response = context.Response;
@@ -48,11 +71,23 @@ public static class SseEndpoint
             try
             {
                 await writer.WritePreambleAsync(options.Value.RetryHint, aborted);
-                await writer.WriteAsync(stream.ReadAllAsync(aborted), aborted);
+                await writer.WriteAsync(stream.ReadAllAsync(ended.Token), ended.Token);
             }
             catch (OperationCanceledException) when (aborted.IsCancellationRequested)
             {
                 // The client went away: not an error. Disposing the stream leaves the fan-out.
+            }
+            catch (OperationCanceledException) when (expiry.HasExpired)
+            {
+                // The token that authorized this stream has expired: say so in a last frame (no
+                // id, so the client's Last-Event-ID stays the last event's), then end the response.
+                try
+                {
+                    await writer.WriteErrorAsync(AccessErrorCodes.TokenExpired,
+                        "The token has expired. Reconnect with a fresh token and resume from the last offset you received " +
+                        "(after=<offset> or Last-Event-ID).", aborted);
+                }
+                catch (OperationCanceledException) when (aborted.IsCancellationRequested) { }
             }
         }
     }
