@@ -199,6 +199,9 @@ public sealed partial class EventsHub(
         finally
         {
             await stream.DisposeAsync();
+            // The slot is free once the stream has left the fan-out (before the groups, so that a
+            // client that sees it leave a group can count on the slot).
+            state.CloseStream();
             try
             {
                 await groups.LeaveAsync(connectionId, projects);
@@ -207,7 +210,6 @@ public sealed partial class EventsHub(
             {
                 LogLeaveFailed(logger, connectionId, e);
             }
-            state.CloseStream();
             writer.TryComplete(error);
         }
     }
