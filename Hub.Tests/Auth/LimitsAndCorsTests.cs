@@ -64,7 +64,7 @@ public sealed class LimitsAndCorsTests : IAsyncLifetime
             Assert.Equal("too_many_connections_per_address", error.GetProperty("code").GetString());
             Assert.Contains("Limits:MaxConnectionsPerAddress", error.GetProperty("message").GetString());
 
-            var closed = await ConnectAndWaitForCloseAsync();
+            var closed = await ConnectAndWaitForCloseAsync(_hub.BaseAddress);
             Assert.Contains("too_many_connections_per_address", closed);
 
             // The connections that were let in go on.
@@ -152,9 +152,13 @@ public sealed class LimitsAndCorsTests : IAsyncLifetime
         return await http.SendAsync(request).WithTimeout();
     }
 
-    private async Task<string> ConnectAndWaitForCloseAsync()
+    /// <summary>Connects and returns the error the hub closes the connection with (the close can come during the handshake).</summary>
+    internal static async Task<string> ConnectAndWaitForCloseAsync(Uri hub, string? token = null)
     {
-        var connection = new HubConnectionBuilder().WithUrl(new Uri(_hub.BaseAddress, EventHubPaths.Events)).Build();
+        var connection = new HubConnectionBuilder().WithUrl(new Uri(hub, EventHubPaths.Events), o =>
+        {
+            if (token is not null) o.AccessTokenProvider = () => Task.FromResult<string?>(token);
+        }).Build();
         var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
         connection.Closed += e => { closed.TrySetResult(e); return Task.CompletedTask; };
         try

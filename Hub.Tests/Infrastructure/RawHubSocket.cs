@@ -69,9 +69,13 @@ public sealed class RawHubSocket : IAsyncDisposable
     /// <summary>Reads messages until one satisfies <paramref name="match"/> (skipping pings) or the socket closes (null).</summary>
     public async Task<string?> ReceiveUntilAsync(Func<string, bool> match)
     {
+        // One bound for the whole wait: the hub's pings would otherwise keep an unmatched wait alive.
+        var deadline = DateTime.UtcNow + TaskTimeouts.Default;
         while (true)
         {
-            var message = await ReceiveAsync();
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero) throw new TimeoutException("No matching message from the hub in time.");
+            var message = await ReceiveAsync(left);
             if (message is null || match(message)) return message;
         }
     }
