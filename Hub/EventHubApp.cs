@@ -1,3 +1,4 @@
+using EventHub.Auth;
 using EventHub.Demo;
 using EventHub.Health;
 using EventHub.Retention;
@@ -43,6 +44,7 @@ public static class EventHubApp
         }
 
         AddEventHub(builder.Services, builder.Configuration, connectionString);
+        builder.Services.AddEventHubAuth(builder.Configuration); // auth: docs/security.md
         overrideServices?.Invoke(builder.Services);
 
         var app = builder.Build();
@@ -51,6 +53,7 @@ public static class EventHubApp
             // Stop the private cluster after the host has stopped every stream and the tail.
             app.Lifetime.ApplicationStopped.Register(() => embedded.StopAsync().GetAwaiter().GetResult());
         }
+        app.UseEventHubAuth(); // auth: CORS, authentication, before the endpoints
         MapEventHub(app);
         return app;
     }

@@ -1,18 +1,41 @@
 using EventHub;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Options;
 
-var app = await EventHubApp.BuildAsync(args);
-app.Lifetime.ApplicationStarted.Register(() =>
+WebApplication app;
+try
 {
-    var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
-    if (address is null) return;
-    Console.WriteLine();
-    Console.WriteLine($"EventHub is listening on {address}. Watch the stream with:");
-    Console.WriteLine($"  curl -N '{address}/api/v1/events?after=0'");
-    Console.WriteLine();
-});
-await app.RunAsync();
+    app = await EventHubApp.BuildAsync(args);
+    app.Lifetime.ApplicationStarted.Register(() =>
+    {
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
+        if (address is null) return;
+        Console.WriteLine();
+        Console.WriteLine($"EventHub is listening on {address}. Watch the stream with:");
+        Console.WriteLine($"  curl -N '{address}/api/v1/events?after=0'");
+        Console.WriteLine();
+    });
+    // The checks that StartAsync would run, run first here so that a refusal is one line rather
+    // than the host's "Hosting failed to start" with a stack trace.
+    app.Services.GetService<IStartupValidator>()?.Validate();
+    await app.StartAsync();
+}
+catch (OptionsValidationException e)
+{
+    // A refused configuration (for example open mode on a network address): one line naming the
+    // setting, no stack trace, a non-zero exit.
+    Console.Error.WriteLine($"EventHub did not start: {string.Join(" ", e.Failures)}");
+    return 2;
+}
+catch (InvalidOperationException e) when (e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
+{
+    Console.Error.WriteLine($"EventHub did not start: {e.Message}");
+    return 2;
+}
+await app.WaitForShutdownAsync();
+await app.DisposeAsync();
+return 0;
 
 /// <summary>Entry point (public for the tests).</summary>
 public partial class Program;

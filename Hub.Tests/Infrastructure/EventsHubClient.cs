@@ -21,9 +21,14 @@ public sealed class EventsHubClient : IAsyncDisposable
     public HubConnection Connection { get; }
     public string ConnectionId => Connection.ConnectionId ?? throw new InvalidOperationException("Not connected.");
 
-    public static async Task<EventsHubClient> ConnectAsync(Uri hub, WireProtocol protocol = WireProtocol.Json)
+    /// <param name="accessToken">The token factory (token mode); called on every (re)connect.</param>
+    public static async Task<EventsHubClient> ConnectAsync(Uri hub, WireProtocol protocol = WireProtocol.Json,
+        Func<Task<string?>>? accessToken = null)
     {
-        var builder = new HubConnectionBuilder().WithUrl(new Uri(hub, EventHubPaths.Events));
+        var builder = new HubConnectionBuilder().WithUrl(new Uri(hub, EventHubPaths.Events), o =>
+        {
+            if (accessToken is not null) o.AccessTokenProvider = accessToken;
+        });
         if (protocol == WireProtocol.MessagePack)
             builder.AddMessagePackProtocol(o => o.SerializerOptions = EventHubMessagePack.Options);
         var client = new EventsHubClient(builder.Build());

@@ -37,12 +37,13 @@ public sealed class SseTestClient : IAsyncDisposable
     public int CommentCount { get; private set; }
     public int? Retry { get; private set; }
 
-    public static async Task<SseTestClient> ConnectAsync(Uri hub, string query = "", string? lastEventId = null)
+    public static async Task<SseTestClient> ConnectAsync(Uri hub, string query = "", string? lastEventId = null, string? bearer = null)
     {
         var http = new HttpClient { BaseAddress = hub, Timeout = Timeout.InfiniteTimeSpan };
         var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/events" + (query.Length > 0 ? "?" + query : ""));
         request.Headers.Accept.ParseAdd("text/event-stream");
         if (lastEventId is not null) request.Headers.TryAddWithoutValidation("Last-Event-ID", lastEventId);
+        if (bearer is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
         var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WithTimeout();
         if (response.StatusCode != HttpStatusCode.OK)
         {

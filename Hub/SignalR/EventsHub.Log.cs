@@ -22,4 +22,7 @@ public sealed partial class EventsHub
 
     [LoggerMessage(EventId = 4007, Level = LogLevel.Error, Message = "Connection {ConnectionId}: opening a stream failed.")]
     private static partial void LogOpenFailed(ILogger logger, string connectionId, Exception exception);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Information, Message = "Connection {ConnectionId}: a stream ended after {Sent} events because its token expired.")]
+    private static partial void LogStreamExpired(ILogger logger, string connectionId, long sent);
 }

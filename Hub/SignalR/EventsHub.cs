@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using EventHub.Auth;
 using EventHub.Contracts;
 using EventHub.SignalR.Internal;
 using EventHub.Streaming;
@@ -18,8 +19,35 @@ public sealed partial class EventsHub(
     ProjectGroupTracker groups,
     ChangeEventCache cache,
     IOptions<EventsHubOptions> options,
+    StreamAccess access,
+    ConnectionLimiter limiter,
+    IOptions<LimitsOptions> limits,
+    TimeProvider timeProvider,
     ILogger<EventsHub> logger) : Hub<IEventHubClient>
 {
+    // Context.Items key of the connection's ConnectionState (its limiter lease and stream count).
+    private static readonly object StateKey = new();
+
+    /// <summary>
+    /// Counts the connection against the per-token and per-address limits; past one, the
+    /// connection closes with a HubException naming the limit.
+    /// </summary>
+    public override Task OnConnectedAsync()
+    {
+        IDisposable lease;
+        try
+        {
+            lease = limiter.Acquire(Context.User, Context.GetHttpContext()?.Connection.RemoteIpAddress);
+        }
+        catch (AccessDeniedException e)
+        {
+            LogRejected(logger, Context.ConnectionId, e.Code);
+            throw new HubException($"{e.Code}: {e.Message}");
+        }
+        Context.Items[StateKey] = new ConnectionState(lease);
+        return base.OnConnectedAsync();
+    }
+
     /// <summary>
     /// Streams the events the request selects: catch-up from <see cref="StreamEventsRequest.After"/>
     /// then live. A request that cannot be served fails with a <see cref="HubException"/> whose
@@ -38,11 +66,42 @@ public sealed partial class EventsHub(
                 "{ projects, types, after }; send an empty object to stream every project from now.");
         }
 
-        var streamRequest = new StreamRequest(request.Projects ?? [], request.Types ?? [], request.After);
+        var state = (ConnectionState)Context.Items[StateKey]!;
+        var maxStreams = limits.Value.MaxStreamsPerConnection;
+        if (!state.TryOpenStream(maxStreams))
+        {
+            LogRejected(logger, connectionId, AccessErrorCodes.TooManyStreams);
+            throw new HubException($"{AccessErrorCodes.TooManyStreams}: This connection already has {maxStreams} open streams " +
+                "(Limits:MaxStreamsPerConnection). Cancel one, or ask for several projects in one stream.");
+        }
+        try
+        {
+            return await OpenStreamAsync(request, state, connectionId, cancellationToken);
+        }
+        catch
+        {
+            // A stream that did not open frees its slot at once; an open one frees it when its pump ends.
+            state.CloseStream();
+            throw;
+        }
+    }
+
+    private async Task<ChannelReader<ChangeEvent>> OpenStreamAsync(StreamEventsRequest request, ConnectionState state,
+        string connectionId, CancellationToken cancellationToken)
+    {
+        StreamGrant? grant = null;
         EventStream stream;
         try
         {
-            stream = await source.OpenAsync(streamRequest, cancellationToken);
+            // The one authorization point (shared with SSE): only the request it returns is opened,
+            // and the groups joined below are its projects, never the ones the client named.
+            grant = access.Authorize(Context.User, new StreamRequest(request.Projects ?? [], request.Types ?? [], request.After));
+            stream = await source.OpenAsync(grant.Request, cancellationToken);
+        }
+        catch (AccessDeniedException e)
+        {
+            LogRejected(logger, connectionId, e.Code);
+            throw new HubException($"{e.Code}: {e.Message}");
         }
         catch (StreamRequestException e)
         {
@@ -52,7 +111,8 @@ public sealed partial class EventsHub(
         catch (StreamResetException reset)
         {
             LogRejected(logger, connectionId, reset.Reason);
-            await SendResetNoticesAsync(Clients.Caller, streamRequest.Projects, reset);
+            // Only to the projects the caller may read (a reset names no other project's offset).
+            await SendResetNoticesAsync(Clients.Caller, grant?.Request.Projects ?? [], reset);
             throw ResetError(reset);
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -65,7 +125,7 @@ public sealed partial class EventsHub(
 
         // The projects are valid now (OpenAsync validated them). Join their groups before the
         // first event is queued, so a client that has received an event is in the group.
-        string[] projects = streamRequest.Projects.Distinct(StringComparer.Ordinal).ToArray();
+        string[] projects = grant.Request.Projects.Distinct(StringComparer.Ordinal).ToArray();
         var connectionAborted = Context.ConnectionAborted;
         try
         {
@@ -88,22 +148,26 @@ public sealed partial class EventsHub(
         // The pump outlives this call: it must not touch the hub instance (SignalR disposes it
         // when the method returns), only what it captured here.
         var caller = Clients.Caller;
-        _ = PumpAsync(stream, channel.Writer, connectionId, projects, caller, cancellationToken, connectionAborted);
+        _ = PumpAsync(stream, channel.Writer, connectionId, projects, caller, state, grant.ExpiresAt, cancellationToken, connectionAborted);
         return channel.Reader;
     }
 
     public override Task OnDisconnectedAsync(Exception? exception)
     {
         groups.ForgetConnection(Context.ConnectionId);
+        if (Context.Items.TryGetValue(StateKey, out var state)) ((ConnectionState)state!).Dispose();
         return base.OnDisconnectedAsync(exception);
     }
 
     private async Task PumpAsync(EventStream stream, ChannelWriter<ChangeEvent> writer, string connectionId,
-        string[] projects, IEventHubClient caller, CancellationToken streamCancelled, CancellationToken connectionAborted)
+        string[] projects, IEventHubClient caller, ConnectionState state, DateTimeOffset? expiresAt,
+        CancellationToken streamCancelled, CancellationToken connectionAborted)
     {
         // SignalR cancels the stream token when the client cancels the stream or the connection
-        // closes; the abort token is linked too so that no path leaves a pump behind.
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(streamCancelled, connectionAborted);
+        // closes; the abort token is linked too so that no path leaves a pump behind. The token's
+        // expiry ends the stream too: a SignalR connection outlives the token it was opened with.
+        using var expiry = TokenExpiry.Start(expiresAt, timeProvider);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(streamCancelled, connectionAborted, expiry.Token);
         var cancellationToken = cts.Token;
         Exception? error = null;
         var sent = 0L;
@@ -131,6 +195,13 @@ public sealed partial class EventsHub(
             await SendResetNoticesAsync(caller, projects, reset);
             error = ResetError(reset);
         }
+        catch (OperationCanceledException) when (expiry.HasExpired && !streamCancelled.IsCancellationRequested &&
+                                                  !connectionAborted.IsCancellationRequested)
+        {
+            error = new HubException($"{AccessErrorCodes.TokenExpired}: The token that authorized this stream has expired. " +
+                "Reconnect with a fresh token and call StreamEvents again with 'after' set to the offset of the last event you received.");
+            LogStreamExpired(logger, connectionId, sent);
+        }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // The client cancelled or left: not an error case.
@@ -145,6 +216,9 @@ public sealed partial class EventsHub(
         finally
         {
             await stream.DisposeAsync();
+            // The slot is free once the stream has left the fan-out (before the groups, so that a
+            // client that sees it leave a group can count on the slot).
+            state.CloseStream();
             try
             {
                 await groups.LeaveAsync(connectionId, projects);

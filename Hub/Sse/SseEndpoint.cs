@@ -1,3 +1,4 @@
+using EventHub.Auth;
 using EventHub.Errors;
 using EventHub.Streaming;
 using Microsoft.AspNetCore.Http.Features;
@@ -17,19 +18,45 @@ public static class SseEndpoint
     public static IEndpointConventionBuilder MapEventStream(this IEndpointRouteBuilder endpoints)
     {
         // The head offset: "from now" as a fixed point a client can resume from.
-        endpoints.MapGet(Path + "/head", async (EventStreamSource source, HttpContext context) =>
-            Results.Json(new { offset = await source.GetHeadOffsetAsync(context.RequestAborted) }));
+        endpoints.MapGet(Path + "/head", async (EventStreamSource source, StreamAccess access, HttpContext context) =>
+        {
+            // Token mode: the same credentials as for streaming (an offset is no secret, but an
+            // anonymous caller has no business with this hub).
+            try { access.Authorize(context.User, new StreamRequest([], [], null)); }
+            catch (AccessDeniedException e) { return ApiError.Create(e.StatusCode, e.Code, e.Message); }
+            return Results.Json(new { offset = await source.GetHeadOffsetAsync(context.RequestAborted) });
+        });
         return endpoints.MapGet(Path, HandleAsync);
     }
 
-    private static async Task HandleAsync(HttpContext context, EventStreamSource source,
-        IOptions<SseOptions> options, TimeProvider timeProvider, ILoggerFactory loggerFactory)
+    private static async Task HandleAsync(HttpContext context, EventStreamSource source, StreamAccess access,
+        ConnectionLimiter limiter, IOptions<SseOptions> options, TimeProvider timeProvider, ILoggerFactory loggerFactory)
     {
         var aborted = context.RequestAborted;
         EventStream stream;
+        StreamGrant grant;
+        IDisposable lease;
         try
         {
-            stream = await source.OpenAsync(ParseRequest(context.Request), aborted);
+            // Authorization narrows the request to the caller's projects; only that is opened.
+            grant = access.Authorize(context.User, ParseRequest(context.Request));
+            lease = limiter.Acquire(context.User, context.Connection.RemoteIpAddress);
+        }
+        catch (StreamRequestException e)
+        {
+            await ApiError.BadRequest(e.Code, e.Message).ExecuteAsync(context);
+            return;
+        }
+        catch (AccessDeniedException e)
+        {
+            await ApiError.Create(e.StatusCode, e.Code, e.Message).ExecuteAsync(context);
+            return;
+        }
+
+        using var _ = lease;
+        try
+        {
+            stream = await source.OpenAsync(grant.Request, aborted);
         }
         catch (StreamRequestException e)
         {
@@ -50,13 +77,15 @@ public static class SseEndpoint
             return;
         }
 
+        using var expiry = TokenExpiry.Start(grant.ExpiresAt, timeProvider);
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(aborted, expiry.Token);
         await using (stream)
         {
             var writer = StartEventStream(context, timeProvider, options.Value);
             try
             {
                 await writer.WritePreambleAsync(options.Value.RetryHint, aborted);
-                await writer.WriteAsync(stream.ReadAllAsync(aborted), aborted);
+                await writer.WriteAsync(stream.ReadAllAsync(ended.Token), ended.Token);
             }
             catch (OperationCanceledException) when (aborted.IsCancellationRequested)
             {
@@ -73,6 +102,18 @@ public static class SseEndpoint
                 // resumes exactly where it was once the database is back.
                 loggerFactory.CreateLogger(typeof(SseEndpoint)).LogWarning(e,
                     "An SSE stream ended because the database failed; the client will resume from its offset");
+            }
+            catch (OperationCanceledException) when (expiry.HasExpired)
+            {
+                // The token that authorized this stream has expired: say so in a last frame (no
+                // id, so the client's Last-Event-ID stays the last event's), then end the response.
+                try
+                {
+                    await writer.WriteErrorAsync(AccessErrorCodes.TokenExpired,
+                        "The token has expired. Reconnect with a fresh token and resume from the last offset you received " +
+                        "(after=<offset> or Last-Event-ID).", aborted);
+                }
+                catch (OperationCanceledException) when (aborted.IsCancellationRequested) { }
             }
         }
     }

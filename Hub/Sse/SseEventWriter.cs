@@ -44,6 +44,20 @@ public sealed class SseEventWriter(PipeWriter output, TimeProvider timeProvider,
         await output.FlushAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Writes a final <c>event: error</c> frame whose data is the JSON error body
+    /// (<c>{"error":{"code","message"}}</c>), with no <c>id</c>, and flushes it.
+    /// </summary>
+    public async Task WriteErrorAsync(string code, string message, CancellationToken cancellationToken)
+    {
+        var json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
+            new Errors.ApiError(new Errors.ApiErrorBody(code, message)), System.Text.Json.JsonSerializerOptions.Web);
+        output.Write("event: error\ndata: "u8);
+        output.Write(json);
+        output.Write("\n\n"u8);
+        await output.FlushAsync(cancellationToken);
+    }
+
     /// <summary>Writes events until the stream ends or <paramref name="cancellationToken"/> fires (client gone).</summary>
     public async Task WriteAsync(IAsyncEnumerable<LogEvent> events, CancellationToken cancellationToken)
     {

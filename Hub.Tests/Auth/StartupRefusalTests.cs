@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using EventHub.Auth;
+using EventHub.Tests.Infrastructure;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EventHub.Tests.Auth;
+
+/// <summary>Open mode starts only on loopback unless overridden; token mode needs a key. Nothing here binds a network address.</summary>
+public sealed class StartupRefusalTests
+{
+    // Validation fails before anything connects to it.
+    private const string UnusedDatabase = "Host=127.0.0.1;Port=1;Username=u;Password=p;Database=d";
+
+    public static TheoryData<string, string, string> ExposedListenSettings => new()
+    {
+        { "Urls", "http://0.0.0.0:0", "http://0.0.0.0:0" },
+        { "Urls", "http://[::]:0", "http://[::]:0" },
+        { "Urls", "http://*:0", "http://*:0" },
+        { "Urls", "http://+:0", "http://+:0" },
+        { "Urls", "http://127.0.0.1:0;http://192.0.2.10:0", "http://192.0.2.10:0" },
+        { "Urls", "http://example.com:0", "http://example.com:0" },
+        { "Kestrel:Endpoints:Web:Url", "http://0.0.0.0:0", "http://0.0.0.0:0" },
+        { "http_ports", "8080", "http://*:8080" },
+    };
+
+    [Theory]
+    [MemberData(nameof(ExposedListenSettings))]
+    public async Task Open_mode_refuses_to_start_on_a_non_loopback_address_and_names_the_setting(string key, string value, string named)
+    {
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() =>
+            HubServer.StartAsync(UnusedDatabase, new Dictionary<string, string?> { [key] = value }));
+        Assert.Contains("Refusing to start without authentication", error.Message);
+        Assert.Contains(named, error.Message);
+        Assert.Contains("Auth:Mode=Token", error.Message);
+        Assert.Contains("Auth:AllowOpenOnNetwork=true", error.Message);
+    }
+
+    public static TheoryData<Dictionary<string, string?>, string> BadTokenSettings => new()
+    {
+        { new() { ["Auth:Mode"] = "Token" }, "Auth:SigningKey" },
+        { new() { ["Auth:Mode"] = "Token", ["Auth:SigningKey"] = "short" }, "at least 32 bytes" },
+        { new() { ["Auth:Mode"] = "Token", ["Auth:SigningKey"] = TestTokens.SigningKey, ["Auth:Authority"] = "https://idp.example" }, "exactly one key source" },
+        { new() { ["Limits:MaxStreamsPerConnection"] = "0" }, "Limits:MaxStreamsPerConnection" },
+        { new() { ["Cors:AllowedOrigins:0"] = "*" }, "Cors:AllowedOrigins" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadTokenSettings))]
+    public async Task A_bad_setting_stops_the_start_and_the_error_names_it(Dictionary<string, string?> settings, string says)
+    {
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => HubServer.StartAsync(UnusedDatabase, settings));
+        Assert.Contains(says, error.Message);
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:5080", true)]
+    [InlineData("http://127.1.2.3:5080", true)]
+    [InlineData("http://localhost:5080", true)]
+    [InlineData("https://LOCALHOST", true)]
+    [InlineData("http://[::1]:5080", true)]
+    [InlineData("http://unix:/run/eventhub.sock", true)]
+    [InlineData("http://0.0.0.0:5080", false)]
+    [InlineData("http://[::]:5080", false)]
+    [InlineData("http://*:5080", false)]
+    [InlineData("http://+:5080", false)]
+    [InlineData("http://10.0.0.1:5080", false)]
+    [InlineData("http://localhost.example.com:5080", false)]
+    [InlineData("http://[::ffff:10.0.0.1]:5080", false)]
+    [InlineData("garbage", false)]
+    public void Only_localhost_127_0_0_0_8_and_IPv6_loopback_count_as_loopback(string url, bool loopback) =>
+        Assert.Equal(loopback, ListenAddresses.IsLoopback(url));
+
+    [Fact]
+    public async Task The_explicit_override_lets_open_mode_start_on_a_network_address_and_logs_a_warning()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["urls"] = "http://0.0.0.0:5080",
+        }).Build();
+        var options = new AuthOptions { AllowOpenOnNetwork = true };
+        Assert.True(new AuthOptionsValidator(configuration).Validate(null, options).Succeeded);
+        Assert.False(new AuthOptionsValidator(configuration).Validate(null, new AuthOptions()).Succeeded);
+
+        var sink = new LogSink();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(sink));
+        await new AuthStartupReport(Options.Create(options), configuration, loggers.CreateLogger<AuthStartupReport>())
+            .StartAsync(CancellationToken.None);
+        var warning = Assert.Single(sink.Entries, e => e.Level == LogLevel.Warning);
+        Assert.Contains("Auth:AllowOpenOnNetwork", warning.Message);
+        Assert.Contains("http://0.0.0.0:5080", warning.Message);
+    }
+
+    [Fact]
+    public async Task The_hub_process_prints_the_refusal_as_one_line_and_exits_non_zero()
+    {
+        var hubDll = typeof(EventHubApp).Assembly.Location;
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetDirectoryName(hubDll)!,
+        };
+        foreach (var arg in new[] { hubDll, "--urls", "http://0.0.0.0:0", $"--ConnectionStrings:EventHub={UnusedDatabase}" })
+            start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            await process.WaitForExitAsync().WithTimeout(TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+        var lines = (await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, process.ExitCode);
+        var line = Assert.Single(lines);
+        Assert.StartsWith("EventHub did not start: Refusing to start without authentication", line);
+        Assert.Contains("Auth:AllowOpenOnNetwork", line);
+        Assert.DoesNotContain("   at ", await stdout + line);
+    }
+}

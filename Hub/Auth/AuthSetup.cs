@@ -1,0 +1,197 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using EventHub.Errors;
+using EventHub.SignalR;
+using EventHub.Sse;
+using EventHub.Contracts;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Cors.Infrastructure;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace EventHub.Auth;
+
+/// <summary>
+/// Composition of authentication, per-project authorization, CORS and limits
+/// (docs/security.md). <see cref="AddEventHubAuth"/> after the hub's services,
+/// <see cref="UseEventHubAuth"/> before its endpoints.
+/// </summary>
+public static partial class AuthSetup
+{
+    public const string CorsPolicy = "EventHub";
+
+    public static IServiceCollection AddEventHubAuth(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
+        services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.Section)).ValidateOnStart();
+        services.AddOptions<LimitsOptions>().Bind(configuration.GetSection(LimitsOptions.Section))
+            .Validate(l => l.MaxStreamsPerConnection > 0, "Limits:MaxStreamsPerConnection must be at least 1.")
+            .Validate(l => l.MaxConnectionsPerToken > 0, "Limits:MaxConnectionsPerToken must be at least 1.")
+            .Validate(l => l.MaxConnectionsPerAddress > 0, "Limits:MaxConnectionsPerAddress must be at least 1.")
+            .Validate(l => l.MaxHubMessageBytes >= 1024, "Limits:MaxHubMessageBytes must be at least 1024.")
+            .ValidateOnStart();
+        services.AddOptions<CorsSettings>().Bind(configuration.GetSection(CorsSettings.Section))
+            .Validate(c => c.AllowedOrigins.All(o => o != "*" && ListenAddresses.IsOrigin(o)),
+                "Cors:AllowedOrigins must list exact origins such as https://dashboard.example.com ('*' is not allowed: the hub's clients send credentials).")
+            .ValidateOnStart();
+
+        services.AddSingleton<StreamAccess>();
+        services.AddSingleton<ConnectionLimiter>();
+        services.AddHostedService<AuthStartupReport>();
+
+        // The hub's largest accepted message: a request has at most Stream:MaxProjects ids and
+        // Stream:MaxTypes types, so the default leaves room for any valid request and no more.
+        services.AddOptions<HubOptions<EventsHub>>().Configure<IOptions<LimitsOptions>>((hub, limits) =>
+            hub.MaximumReceiveMessageSize = limits.Value.MaxHubMessageBytes);
+
+        AddCors(services);
+        DecorateServer(services);
+
+        // The mode decides which services exist; it cannot change while the hub runs.
+        var mode = configuration.GetSection(AuthOptions.Section).GetValue(nameof(AuthOptions.Mode), AuthMode.Open);
+        if (mode == AuthMode.Token) AddJwtBearer(services);
+        return services;
+    }
+
+    public static IApplicationBuilder UseEventHubAuth(this IApplicationBuilder app)
+    {
+        app.UseCors(CorsPolicy);
+        var mode = app.ApplicationServices.GetRequiredService<IConfiguration>()
+            .GetSection(AuthOptions.Section).GetValue(nameof(AuthOptions.Mode), AuthMode.Open);
+        if (mode == AuthMode.Token)
+        {
+            app.UseAuthentication();
+            app.Use(RequireAuthenticatedAsync);
+        }
+        return app;
+    }
+
+    private static bool IsProtected(PathString path) =>
+        path.StartsWithSegments(SseEndpoint.Path) || path.StartsWithSegments(EventHubPaths.Events);
+
+    /// <summary>
+    /// Token mode: every request to the SSE endpoint and the hub (negotiate, connect, every
+    /// transport) carries a valid token, or gets 401 with the JSON error body before it reaches them.
+    /// </summary>
+    private static async Task RequireAuthenticatedAsync(HttpContext context, RequestDelegate next)
+    {
+        if (!IsProtected(context.Request.Path) || context.User.Identity?.IsAuthenticated == true)
+        {
+            await next(context);
+            return;
+        }
+        // The handler caches its result per request: this reads the failure, it does not validate again.
+        var result = await context.AuthenticateAsync();
+        var expired = result.Failure is SecurityTokenExpiredException;
+        var (code, message) = expired
+            ? (AccessErrorCodes.TokenExpired, "The token has expired. Reconnect with a fresh token and resume from the last offset you received.")
+            : result.Failure is not null
+                ? (AccessErrorCodes.Unauthenticated, "The bearer token was rejected (bad signature, issuer, audience or format). Send a token issued for this hub.")
+                : (AccessErrorCodes.Unauthenticated, "A bearer token is required: send 'Authorization: Bearer <token>' or, where headers cannot be set (EventSource, WebSocket), '?access_token=<token>'.");
+        context.Response.Headers.WWWAuthenticate = result.Failure is null ? "Bearer" : $"Bearer error=\"invalid_token\"";
+        await ApiError.Create(StatusCodes.Status401Unauthorized, code, message).ExecuteAsync(context);
+    }
+
+    private static void AddJwtBearer(IServiceCollection services)
+    {
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<IOptions<AuthOptions>, ILoggerFactory>((jwt, auth, loggers) => ConfigureJwt(jwt, auth.Value, loggers.CreateLogger(typeof(AuthSetup).FullName!)));
+    }
+
+    private static void ConfigureJwt(JwtBearerOptions jwt, AuthOptions auth, ILogger logger)
+    {
+        // Keep claim names as they are in the token ("projects", "exp", "sub").
+        jwt.MapInboundClaims = false;
+        var parameters = new TokenValidationParameters
+        {
+            RequireExpirationTime = true,
+            RequireSignedTokens = true,
+            ValidateLifetime = true,
+            ClockSkew = auth.ClockSkew,
+            ValidateIssuer = !string.IsNullOrEmpty(auth.Issuer) || !string.IsNullOrEmpty(auth.Authority),
+            ValidIssuer = string.IsNullOrEmpty(auth.Issuer) ? null : auth.Issuer,
+            ValidateAudience = !string.IsNullOrEmpty(auth.Audience),
+            ValidAudience = string.IsNullOrEmpty(auth.Audience) ? null : auth.Audience,
+        };
+        if (!string.IsNullOrEmpty(auth.SigningKey))
+        {
+            parameters.IssuerSigningKey = new SymmetricSecurityKey(Encoding.UTF8.GetBytes(auth.SigningKey));
+            parameters.ValidateIssuerSigningKey = true;
+            // Only HS256: a token may not choose its own algorithm ("none", or RS256 with our secret as a key).
+            parameters.ValidAlgorithms = [SecurityAlgorithms.HmacSha256];
+        }
+        else
+        {
+            jwt.Authority = string.IsNullOrEmpty(auth.Authority) ? null : auth.Authority;
+            jwt.MetadataAddress = string.IsNullOrEmpty(auth.MetadataAddress) ? null! : auth.MetadataAddress;
+            jwt.RequireHttpsMetadata = auth.RequireHttpsMetadata;
+        }
+        jwt.TokenValidationParameters = parameters;
+        jwt.Events = new JwtBearerEvents
+        {
+            OnMessageReceived = context =>
+            {
+                // The header wins; otherwise the token that AccessTokenScrubbingServer took out of
+                // the query, on the stream paths only (EventSource and WebSocket cannot set headers).
+                if (string.IsNullOrEmpty(context.Request.Headers.Authorization) && IsProtected(context.Request.Path) &&
+                    context.HttpContext.Features.Get<AccessTokenFeature>() is { } fromQuery)
+                    context.Token = fromQuery.Token;
+                return Task.CompletedTask;
+            },
+            OnTokenValidated = context =>
+            {
+                // A digest of the raw token keys the per-token connection limit; the token itself is never kept.
+                var raw = context.SecurityToken switch
+                {
+                    JsonWebToken j => j.EncodedToken,
+                    _ => context.SecurityToken?.Id ?? "",
+                };
+                var digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(raw)))[..32];
+                (context.Principal?.Identity as ClaimsIdentity)?.AddClaim(new Claim(ConnectionLimiter.TokenIdClaim, digest));
+                return Task.CompletedTask;
+            },
+            OnAuthenticationFailed = context =>
+            {
+                // The exception's type only: its message can quote the token.
+                LogTokenRejected(logger, context.Request.Path, context.Exception.GetType().Name);
+                return Task.CompletedTask;
+            },
+        };
+    }
+
+    private static void AddCors(IServiceCollection services)
+    {
+        services.AddCors();
+        services.AddOptions<CorsOptions>().Configure<IOptions<CorsSettings>, IOptions<AuthOptions>>((cors, settings, auth) =>
+            cors.AddPolicy(CorsPolicy, policy =>
+            {
+                var origins = settings.Value.AllowedOrigins;
+                if (origins.Length > 0) policy.WithOrigins(origins);
+                else if (auth.Value.Mode == AuthMode.Open) policy.SetIsOriginAllowed(ListenAddresses.IsLoopbackOrigin);
+                else policy.SetIsOriginAllowed(static _ => false); // token mode: no browser origin unless configured
+                // SignalR's browser client sends credentials and its own headers; EventSource sends Last-Event-ID.
+                policy.AllowAnyHeader().WithMethods("GET", "POST").AllowCredentials();
+            }));
+    }
+
+    /// <summary>Wraps the server so that <c>access_token</c> leaves the query before the host logs it.</summary>
+    private static void DecorateServer(IServiceCollection services)
+    {
+        var descriptor = services.LastOrDefault(d => d.ServiceType == typeof(IServer))
+            ?? throw new InvalidOperationException("AddEventHubAuth must run after the web host has registered its server (Kestrel).");
+        services.Remove(descriptor);
+        services.AddSingleton<IServer>(sp => new AccessTokenScrubbingServer(
+            descriptor.ImplementationInstance as IServer
+            ?? (IServer?)descriptor.ImplementationFactory?.Invoke(sp)
+            ?? (IServer)ActivatorUtilities.CreateInstance(sp, descriptor.ImplementationType!)));
+    }
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "A bearer token for {Path} was rejected ({Reason}).")]
+    private static partial void LogTokenRejected(ILogger logger, PathString path, string reason);
+}
