@@ -65,6 +65,7 @@ public static class EventFormatter
 
     private static string Detail(ChangeEvent evt) => evt switch
     {
+        StreamReset r => $"reason={r.Reason} continue-after={r.ContinueFrom}  {r.Message}",
         SessionEvent s => $"activity={s.Activity}" + (s.IsTerminated ? " terminated" : ""),
         PrStateEvent p => $"ci={p.Ci} review={p.Review} state={p.State} merge={p.Mergeability}  {p.Url}",
         PrSessionChanged m => $"from={m.FromSession ?? "-"} to={m.ToSession ?? "-"}  {m.Url}",

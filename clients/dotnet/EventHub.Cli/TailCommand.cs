@@ -94,6 +94,10 @@ internal sealed class TailCommand
         {
             await foreach (var evt in client.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
+                if (evt is StreamReset reset)
+                    await _error.WriteLineAsync($"eventhub: the hub reset the stream ({reset.Reason}): events between " +
+                        $"{reset.PreviousOffset ?? "(now)"} and {reset.ContinueFrom} cannot be delivered; continuing after {reset.ContinueFrom}.")
+                        .ConfigureAwait(false);
                 await _output.WriteLineAsync(json ? EventFormatter.Json(evt) : EventFormatter.Human(evt, _useColor)).ConfigureAwait(false);
                 await _output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
             }

@@ -22,6 +22,9 @@ public sealed partial class EventHubClient
     [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "Giving up on {Url} after {Attempt} attempts.")]
     private static partial void LogGaveUp(ILogger logger, Uri url, int attempt, Exception error);
 
+    [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "The hub reset the stream ({Reason}): offset {After} cannot be continued; continuing from {ContinueFrom}.")]
+    private static partial void LogReset(ILogger logger, string reason, string after, string continueFrom);
+
     [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "A StateChanged handler threw; the client goes on.")]
     private static partial void LogHandlerFailed(ILogger logger, Exception error);
 }

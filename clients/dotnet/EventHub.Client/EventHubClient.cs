@@ -8,6 +8,10 @@
 // restarts. Nothing is buffered between the SignalR channel and the consumer: "the last event
 // read" and "the last event yielded" are the same event, so no event can be lost in a buffer.
 //
+// A reset (the hub cannot continue from our offset: another log, or retention pruned after it) is
+// neither an error nor skipped: the stream ends with "reset: <reason>: ... Continue from offset X.",
+// the client yields a StreamReset item carrying X, and continues after X on the same connection.
+//
 // Errors are sorted by Internal/ErrorClassifier: a request the hub rejects (HubException
 // "code: ...") and HTTP 400/401/403/404 stop the enumeration with an exception; everything else
 // (connection refused or dropped, the hub ending a stream on shutdown) is retried per the policy.
@@ -39,6 +43,7 @@ namespace EventHub.Client;
 ///     {
 ///         case PrUpdated pr: Console.WriteLine($"{pr.Url} ci={pr.Ci}"); break;
 ///         case SessionCreated s: Console.WriteLine($"new session {s.Id}"); break;
+///         case StreamReset reset: await RefetchStateAsync(reset.Projects); break; // then the stream continues after reset.ContinueFrom
 ///         default: Console.WriteLine($"{evt.Type} {evt.Payload}"); break; // types this client does not know
 ///     }
 ///     SaveOffset(evt.Offset);
@@ -105,8 +110,9 @@ public sealed partial class EventHubClient : IAsyncDisposable
     public event EventHandler<EventHubStateChangedEventArgs>? StateChanged;
 
     /// <summary>
-    /// The offset of the last event yielded, or <see cref="EventHubClientOptions.StartAfter"/>
-    /// before the first one: store it to resume in a later run.
+    /// The offset of the last item yielded (a <see cref="StreamReset"/>'s is its
+    /// <see cref="StreamReset.ContinueFrom"/>), or <see cref="EventHubClientOptions.StartAfter"/>
+    /// before the first one (from now: the hub's head once connected): store it to resume in a later run.
     /// </summary>
     public string? LastOffset => Volatile.Read(ref _after);
 
@@ -116,6 +122,9 @@ public sealed partial class EventHubClient : IAsyncDisposable
     /// one of the eight known ones, else a plain <see cref="ChangeEvent"/> with the raw payload.
     /// A dropped connection or a restarted hub is reconnected per the reconnect policy and resumed
     /// after the last event yielded. A second enumeration later resumes where this one stopped.
+    /// When the hub cannot continue from the offset without a gap (it belongs to another log, or
+    /// retention pruned events after it) a <see cref="StreamReset"/> item comes first: refetch your
+    /// state, then go on reading; the stream continues after <see cref="StreamReset.ContinueFrom"/>.
     /// </summary>
     /// <param name="cancellationToken">Ends the enumeration (it then throws <see cref="OperationCanceledException"/>).</param>
     /// <exception cref="EventHubRequestException">The hub rejected the request (a bad offset, project or type).</exception>
@@ -192,6 +201,16 @@ public sealed partial class EventHubClient : IAsyncDisposable
             catch (Exception e)
             {
                 var cause = e is ChannelClosedException { InnerException: { } inner } ? inner : e;
+                if (ErrorClassifier.TryGetReset(cause, out var resetReason, out var resetMessage, out var continueFrom))
+                {
+                    // Not a failure: the hub cannot continue from our offset without a gap. Hand the
+                    // signal to the application (refetch state) and continue from the given offset
+                    // on the same connection, at once.
+                    _reader = null;
+                    _attempt = 0;
+                    LogReset(_logger, resetReason, _after ?? "(now)", continueFrom);
+                    return new StreamReset(resetReason, resetMessage, continueFrom, _after, _options.Projects ?? [], _time.GetUtcNow());
+                }
                 if (ErrorClassifier.TryGetRequestError(cause, out var code, out var reason))
                     throw await StopAsync(Rejected(code, reason, cause)).ConfigureAwait(false);
                 error = cause;
@@ -229,16 +248,30 @@ public sealed partial class EventHubClient : IAsyncDisposable
                     await Task.Delay(delay.Value, _time, cancellationToken).ConfigureAwait(false);
             }
 
+            // After a reset the connection is still open: only the stream ended. Continue on it.
+            if (_connection is { State: HubConnectionState.Connected } open)
+            {
+                try
+                {
+                    _reader = await OpenStreamAsync(open, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    await DropConnectionAsync().ConfigureAwait(false); // start afresh below
+                }
+            }
+            else if (_connection is not null)
+            {
+                await DropConnectionAsync().ConfigureAwait(false);
+            }
+
             var connection = BuildConnection();
             try
             {
                 LogConnecting(_logger, HubUrl, _attempt + 1, _after ?? "(now)");
                 await connection.StartAsync(cancellationToken).ConfigureAwait(false);
-                var request = new StreamEventsRequest { Projects = _options.Projects, Types = _options.Types, After = _after };
-                // The hub does not acknowledge a stream: a request it rejects fails the channel
-                // right after this returns, and NextAsync stops with that error.
-                var reader = await connection.StreamAsChannelAsync<ChangeEvent>(EventHubMethods.StreamEvents, request, cancellationToken)
-                    .ConfigureAwait(false);
+                var reader = await OpenStreamAsync(connection, cancellationToken).ConfigureAwait(false);
                 _connection = connection;
                 _reader = reader;
                 _everConnected = true;
@@ -270,6 +303,26 @@ public sealed partial class EventHubClient : IAsyncDisposable
                 _lastError = e;
             }
         }
+    }
+
+    /// <summary>
+    /// Opens the stream on a started connection. "From now" (no offset yet) first asks the hub for
+    /// its head offset and streams after it, so that a connection lost before the first event
+    /// resumes from that fixed point instead of from a later "now" (which would skip what came
+    /// between).
+    /// </summary>
+    private async Task<ChannelReader<ChangeEvent>> OpenStreamAsync(HubConnection connection, CancellationToken cancellationToken)
+    {
+        if (_after is null)
+        {
+            var head = await connection.InvokeAsync<string>(EventHubMethods.GetHeadOffset, cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref _after, head);
+        }
+        var request = new StreamEventsRequest { Projects = _options.Projects, Types = _options.Types, After = _after };
+        // The hub does not acknowledge a stream: a request it rejects fails the channel right
+        // after this returns, and NextAsync stops with that error (or surfaces the reset).
+        return await connection.StreamAsChannelAsync<ChangeEvent>(EventHubMethods.StreamEvents, request, cancellationToken)
+            .ConfigureAwait(false);
     }
 
     private EventHubRequestException Rejected(string code, string reason, Exception cause)

@@ -25,9 +25,9 @@ public sealed class EventHubClientOptions
     /// <summary>
     /// The opaque offset to start after: the <see cref="ChangeEvent.Offset"/> of the last event you
     /// processed, or <see cref="StreamEventsRequest.Beginning"/> (<c>"0"</c>) for the whole log.
-    /// Null (the default) starts from now. From now, a connection lost before the first event
-    /// arrives resumes from now again, so events committed in between are not seen; pass an
-    /// offset when nothing may be missed.
+    /// Null (the default) starts from now: the client first asks the hub for its head offset
+    /// (<see cref="EventHubMethods.GetHeadOffset"/>) and streams after it, so a connection lost
+    /// before the first event resumes from that fixed point and misses nothing committed since.
     /// </summary>
     public string? StartAfter { get; init; }
 

@@ -3,7 +3,8 @@ namespace EventHub.Client;
 /// <summary>
 /// The hub rejected the stream request (a bad offset, project or type): retrying the same request
 /// cannot help, so the client stops instead of reconnecting. <see cref="Code"/> is the hub's stable
-/// error code (for example <c>invalid_offset</c> or <c>offset_from_another_log</c>).
+/// error code (for example <c>invalid_offset</c> or <c>offset_out_of_range</c>; a reset is not an error
+/// but a <see cref="StreamReset"/> item).
 /// </summary>
 public sealed class EventHubRequestException : EventHubException
 {

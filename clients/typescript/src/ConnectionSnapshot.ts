@@ -1,4 +1,5 @@
 import type { ConnectionState } from "./ConnectionState.js";
+import type { StreamReset } from "./StreamReset.js";
 
 /** An immutable view of a stream's connection, as {@link ConnectionStateStore} hands it out. */
 export interface ConnectionSnapshot {
@@ -10,4 +11,9 @@ export interface ConnectionSnapshot {
   readonly error: Error | null;
   /** How many attempts in a row have failed since the stream was last live (0 when live). */
   readonly failedAttempts: number;
+  /**
+   * The last reset the hub signalled (refetch state, then continue), or `null`. It stays until the
+   * next one, so a UI can show that its data was refetched; the reset is also an item of the stream.
+   */
+  readonly lastReset: StreamReset | null;
 }

@@ -35,7 +35,7 @@ export class ConnectionStateStore {
     const next = { ...this.snapshot, ...change };
     const prev = this.snapshot;
     if (next.state === prev.state && next.offset === prev.offset && next.error === prev.error
-      && next.failedAttempts === prev.failedAttempts) return;
+      && next.failedAttempts === prev.failedAttempts && next.lastReset === prev.lastReset) return;
     this.snapshot = Object.freeze(next);
     for (const listener of [...this.listeners]) {
       try {

@@ -7,7 +7,8 @@
 import { abortableDelay } from "./abortableDelay.js";
 import { ConnectionStateStore } from "./ConnectionStateStore.js";
 import { decodeEvent } from "./events/decodeEvent.js";
-import type { EventHubEvent } from "./events/EventHubEvent.js";
+import type { StreamItem } from "./StreamItem.js";
+import type { StreamReset } from "./StreamReset.js";
 import type { EventStreamOptions } from "./EventStreamOptions.js";
 import { EventStreamError } from "./EventStreamError.js";
 import { DEFAULT_RETRY_DELAYS_IN_MILLISECONDS } from "./RetryDelays.js";
@@ -17,7 +18,7 @@ import type { StreamObserver } from "./StreamObserver.js";
 import { SignalRTransport } from "./transports/SignalRTransport.js";
 import { SseTransport } from "./transports/SseTransport.js";
 import type { Transport } from "./transports/Transport.js";
-import type { TransportSink } from "./transports/TransportSink.js";
+import type { ResetSignal, TransportSink } from "./transports/TransportSink.js";
 
 /**
  * A typed, self-resuming stream of the hub's events, over SignalR or SSE.
@@ -26,8 +27,14 @@ import type { TransportSink } from "./transports/TransportSink.js";
  * the first consumer starts it, and it stops when the last one leaves or {@link EventStream.stop}
  * is called. While it runs it reconnects after any drop (with `retryDelaysInMilliseconds`) and
  * resumes after the last event it delivered, without duplicates. It stops by itself only on an
- * error that retrying cannot fix, such as an offset from another log. Its connection state is in
+ * error that retrying cannot fix, such as a malformed offset. Its connection state is in
  * {@link EventStream.state}.
+ *
+ * When the hub cannot continue from the offset without a gap (the offset belongs to another log,
+ * or retention pruned events after it), the stream delivers a {@link StreamReset} item
+ * (`isStreamReset(item)`): refetch your state, then go on; the stream continues after
+ * `reset.offset` by itself. With `after: null` ("from now") the stream first asks the hub for its
+ * head offset and streams after it, so a drop before the first event misses nothing.
  *
  * The async iterator buffers the events its loop has not taken yet; the callback form has no
  * buffer.
@@ -40,7 +47,7 @@ import type { TransportSink } from "./transports/TransportSink.js";
  * }
  * ```
  */
-export class EventStream implements AsyncIterable<EventHubEvent> {
+export class EventStream implements AsyncIterable<StreamItem> {
   /** The connection state, shaped for `useSyncExternalStore`. */
   readonly state: ConnectionStateStore;
 
@@ -65,10 +72,13 @@ export class EventStream implements AsyncIterable<EventHubEvent> {
     this.transport = (options.transport ?? "signalr") === "sse"
       ? new SseTransport(options.url, options.sseReader ?? "auto", options.accessTokenFactory)
       : new SignalRTransport(options.url, options.protocol ?? "json", options.accessTokenFactory);
-    this.state = new ConnectionStateStore({ state: "idle", offset: this.currentOffset, error: null, failedAttempts: 0 });
+    this.state = new ConnectionStateStore({ state: "idle", offset: this.currentOffset, error: null, failedAttempts: 0, lastReset: null });
   }
 
-  /** The offset a reconnect resumes after: the last event delivered, else the start offset (`null`: from now). */
+  /**
+   * The offset a reconnect resumes after: the last event (or reset) delivered, else the start
+   * offset; `null` (from now) until the first connection fetched the hub's head offset.
+   */
   get offset(): string | null {
     return this.currentOffset;
   }
@@ -77,7 +87,7 @@ export class EventStream implements AsyncIterable<EventHubEvent> {
    * Calls `observer` (or the `next` function) for each event, and starts the stream if it is not
    * running. Returns the function that unsubscribes; the stream stops when its last consumer leaves.
    */
-  subscribe(observer: StreamObserver | ((event: EventHubEvent) => void)): () => void {
+  subscribe(observer: StreamObserver | ((item: StreamItem) => void)): () => void {
     const o: StreamObserver = typeof observer === "function" ? { next: observer } : { ...observer };
     this.observers.add(o);
     this.start();
@@ -101,9 +111,9 @@ export class EventStream implements AsyncIterable<EventHubEvent> {
   }
 
   /** Iterates over the events; `break` unsubscribes. Throws the error that stopped the stream, if any. */
-  [Symbol.asyncIterator](): AsyncIterator<EventHubEvent> {
-    const queue: EventHubEvent[] = [];
-    let waiter: { resolve: (r: IteratorResult<EventHubEvent>) => void; reject: (e: unknown) => void } | null = null;
+  [Symbol.asyncIterator](): AsyncIterator<StreamItem> {
+    const queue: StreamItem[] = [];
+    let waiter: { resolve: (r: IteratorResult<StreamItem>) => void; reject: (e: unknown) => void } | null = null;
     let ended = false;
     let failure: Error | null = null;
     const settle = () => {
@@ -168,9 +178,12 @@ export class EventStream implements AsyncIterable<EventHubEvent> {
   private async loop(signal: AbortSignal): Promise<void> {
     let failedAttempts = 0;
     let everLive = false;
+    let continuing = false; // the last connection ended with a reset: continue at once, still "live"
     while (!signal.aborted) {
-      this.state.update({ state: everLive || failedAttempts > 0 ? "reconnecting" : "connecting" });
+      if (!continuing) this.state.update({ state: everLive || failedAttempts > 0 ? "reconnecting" : "connecting" });
+      continuing = false;
       let wentLive = false;
+      let reset: ResetSignal | null = null;
       const sink: TransportSink = {
         open: () => {
           if (signal.aborted) return;
@@ -182,12 +195,25 @@ export class EventStream implements AsyncIterable<EventHubEvent> {
           if (!signal.aborted) this.deliver(frame);
         },
         notice: (notice) => this.options.onNotice?.(notice),
+        reset: (signalled) => {
+          if (!signal.aborted) reset = signalled;
+        },
+        head: (offset) => {
+          if (signal.aborted || this.currentOffset !== null) return;
+          this.currentOffset = offset;
+          this.state.update({ offset });
+        },
         retryHint: (ms) => { this.retryHintInMilliseconds = ms; },
       };
       let error: Error;
       try {
         await this.transport.run({ projects: this.projects, types: this.types, after: this.currentOffset }, sink, signal);
         if (signal.aborted) return;
+        if (reset !== null) {
+          this.deliverReset(reset);
+          continuing = wentLive;
+          continue;
+        }
         error = new EventStreamError("stream_ended", "The hub ended the stream; resuming after the last event delivered.", true);
       } catch (e) {
         if (signal.aborted) return;
@@ -206,9 +232,25 @@ export class EventStream implements AsyncIterable<EventHubEvent> {
     if (!this.seen.add(event.seq)) return;
     this.currentOffset = event.offset;
     this.state.update({ offset: event.offset });
+    this.emit(event);
+  }
+
+  /** Hands the reset to the consumers, then moves the offset: the next connection continues after it. */
+  private deliverReset(signalled: ResetSignal): void {
+    const reset: StreamReset = Object.freeze({
+      kind: "reset", reason: signalled.reason, message: signalled.message, offset: signalled.offset,
+      previousOffset: this.currentOffset, projects: this.projects, receivedAt: new Date(),
+    });
+    this.seen.clear(); // the log may be another one, with its own seq values
+    this.currentOffset = reset.offset;
+    this.state.update({ offset: reset.offset, lastReset: reset });
+    this.emit(reset);
+  }
+
+  private emit(item: StreamItem): void {
     for (const o of this.observers) {
       try {
-        o.next(event);
+        o.next(item);
       } catch (e) {
         reportError(e); // a consumer's bug must not break the stream
       }

@@ -1,6 +1,6 @@
 /**
  * An error the hub reported for a stream request, with its stable code (for example
- * `invalid_offset`, `offset_from_another_log`, `offset_out_of_range`, `invalid_project`).
+ * `invalid_offset`, `offset_out_of_range`, `invalid_project`).
  * When `retryable` is false, reconnecting with the same request cannot help and the stream stops.
  */
 export class EventStreamError extends Error {

@@ -13,8 +13,9 @@ export interface EventStreamOptions {
   readonly types?: readonly string[];
   /**
    * Where to start: the opaque offset of the last event already processed, `"0"` for the
-   * beginning of the log, or `null`/absent for "from now". After that the stream tracks the
-   * offset itself and resumes after the last event it delivered.
+   * beginning of the log, or `null`/absent for "from now" (the first connection asks the hub for
+   * its head offset and streams after it, so a drop before the first event loses nothing). After
+   * that the stream tracks the offset itself and resumes after the last event it delivered.
    */
   readonly after?: string | null;
   /** The transport: the SignalR hub (default) or Server-Sent Events. */

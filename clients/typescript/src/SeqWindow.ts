@@ -14,6 +14,12 @@ export class SeqWindow {
     this.ring = new Array<number>(Math.max(1, capacity));
   }
 
+  /** Forgets every value (after a reset, the log may be another one, with its own `seq` values). */
+  clear(): void {
+    this.seen.clear();
+    this.next = 0;
+  }
+
   /** Records `seq`; returns false if it was already among the remembered values. */
   add(seq: number): boolean {
     if (this.seen.has(seq)) return false;

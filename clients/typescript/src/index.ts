@@ -2,6 +2,8 @@
 export { EventStream } from "./EventStream.js";
 export type { EventStreamOptions } from "./EventStreamOptions.js";
 export type { StreamObserver } from "./StreamObserver.js";
+export type { StreamReset } from "./StreamReset.js";
+export { isStreamReset, isChangeEvent, type StreamItem } from "./StreamItem.js";
 export { EventStreamError } from "./EventStreamError.js";
 export type { ConnectionState } from "./ConnectionState.js";
 export type { ConnectionSnapshot } from "./ConnectionSnapshot.js";

@@ -58,7 +58,7 @@ export function App() {
     after: settings.from === "0" ? "0" : null,
     transport: settings.transport,
   }), [settings]);
-  const { events, received, state, offset, error } = useEventStream(options, { enabled: !paused, capacity: MAX_ROWS });
+  const { events, received, state, offset, error, lastReset } = useEventStream(options, { enabled: !paused, capacity: MAX_ROWS });
 
   // The project picker offers every project seen so far.
   useEffect(() => {
@@ -125,6 +125,12 @@ export function App() {
       </section>
 
       {error && state !== "live" && <div className="error" role="alert">{error.message}</div>}
+      {lastReset && (
+        <div className="error" role="status" data-testid="reset">
+          The hub reset the stream ({lastReset.reason}) at {lastReset.receivedAt.toLocaleTimeString()}: earlier events
+          could not be continued, so the list restarted from offset {lastReset.offset}.
+        </div>
+      )}
 
       <main className="list" data-testid="events">
         {events.length === 0

@@ -14,16 +14,29 @@ namespace EventHub.Client.Internal;
 /// </summary>
 internal static partial class ErrorClassifier
 {
+    /// <summary>
+    /// The hub's reset signal: <c>reset: {reason}: {message} Continue from offset {offset}.</c>
+    /// Not a failure of the request: the client surfaces it and continues from the offset.
+    /// </summary>
+    public static bool TryGetReset(Exception error, out string reason, out string message, out string continueFrom)
+    {
+        reason = message = continueFrom = "";
+        if (error is not HubException hub) return false;
+        var text = HubText(hub.Message);
+        var match = ResetMessage().Match(text);
+        if (!match.Success) return false;
+        reason = match.Groups[1].Value;
+        message = match.Groups[2].Value.Trim();
+        continueFrom = match.Groups[3].Value;
+        return true;
+    }
+
     /// <summary>The error code a request failure carries, with the rest of the message, if it is one.</summary>
     public static bool TryGetRequestError(Exception error, out string code, out string message)
     {
         code = message = "";
         if (error is not HubException hub) return false;
-        // SignalR prefixes what the hub threw: "An unexpected error occurred invoking 'StreamEvents'
-        // on the server. HubException: invalid_offset: …". The hub's own text follows the last marker.
-        var text = hub.Message;
-        var marker = text.LastIndexOf(HubExceptionMarker, StringComparison.Ordinal);
-        if (marker >= 0) text = text[(marker + HubExceptionMarker.Length)..];
+        var text = HubText(hub.Message);
         var match = CodePrefix().Match(text);
         if (match.Success)
         {
@@ -47,7 +60,18 @@ internal static partial class ErrorClassifier
     public static bool IsRefusedConnection(Exception error) =>
         error is HttpRequestException { StatusCode: HttpStatusCode.NotFound or HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.BadRequest };
 
+    // SignalR prefixes what the hub threw: "An unexpected error occurred invoking 'StreamEvents'
+    // on the server. HubException: invalid_offset: …". The hub's own text follows the last marker.
+    private static string HubText(string text)
+    {
+        var marker = text.LastIndexOf(HubExceptionMarker, StringComparison.Ordinal);
+        return marker >= 0 ? text[(marker + HubExceptionMarker.Length)..] : text;
+    }
+
     private const string HubExceptionMarker = "HubException: ";
+
+    [GeneratedRegex(@"^reset: ([a-z][a-z0-9_]*): (.*)\bContinue from offset (\S+?)\.?\s*$", RegexOptions.Singleline)]
+    private static partial Regex ResetMessage();
 
     [GeneratedRegex(@"^([a-z][a-z0-9_]*):\s")]
     private static partial Regex CodePrefix();

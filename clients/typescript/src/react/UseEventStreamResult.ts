@@ -1,6 +1,7 @@
 import type { ConnectionState } from "../ConnectionState.js";
 import type { EventHubEvent } from "../events/EventHubEvent.js";
 import type { EventStream } from "../EventStream.js";
+import type { StreamReset } from "../StreamReset.js";
 
 /** What {@link useEventStream} returns. */
 export interface UseEventStreamResult {
@@ -14,6 +15,11 @@ export interface UseEventStreamResult {
   readonly offset: string | null;
   /** Why the stream is reconnecting or stopped, if it is not fine. */
   readonly error: Error | null;
+  /**
+   * The last reset the hub signalled, or `null`. On a reset `events` starts afresh: refetch the
+   * state the component shows (the stream continues after the reset's offset by itself).
+   */
+  readonly lastReset: StreamReset | null;
   /** The underlying stream, or `null` when the options were `null`. */
   readonly stream: EventStream | null;
 }

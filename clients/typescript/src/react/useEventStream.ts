@@ -3,10 +3,11 @@ import type { ConnectionSnapshot } from "../ConnectionSnapshot.js";
 import { EventStream } from "../EventStream.js";
 import type { EventStreamOptions } from "../EventStreamOptions.js";
 import { RecentEvents } from "../RecentEvents.js";
+import { isStreamReset } from "../StreamItem.js";
 import type { UseEventStreamResult } from "./UseEventStreamResult.js";
 import type { UseEventStreamSettings } from "./UseEventStreamSettings.js";
 
-const idle: ConnectionSnapshot = Object.freeze({ state: "idle", offset: null, error: null, failedAttempts: 0 });
+const idle: ConnectionSnapshot = Object.freeze({ state: "idle", offset: null, error: null, failedAttempts: 0, lastReset: null });
 const noSubscription = () => () => undefined;
 
 /**
@@ -46,7 +47,12 @@ export function useEventStream(options: EventStreamOptions | null, settings: Use
   useEffect(() => {
     if (stream === null || !enabled) return;
     // Unsubscribing the only consumer stops the stream; subscribing again resumes after its offset.
-    return stream.subscribe((event) => recent.push(event));
+    // A reset means the events shown may no longer add up: the list starts afresh (the component
+    // sees `lastReset` and refetches), and the stream continues after the reset's offset.
+    return stream.subscribe((item) => {
+      if (isStreamReset(item)) recent.clear();
+      else recent.push(item);
+    });
   }, [stream, recent, enabled]);
 
   // State and error are read one by one (primitives or stable references), so a new offset on
@@ -55,10 +61,12 @@ export function useEventStream(options: EventStreamOptions | null, settings: Use
   const subscribe = store?.subscribe ?? noSubscription;
   const readState = () => (store ? store.getSnapshot().state : idle.state);
   const readError = () => (store ? store.getSnapshot().error : null);
+  const readReset = () => (store ? store.getSnapshot().lastReset : null);
   const state = useSyncExternalStore(subscribe, readState, readState);
   const error = useSyncExternalStore(subscribe, readError, readError);
+  const lastReset = useSyncExternalStore(subscribe, readReset, readReset);
   const events = useSyncExternalStore(recent.subscribe, recent.getSnapshot, recent.getSnapshot);
   const offset = events[0]?.offset ?? store?.getSnapshot().offset ?? null;
 
-  return { events, received: recent.count, state, offset, error, stream };
+  return { events, received: recent.count, state, offset, error, lastReset, stream };
 }

@@ -3,7 +3,8 @@ import { fromHttpResponse } from "../transports/hubErrors.js";
 
 /**
  * Reads the stream with the browser's `EventSource`, listening for `listenTypes` (frames carry
- * `event: <type>`, which `onmessage` never sees) and for plain `message` frames.
+ * `event: <type>`, which `onmessage` never sees), for plain `message` frames and for the hub's
+ * `reset` frame.
  *
  * The stream owns reconnection, so on the first error this closes the `EventSource` instead of
  * letting the browser reconnect by itself: a drop after `open` resolves (the stream resumes from
@@ -12,7 +13,7 @@ import { fromHttpResponse } from "../transports/hubErrors.js";
  * error code, to tell a wrong request (stop) from an unreachable hub (retry). @internal
  */
 export function readBrowserEventSource(url: string, listenTypes: readonly string[], onData: (data: string) => void,
-  onOpen: () => void, signal: AbortSignal): Promise<void> {
+  onReset: (data: string) => void, onOpen: () => void, signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     if (signal.aborted) {
       resolve();
@@ -37,6 +38,16 @@ export function readBrowserEventSource(url: string, listenTypes: readonly string
       }
     };
     for (const type of listenTypes) source.addEventListener(type, onMessage);
+    // The hub's reset signal (`event: reset`); the hub then ends the response, and the "error"
+    // that follows resolves: the stream continues from the reset's offset.
+    source.addEventListener("reset", (e: MessageEvent<string>) => {
+      try {
+        onReset(e.data);
+      } catch (error) {
+        close();
+        reject(error);
+      }
+    });
     source.addEventListener("message", onMessage);
     source.addEventListener("open", () => {
       opened = true;

@@ -2,7 +2,7 @@ import { HubConnectionBuilder, LogLevel, type HubConnection, type ISubscription 
 import { EventStreamError } from "../EventStreamError.js";
 import type { ProjectNotice } from "../ProjectNotice.js";
 import type { StreamRequest } from "../StreamRequest.js";
-import { fromSignalRError } from "./hubErrors.js";
+import { fromSignalRError, parseResetError } from "./hubErrors.js";
 import { hubUrl } from "./hubUrl.js";
 import { loadMessagePackProtocol } from "./loadMessagePackProtocol.js";
 import type { Transport } from "./Transport.js";
@@ -49,7 +49,19 @@ export class SignalRTransport implements Transport {
         signal.removeEventListener("abort", onAbortStart);
       }
       if (signal.aborted) return;
-      await this.stream(connection, request, sink, signal);
+      let after = request.after;
+      if (after === null) {
+        // "From now" as a fixed point: a drop before the first event resumes from here.
+        try {
+          after = await connection.invoke<string>("GetHeadOffset");
+        } catch (e) {
+          if (signal.aborted) return;
+          throw fromSignalRError(e);
+        }
+        if (signal.aborted) return;
+        sink.head(after);
+      }
+      await this.stream(connection, { ...request, after }, sink, signal);
     } finally {
       await connection.stop().catch(() => undefined);
     }
@@ -86,7 +98,18 @@ export class SignalRTransport implements Transport {
             finish(e);
           }
         },
-        error: (e) => finish(signal.aborted ? undefined : fromSignalRError(e)),
+        error: (e) => {
+          if (signal.aborted) { finish(); return; }
+          // The reset signal: not a failure. Report it; the stream continues from its offset.
+          const reset = parseResetError(e);
+          if (reset === null) { finish(fromSignalRError(e)); return; }
+          try {
+            sink.reset(reset);
+            finish();
+          } catch (error) {
+            finish(error);
+          }
+        },
         complete: () => finish(),
       });
       if (done) subscription.dispose();

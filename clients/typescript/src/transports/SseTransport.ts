@@ -5,6 +5,8 @@ import { readFetchEventStream } from "../sse/readFetchEventStream.js";
 import type { Transport } from "./Transport.js";
 import type { TransportSink } from "./TransportSink.js";
 import { hubUrl } from "./hubUrl.js";
+import { fromHttpResponse, parseResetFrame } from "./hubErrors.js";
+import { EventStreamError } from "../EventStreamError.js";
 
 /** The hub's SSE endpoint, relative to its base address. */
 export const SSE_PATH = "/api/v1/events";
@@ -34,24 +36,48 @@ export class SseTransport implements Transport {
   }
 
   async run(request: StreamRequest, sink: TransportSink, signal: AbortSignal): Promise<void> {
+    const token = this.accessTokenFactory ? await this.accessTokenFactory() : undefined;
+    const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
+    let after = request.after;
+    if (after === null) {
+      // "From now" as a fixed point: a drop before the first event resumes from here.
+      after = await this.headOffset(headers, signal);
+      if (signal.aborted) return;
+      sink.head(after);
+    }
     const query = new URLSearchParams();
     for (const p of request.projects) query.append("project", p);
     for (const t of request.types) query.append("type", t);
-    if (request.after !== null) query.set("after", request.after);
-    const token = this.accessTokenFactory ? await this.accessTokenFactory() : undefined;
+    query.set("after", after);
     const onData = (data: string) => sink.event(JSON.parse(data));
+    const onReset = (data: string) => sink.reset(parseResetFrame(data));
 
     if (this.usesEventSource(request)) {
       if (token) query.set("access_token", token);
       const url = `${hubUrl(this.baseUrl, SSE_PATH)}?${query}`;
-      await readBrowserEventSource(url, eventSourceListenTypes(request.types), onData, () => sink.open(), signal);
+      await readBrowserEventSource(url, eventSourceListenTypes(request.types), onData, onReset, () => sink.open(), signal);
       return;
     }
     const url = `${hubUrl(this.baseUrl, SSE_PATH)}?${query}`;
-    const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
     await readFetchEventStream(url, headers, {
-      message: (m) => onData(m.data),
+      message: (m) => (m.type === "reset" ? onReset(m.data) : onData(m.data)),
       retry: (ms) => sink.retryHint(ms),
     }, () => sink.open(), signal);
+  }
+
+  /** `GET /api/v1/events/head`: the log's head offset ("now" as a fixed point). */
+  private async headOffset(headers: Record<string, string>, signal: AbortSignal): Promise<string> {
+    const url = `${hubUrl(this.baseUrl, SSE_PATH)}/head`;
+    let response: Response;
+    try {
+      response = await fetch(url, { headers: { Accept: "application/json", ...headers }, signal, cache: "no-store" });
+    } catch (e) {
+      if (signal.aborted) return "";
+      throw new EventStreamError("transport", `Could not reach the hub at ${url}: ${(e as Error).message}`, true);
+    }
+    if (!response.ok) throw await fromHttpResponse(response);
+    const body = (await response.json()) as { offset?: unknown };
+    if (typeof body.offset !== "string") throw new EventStreamError("transport", `The hub's head offset answer has no offset.`, true);
+    return body.offset;
   }
 }

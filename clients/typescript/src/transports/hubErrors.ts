@@ -1,4 +1,5 @@
 import { EventStreamError } from "../EventStreamError.js";
+import type { ResetSignal } from "./TransportSink.js";
 
 // The codes of the hub's StreamRequestException: the request itself is wrong, so the same
 // request will fail again. Anything else (server stopping, network) is worth a retry.
@@ -10,6 +11,25 @@ const FATAL_CODES = new Set([
 /** Whether the hub's error code means "the request is wrong, do not retry". @internal */
 export function isFatalCode(code: string): boolean {
   return FATAL_CODES.has(code);
+}
+
+/**
+ * The reset signal in a SignalR stream error: the hub ends the stream with
+ * `"...HubException: reset: <reason>: <message> Continue from offset <offset>."`. @internal
+ */
+export function parseResetError(error: unknown): ResetSignal | null {
+  const message = error instanceof Error ? error.message : String(error);
+  const match = /(?:^|HubException: )reset: ([a-z][a-z0-9_]*): ([\s\S]*?)\s*Continue from offset (\S+?)\.?\s*$/.exec(message);
+  if (match === null) return null;
+  return { reason: match[1]!, message: match[2]!, offset: match[3]! };
+}
+
+/** Parses the data of an SSE `reset` frame (`{"reason","message","offset"}`). @internal */
+export function parseResetFrame(data: string): ResetSignal {
+  const body = JSON.parse(data) as Partial<ResetSignal>;
+  if (typeof body.reason !== "string" || typeof body.offset !== "string")
+    throw new EventStreamError("invalid_frame", `The hub sent a reset frame without a reason or an offset: ${data}`, false);
+  return { reason: body.reason, message: typeof body.message === "string" ? body.message : "", offset: body.offset };
 }
 
 /**

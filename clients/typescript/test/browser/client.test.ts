@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import type { BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { launchChromium } from "../support/browser.js";
-import { closeDb, uniqueProject, writeAllEightTypes } from "../support/db.js";
+import { closeDb, createProject, createSession, uniqueProject, writeAllEightTypes } from "../support/db.js";
 
 let browser: Awaited<ReturnType<typeof launchChromium>>;
 let context: BrowserContext;
@@ -32,7 +32,7 @@ afterAll(async () => {
 
 interface Received {
   types: string[]; seqs: number[]; createdAtIsDate: boolean[]; checkStatus: string | null;
-  states: string[]; usedEventSource: boolean; error: string | null;
+  states: string[]; usedEventSource: boolean; error: string | null; resets: Array<{ reason: string; offset: string }>;
 }
 
 const cases: Array<[string, string, boolean]> = [
@@ -70,6 +70,47 @@ describe.each(cases)("the package in a browser page over %s", (_name, query, eve
       expect(r.usedEventSource).toBe(eventSource);
       // SignalR's first choice of transport: WebSockets.
       expect(webSockets.filter((u) => u.includes("/hubs/events"))).toHaveLength(query.includes("transport=signalr") ? 1 : 0);
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+const resetCases: Array<[string, string, boolean]> = [
+  ["SSE with EventSource", "transport=sse&type=session_created", true],
+  ["SSE with the fetch reader", "transport=sse", false],
+  ["SignalR JSON", "transport=signalr&protocol=json", false],
+];
+
+describe.each(resetCases)("a reset in a browser page over %s", (_name, query, eventSource) => {
+  it("is delivered as a reset item, then the stream continues from its offset", async () => {
+    const project = uniqueProject("prz");
+    await createProject(project);
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    type Page = { __eventhub?: { seqs: number[]; resets: unknown[]; error: string | null } };
+    try {
+      await page.goto(`${inject("hub").url}/__test__/client.html?${query}&project=${project}&after=otherdb01.12345.67`);
+      await page.waitForFunction(() => {
+        const r = (window as unknown as Page).__eventhub;
+        return r !== undefined && (r.resets.length >= 1 || r.error !== null);
+      }, undefined, { timeout: 20_000 });
+      await createSession(project, 1);
+      await createSession(project, 2);
+      await page.waitForFunction(() => {
+        const r = (window as unknown as Page).__eventhub;
+        return r !== undefined && (r.seqs.length >= 2 || r.error !== null);
+      }, undefined, { timeout: 20_000 });
+      const r = await page.evaluate(() => (window as unknown as { __eventhub: Received }).__eventhub);
+      expect(r.error).toBeNull();
+      expect(r.resets).toHaveLength(1);
+      expect(r.resets[0]!.reason).toBe("offset_from_another_log");
+      expect(r.types).toEqual(["session_created", "session_created"]);
+      expect(r.usedEventSource).toBe(eventSource);
+      expect(r.states.at(-1)).toBe("live");
+      expect(r.states).not.toContain("stopped");
       expect(errors).toEqual([]);
     } finally {
       await page.close();

@@ -1,6 +1,6 @@
 // A page that uses the package in the browser. The test serves it (same origin as the hub, by
 // request interception) and reads window.__eventhub. Query: transport, protocol, project, type.
-import { EventStream, isEventType, type ConnectionState } from "../../src/index.js";
+import { EventStream, isEventType, isStreamReset, type ConnectionState } from "../../src/index.js";
 
 interface Received {
   types: string[];
@@ -10,10 +10,11 @@ interface Received {
   states: ConnectionState[];
   usedEventSource: boolean;
   error: string | null;
+  resets: Array<{ reason: string; offset: string }>;
 }
 
 const q = new URLSearchParams(location.search);
-const received: Received = { types: [], seqs: [], createdAtIsDate: [], checkStatus: null, states: [], usedEventSource: false, error: null };
+const received: Received = { types: [], seqs: [], createdAtIsDate: [], checkStatus: null, states: [], usedEventSource: false, error: null, resets: [] };
 (window as unknown as { __eventhub: Received }).__eventhub = received;
 
 // Note EventSource instances on the SSE endpoint, to tell which SSE reader ran.
@@ -31,7 +32,7 @@ const stream = new EventStream({
   protocol: q.get("protocol") === "msgpack" ? "msgpack" : "json",
   projects: q.getAll("project"),
   types: q.getAll("type"),
-  after: "0",
+  after: q.get("after") ?? "0",
 });
 stream.state.subscribe(() => {
   const s = stream.state.getSnapshot().state;
@@ -39,6 +40,10 @@ stream.state.subscribe(() => {
 });
 stream.subscribe({
   next: (e) => {
+    if (isStreamReset(e)) {
+      received.resets.push({ reason: e.reason, offset: e.offset });
+      return;
+    }
     received.types.push(e.type);
     received.seqs.push(e.seq);
     received.createdAtIsDate.push(e.createdAt instanceof Date && !Number.isNaN(e.createdAt.getTime()));

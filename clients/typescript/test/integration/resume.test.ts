@@ -1,10 +1,10 @@
 // Resume across a hub restart: a second hub process on the shared database (it does not own the
-// cluster, so stopping it leaves PostgreSQL up) is stopped while a client streams, events are
-// written while it is down, and it is started again on the same port.
+// cluster, so stopping it leaves PostgreSQL up) is stopped (SIGTERM) or killed (SIGKILL) while a
+// client streams, events are written while it is down, and it is started again on the same port.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventStream } from "../../src/index.js";
-import { Collector, waitForState } from "../support/collect.js";
-import { closeDb, connectionString, createProject, createSession, uniqueProject } from "../support/db.js";
+import { Collector, waitForState, waitUntil } from "../support/collect.js";
+import { closeDb, connectionString, createProject, createSession, db, uniqueProject } from "../support/db.js";
 import { freePort, HubProcess } from "../support/HubProcess.js";
 import { allTransports } from "../support/transports.js";
 
@@ -46,6 +46,72 @@ describe.each(allTransports)("resume over %s", (_name, transport) => {
       expect(new Set(events.map((e) => e.seq)).size).toBe(8);
       expect(stream.offset).toBe(events[7]!.offset);
     } finally {
+      await stream.stop();
+    }
+  });
+
+  it("from now: streams after the hub's head offset, so a drop before the first event loses nothing", { timeout: 90_000 }, async () => {
+    const project = uniqueProject("nw");
+    await createProject(project);
+    const stream = new EventStream({ url: hub!.url, projects: [project], after: null, retryDelaysInMilliseconds: [50, 100, 250], ...transport });
+    const collector = new Collector(stream);
+    try {
+      await waitForState(stream, "live");
+      expect(stream.offset).not.toBeNull(); // "now" became a fixed offset before the stream opened
+
+      await hub!.stop(); // the server drops the connection before any event
+      await waitForState(stream, "reconnecting");
+      for (let i = 1; i <= 3; i++) await createSession(project, i); // committed while no hub runs
+      await startHub();
+      await waitForState(stream, "live", 30_000);
+      await createSession(project, 4);
+
+      const events = await collector.waitFor(4);
+      expect(events.map((e) => e.sessionId)).toEqual([1, 2, 3, 4].map((n) => `${project}-${n}`));
+    } finally {
+      await stream.stop();
+    }
+  });
+
+  it("resumes after the hub process is killed (SIGKILL) mid-stream while writers keep writing", { timeout: 90_000 }, async () => {
+    const project = uniqueProject("kl");
+    await createProject(project);
+    const stream = new EventStream({ url: hub!.url, projects: [project], after: "0", retryDelaysInMilliseconds: [50, 100, 250], ...transport });
+    const collector = new Collector(stream);
+    // Two writers commit concurrently (so commits interleave) until told to stop.
+    let stop = false;
+    let written = 0;
+    const onWrite = new Set<() => void>();
+    const write = async (from: number) => {
+      for (let n = 0; !stop && n < 2000; n++) {
+        await createSession(project, from + n);
+        written++;
+        for (const fn of onWrite) fn();
+      }
+    };
+    const writers = Promise.all([write(1), write(100_000)]);
+    try {
+      await collector.waitFor(20);
+      await hub!.kill(); // no graceful shutdown, no final frame
+      await waitForState(stream, "reconnecting");
+      const atKill = written;
+      await waitUntil(() => written >= atKill + 20, (fn) => onWrite.add(fn), 15_000, () => `only ${written - atKill} writes while the hub was down`);
+
+      await startHub();
+      await waitForState(stream, "live", 30_000);
+      await collector.waitFor(collector.events.length + 20); // the writers are still going
+      stop = true;
+      await writers;
+
+      const logged = (await db().query<{ seq: string }>(
+        "SELECT seq FROM change_log WHERE project_id = $1 ORDER BY tx_id, seq", [project])).rows.map((r) => Number(r.seq));
+      expect(logged).toHaveLength(written);
+      const events = await collector.waitFor(logged.length, 30_000);
+      expect(events.map((e) => e.seq)).toEqual(logged); // exactly the log, in its order, none twice
+      expect(collector.resets).toHaveLength(0);
+    } finally {
+      stop = true;
+      await writers.catch(() => undefined);
       await stream.stop();
     }
   });

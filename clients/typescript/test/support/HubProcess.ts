@@ -65,6 +65,17 @@ export class HubProcess {
     return hub;
   }
 
+  /** Kills the hub with SIGKILL (no graceful shutdown, no final frame) and waits until it is gone. */
+  async kill(timeoutInMilliseconds = 30_000): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill("SIGKILL");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.exited,
+      new Promise((_, fail) => { timer = setTimeout(() => fail(new Error("the killed hub did not exit")), timeoutInMilliseconds); }),
+    ]).finally(() => clearTimeout(timer));
+  }
+
   /** Stops the hub with SIGTERM (it stops its private cluster, if it has one) and waits for it to exit. */
   async stop(timeoutInMilliseconds = 30_000): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;

@@ -1,0 +1,79 @@
+using EventHub.Client.Tests.Infrastructure;
+using EventHub.Tests.Infrastructure;
+using static EventHub.Client.EventHubConnectionState;
+
+namespace EventHub.Client.Tests;
+
+public sealed partial class EventHubClientTests
+{
+    /// <summary>An offset of this hub's format but of another database (another epoch).</summary>
+    private const string ForeignOffset = "otherdb01.12345.67";
+
+    [Theory]
+    [InlineData(EventHubProtocol.Json)]
+    [InlineData(EventHubProtocol.MessagePack)]
+    public async Task An_offset_from_another_log_is_surfaced_as_a_reset_item_and_the_stream_continues_from_its_offset(EventHubProtocol protocol)
+    {
+        var p = fixture.NewProject("reset");
+        await Writer.SessionAsync(p, 1); // before the reset: the app must refetch it, the stream will not send it
+        // The reset continues from the hub's head: wait until the hub has published session 1.
+        await using (var witness = new ClientReader(NewClient(p, protocol)))
+            Assert.Equal($"{p}-1", (await witness.ReadAsync(1))[0].SessionId);
+        await using var reader = new ClientReader(NewClient(p, protocol, after: ForeignOffset));
+
+        var reset = Assert.IsType<StreamReset>(Assert.Single(await reader.ReadAsync(1)));
+        Assert.Equal(StreamReset.Reasons.OffsetFromAnotherLog, reset.Reason);
+        Assert.Equal(ForeignOffset, reset.PreviousOffset);
+        Assert.Equal([p], reset.Projects);
+        Assert.Equal(reset.ContinueFrom, reset.Offset);
+        Assert.Equal(StreamReset.EventType, reset.Type);
+        Assert.Equal(StreamReset.Reasons.OffsetFromAnotherLog, reset.Payload.GetProperty("reason").GetString());
+        Assert.StartsWith(await fixture.Db.EpochAsync() + ".", reset.ContinueFrom); // an offset of this log
+        Assert.Equal(reset.ContinueFrom, reader.Client.LastOffset);
+
+        // The stream goes on after the given offset, on the same connection: no error state.
+        await Writer.SessionAsync(p, 2);
+        await Writer.SessionAsync(p, 3);
+        var after = await reader.ReadAsync(2);
+        Assert.Equal([$"{p}-2", $"{p}-3"], after.Select(e => e.SessionId));
+        Assert.All(after, e => Assert.IsType<SessionCreated>(e));
+        Assert.False(reader.HasUnreadEvent);
+        Assert.Equal([Connecting, Live], reader.States);
+        Assert.False(reader.Completion.IsCompleted);
+    }
+
+    [Fact]
+    public async Task From_now_streams_after_the_head_offset_so_a_drop_before_the_first_event_loses_nothing()
+    {
+        var p = fixture.NewProject("now");
+        var first = await ClientHubFixture.StartHubAsync(fixture.Db.ConnectionString);
+        var port = first.BaseAddress.Port;
+        HubServer? second = null;
+        try
+        {
+            await Writer.SessionAsync(p, 1); // before "now": not delivered
+            await using var reader = new ClientReader(NewClient(p, after: null, hub: first.BaseAddress));
+            await reader.WaitForStateAsync(Live);
+            var head = reader.Client.LastOffset;
+            Assert.NotNull(head); // "now" became a fixed offset before the stream opened
+
+            // The server drops the connection before any event; events are committed while no hub runs.
+            await first.DisposeAsync();
+            await reader.WaitForStateAsync(Reconnecting);
+            await Writer.SessionAsync(p, 2);
+            await Writer.SessionAsync(p, 3);
+            second = await ClientHubFixture.StartHubAsync(fixture.Db.ConnectionString, port: port);
+            await reader.WaitForStateAsync(Live);
+            await Writer.SessionAsync(p, 4);
+
+            var received = await reader.ReadAsync(3);
+            Assert.Equal([$"{p}-2", $"{p}-3", $"{p}-4"], received.Select(e => e.SessionId));
+            Assert.False(reader.HasUnreadEvent);
+        }
+        finally
+        {
+            if (second is not null) await second.DisposeAsync();
+            else await first.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Reflection;
+using System.Text;
+using EventHub.Tests.Infrastructure;
+
+namespace EventHub.Client.Tests.Infrastructure;
+
+/// <summary>
+/// The built hub (<c>Hub/bin/{configuration}/net10.0/EventHub.Hub.dll</c>) as a separate OS
+/// process on a fixed loopback port, against a test database, so a test can kill it with SIGKILL
+/// and start it again. The solution build builds the hub before this project (it is referenced).
+/// </summary>
+public sealed class HubProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _log = new();
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private HubProcess(Process process, Uri baseAddress)
+    {
+        _process = process;
+        BaseAddress = baseAddress;
+    }
+
+    public Uri BaseAddress { get; }
+
+    /// <summary>What the process printed, for failure messages.</summary>
+    public string Log
+    {
+        get { lock (_log) return _log.ToString(); }
+    }
+
+    /// <summary>The built hub of the same configuration as this test assembly.</summary>
+    public static string HubDll
+    {
+        get
+        {
+            var configuration = typeof(HubProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+            return Path.Combine(RepoRoot, "Hub", "bin", configuration, "net10.0", "EventHub.Hub.dll");
+        }
+    }
+
+    private static string RepoRoot
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+                if (File.Exists(Path.Combine(dir.FullName, "EventHub.sln"))) return dir.FullName;
+            throw new InvalidOperationException($"No EventHub.sln above {AppContext.BaseDirectory}.");
+        }
+    }
+
+    /// <summary>A free loopback port (released again: the hub binds it).</summary>
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Starts the hub and waits until it serves requests ("Application started").</summary>
+    public static async Task<HubProcess> StartAsync(string connectionString, int port)
+    {
+        var dll = HubDll;
+        if (!File.Exists(dll)) throw new InvalidOperationException($"{dll} is missing: build the solution first.");
+        var info = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { dll },
+            WorkingDirectory = Path.Combine(RepoRoot, "Hub"),
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.Environment["ConnectionStrings__EventHub"] = connectionString;
+        info.Environment["Urls"] = $"http://127.0.0.1:{port}";
+        info.Environment["Stream__PollInterval"] = "00:00:00.500";
+        info.Environment["DOTNET_NOLOGO"] = "1";
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        var hub = new HubProcess(process, new Uri($"http://127.0.0.1:{port}"));
+        process.OutputDataReceived += (_, e) => hub.OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => hub.OnLine(e.Data);
+        process.Exited += (_, _) => hub._started.TrySetException(
+            new InvalidOperationException($"The hub exited during start-up:\n{hub.Log}"));
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            await hub._started.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException)
+        {
+            await hub.KillAsync();
+            throw new TimeoutException($"The hub did not start within 60 s:\n{hub.Log}");
+        }
+        return hub;
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null) return;
+        lock (_log) _log.AppendLine(line);
+        if (line.Contains("Application started", StringComparison.Ordinal)) _started.TrySetResult();
+    }
+
+    /// <summary>SIGKILL: no graceful shutdown, no final frame; waits until the process is gone.</summary>
+    public async Task KillAsync()
+    {
+        try
+        {
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // exited meanwhile
+        }
+        await _process.WaitForExitAsync().WithTimeout();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        await KillAsync();
+        _process.Dispose();
+    }
+
+    private bool _disposed;
+}
