@@ -65,7 +65,12 @@ public sealed partial class EventHubClientTests
             Assert.IsType<PrUpdated>(after[2]);
 
             await reader.StopAsync();
-            Assert.Equal([Connecting, Live, Reconnecting, Live, Stopped], reader.States);
+            // A stopping hub ends its streams first, so the client may reconnect to it once more
+            // before it is gone: any number of Reconnecting/Live rounds may sit in between.
+            var states = reader.States.ToList();
+            Assert.Equal([Connecting, Live, Reconnecting], states.Take(3));
+            Assert.Equal([Live, Stopped], states.TakeLast(2));
+            Assert.All(states.Skip(3).SkipLast(2), st => Assert.Contains(st, new[] { Reconnecting, Live }));
             Assert.Equal(after[^1].Offset, reader.Client.LastOffset);
         }
         finally
