@@ -199,13 +199,18 @@ public sealed class Writer(NpgsqlDataSource db, Timeline timeline, string note)
         var tasks = Enumerable.Range(0, connections).Select(async _ =>
         {
             await using var c = await db.OpenConnectionAsync(cancellationToken);
-            await using var insert = new NpgsqlCommand(
-                "INSERT INTO bench_pr (url, session_id, ci_state, note) VALUES ($1, $2, $3, $4); SELECT currval('change_log_seq_seq')", c);
             var url = new NpgsqlParameter { Value = "https://git.example/bench/pull/1" };
-            var session = new NpgsqlParameter { Value = BenchSchema.Session };
-            var ci = new NpgsqlParameter { Value = "passing" };
-            var pad = new NpgsqlParameter { Value = note };
-            insert.Parameters.Add(url); insert.Parameters.Add(session); insert.Parameters.Add(ci); insert.Parameters.Add(pad);
+            await using var insert = new NpgsqlBatch(c)
+            {
+                BatchCommands =
+                {
+                    new NpgsqlBatchCommand("INSERT INTO bench_pr (url, session_id, ci_state, note) VALUES ($1, $2, 'passing', $3)")
+                    {
+                        Parameters = { url, new NpgsqlParameter { Value = BenchSchema.Session }, new NpgsqlParameter { Value = note } },
+                    },
+                    new NpgsqlBatchCommand("SELECT currval('change_log_seq_seq')"),
+                },
+            };
             while (!cancellationToken.IsCancellationRequested)
             {
                 var i = Interlocked.Increment(ref next);
@@ -226,9 +231,9 @@ public sealed class Writer(NpgsqlDataSource db, Timeline timeline, string note)
                     Interlocked.Increment(ref written);
                     lock (this) { first = Math.Min(first, seq); last = Math.Max(last, seq); }
                 }
-                catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+                catch (Exception e) when (e is NpgsqlException or InvalidOperationException or InvalidCastException)
                 {
-                    Interlocked.Increment(ref failed);
+                    if (Interlocked.Increment(ref failed) == 1) Console.Error.WriteLine("writer: " + e.Message);
                 }
             }
         }).ToList();
