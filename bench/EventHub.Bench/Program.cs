@@ -177,7 +177,8 @@ public sealed partial class BenchRun(BenchOptions o, string command)
 
         Log("starting the hub (Release) as a separate process");
         _hub = await ServerProcess.StartAsync("hub", hubDll, [],
-            new() { ["ConnectionStrings__EventHub"] = _pg.ConnectionString }, "/readyz", Path.GetDirectoryName(hubDll)!);
+            new() { ["ConnectionStrings__EventHub"] = new NpgsqlConnectionStringBuilder(_pg.ConnectionString) { Pooling = true }.ConnectionString },
+            "/readyz", Path.GetDirectoryName(hubDll)!);
         Log($"hub pid {_hub.Pid} at {_hub.BaseUri}");
 
         _admin = new NpgsqlDataSourceBuilder(new NpgsqlConnectionStringBuilder(_pg.ConnectionString) { MaxPoolSize = 20 }.ConnectionString).Build();
@@ -205,7 +206,7 @@ public sealed partial class BenchRun(BenchOptions o, string command)
         _r.Parameters["idleSubscribers"] = o.IdleSubscribers;
         _r.Parameters["dbLoad"] = $"{o.DbLoadRate} events/s for {o.DbLoadSeconds} s, 1 and {o.DbLoadSubscribers} SSE subscribers; statements counted by pg_stat_statements for the server's own role";
         _r.Parameters["writeCost"] = $"8 writers, {o.WriteCostSeconds} s each, single-row autocommit INSERTs";
-        _r.Parameters["hubSettings"] = "defaults (appsettings.json), Logging:LogLevel:Default=Warning, Server GC as shipped";
+        _r.Parameters["hubSettings"] = "defaults (appsettings.json), Logging:LogLevel:Default=Warning, Server GC as shipped; connection string with Pooling=true (Npgsql's default; EmbeddedPostgres.ConnectionString turns it off)";
         _r.Parameters["baseline"] = o.Baseline ? $"naive SSE server (bench/EventHub.Bench/Baseline.cs), separate process, own query per client every {BaselineServer.PollInterval.TotalMilliseconds} ms, LIMIT {BaselineServer.BatchSize}, pool 100" : "off";
         _r.Parameters["clientSockets"] = "bound to 127.0.0.2-201 in turn";
     }

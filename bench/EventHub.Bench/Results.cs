@@ -19,7 +19,7 @@ public sealed record DbLoadResult(string Server, int Subscribers, int Connected,
     long Statements, double StatementsPerSecond, long Transactions, double TransactionsPerSecond);
 
 public sealed record WriteCostResult(string Table, bool Triggers, string SynchronousCommit, int Writers, double Seconds,
-    long Inserts, double InsertsPerSecond, double HubCpuSeconds);
+    long Inserts, double InsertsPerSecond, double HubCpuSeconds, bool Notify = false);
 
 public sealed record TargetResult(string Name, string Target, string Actual, bool? Met, string Note);
 
