@@ -175,11 +175,7 @@ public sealed partial class BenchRun(BenchOptions o, string command)
         _r.Versions["Microsoft.AspNetCore.SignalR.Client"] = "10.0.15";
         _r.Versions["hub commit"] = GitHead();
 
-        Log("starting the hub (Release) as a separate process");
-        _hub = await ServerProcess.StartAsync("hub", hubDll, [],
-            new() { ["ConnectionStrings__EventHub"] = new NpgsqlConnectionStringBuilder(_pg.ConnectionString) { Pooling = true }.ConnectionString },
-            "/readyz", Path.GetDirectoryName(hubDll)!);
-        Log($"hub pid {_hub.Pid} at {_hub.BaseUri}");
+        await StartHubAsync();
 
         _admin = new NpgsqlDataSourceBuilder(new NpgsqlConnectionStringBuilder(_pg.ConnectionString) { MaxPoolSize = 20 }.ConnectionString).Build();
         _writerDb = new NpgsqlDataSourceBuilder(new NpgsqlConnectionStringBuilder(_pg.ConnectionString)
@@ -209,6 +205,18 @@ public sealed partial class BenchRun(BenchOptions o, string command)
         _r.Parameters["hubSettings"] = "defaults (appsettings.json), Logging:LogLevel:Default=Warning, Server GC as shipped; connection string with Pooling=true (Npgsql's default; EmbeddedPostgres.ConnectionString turns it off)";
         _r.Parameters["baseline"] = o.Baseline ? $"naive SSE server (bench/EventHub.Bench/Baseline.cs), separate process, own query per client every {BaselineServer.PollInterval.TotalMilliseconds} ms, LIMIT {BaselineServer.BatchSize}, pool 100" : "off";
         _r.Parameters["clientSockets"] = "bound to 127.0.0.2-201 in turn";
+    }
+
+    /// <summary>Starts the hub, or restarts it so that a measurement begins from a fresh process.</summary>
+    private async Task StartHubAsync()
+    {
+        if (_hub is not null) await _hub.DisposeAsync();
+        var hubDll = Path.Combine(o.RepoRoot, "Hub", "bin", "Release", "net10.0", "EventHub.Hub.dll");
+        Log("starting the hub (Release) as a separate process");
+        _hub = await ServerProcess.StartAsync("hub", hubDll, [],
+            new() { ["ConnectionStrings__EventHub"] = new NpgsqlConnectionStringBuilder(_pg.ConnectionString) { Pooling = true }.ConnectionString },
+            "/readyz", Path.GetDirectoryName(hubDll)!);
+        Log($"hub pid {_hub.Pid} at {_hub.BaseUri}");
     }
 
     private static long OpenFileLimit()
