@@ -40,7 +40,9 @@ public static class EventHubApp
             using var loggerFactory = LoggerFactory.Create(l => l.AddConsole());
             embedded = new EmbeddedPostgres(embeddedOptions, loggerFactory.CreateLogger<EmbeddedPostgres>());
             await embedded.StartAsync(cancellationToken);
-            connectionString = embedded.ConnectionString;
+            // The cluster's own connection strings are unpooled (admin use); the hub's reads need a
+            // pool, or every tail read and catch-up batch opens a connection (fork + SCRAM).
+            connectionString = new NpgsqlConnectionStringBuilder(embedded.ConnectionString) { Pooling = true }.ConnectionString;
         }
 
         AddEventHub(builder.Services, builder.Configuration, connectionString);

@@ -1,0 +1,138 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Numerics;
+
+namespace EventHub.Bench;
+
+/// <summary>Log-linear histogram of microseconds (64 sub-buckets per power of two, ~1.6 % precision), thread-safe.</summary>
+public sealed class Histogram
+{
+    private const int Sub = 64;
+    private readonly long[] _counts = new long[Sub + 40 * Sub];
+    private long _max;
+    private long _total;
+
+    public long Count => Interlocked.Read(ref _total);
+
+    public void Record(long micros)
+    {
+        if (micros < 0) micros = 0;
+        Interlocked.Increment(ref _counts[Index(micros)]);
+        Interlocked.Increment(ref _total);
+        var max = Volatile.Read(ref _max);
+        while (micros > max)
+        {
+            var seen = Interlocked.CompareExchange(ref _max, micros, max);
+            if (seen == max) break;
+            max = seen;
+        }
+    }
+
+    private static int Index(long v)
+    {
+        if (v < Sub) return (int)v;
+        var e = 63 - BitOperations.LeadingZeroCount((ulong)v); // >= 6
+        var sub = (int)((v >> (e - 6)) & (Sub - 1));
+        return Math.Min(Sub + (e - 6) * Sub + sub, Sub + 40 * Sub - 1);
+    }
+
+    private static long UpperValue(int index)
+    {
+        if (index < Sub) return index;
+        var e = (index - Sub) / Sub + 6;
+        var sub = (index - Sub) % Sub;
+        return ((long)(Sub + sub) << (e - 6)) + (1L << (e - 6)) - 1;
+    }
+
+    /// <summary>Percentile in microseconds (upper bound of its bucket, capped by the max).</summary>
+    public long Percentile(double p)
+    {
+        var total = Count;
+        if (total == 0) return 0;
+        var rank = (long)Math.Ceiling(total * p / 100.0);
+        long seen = 0;
+        for (var i = 0; i < _counts.Length; i++)
+        {
+            seen += Interlocked.Read(ref _counts[i]);
+            if (seen >= rank) return Math.Min(UpperValue(i), Max);
+        }
+        return Max;
+    }
+
+    public long Max => Volatile.Read(ref _max);
+}
+
+/// <summary>What one measured cell collects from every client.</summary>
+public sealed class CellStats
+{
+    public Histogram Latency { get; } = new();
+    private long _received;
+    public long Received => Interlocked.Read(ref _received);
+    public void AddReceived(long n) => Interlocked.Add(ref _received, n);
+}
+
+/// <summary>
+/// Commit times of the events the writer produced, keyed by change_log seq, in the same process as
+/// the clients (one monotonic clock). The writer learns an event's seq inside its transaction, so the
+/// seq's cell is known before any client can see it; the commit time is recorded right after COMMIT
+/// returns. A client that sees an event before that (the NOTIFY can beat the COMMIT reply) parks it,
+/// and it is resolved when the cell ends, with latency max(0, receive - commit).
+/// </summary>
+public sealed class Timeline(int capacity)
+{
+    private readonly long[] _commit = new long[capacity];
+    private readonly int[] _cell = new int[capacity];
+    private readonly ConcurrentQueue<(long Seq, long Received)> _early = new();
+    private readonly CellStats?[] _cells = new CellStats?[4096];
+    private int _cellCount;
+
+    public int Capacity => capacity;
+
+    public int NewCell(CellStats stats)
+    {
+        var id = Interlocked.Increment(ref _cellCount);
+        _cells[id] = stats;
+        return id;
+    }
+
+    public void Assign(long seq, int cell)
+    {
+        if (seq < capacity) Volatile.Write(ref _cell[seq], cell);
+    }
+
+    public void Committed(long seq, long timestamp)
+    {
+        if (seq < capacity) Volatile.Write(ref _commit[seq], timestamp);
+    }
+
+    /// <summary>Called by every client for every event it receives.</summary>
+    public void OnReceived(long seq, long timestamp)
+    {
+        if (seq <= 0 || seq >= capacity) return;
+        var cell = Volatile.Read(ref _cell[seq]);
+        if (cell == 0) return; // not a measured event (warm-up, catch-up data)
+        var stats = _cells[cell]!;
+        stats.AddReceived(1);
+        var commit = Volatile.Read(ref _commit[seq]);
+        if (commit == 0) { _early.Enqueue((seq, timestamp)); return; }
+        stats.Latency.Record(Micros(timestamp - commit));
+    }
+
+    /// <summary>Resolves the events that arrived before their COMMIT reply.</summary>
+    public long ResolveEarly()
+    {
+        long n = 0;
+        var keep = new List<(long, long)>();
+        while (_early.TryDequeue(out var e))
+        {
+            var commit = Volatile.Read(ref _commit[e.Seq]);
+            if (commit == 0) { keep.Add(e); continue; }
+            _cells[_cell[e.Seq]]!.Latency.Record(Math.Max(0, Micros(e.Received - commit)));
+            n++;
+        }
+        foreach (var e in keep) _early.Enqueue(e);
+        return n;
+    }
+
+    public static long Micros(long ticks) => ticks * 1_000_000 / Stopwatch.Frequency;
+}
