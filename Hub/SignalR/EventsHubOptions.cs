@@ -12,4 +12,13 @@ public sealed class EventsHubOptions
     /// falls back to reading the log, so a slow stream costs bounded memory and loses nothing.
     /// </summary>
     public int StreamChannelCapacity { get; set; } = 128;
+
+    /// <summary>
+    /// How often the hub pings an idle connection. Below common proxy idle timeouts (often 60 s)
+    /// so that idle streams are not cut. Clients should time out after about twice this.
+    /// </summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long the hub waits for a client message (pings included) before it drops the connection.</summary>
+    public TimeSpan ClientTimeoutInterval { get; set; } = TimeSpan.FromSeconds(30);
 }
