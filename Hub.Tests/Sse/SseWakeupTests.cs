@@ -46,3 +46,32 @@ public sealed class SseWakeupTests
         Assert.Equal("ao-2", (await sse.ReadEventAsync()).Payload.GetProperty("id").GetString());
     }
 }
+
+/// <summary>The write-throughput mode: no NOTIFY from writers, the hub polls.</summary>
+public sealed class PollOnlyModeTests
+{
+    [Fact]
+    public async Task With_eventhub_notify_off_writers_send_no_notification_and_the_hub_still_delivers_by_polling()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var database = new Npgsql.NpgsqlConnectionStringBuilder(db.ConnectionString).Database;
+        await db.Writer.ExecuteAsync($"ALTER DATABASE \"{database}\" SET eventhub.notify = 'off'");
+        Npgsql.NpgsqlConnection.ClearAllPools(); // the setting applies to new sessions
+
+        // A listener of our own proves that the writers no longer notify.
+        await using var listener = await db.DataSource.OpenConnectionAsync();
+        var notified = 0;
+        listener.Notification += (_, _) => Interlocked.Increment(ref notified);
+        await listener.ExecuteAsync("LISTEN eventhub_change_log");
+
+        await using var hub = await HubServer.StartAsync(db.ConnectionString,
+            new Dictionary<string, string?> { ["Stream:PollInterval"] = "00:00:00.020" });
+        await using var sse = await SseTestClient.ConnectAsync(hub.BaseAddress);
+        await db.Writer.SessionAsync("ao", 1);
+        Assert.Equal("ao-1", (await sse.ReadEventAsync()).Payload.GetProperty("id").GetString());
+
+        // Round-trip on the listener: any notification sent before this query has been received.
+        await listener.ExecuteAsync("SELECT 1");
+        Assert.Equal(0, notified);
+    }
+}
