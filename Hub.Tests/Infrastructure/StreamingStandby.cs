@@ -38,10 +38,10 @@ public sealed class StreamingStandby : IAsyncDisposable
         var binDir = PostgresBinaries.FindBinDirectory()
             ?? throw new InvalidOperationException("This test needs the local PostgreSQL binaries.");
         var root = Path.Combine(Path.GetTempPath(), "eventhub-replica-" + Guid.NewGuid().ToString("N")[..8]);
-        var primary = new EmbeddedPostgres(new EmbeddedPostgresOptions { Directory = Path.Combine(root, "primary"), Port = FreePort() },
+        var primary = new EmbeddedPostgres(new EmbeddedPostgresOptions { Directory = Path.Combine(root, "primary"), Port = LoopbackPorts.Free() },
             NullLogger.Instance);
         await primary.StartAsync();
-        var standby = new StreamingStandby(root, binDir, primary, FreePort());
+        var standby = new StreamingStandby(root, binDir, primary, LoopbackPorts.Free());
         var standbyDir = Path.Combine(root, "standby");
         Directory.CreateDirectory(Path.Combine(standbyDir, "run"));
         if (standby._runAs is not null) await standby.RunAsync("chown", ["-R", standby._runAs, standbyDir], asServerUser: false);
@@ -115,10 +115,4 @@ public sealed class StreamingStandby : IAsyncDisposable
         return process.ExitCode;
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -19,7 +19,7 @@ public sealed class DatabaseOutageTests
         if (PostgresBinaries.FindBinDirectory() is null)
             throw new InvalidOperationException("This test needs the local PostgreSQL binaries.");
         var directory = Path.Combine(Path.GetTempPath(), "eventhub-outage-" + Guid.NewGuid().ToString("N")[..8]);
-        var cluster = new EmbeddedPostgres(new EmbeddedPostgresOptions { Directory = directory, Port = FreePort() },
+        var cluster = new EmbeddedPostgres(new EmbeddedPostgresOptions { Directory = directory, Port = LoopbackPorts.Free() },
             NullLogger.Instance);
         try
         {
@@ -69,10 +69,4 @@ public sealed class DatabaseOutageTests
             await Task.Delay(50, cts.Token);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

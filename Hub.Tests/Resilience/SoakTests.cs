@@ -27,9 +27,9 @@ public sealed class SoakTests
     public async Task Subscribers_end_with_exactly_the_committed_events_through_restarts_of_hub_and_database()
     {
         var directory = Path.Combine(Path.GetTempPath(), "eventhub-soak-" + Guid.NewGuid().ToString("N")[..8]);
-        var cluster = new EmbeddedPostgres(new EmbeddedPostgresOptions { Directory = directory, Port = FreePort() }, NullLogger.Instance);
+        var cluster = new EmbeddedPostgres(new EmbeddedPostgresOptions { Directory = directory, Port = LoopbackPorts.Free() }, NullLogger.Instance);
         await cluster.StartAsync();
-        var hubPort = FreePort();
+        var hubPort = LoopbackPorts.Free();
         var settings = new Dictionary<string, string?> { ["Stream:PollInterval"] = "00:00:00.200", ["Stream:SubscriberBufferCapacity"] = "64" };
         HubServer? hub = await HubServer.StartAsync(cluster.ConnectionString, settings, hubPort);
         var hubUri = hub.BaseAddress;
@@ -130,12 +130,6 @@ public sealed class SoakTests
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     /// <summary>A subscriber that keeps its offset and resumes from it whatever happens.</summary>
     private abstract class Subscriber(string[] projects, int seed)

@@ -92,7 +92,7 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         }
         else
         {
-            Port = _requestedPort > 0 ? _requestedPort : FreePort();
+            Port = _requestedPort > 0 ? _requestedPort : LoopbackPorts.Free();
             var options = $"-p {Port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={runDir} -c max_connections=300";
             await RunAsync(Path.Combine(_binDir, "pg_ctl"),
                 ["start", "-D", DataDirectory, "-w", "-t", "60", "-l", Path.Combine(_root, "postgres.log"), "-o", options],
@@ -147,12 +147,6 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         return lines.Length > 3 && int.TryParse(lines[3], out var port) ? port : null;
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private async Task<int> RunAsync(string program, IReadOnlyList<string> args, bool asServerUser,
         CancellationToken cancellationToken, bool throwOnError = true)
