@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using EventHub.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;

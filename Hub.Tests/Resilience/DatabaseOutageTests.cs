@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using EventHub.Storage;
 using EventHub.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;

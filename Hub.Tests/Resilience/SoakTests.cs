@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Sockets;
 using Dapper;
 using EventHub.Contracts;
 using EventHub.Contracts.MessagePack;
