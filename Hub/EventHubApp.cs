@@ -1,8 +1,10 @@
 using EventHub.Auth;
+using EventHub.Configuration;
 using EventHub.Demo;
 using EventHub.Health;
 using EventHub.Retention;
 using EventHub.Log;
+using EventHub.Observability;
 using EventHub.SignalR;
 using EventHub.Sse;
 using EventHub.Storage;
@@ -89,6 +91,8 @@ public static class EventHubApp
         services.AddEventsHub(configuration);
 
         services.AddEventHubHealth(configuration);
+        services.AddEventHubMetrics();
+        services.AddEventHubOptionsValidation();
         services.AddOptions<RetentionOptions>().Bind(configuration.GetSection(RetentionOptions.Section));
         services.AddSingleton<ChangeLogRetention>();
         services.AddHostedService(sp => sp.GetRequiredService<ChangeLogRetention>());
@@ -121,6 +125,7 @@ public static class EventHubApp
         app.UseEventHubViewer(); // the live event viewer at /
         app.MapEventStream();
         app.MapEventHubHealth();
+        app.MapEventHubMetrics();
         app.MapEventsHub();
     }
 

@@ -4,7 +4,9 @@ namespace EventHub.Log;
 
 /// <summary>
 /// <see cref="IChangeNotifier"/> over PostgreSQL LISTEN/NOTIFY: one dedicated connection per hub
-/// process LISTENs on <c>eventhub_change_log</c> (the change_log insert trigger NOTIFYs after commit).
+/// process LISTENs on <c>eventhub_change_log</c> (the change_log insert trigger NOTIFYs after commit),
+/// and on <c>eventhub_project_notice</c>, where any node publishes a project notice for the group
+/// members of every node (<see cref="ProjectNoticeReceived"/>; see <c>SignalR/ProjectNotices</c>).
 /// </summary>
 /// <remarks>
 /// A broken connection is logged, disposed and re-opened with backoff. Notifications sent while
@@ -16,6 +18,15 @@ public sealed partial class PostgresChangeNotifier(
     : BackgroundService, IChangeNotifier
 {
     public const string Channel = "eventhub_change_log";
+
+    /// <summary>The channel of project notices between nodes; the payload is the notice as JSON.</summary>
+    public const string NoticeChannel = "eventhub_project_notice";
+
+    /// <summary>
+    /// Raised on the LISTEN connection's thread with the payload of each notification on
+    /// <see cref="NoticeChannel"/> (from any node, this one included). Handlers must not block.
+    /// </summary>
+    public event Action<string>? ProjectNoticeReceived;
 
     private readonly WakeupSignal _wakeup = new(timeProvider);
     private volatile bool _listening;
@@ -36,8 +47,8 @@ public sealed partial class PostgresChangeNotifier(
             try
             {
                 await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
-                connection.Notification += (_, _) => Signal();
-                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
+                connection.Notification += (_, e) => OnNotification(e.Channel, e.Payload);
+                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}; LISTEN {NoticeChannel}", connection))
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 _listening = true;
                 LogListening(Channel);
@@ -62,6 +73,26 @@ public sealed partial class PostgresChangeNotifier(
         }
         _listening = false;
     }
+
+    private void OnNotification(string channel, string payload)
+    {
+        if (channel != NoticeChannel)
+        {
+            Signal();
+            return;
+        }
+        try
+        {
+            ProjectNoticeReceived?.Invoke(payload);
+        }
+        catch (Exception e)
+        {
+            LogNoticeHandlerFailed(e);
+        }
+    }
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "A project notice handler failed")]
+    private partial void LogNoticeHandlerFailed(Exception exception);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Listening for change_log notifications on {Channel}")]
     private partial void LogListening(string channel);

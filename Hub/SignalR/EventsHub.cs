@@ -1,3 +1,4 @@
+using EventHub.Observability;
 using System.Threading.Channels;
 using EventHub.Auth;
 using EventHub.Contracts;
@@ -23,6 +24,7 @@ public sealed partial class EventsHub(
     ConnectionLimiter limiter,
     IOptions<LimitsOptions> limits,
     TimeProvider timeProvider,
+    EventHubMetrics metrics,
     ILogger<EventsHub> logger) : Hub<IEventHubClient>
 {
     // Context.Items key of the connection's ConnectionState (its limiter lease and stream count).
@@ -45,6 +47,7 @@ public sealed partial class EventsHub(
             throw new HubException($"{e.Code}: {e.Message}");
         }
         Context.Items[StateKey] = new ConnectionState(lease);
+        metrics.ConnectionOpened(EventHubMetrics.SignalR);
         return base.OnConnectedAsync();
     }
 
@@ -111,6 +114,7 @@ public sealed partial class EventsHub(
         catch (StreamResetException reset)
         {
             LogRejected(logger, connectionId, reset.Reason);
+            metrics.Reset(EventHubMetrics.SignalR, reset.Reason);
             // Only to the projects the caller may read (a reset names no other project's offset).
             await SendResetNoticesAsync(Clients.Caller, grant?.Request.Projects ?? [], reset);
             throw ResetError(reset);
@@ -148,6 +152,7 @@ public sealed partial class EventsHub(
         // The pump outlives this call: it must not touch the hub instance (SignalR disposes it
         // when the method returns), only what it captured here.
         var caller = Clients.Caller;
+        metrics.StreamOpened(EventHubMetrics.SignalR);
         _ = PumpAsync(stream, channel.Writer, connectionId, projects, caller, state, grant.ExpiresAt, cancellationToken, connectionAborted);
         return channel.Reader;
     }
@@ -155,7 +160,11 @@ public sealed partial class EventsHub(
     public override Task OnDisconnectedAsync(Exception? exception)
     {
         groups.ForgetConnection(Context.ConnectionId);
-        if (Context.Items.TryGetValue(StateKey, out var state)) ((ConnectionState)state!).Dispose();
+        if (Context.Items.TryGetValue(StateKey, out var state))
+        {
+            ((ConnectionState)state!).Dispose();
+            metrics.ConnectionClosed(EventHubMetrics.SignalR);
+        }
         return base.OnDisconnectedAsync(exception);
     }
 
@@ -182,6 +191,7 @@ public sealed partial class EventsHub(
                 if (!writer.TryWrite(item))
                     await writer.WriteAsync(item, cancellationToken);
                 sent++;
+                metrics.Delivered(EventHubMetrics.SignalR);
             }
             // ReadAllAsync ends only when the fan-out removed the subscription (the hub is
             // stopping): end the stream with an error, never silently.
@@ -192,6 +202,7 @@ public sealed partial class EventsHub(
         catch (StreamResetException reset)
         {
             // Retention pruned events after this stream's position: an explicit reset, never a gap.
+            metrics.Reset(EventHubMetrics.SignalR, reset.Reason);
             await SendResetNoticesAsync(caller, projects, reset);
             error = ResetError(reset);
         }
@@ -215,6 +226,7 @@ public sealed partial class EventsHub(
         }
         finally
         {
+            metrics.StreamClosed(EventHubMetrics.SignalR);
             await stream.DisposeAsync();
             // The slot is free once the stream has left the fan-out (before the groups, so that a
             // client that sees it leave a group can count on the slot).

@@ -15,6 +15,7 @@ public static class EventsHubSetup
         services.AddSingleton<ChangeEventCache>();
         services.AddSingleton<ProjectGroupTracker>();
         services.AddSingleton<ProjectNotices>();
+        services.AddHostedService(sp => sp.GetRequiredService<ProjectNotices>()); // relays notices from every node
         services.AddSignalR()
             .AddJsonProtocol(o => o.PayloadSerializerOptions.Converters.Add(new SharedChangeEventJsonConverter()))
             .AddMessagePackProtocol(o => o.SerializerOptions = MessagePackOptions)

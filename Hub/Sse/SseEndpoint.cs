@@ -1,3 +1,4 @@
+using EventHub.Observability;
 using EventHub.Auth;
 using EventHub.Errors;
 using EventHub.Streaming;
@@ -11,7 +12,7 @@ namespace EventHub.Sse;
 /// <c>GET /api/v1/events</c>: the change stream as Server-Sent Events. It only translates the
 /// query into a <see cref="StreamRequest"/> and frames what <see cref="EventStreamSource"/> yields.
 /// </summary>
-public static class SseEndpoint
+public static partial class SseEndpoint
 {
     public const string Path = "/api/v1/events";
 
@@ -30,7 +31,7 @@ public static class SseEndpoint
     }
 
     private static async Task HandleAsync(HttpContext context, EventStreamSource source, StreamAccess access,
-        ConnectionLimiter limiter, IOptions<SseOptions> options, TimeProvider timeProvider, ILoggerFactory loggerFactory)
+        ConnectionLimiter limiter, IOptions<SseOptions> options, TimeProvider timeProvider, EventHubMetrics metrics, ILoggerFactory loggerFactory)
     {
         var aborted = context.RequestAborted;
         EventStream stream;
@@ -67,6 +68,7 @@ public static class SseEndpoint
         {
             // Not a bad request: the client did nothing wrong, its log is gone. Tell it in-band,
             // as a frame an EventSource dispatches, with the offset to continue from.
+            metrics.Reset(EventHubMetrics.Sse, reset.Reason);
             var resetWriter = StartEventStream(context, timeProvider, options.Value);
             await resetWriter.WritePreambleAsync(options.Value.RetryHint, aborted);
             await resetWriter.WriteResetAsync(reset, aborted);
@@ -82,10 +84,12 @@ public static class SseEndpoint
         await using (stream)
         {
             var writer = StartEventStream(context, timeProvider, options.Value);
+            metrics.ConnectionOpened(EventHubMetrics.Sse);
+            metrics.StreamOpened(EventHubMetrics.Sse);
             try
             {
                 await writer.WritePreambleAsync(options.Value.RetryHint, aborted);
-                await writer.WriteAsync(stream.ReadAllAsync(ended.Token), ended.Token);
+                await writer.WriteAsync(metrics.CountDelivered(stream.ReadAllAsync(ended.Token), EventHubMetrics.Sse), ended.Token);
             }
             catch (OperationCanceledException) when (aborted.IsCancellationRequested)
             {
@@ -93,6 +97,7 @@ public static class SseEndpoint
             }
             catch (StreamResetException reset)
             {
+                metrics.Reset(EventHubMetrics.Sse, reset.Reason);
                 await writer.WriteResetAsync(reset, aborted);
             }
             catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
@@ -100,8 +105,7 @@ public static class SseEndpoint
                 // The database failed during a catch-up read. The headers are sent, so no status
                 // can say it: end the response; the client reconnects with its Last-Event-ID and
                 // resumes exactly where it was once the database is back.
-                loggerFactory.CreateLogger(typeof(SseEndpoint)).LogWarning(e,
-                    "An SSE stream ended because the database failed; the client will resume from its offset");
+                LogDatabaseFailed(loggerFactory.CreateLogger(typeof(SseEndpoint)), e);
             }
             catch (OperationCanceledException) when (expiry.HasExpired)
             {
@@ -114,6 +118,11 @@ public static class SseEndpoint
                         "(after=<offset> or Last-Event-ID).", aborted);
                 }
                 catch (OperationCanceledException) when (aborted.IsCancellationRequested) { }
+            }
+            finally
+            {
+                metrics.StreamClosed(EventHubMetrics.Sse);
+                metrics.ConnectionClosed(EventHubMetrics.Sse);
             }
         }
     }
@@ -146,4 +155,7 @@ public static class SseEndpoint
     }
 
     private static string[] Values(StringValues values) => values.Select(v => v ?? "").ToArray();
+
+    [LoggerMessage(EventId = 4201, Level = LogLevel.Warning, Message = "An SSE stream ended because the database failed; the client will resume from its offset")]
+    private static partial void LogDatabaseFailed(ILogger logger, Exception exception);
 }

@@ -26,6 +26,8 @@ public sealed partial class ChangeLogTail(
 {
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _lastReadTimestamp;
+    private LogPosition _position;
+    private long _lastPublishDelayTicks = -1;
 
     /// <summary>Completes once the tail knows where "now" is and is publishing.</summary>
     public Task Ready => _ready.Task;
@@ -35,6 +37,12 @@ public sealed partial class ChangeLogTail(
 
     /// <summary>Time of the last successful read, from <see cref="TimeProvider.GetTimestamp"/>.</summary>
     public long LastReadTimestamp => Interlocked.Read(ref _lastReadTimestamp);
+
+    /// <summary>The position the tail has published up to (for the lag metric).</summary>
+    public LogPosition Position { get { lock (_ready) return _position; } }
+
+    /// <summary>How long after its <c>created_at</c> the newest event was published; null before the first.</summary>
+    public TimeSpan? LastPublishDelay => Interlocked.Read(ref _lastPublishDelayTicks) is var t and >= 0 ? TimeSpan.FromTicks(t) : null;
 
     public async Task WaitUntilReadyAsync(CancellationToken cancellationToken) =>
         await _ready.Task.WaitAsync(cancellationToken);
@@ -55,6 +63,7 @@ public sealed partial class ChangeLogTail(
                     position = await reader.GetHeadAsync(stoppingToken);
                     await InitializeWindowAsync(position.Value, stoppingToken);
                     fanout.Initialize(position.Value);
+                    lock (_ready) _position = position.Value;
                     LogStarted(position.Value.ToString());
                     _ready.TrySetResult();
                 }
@@ -65,6 +74,12 @@ public sealed partial class ChangeLogTail(
                     window.Add(e); // before publishing: the window's head is never behind the fan-out's
                     fanout.Publish(e);
                     position = e.Position;
+                }
+                if (batch.Events.Count > 0)
+                {
+                    lock (_ready) _position = position.Value;
+                    var delay = timeProvider.GetUtcNow() - batch.Events[^1].CreatedAt;
+                    Interlocked.Exchange(ref _lastPublishDelayTicks, Math.Max(0, delay.Ticks));
                 }
                 IsHealthy = true;
                 Interlocked.Exchange(ref _lastReadTimestamp, timeProvider.GetTimestamp());

@@ -27,6 +27,13 @@ public sealed class ProjectFanout : IEventFanout
     /// <summary>How many times a subscription's buffer overflowed and it fell back to the log.</summary>
     public long LaggedTotal => Interlocked.Read(ref _lagged);
 
+    /// <summary>Subscriptions per project (a stream of several projects counts in each), and to all projects.</summary>
+    public (IReadOnlyDictionary<string, int> ByProject, int AllProjects) SubscriberCounts()
+    {
+        lock (_gate)
+            return (_byProject.ToDictionary(p => p.Key, p => p.Value.Length, StringComparer.Ordinal), _allProjects.Length);
+    }
+
     public void Initialize(LogPosition head)
     {
         lock (_gate) _head = head;

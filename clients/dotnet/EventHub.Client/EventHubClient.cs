@@ -82,20 +82,27 @@ public sealed partial class EventHubClient : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(options.HubUrl);
-        if (!options.HubUrl.IsAbsoluteUri || options.HubUrl.Scheme is not ("http" or "https"))
-            throw new ArgumentException(
-                $"'{options.HubUrl}' is not a hub URL. Pass an absolute http:// or https:// URL such as http://127.0.0.1:5080.",
-                nameof(options));
+        foreach (var url in (IEnumerable<Uri>)[options.HubUrl, .. options.FallbackHubUrls ?? []])
+            if (url is null || !url.IsAbsoluteUri || url.Scheme is not ("http" or "https"))
+                throw new ArgumentException(
+                    $"'{url}' is not a hub URL. Pass an absolute http:// or https:// URL such as http://127.0.0.1:5080.",
+                    nameof(options));
         _options = options;
         _policy = options.ReconnectPolicy ?? new ExponentialBackoffPolicy();
         _time = options.TimeProvider ?? TimeProvider.System;
         _logger = options.LoggerFactory?.CreateLogger<EventHubClient>() ?? (ILogger)NullLogger.Instance;
         _after = options.StartAfter;
-        HubUrl = HubEndpoint(options.HubUrl);
+        _endpoints = [HubEndpoint(options.HubUrl), .. (options.FallbackHubUrls ?? []).Select(HubEndpoint)];
     }
 
-    /// <summary>The hub endpoint the client connects to (the server URL with <see cref="EventHubPaths.Events"/>).</summary>
-    public Uri HubUrl { get; }
+    private readonly Uri[] _endpoints;
+    private int _endpoint;
+
+    /// <summary>
+    /// The hub endpoint the client connects to (the server URL with <see cref="EventHubPaths.Events"/>):
+    /// <see cref="EventHubClientOptions.HubUrl"/>, or the fallback it moved to after a failed attempt.
+    /// </summary>
+    public Uri HubUrl => _endpoints[Volatile.Read(ref _endpoint)];
 
     /// <summary>Where the client stands now. Changes are announced by <see cref="StateChanged"/>.</summary>
     public EventHubConnectionState State
@@ -301,6 +308,8 @@ public sealed partial class EventHubClient : IAsyncDisposable
                         .ConfigureAwait(false);
                 if (_lastError is null) _troubleSince = _time.GetTimestamp();
                 _lastError = e;
+                // Several hub URLs: the next attempt goes to the next one in turn.
+                Volatile.Write(ref _endpoint, (_endpoint + 1) % _endpoints.Length);
             }
         }
     }

@@ -16,6 +16,15 @@ public sealed class EventHubClientOptions
     /// </summary>
     public required Uri HubUrl { get; init; }
 
+    /// <summary>
+    /// Further hub servers (other nodes of the same deployment, against the same PostgreSQL) for
+    /// reconnecting. The client starts on <see cref="HubUrl"/>; each failed connection attempt moves
+    /// on to the next URL in turn (<see cref="HubUrl"/>, then these, then round again), with the
+    /// reconnect policy's delay between attempts. Offsets are global, so the stream resumes on any
+    /// node without loss or duplicate. Null or empty: only <see cref="HubUrl"/>.
+    /// </summary>
+    public IReadOnlyList<Uri>? FallbackHubUrls { get; init; }
+
     /// <summary>Projects to stream; null or empty streams every project.</summary>
     public IReadOnlyList<string>? Projects { get; init; }
 

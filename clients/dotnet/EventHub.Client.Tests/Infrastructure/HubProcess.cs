@@ -61,7 +61,10 @@ public sealed class HubProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the hub and waits until it serves requests ("Application started").</summary>
-    public static async Task<HubProcess> StartAsync(string connectionString, int port)
+    /// <param name="connectionString">The database (every node of a multi-node test gets the same one).</param>
+    /// <param name="port">The loopback port.</param>
+    /// <param name="settings">Further configuration as environment variables (<c>Stream__PollInterval</c>), applied last.</param>
+    public static async Task<HubProcess> StartAsync(string connectionString, int port, IReadOnlyDictionary<string, string>? settings = null)
     {
         var dll = HubDll;
         if (!File.Exists(dll)) throw new InvalidOperationException($"{dll} is missing: build the solution first.");
@@ -78,6 +81,7 @@ public sealed class HubProcess : IAsyncDisposable
         info.Environment["Stream__PollInterval"] = "00:00:00.500";
         info.Environment["DOTNET_NOLOGO"] = "1";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>()) info.Environment[key] = value;
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var hub = new HubProcess(process, new Uri($"http://127.0.0.1:{port}"));
         process.OutputDataReceived += (_, e) => hub.OnLine(e.Data);

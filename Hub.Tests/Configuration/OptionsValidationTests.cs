@@ -1,0 +1,33 @@
+using EventHub.Tests.Infrastructure;
+using Microsoft.Extensions.Options;
+
+namespace EventHub.Tests.Configuration;
+
+/// <summary>Issue 9, point 4: a bad operational setting stops the start with an error naming it.</summary>
+public sealed class OptionsValidationTests
+{
+    // Validation fails before anything connects to it.
+    private const string UnusedDatabase = "Host=127.0.0.1;Port=1;Username=u;Password=p;Database=d";
+
+    public static TheoryData<string, string> BadSettings => new()
+    {
+        { "Stream:PollInterval", "00:00:00" },
+        { "Stream:SubscriberBufferCapacity", "0" },
+        { "Stream:TailBatchSize", "-5" },
+        { "Stream:RecentEventsWindowSize", "-1" },
+        { "Sse:KeepAliveInterval", "-00:00:01" },
+        { "SignalR:StreamChannelCapacity", "0" },
+        { "Health:MaxTailLag", "00:00:00" },
+        { "Retention:Interval", "00:00:00" },
+        { "Retention:MaxEvents", "0" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadSettings))]
+    public async Task A_bad_setting_stops_the_start_and_the_error_names_it(string key, string value)
+    {
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() =>
+            HubServer.StartAsync(UnusedDatabase, new Dictionary<string, string?> { [key] = value }).WithTimeout());
+        Assert.Contains(key, error.Message);
+    }
+}

@@ -1,0 +1,66 @@
+using EventHub.Health;
+using EventHub.Retention;
+using EventHub.SignalR;
+using EventHub.Sse;
+using EventHub.Streaming;
+using Microsoft.Extensions.Options;
+
+namespace EventHub.Configuration;
+
+/// <summary>
+/// Start-up checks (<c>ValidateOnStart</c>) of the streaming, SSE, SignalR, health and retention
+/// settings: a bad value stops the hub before it binds, with an error that names the setting
+/// (Program prints it as one line and exits with 2). The auth settings have their own
+/// (<see cref="Auth.AuthOptionsValidator"/>).
+/// </summary>
+public static class OptionsValidation
+{
+    public static IServiceCollection AddEventHubOptionsValidation(this IServiceCollection services)
+    {
+        services.AddSingleton<IValidateOptions<StreamOptions>, StreamOptionsValidator>();
+        services.AddOptions<StreamOptions>().ValidateOnStart();
+        services.AddOptions<SseOptions>()
+            .Validate(o => o.KeepAliveInterval > TimeSpan.Zero, Positive("Sse:KeepAliveInterval", "a time span such as 00:00:15"))
+            .Validate(o => o.RetryHint >= TimeSpan.Zero, "Sse:RetryHint must not be negative.")
+            .ValidateOnStart();
+        services.AddOptions<EventsHubOptions>()
+            .Validate(o => o.StreamChannelCapacity > 0, Positive("SignalR:StreamChannelCapacity", "a number of events"))
+            .ValidateOnStart();
+        services.AddOptions<HealthOptions>()
+            .Validate(o => o.MaxTailLag > TimeSpan.Zero, Positive("Health:MaxTailLag", "a time span such as 00:00:10"))
+            .ValidateOnStart();
+        services.AddOptions<RetentionOptions>()
+            .Validate(o => o.Interval > TimeSpan.Zero, Positive("Retention:Interval", "a time span such as 00:01:00"))
+            .Validate(o => o.BatchSize > 0, Positive("Retention:BatchSize", "a number of rows"))
+            .Validate(o => o.MaxAge is null || o.MaxAge > TimeSpan.Zero, "Retention:MaxAge must be positive when set (or left unset: keep every age).")
+            .Validate(o => o.MaxEvents is null || o.MaxEvents > 0, "Retention:MaxEvents must be at least 1 when set (or left unset: keep every event).")
+            .ValidateOnStart();
+        return services;
+    }
+
+    private static string Positive(string setting, string what) => $"{setting} must be positive ({what}).";
+
+    private sealed class StreamOptionsValidator : IValidateOptions<StreamOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, StreamOptions o)
+        {
+            var failures = new List<string>();
+            void Check(bool ok, string setting, string what)
+            {
+                if (!ok) failures.Add(Positive($"{StreamOptions.Section}:{setting}", what));
+            }
+            Check(o.PollInterval > TimeSpan.Zero, nameof(o.PollInterval), "a time span such as 00:00:01");
+            Check(o.HeldBackPollDelay > TimeSpan.Zero, nameof(o.HeldBackPollDelay), "a time span such as 00:00:00.002");
+            Check(o.TailBatchSize > 0, nameof(o.TailBatchSize), "a number of events");
+            Check(o.CatchUpBatchSize > 0, nameof(o.CatchUpBatchSize), "a number of events");
+            Check(o.SubscriberBufferCapacity > 0, nameof(o.SubscriberBufferCapacity), "a number of events");
+            Check(o.MaxProjects > 0, nameof(o.MaxProjects), "a number of projects");
+            Check(o.MaxTypes > 0, nameof(o.MaxTypes), "a number of types");
+            Check(o.MaxProjectIdLength > 0, nameof(o.MaxProjectIdLength), "a number of characters");
+            Check(o.MaxTypeLength > 0, nameof(o.MaxTypeLength), "a number of characters");
+            if (o.RecentEventsWindowSize < 0)
+                failures.Add($"{StreamOptions.Section}:{nameof(o.RecentEventsWindowSize)} must not be negative (0 turns the window off).");
+            return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        }
+    }
+}

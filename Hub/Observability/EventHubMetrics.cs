@@ -1,0 +1,166 @@
+using System.Diagnostics.Metrics;
+using EventHub.Log;
+using EventHub.Streaming;
+using Npgsql;
+using OpenTelemetry.Metrics;
+
+namespace EventHub.Observability;
+
+/// <summary>
+/// The hub's metrics: one <see cref="Meter"/> named <c>EventHub</c>, exported for Prometheus at
+/// <c>/metrics</c> (see docs/deploy.md for the list). The transports report connections, streams,
+/// deliveries and resets here; the rest is observed from the tail, the fan-out and the window.
+/// </summary>
+public sealed partial class EventHubMetrics : BackgroundService
+{
+    public const string MeterName = "EventHub";
+    public const string Sse = "sse";
+    public const string SignalR = "signalr";
+
+    /// <summary>Projects reported by name in <c>eventhub_subscribers</c>; the rest are summed as "other".</summary>
+    public const int TopProjects = 20;
+
+    private static readonly TimeSpan LagSampleInterval = TimeSpan.FromSeconds(2);
+
+    private readonly Meter _meter;
+    private readonly UpDownCounter<long> _connections;
+    private readonly UpDownCounter<long> _streams;
+    private readonly Counter<long> _delivered;
+    private readonly Counter<long> _resets;
+    private readonly IServiceProvider _services;
+    private readonly TimeProvider _time;
+    private readonly ILogger<EventHubMetrics> _logger;
+    private long _lagEvents;
+
+    public EventHubMetrics(IMeterFactory meters, IServiceProvider services, TimeProvider time, ILogger<EventHubMetrics> logger)
+    {
+        _services = services;
+        _time = time;
+        _logger = logger;
+        _meter = meters.Create(MeterName);
+        _connections = _meter.CreateUpDownCounter<long>("eventhub.connections", "{connection}", "Open client connections (SignalR connections and SSE streams), by transport.");
+        _streams = _meter.CreateUpDownCounter<long>("eventhub.streams.active", "{stream}", "Open event streams, by transport.");
+        _delivered = _meter.CreateCounter<long>("eventhub.events.delivered", "{event}", "Events handed to clients, by transport.");
+        _resets = _meter.CreateCounter<long>("eventhub.stream.resets", "{reset}", "Streams that could not continue without a gap and were reset, by transport and reason.");
+
+        _meter.CreateObservableGauge("eventhub.subscribers", ObserveSubscribers, "{subscriber}",
+            $"Live subscriptions per project: the top {TopProjects} projects by name, the rest as \"other\", all-project streams as \"*\".");
+        _meter.CreateObservableGauge("eventhub.tail.lag.events", () => Interlocked.Read(ref _lagEvents), "{event}",
+            "Committed change_log rows after the newest event this node published (sampled every 2 s).");
+        _meter.CreateObservableGauge("eventhub.tail.lag", ObserveLagMs, "ms",
+            "How long after its created_at the newest event was published by this node (0 before the first).");
+        _meter.CreateObservableCounter("eventhub.catchup.reads", ObserveCatchUpReads, "{read}",
+            "Catch-up reads, by source: window (served from memory) or log (read from PostgreSQL).");
+        _meter.CreateObservableCounter("eventhub.slow_consumer.lagged", () => Fanout?.LaggedTotal ?? 0, "{action}",
+            "Times a subscriber's buffer overflowed and its stream fell back to reading the log.");
+    }
+
+    private ProjectFanout? Fanout => _services.GetService<IEventFanout>() as ProjectFanout;
+
+    public void ConnectionOpened(string transport) => _connections.Add(1, Transport(transport));
+    public void ConnectionClosed(string transport) => _connections.Add(-1, Transport(transport));
+    public void StreamOpened(string transport) => _streams.Add(1, Transport(transport));
+    public void StreamClosed(string transport) => _streams.Add(-1, Transport(transport));
+    public void Delivered(string transport, long count = 1) => _delivered.Add(count, Transport(transport));
+
+    public void Reset(string transport, string reason) =>
+        _resets.Add(1, new KeyValuePair<string, object?>("transport", transport), new KeyValuePair<string, object?>("reason", reason));
+
+    /// <summary>Counts what an SSE writer takes from <paramref name="events"/>.</summary>
+    public async IAsyncEnumerable<LogEvent> CountDelivered(IAsyncEnumerable<LogEvent> events, string transport)
+    {
+        await foreach (var e in events.ConfigureAwait(false))
+        {
+            yield return e;
+            Delivered(transport);
+        }
+    }
+
+    private static KeyValuePair<string, object?> Transport(string transport) => new("transport", transport);
+
+    private IEnumerable<Measurement<long>> ObserveSubscribers()
+    {
+        if (Fanout is not { } fanout) yield break;
+        var (byProject, allProjects) = fanout.SubscriberCounts();
+        var ranked = byProject.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).ToList();
+        foreach (var (project, count) in ranked.Take(TopProjects))
+            yield return new Measurement<long>(count, new KeyValuePair<string, object?>("project", project));
+        if (ranked.Count > TopProjects)
+            yield return new Measurement<long>(ranked.Skip(TopProjects).Sum(p => (long)p.Value), new KeyValuePair<string, object?>("project", "other"));
+        yield return new Measurement<long>(allProjects, new KeyValuePair<string, object?>("project", "*"));
+    }
+
+    private double ObserveLagMs() =>
+        _services.GetService<ChangeLogTail>()?.LastPublishDelay is { } delay ? Math.Max(0, delay.TotalMilliseconds) : 0;
+
+    private IEnumerable<Measurement<long>> ObserveCatchUpReads()
+    {
+        if (_services.GetService<RecentEventsWindow>() is not { } window) yield break;
+        // Every catch-up read of the log follows a window miss (the window is asked first).
+        yield return new Measurement<long>(window.Hits, new KeyValuePair<string, object?>("source", "window"));
+        yield return new Measurement<long>(window.Misses, new KeyValuePair<string, object?>("source", "log"));
+    }
+
+    /// <summary>Samples the lag in events: committed rows after the newest published position.</summary>
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var tail = _services.GetService<ChangeLogTail>();
+        var dataSource = _services.GetService<NpgsqlDataSource>();
+        if (tail is null || dataSource is null) return;
+        try
+        {
+            await tail.Ready.WaitAsync(stoppingToken);
+            using var timer = new PeriodicTimer(LagSampleInterval, _time);
+            do
+            {
+                try
+                {
+                    var position = tail.Position;
+                    await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
+                    await using var command = new NpgsqlCommand(
+                        "SELECT count(*) FROM change_log WHERE (tx_id, seq) > (@tx::text::xid8, @seq)", connection);
+                    command.Parameters.AddWithValue("tx", position.TransactionId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    command.Parameters.AddWithValue("seq", position.Seq);
+                    command.CommandTimeout = 5;
+                    Interlocked.Exchange(ref _lagEvents, Convert.ToInt64(await command.ExecuteScalarAsync(stoppingToken)));
+                }
+                catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
+                {
+                    LogLagSampleFailed(e);
+                }
+            } while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        _meter.Dispose();
+    }
+
+    [LoggerMessage(EventId = 7001, Level = LogLevel.Debug, Message = "Sampling the tail lag in events failed")]
+    private partial void LogLagSampleFailed(Exception exception);
+}
+
+/// <summary>Registration of the metrics and the Prometheus endpoint.</summary>
+public static class EventHubMetricsSetup
+{
+    public const string Path = "/metrics";
+
+    public static IServiceCollection AddEventHubMetrics(this IServiceCollection services)
+    {
+        services.AddSingleton<EventHubMetrics>();
+        services.AddHostedService(sp => sp.GetRequiredService<EventHubMetrics>());
+        services.AddOpenTelemetry().WithMetrics(m => m
+            .AddMeter(EventHubMetrics.MeterName)
+            .AddAspNetCoreInstrumentation()
+            .AddRuntimeInstrumentation()
+            .AddPrometheusExporter());
+        return services;
+    }
+
+    public static void MapEventHubMetrics(this WebApplication app) => app.MapPrometheusScrapingEndpoint(Path);
+}
