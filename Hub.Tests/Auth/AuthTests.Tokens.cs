@@ -145,7 +145,7 @@ public sealed partial class AuthTests
         // The capture works (the host logged the request, with the rest of its query) ...
         var entries = fixture.TokenHubLogs.Entries.ToArray();
         Assert.Contains(entries, e => e.Category.StartsWith("Microsoft.AspNetCore.Hosting", StringComparison.Ordinal) && e.Contains(marker));
-        Assert.Contains(entries, e => e.EventId.Id == 4001);
+        Assert.Contains(entries, e => e.EventId.Id == 8001);
         // ... and no entry holds either token, or its signature alone.
         foreach (var t in new[] { token, expired, token.Split('.')[2], expired.Split('.')[2] })
             Assert.DoesNotContain(entries, e => e.Contains(t));

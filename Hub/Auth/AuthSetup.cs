@@ -192,6 +192,6 @@ public static partial class AuthSetup
             ?? (IServer)ActivatorUtilities.CreateInstance(sp, descriptor.ImplementationType!)));
     }
 
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "A bearer token for {Path} was rejected ({Reason}).")]
+    [LoggerMessage(EventId = 8001, Level = LogLevel.Information, Message = "A bearer token for {Path} was rejected ({Reason}).")]
     private static partial void LogTokenRejected(ILogger logger, PathString path, string reason);
 }

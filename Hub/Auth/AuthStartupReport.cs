@@ -24,12 +24,12 @@ internal sealed partial class AuthStartupReport(IOptions<AuthOptions> options, I
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(EventId = 4010, Level = LogLevel.Information, Message = "Authentication: open mode on loopback; every local client reads every project.")]
+    [LoggerMessage(EventId = 8010, Level = LogLevel.Information, Message = "Authentication: open mode on loopback; every local client reads every project.")]
     private static partial void LogOpenMode(ILogger logger);
 
-    [LoggerMessage(EventId = 4011, Level = LogLevel.Warning, Message = "Authentication is OFF on a network address ({Addresses}) because Auth:AllowOpenOnNetwork=true: anyone who reaches the hub reads every project. Set Auth:Mode=Token to require tokens.")]
+    [LoggerMessage(EventId = 8011, Level = LogLevel.Warning, Message = "Authentication is OFF on a network address ({Addresses}) because Auth:AllowOpenOnNetwork=true: anyone who reaches the hub reads every project. Set Auth:Mode=Token to require tokens.")]
     private static partial void LogOpenOnNetwork(ILogger logger, string addresses);
 
-    [LoggerMessage(EventId = 4012, Level = LogLevel.Information, Message = "Authentication: bearer tokens ({KeySource}); projects from the '{Claim}' claim.")]
+    [LoggerMessage(EventId = 8012, Level = LogLevel.Information, Message = "Authentication: bearer tokens ({KeySource}); projects from the '{Claim}' claim.")]
     private static partial void LogTokenMode(ILogger logger, string keySource, string claim);
 }
