@@ -20,7 +20,7 @@ public sealed partial class AuthTests
             Assert.Equal($"{a}-1", first.Payload.GetProperty("id").GetString());
 
             var last = await sse.ReadEventAsync(); // the stream's end, when the token expires
-            Assert.Equal("error", last.Event);
+            Assert.Equal("stream_error", last.Event);
             Assert.Null(last.Id); // Last-Event-ID stays the last event's offset
             var error = JsonDocument.Parse(last.Data).RootElement.GetProperty("error");
             Assert.Equal("token_expired", error.GetProperty("code").GetString());

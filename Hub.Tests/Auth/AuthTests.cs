@@ -30,7 +30,7 @@ public sealed partial class AuthTests(AuthFixture fixture) : IClassFixture<AuthF
         public async Task<Received> ReadAsync()
         {
             var frame = await client.ReadEventAsync();
-            if (frame.Event == "error") throw new InvalidOperationException("The stream ended with an error: " + frame.Data);
+            if (frame.Event == "stream_error") throw new InvalidOperationException("The stream ended with an error: " + frame.Data);
             return new Received(frame.ProjectId, frame.Json.TryGetProperty("sessionId", out var s) ? s.GetString() : null, frame.Id!);
         }
 

@@ -45,14 +45,15 @@ public sealed class SseEventWriter(PipeWriter output, TimeProvider timeProvider,
     }
 
     /// <summary>
-    /// Writes a final <c>event: error</c> frame whose data is the JSON error body
-    /// (<c>{"error":{"code","message"}}</c>), with no <c>id</c>, and flushes it.
+    /// Writes a final <c>event: stream_error</c> frame whose data is the JSON error body
+    /// (<c>{"error":{"code","message"}}</c>), with no <c>id</c>, and flushes it. Not named
+    /// <c>error</c>: an EventSource would mix that up with its own connection-error event.
     /// </summary>
     public async Task WriteErrorAsync(string code, string message, CancellationToken cancellationToken)
     {
         var json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
             new Errors.ApiError(new Errors.ApiErrorBody(code, message)), System.Text.Json.JsonSerializerOptions.Web);
-        output.Write("event: error\ndata: "u8);
+        output.Write("event: stream_error\ndata: "u8);
         output.Write(json);
         output.Write("\n\n"u8);
         await output.FlushAsync(cancellationToken);

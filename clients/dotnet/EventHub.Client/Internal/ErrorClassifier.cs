@@ -31,6 +31,9 @@ internal static partial class ErrorClassifier
         return true;
     }
 
+    /// <summary>The hub's code for a stream whose token expired (retryable with a fresh token).</summary>
+    public const string TokenExpiredCode = "token_expired";
+
     /// <summary>The error code a request failure carries, with the rest of the message, if it is one.</summary>
     public static bool TryGetRequestError(Exception error, out string code, out string message)
     {
@@ -40,6 +43,9 @@ internal static partial class ErrorClassifier
         var match = CodePrefix().Match(text);
         if (match.Success)
         {
+            // An expired token is not a wrong request: reconnecting asks the access-token provider
+            // for a fresh one, and the stream resumes from its offset.
+            if (match.Groups[1].Value == TokenExpiredCode) return false;
             code = match.Groups[1].Value;
             message = text[match.Length..].Trim();
             return true;

@@ -13,7 +13,8 @@ import { fromHttpResponse } from "../transports/hubErrors.js";
  * error code, to tell a wrong request (stop) from an unreachable hub (retry). @internal
  */
 export function readBrowserEventSource(url: string, listenTypes: readonly string[], onData: (data: string) => void,
-  onReset: (data: string) => void, onOpen: () => void, signal: AbortSignal): Promise<void> {
+  onReset: (data: string) => void, onOpen: () => void, signal: AbortSignal,
+  onStreamError: (data: string) => void = () => {}): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     if (signal.aborted) {
       resolve();
@@ -45,6 +46,16 @@ export function readBrowserEventSource(url: string, listenTypes: readonly string
         onReset(e.data);
       } catch (error) {
         close();
+        reject(error);
+      }
+    });
+    // The hub's last frame for a stream it ends with a reason (for example token_expired).
+    source.addEventListener("stream_error", (e: MessageEvent<string>) => {
+      close();
+      try {
+        onStreamError(e.data);
+        resolve();
+      } catch (error) {
         reject(error);
       }
     });

@@ -5,7 +5,7 @@ import { readFetchEventStream } from "../sse/readFetchEventStream.js";
 import type { Transport } from "./Transport.js";
 import type { TransportSink } from "./TransportSink.js";
 import { hubUrl } from "./hubUrl.js";
-import { fromHttpResponse, parseResetFrame } from "./hubErrors.js";
+import { fromHttpResponse, parseResetFrame, parseStreamErrorFrame } from "./hubErrors.js";
 import { EventStreamError } from "../EventStreamError.js";
 
 /** The hub's SSE endpoint, relative to its base address. */
@@ -51,16 +51,19 @@ export class SseTransport implements Transport {
     query.set("after", after);
     const onData = (data: string) => sink.event(JSON.parse(data));
     const onReset = (data: string) => sink.reset(parseResetFrame(data));
+    // The hub ends a stream it can no longer serve with `event: stream_error` (for example
+    // token_expired): a retryable one reconnects, asking the token factory for a fresh token.
+    const onStreamError = (data: string): never => { throw parseStreamErrorFrame(data); };
 
     if (this.usesEventSource(request)) {
       if (token) query.set("access_token", token);
       const url = `${hubUrl(this.baseUrl, SSE_PATH)}?${query}`;
-      await readBrowserEventSource(url, eventSourceListenTypes(request.types), onData, onReset, () => sink.open(), signal);
+      await readBrowserEventSource(url, eventSourceListenTypes(request.types), onData, onReset, () => sink.open(), signal, onStreamError);
       return;
     }
     const url = `${hubUrl(this.baseUrl, SSE_PATH)}?${query}`;
     await readFetchEventStream(url, headers, {
-      message: (m) => (m.type === "reset" ? onReset(m.data) : onData(m.data)),
+      message: (m) => (m.type === "reset" ? onReset(m.data) : m.type === "stream_error" ? onStreamError(m.data) : onData(m.data)),
       retry: (ms) => sink.retryHint(ms),
     }, () => sink.open(), signal);
   }

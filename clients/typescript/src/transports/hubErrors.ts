@@ -58,3 +58,20 @@ export async function fromHttpResponse(response: Response): Promise<EventStreamE
   const clientError = response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429;
   return new EventStreamError(code, message, !(clientError || isFatalCode(code)));
 }
+
+/**
+ * The error in an SSE `stream_error` frame (`{"error":{"code","message"}}`): the hub ended the
+ * stream for a reason. Retryable unless the code says the request itself is wrong. @internal
+ */
+export function parseStreamErrorFrame(data: string): EventStreamError {
+  let code = "stream_error";
+  let message = data;
+  try {
+    const body = JSON.parse(data) as { error?: { code?: unknown; message?: unknown } };
+    if (typeof body.error?.code === "string") code = body.error.code;
+    if (typeof body.error?.message === "string") message = body.error.message;
+  } catch {
+    // Not JSON: keep the raw text as the message.
+  }
+  return new EventStreamError(code, message, !isFatalCode(code));
+}

@@ -1,0 +1,44 @@
+using EventHub.Client.Tests.Infrastructure;
+using EventHub.Contracts;
+using EventHub.Tests.Infrastructure;
+
+namespace EventHub.Client.Tests;
+
+public sealed partial class EventHubClientTests
+{
+    [Theory]
+    [InlineData(EventHubProtocol.Json)]
+    [InlineData(EventHubProtocol.MessagePack)]
+    public async Task When_its_token_expires_the_client_gets_a_fresh_one_from_its_provider_and_resumes_without_loss(EventHubProtocol protocol)
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, TestTokens.TokenModeSettings());
+        var issued = 0;
+        var client = new EventHubClient(new EventHubClientOptions
+        {
+            HubUrl = hub.BaseAddress,
+            Projects = ["ao"],
+            StartAfter = "0",
+            Protocol = protocol,
+            ReconnectPolicy = FastPolicy,
+            // Short-lived tokens: the stream outlives the first one.
+            AccessTokenProvider = () =>
+            {
+                Interlocked.Increment(ref issued);
+                return Task.FromResult<string?>(TestTokens.Mint(["ao"], TimeSpan.FromSeconds(2)));
+            },
+        });
+        await using var reader = new ClientReader(client);
+        await db.Writer.SessionAsync("ao", 1);
+        Assert.Equal("ao-1", (await reader.ReadAsync(1))[0].SessionId);
+        var first = Volatile.Read(ref issued);
+
+        // Written while the first token expires and the client reconnects with a new one.
+        await db.Writer.SessionAsync("ao", 2);
+        await TaskTimeouts.UntilAsync(() => Volatile.Read(ref issued) > first, because: "the client never asked for a fresh token");
+        await db.Writer.SessionAsync("ao", 3);
+
+        var rest = await reader.ReadAsync(2);
+        Assert.Equal(["ao-2", "ao-3"], rest.Select(e => e.SessionId));
+    }
+}
