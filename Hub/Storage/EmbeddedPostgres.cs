@@ -13,7 +13,7 @@ namespace EventHub.Storage;
 /// without stopping it, the next start finds it running (<c>pg_ctl status</c>) and reuses it
 /// rather than failing on the stale lock file.
 /// </remarks>
-public sealed class EmbeddedPostgres : IAsyncDisposable
+public sealed partial class EmbeddedPostgres : IAsyncDisposable
 {
     private readonly string _root;
     private readonly string _binDir;
@@ -67,7 +67,7 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
             var pwTemp = Path.Combine(_root, "initdb-password");
             await File.WriteAllTextAsync(pwTemp, password, cancellationToken);
             if (_runAs is not null) await RunAsync("chown", [_runAs, pwTemp], asServerUser: false, cancellationToken);
-            _logger.LogInformation("Creating a private PostgreSQL cluster in {DataDirectory}", DataDirectory);
+            LogCreating(_logger, DataDirectory);
             try
             {
                 await RunAsync(Path.Combine(_binDir, "initdb"),
@@ -86,7 +86,7 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         if (runningPort is int existing)
         {
             Port = existing;
-            _logger.LogInformation("Reusing the private PostgreSQL already running on port {Port}", Port);
+            LogReusing(_logger, Port);
         }
         else
         {
@@ -95,7 +95,7 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
             await RunAsync(Path.Combine(_binDir, "pg_ctl"),
                 ["start", "-D", DataDirectory, "-w", "-t", "60", "-l", Path.Combine(_root, "postgres.log"), "-o", options],
                 asServerUser: true, cancellationToken);
-            _logger.LogInformation("Started a private PostgreSQL on 127.0.0.1:{Port} ({DataDirectory})", Port, DataDirectory);
+            LogStarted(_logger, Port, DataDirectory);
         }
         _started = true;
 
@@ -130,7 +130,7 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         NpgsqlConnection.ClearAllPools();
         await RunAsync(Path.Combine(_binDir, "pg_ctl"), ["stop", "-D", DataDirectory, "-m", "fast", "-w", "-t", "60"],
             asServerUser: true, cancellationToken);
-        _logger.LogInformation("Stopped the private PostgreSQL ({DataDirectory})", DataDirectory);
+        LogStopped(_logger, DataDirectory);
     }
 
     public async ValueTask DisposeAsync() => await StopAsync();
@@ -174,4 +174,16 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
                 $"{Path.GetFileName(program)} {string.Join(' ', args)} failed with exit code {process.ExitCode}: {output.Trim()}");
         return process.ExitCode;
     }
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Creating a private PostgreSQL cluster in {DataDirectory}")]
+    private static partial void LogCreating(ILogger logger, string dataDirectory);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Information, Message = "Reusing the private PostgreSQL already running on port {Port}")]
+    private static partial void LogReusing(ILogger logger, int port);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Information, Message = "Started a private PostgreSQL on 127.0.0.1:{Port} ({DataDirectory})")]
+    private static partial void LogStarted(ILogger logger, int port, string dataDirectory);
+
+    [LoggerMessage(EventId = 1104, Level = LogLevel.Information, Message = "Stopped the private PostgreSQL ({DataDirectory})")]
+    private static partial void LogStopped(ILogger logger, string dataDirectory);
 }
