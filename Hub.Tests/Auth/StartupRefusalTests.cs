@@ -92,8 +92,12 @@ public sealed class StartupRefusalTests
         Assert.Contains("http://0.0.0.0:5080", warning.Message);
     }
 
-    [Fact]
-    public async Task The_hub_process_prints_the_refusal_as_one_line_and_exits_non_zero()
+    [Theory]
+    [InlineData("--urls", "http://0.0.0.0:0", "Refusing to start without authentication", "Auth:AllowOpenOnNetwork")]
+    [InlineData("--Stream:SubscriberBufferCapacity", "0", "", "Stream:SubscriberBufferCapacity")]
+    [InlineData("--Sse:KeepAliveInterval", "00:00:00", "", "Sse:KeepAliveInterval")]
+    public async Task The_hub_process_prints_a_bad_start_as_one_line_that_names_the_setting_and_exits_non_zero(
+        string setting, string value, string says, string names)
     {
         var hubDll = typeof(EventHubApp).Assembly.Location;
         var start = new ProcessStartInfo("dotnet")
@@ -102,7 +106,7 @@ public sealed class StartupRefusalTests
             RedirectStandardError = true,
             WorkingDirectory = Path.GetDirectoryName(hubDll)!,
         };
-        foreach (var arg in new[] { hubDll, "--urls", "http://0.0.0.0:0", $"--ConnectionStrings:EventHub={UnusedDatabase}" })
+        foreach (var arg in new[] { hubDll, "--urls", "http://127.0.0.1:0", setting, value, $"--ConnectionStrings:EventHub={UnusedDatabase}" })
             start.ArgumentList.Add(arg);
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -118,8 +122,8 @@ public sealed class StartupRefusalTests
         var lines = (await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(2, process.ExitCode);
         var line = Assert.Single(lines);
-        Assert.StartsWith("EventHub did not start: Refusing to start without authentication", line);
-        Assert.Contains("Auth:AllowOpenOnNetwork", line);
+        Assert.StartsWith("EventHub did not start: " + says, line);
+        Assert.Contains(names, line);
         Assert.DoesNotContain("   at ", await stdout + line);
     }
 }
