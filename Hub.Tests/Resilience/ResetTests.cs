@@ -24,6 +24,11 @@ public sealed class ResetTests
         Assert.Equal(head, reset.Id); // an EventSource reconnects from there by itself
         await Assert.ThrowsAsync<EndOfStreamException>(() => foreign.ReadEventAsync());
 
+        // The reset is counted for operators (Prometheus scrape).
+        using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+        var metrics = await http.GetStringAsync("/metrics").WithTimeout();
+        Assert.Matches(@"eventhub_stream_resets(_total)?\{[^}]*reason=""offset_from_another_log""[^}]*transport=""sse""[^}]*\} [1-9]", metrics);
+
         // Continuing from the given offset works.
         await using var continued = await SseTestClient.ConnectAsync(hub.BaseAddress, lastEventId: reset.Id);
         await db.Writer.SessionAsync("ao", 2);
