@@ -14,6 +14,7 @@ try
         Console.WriteLine();
         Console.WriteLine($"EventHub is listening on {address}. Watch the stream with:");
         Console.WriteLine($"  curl -N '{address}/api/v1/events?after=0'");
+    Console.WriteLine($"or open the live event viewer at {address}/");
         Console.WriteLine();
     });
     // The checks that StartAsync would run, run first here so that a refusal is one line rather
