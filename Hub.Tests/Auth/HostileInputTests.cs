@@ -29,7 +29,7 @@ public sealed class HostileInputTests : IAsyncLifetime
 
     private static readonly HashSet<string> KnownCodes =
     [
-        StreamErrorCodes.InvalidOffset, StreamErrorCodes.ForeignOffset, StreamErrorCodes.OffsetOutOfRange,
+        StreamErrorCodes.InvalidOffset, ResetReasons.ForeignLog, StreamErrorCodes.OffsetOutOfRange,
         StreamErrorCodes.InvalidProject, StreamErrorCodes.InvalidType, StreamErrorCodes.TooManyProjects,
         StreamErrorCodes.TooManyTypes, StreamErrorCodes.MissingRequest, AccessErrorCodes.TooManyStreams,
     ];

@@ -40,17 +40,26 @@ public sealed class StreamingStandby : IAsyncDisposable
             NullLogger.Instance);
         await primary.StartAsync();
         var standby = new StreamingStandby(root, binDir, primary, LoopbackPorts.Free());
-        var standbyDir = Path.Combine(root, "standby");
-        Directory.CreateDirectory(Path.Combine(standbyDir, "run"));
-        if (standby._runAs is not null) await standby.RunAsync("chown", ["-R", standby._runAs, standbyDir], asServerUser: false);
+        try
+        {
+            var standbyDir = Path.Combine(root, "standby");
+            Directory.CreateDirectory(Path.Combine(standbyDir, "run"));
+            if (standby._runAs is not null) await standby.RunAsync("chown", ["-R", standby._runAs, standbyDir], asServerUser: false);
 
-        var password = new NpgsqlConnectionStringBuilder(primary.ConnectionString).Password!;
-        await standby.RunAsync("env", [$"PGPASSWORD={password}", Path.Combine(binDir, "pg_basebackup"),
-            "-h", "127.0.0.1", "-p", primary.Port.ToString(), "-U", "postgres", "-D", standby.StandbyData, "-R", "-X", "stream", "--checkpoint=fast"]);
-        await standby.RunAsync(Path.Combine(binDir, "pg_ctl"), ["start", "-D", standby.StandbyData, "-w", "-t", "60",
-            "-l", Path.Combine(standbyDir, "postgres.log"),
-            "-o", $"-p {standby.StandbyPort} -c listen_addresses=127.0.0.1 -c unix_socket_directories={Path.Combine(standbyDir, "run")} -c hot_standby=on -c max_connections=300"]);
-        return standby;
+            var password = new NpgsqlConnectionStringBuilder(primary.ConnectionString).Password!;
+            await standby.RunAsync("env", [$"PGPASSWORD={password}", Path.Combine(binDir, "pg_basebackup"),
+                "-h", "127.0.0.1", "-p", primary.Port.ToString(), "-U", "postgres", "-D", standby.StandbyData, "-R", "-X", "stream", "--checkpoint=fast"]);
+            await standby.RunAsync(Path.Combine(binDir, "pg_ctl"), ["start", "-D", standby.StandbyData, "-w", "-t", "60",
+                "-l", Path.Combine(standbyDir, "postgres.log"),
+                "-o", $"-p {standby.StandbyPort} -c listen_addresses=127.0.0.1 -c unix_socket_directories={Path.Combine(standbyDir, "run")} -c hot_standby=on -c max_connections=300"]);
+            return standby;
+        }
+        catch
+        {
+            // Leave no cluster behind when the standby cannot be set up.
+            await standby.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Runs a statement on the standby as superuser (for example <c>SELECT pg_wal_replay_pause()</c>).</summary>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Dapper;
 using EventHub.Log;
 using Npgsql;
@@ -46,6 +45,4 @@ internal sealed class NaiveSeqChangeLogReader(NpgsqlDataSource dataSource) : ICh
 
     public Task<LogHorizon> GetHorizonAsync(CancellationToken cancellationToken = default) =>
         Task.FromResult(new LogHorizon(ulong.MaxValue, long.MaxValue));
-
-    public static string Describe(LogPosition p) => p.Seq.ToString(CultureInfo.InvariantCulture);
 }

@@ -33,7 +33,7 @@ public sealed partial class EventsHubTests
         {
             "malformed offset" => (Request(after: "not-an-offset"), StreamErrorCodes.InvalidOffset, "is not an offset"),
             "offset of another log" => (Request(after: $"{(epoch == "otherlog" ? "elsewhere" : "otherlog")}.5.5"),
-                StreamErrorCodes.ForeignOffset, "belongs to another log"),
+                ResetReasons.ForeignLog, "belongs to another log"),
             "offset beyond the log" => (Request(after: $"{epoch}.99999999.99999999"), StreamErrorCodes.OffsetOutOfRange, "beyond"),
             "empty project id" => (Request([""]), StreamErrorCodes.InvalidProject, "must not be empty"),
             "oversized project id" => (Request([new string('p', 129)]), StreamErrorCodes.InvalidProject, "at most 128 characters"),

@@ -44,19 +44,20 @@ public sealed class EventStreamSource(
 
     /// <summary>
     /// Opens a stream. Throws <see cref="StreamRequestException"/> for a request that cannot be
-    /// served, before anything is sent, so a transport can answer with a clear error.
+    /// served and <see cref="StreamResetException"/> for an offset of another log, before anything
+    /// is sent, so a transport can answer with a clear error or its reset signal.
     /// </summary>
     public async Task<EventStream> OpenAsync(StreamRequest request, CancellationToken cancellationToken = default)
     {
         var validated = validator.Validate(request);
         await tail.WaitUntilReadyAsync(cancellationToken);
+        var epoch = await reader.GetEpochAsync(cancellationToken);
 
         LogPosition? start = null;
         if (validated.After is { } after)
         {
             if (after.Epoch is not null)
             {
-                var epoch = await reader.GetEpochAsync(cancellationToken);
                 if (after.Epoch != epoch)
                     throw new StreamResetException(ResetReasons.ForeignLog,
                         $"The offset belongs to another log (epoch '{after.Epoch}'; this log is '{epoch}'), " +
@@ -76,7 +77,6 @@ public sealed class EventStreamSource(
             start = after.Position;
         }
 
-        var streamEpoch = await reader.GetEpochAsync(cancellationToken);
         var subscription = new Subscription(validated.Filter, options.Value.SubscriberBufferCapacity);
         var head = fanout.Subscribe(subscription);
         if (start is null)
@@ -95,9 +95,9 @@ public sealed class EventStreamSource(
                 throw;
             }
             return new EventStream(subscription, validated.Filter, head, catchUp: false, head,
-                _catchUpReader, window, fanout, streamEpoch, options.Value, timeProvider, _stopping, skipCommittedIn: now);
+                _catchUpReader, window, fanout, epoch, options.Value, timeProvider, _stopping, skipCommittedIn: now);
         }
         return new EventStream(subscription, validated.Filter, start.Value, catchUp: true, head,
-            _catchUpReader, window, fanout, streamEpoch, options.Value, timeProvider, _stopping);
+            _catchUpReader, window, fanout, epoch, options.Value, timeProvider, _stopping);
     }
 }

@@ -10,7 +10,6 @@ public sealed class StreamRequestException(string code, string message) : Except
 public static class StreamErrorCodes
 {
     public const string InvalidOffset = "invalid_offset";
-    public const string ForeignOffset = "offset_from_another_log";
     public const string OffsetOutOfRange = "offset_out_of_range";
     public const string InvalidProject = "invalid_project";
     public const string InvalidType = "invalid_type";

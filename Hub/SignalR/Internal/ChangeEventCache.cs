@@ -12,5 +12,5 @@ public sealed class ChangeEventCache
     private readonly ConditionalWeakTable<LogEvent, SharedChangeEvent> _events = new();
 
     internal SharedChangeEvent Get(LogEvent e) =>
-        _events.TryGetValue(e, out var shared) ? shared : _events.GetValue(e, static e => new SharedChangeEvent(e));
+        _events.GetValue(e, static e => new SharedChangeEvent(e));
 }

@@ -31,7 +31,7 @@ public sealed partial class EventHubClientTests
         await Writer.SessionAsync(p, 3);
 
         var after = await reader.ReadAsync(6);
-        await AssertExactlyTheLogAsync(p, [.. before, .. after]);
+        await LogAssert.ReceivedExactlyTheLogAsync(fixture.Db, p, [.. before, .. after]);
         Assert.Equal([Connecting, Live, Reconnecting, Live], reader.States);
     }
 
@@ -61,7 +61,7 @@ public sealed partial class EventHubClientTests
             await Writer.CheckAsync(pr, "lint", "c0ffee", "failed");
 
             var after = await reader.ReadAsync(4);
-            await AssertExactlyTheLogAsync(p, [.. before, .. after]);
+            await LogAssert.ReceivedExactlyTheLogAsync(fixture.Db, p, [.. before, .. after]);
             Assert.IsType<PrUpdated>(after[2]);
 
             await reader.StopAsync();
@@ -101,14 +101,5 @@ public sealed partial class EventHubClientTests
             await foreach (var e in client.ReadAllAsync(cts.Token)) return e;
             throw new InvalidOperationException("The stream ended.");
         }
-    }
-
-    /// <summary>The events are exactly the project's log, in order: none missing, none twice.</summary>
-    private async Task AssertExactlyTheLogAsync(string project, IReadOnlyList<ChangeEvent> received)
-    {
-        await using var c = await fixture.Db.DataSource.OpenConnectionAsync();
-        var logged = (await c.QueryAsync<long>("SELECT seq FROM change_log WHERE project_id = @project ORDER BY seq", new { project })).ToList();
-        Assert.Equal(logged, received.Select(e => e.Seq));
-        Assert.Equal(received.Count, received.Select(e => e.Offset).Distinct().Count());
     }
 }

@@ -1,4 +1,3 @@
-using Dapper;
 using EventHub.Client.Tests.Infrastructure;
 using EventHub.Tests.Infrastructure;
 using static EventHub.Client.EventHubConnectionState;
@@ -22,8 +21,7 @@ public sealed class HubProcessKillTests
         await db.Writer.ProjectAsync(p);
         var port = HubProcess.FreePort();
         var hub = await HubProcess.StartAsync(db.ConnectionString, port);
-        using var stopWriters = new CancellationTokenSource();
-        Task<int>[] writers = [];
+        ConcurrentWriters? writers = null;
         try
         {
             await using var reader = new ClientReader(new EventHubClient(new EventHubClientOptions
@@ -40,53 +38,32 @@ public sealed class HubProcessKillTests
                 },
             }));
 
-            // Two writers commit concurrently (so commits interleave) until told to stop.
-            var written = 0;
-            var progress = new SemaphoreSlim(0);
-            writers = [Write(1), Write(100_000)];
-            async Task<int> Write(int from)
-            {
-                var n = 0;
-                while (!stopWriters.IsCancellationRequested && n < 1500)
-                {
-                    await db.Writer.SessionAsync(p, from + n++);
-                    Interlocked.Increment(ref written);
-                    progress.Release();
-                }
-                return n;
-            }
+            writers = new ConcurrentWriters(db.Writer, p);
 
             var received = await reader.ReadAsync(20);
 
             await hub.KillAsync(); // SIGKILL mid-stream: no final frame, no graceful close
             await reader.WaitForStateAsync(Reconnecting);
             // Commits while no hub runs: only the resume can deliver them.
-            var atKill = Volatile.Read(ref written);
-            while (Volatile.Read(ref written) < atKill + 20) await progress.WaitAsync().WithTimeout();
+            await writers.WaitForMoreAsync(20);
 
             await hub.DisposeAsync();
             hub = await HubProcess.StartAsync(db.ConnectionString, port);
             {
                 await reader.WaitForStateAsync(Live);
                 received.AddRange(await reader.ReadAsync(20)); // the writers are still going
-                await stopWriters.CancelAsync();
-                var total = (await Task.WhenAll(writers).WithTimeout()).Sum();
+                var total = await writers.StopAsync();
 
                 received.AddRange(await reader.ReadAsync(total - received.Count));
-                await using var c = await db.DataSource.OpenConnectionAsync();
-                var logged = (await c.QueryAsync<long>(
-                    "SELECT seq FROM change_log WHERE project_id = @p ORDER BY tx_id, seq", new { p })).ToList();
-                Assert.Equal(total, logged.Count);
-                Assert.Equal(logged, received.Select(e => e.Seq)); // exactly the log, in its order
-                Assert.Equal(total, received.Select(e => e.Offset).Distinct().Count());
+                Assert.Equal(total, received.Count);
+                await LogAssert.ReceivedExactlyTheLogAsync(db, p, received);
                 Assert.False(reader.HasUnreadEvent);
                 Assert.Equal([Connecting, Live, Reconnecting, Live], reader.States);
             }
         }
         finally
         {
-            await stopWriters.CancelAsync();
-            try { await Task.WhenAll(writers).WithTimeout(); } catch (Exception e) when (e is not TimeoutException) { }
+            if (writers is not null) await writers.DisposeAsync();
             await hub.DisposeAsync();
         }
     }
