@@ -27,15 +27,31 @@ public sealed class EventStreamSource(
     // otherwise open streams would hold the shutdown until its timeout.
     private readonly CancellationToken _stopping = lifetime?.ApplicationStopping ?? CancellationToken.None;
 
+    /// <summary>How long <see cref="GetHeadOffsetAsync"/> waits for transactions open at the call to end.</summary>
+    private static readonly TimeSpan HeadSettleLimit = TimeSpan.FromSeconds(2);
+
     /// <summary>
-    /// The offset of the log's head now: the later of what the tail has published and what the
-    /// log holds as final (the tail's wake-up may be in flight). Streaming after it gives the
-    /// events from now on, and it stays a fixed point to resume from.
+    /// The offset of the log's head now: after every event committed before this call. Streaming
+    /// after it gives the events from now on, and it stays a fixed point to resume from.
     /// </summary>
+    /// <remarks>
+    /// A row that committed before the call can still wait behind an older open transaction, and
+    /// then sorts after a head taken at once. So this first waits, briefly and boundedly, until
+    /// every transaction running at the call has ended; past the bound (a long transaction holds
+    /// the log back) it answers with the head it has, and such rows may still arrive.
+    /// </remarks>
     public async Task<string> GetHeadOffsetAsync(CancellationToken cancellationToken = default)
     {
         await tail.WaitUntilReadyAsync(cancellationToken);
         var epoch = await reader.GetEpochAsync(cancellationToken);
+        var atCall = await reader.GetSnapshotAsync(cancellationToken);
+        var deadline = timeProvider.GetTimestamp() + (long)(HeadSettleLimit.TotalSeconds * timeProvider.TimestampFrequency);
+        var delay = TimeSpan.FromMilliseconds(2);
+        while ((await reader.GetSnapshotAsync(cancellationToken)).Xmin < atCall.Xmax && timeProvider.GetTimestamp() < deadline)
+        {
+            await Task.Delay(delay, timeProvider, cancellationToken);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromMilliseconds(100).Ticks));
+        }
         var published = fanout.Head;
         var final = await reader.GetHeadAsync(cancellationToken);
         var head = final > published ? final : published;
