@@ -88,6 +88,7 @@ public static class EventHubApp
         services.AddHostedService(sp => sp.GetRequiredService<ChangeLogTail>());
         services.AddSingleton<StreamRequestValidator>();
         services.AddSingleton<EventStreamSource>();
+        services.AddSingleton<EventHub.Streaming.Policy.StreamPolicy>(); // authorize, limit, open: both transports
         services.AddEventsHub(configuration);
 
         services.AddEventHubHealth(configuration);

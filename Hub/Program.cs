@@ -29,6 +29,12 @@ catch (OptionsValidationException e)
     Console.Error.WriteLine($"EventHub did not start: {string.Join(" ", e.Failures)}");
     return 2;
 }
+catch (EventHub.Auth.ExposedOpenModeException e)
+{
+    // Open mode found itself bound to a network address (the configuration did not say so).
+    Console.Error.WriteLine($"EventHub did not start: {e.Message}");
+    return 2;
+}
 catch (InvalidOperationException e) when (e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
 {
     Console.Error.WriteLine($"EventHub did not start: {e.Message}");

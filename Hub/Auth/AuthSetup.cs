@@ -159,7 +159,7 @@ public static partial class AuthSetup
             OnAuthenticationFailed = context =>
             {
                 // The exception's type only: its message can quote the token.
-                LogTokenRejected(logger, context.Request.Path, context.Exception.GetType().Name);
+                LogTokenRejected(logger, Observability.LogValue.Of(context.Request.Path), context.Exception.GetType().Name);
                 return Task.CompletedTask;
             },
         };
@@ -180,18 +180,27 @@ public static partial class AuthSetup
             }));
     }
 
-    /// <summary>Wraps the server so that <c>access_token</c> leaves the query before the host logs it.</summary>
+    /// <summary>
+    /// Wraps the server so that <c>access_token</c> leaves the query before the host logs it, and
+    /// so that open mode refuses to run on a network address it was bound to by any means.
+    /// </summary>
     private static void DecorateServer(IServiceCollection services)
     {
         var descriptor = services.LastOrDefault(d => d.ServiceType == typeof(IServer))
             ?? throw new InvalidOperationException("AddEventHubAuth must run after the web host has registered its server (Kestrel).");
         services.Remove(descriptor);
-        services.AddSingleton<IServer>(sp => new AccessTokenScrubbingServer(
-            descriptor.ImplementationInstance as IServer
-            ?? (IServer?)descriptor.ImplementationFactory?.Invoke(sp)
-            ?? (IServer)ActivatorUtilities.CreateInstance(sp, descriptor.ImplementationType!)));
+        services.AddSingleton<IServer>(sp =>
+        {
+            var server = descriptor.ImplementationInstance as IServer
+                ?? (IServer?)descriptor.ImplementationFactory?.Invoke(sp)
+                ?? (IServer)ActivatorUtilities.CreateInstance(sp, descriptor.ImplementationType!);
+            var auth = sp.GetRequiredService<IOptions<AuthOptions>>().Value;
+            // Open mode checks what was actually bound, not only what was configured.
+            var enforceLoopback = auth.Mode == AuthMode.Open && !auth.AllowOpenOnNetwork;
+            return new LoopbackBindingGuardServer(new AccessTokenScrubbingServer(server), enforceLoopback);
+        });
     }
 
     [LoggerMessage(EventId = 8001, Level = LogLevel.Information, Message = "A bearer token for {Path} was rejected ({Reason}).")]
-    private static partial void LogTokenRejected(ILogger logger, PathString path, string reason);
+    private static partial void LogTokenRejected(ILogger logger, string path, string reason);
 }

@@ -32,34 +32,22 @@ public static class ListenAddresses
         list.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     /// <summary>
-    /// Whether a listen URL reaches only this machine: <c>localhost</c>, <c>127.0.0.0/8</c> and
-    /// <c>[::1]</c> are loopback; <c>*</c>, <c>+</c>, <c>0.0.0.0</c>, <c>[::]</c>, host names and
-    /// every other address are not. Unix sockets and named pipes are local.
+    /// Whether a listen URL reaches only this machine, decided by Kestrel's own rules
+    /// (<see cref="BindingAddress.Parse"/>, then as Kestrel's address binder treats it): a Unix
+    /// socket (<c>http://unix:/path</c>) or named pipe is local; <c>localhost</c> binds the loopback
+    /// interfaces; an IP literal binds that address; anything else (<c>*</c>, <c>+</c>, any host
+    /// name, <c>http://unix:5080</c> without a path) makes Kestrel bind every interface.
     /// </summary>
     public static bool IsLoopback(string url)
     {
-        if (url.StartsWith("http://unix:", StringComparison.OrdinalIgnoreCase) ||
-            url.StartsWith("https://unix:", StringComparison.OrdinalIgnoreCase) ||
-            url.StartsWith("http://pipe:", StringComparison.OrdinalIgnoreCase))
-            return true;
-        var schemeEnd = url.IndexOf("://", StringComparison.Ordinal);
-        if (schemeEnd < 0) return false;
-        var rest = url[(schemeEnd + 3)..];
-        var slash = rest.IndexOf('/');
-        if (slash >= 0) rest = rest[..slash];
-        string host;
-        if (rest.StartsWith('['))
-        {
-            var close = rest.IndexOf(']');
-            if (close < 0) return false;
-            host = rest[1..close];
-        }
-        else
-        {
-            var colon = rest.LastIndexOf(':');
-            host = colon >= 0 ? rest[..colon] : rest;
-        }
-        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase)) return true;
+        BindingAddress address;
+        try { address = BindingAddress.Parse(url); }
+        catch (FormatException) { return false; }
+        if (address.IsUnixPipe || address.IsNamedPipe) return true;
+        if (address.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase)) return true;
+        var host = address.Host;
+        if (host.Length > 1 && host[0] == '[' && host[^1] == ']') host = host[1..^1];
+        // Any other host name is not resolved by Kestrel: it binds IPv6Any (every interface).
         return IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip);
     }
 

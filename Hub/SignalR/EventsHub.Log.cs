@@ -11,18 +11,9 @@ public sealed partial class EventsHub
     [LoggerMessage(EventId = 4003, Level = LogLevel.Debug, Message = "Connection {ConnectionId}: stream cancelled after {Sent} events.")]
     private static partial void LogStreamCancelled(ILogger logger, string connectionId, long sent);
 
-    [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "Connection {ConnectionId}: the server ended a stream after {Sent} events.")]
-    private static partial void LogStreamEndedByServer(ILogger logger, string connectionId, long sent);
-
     [LoggerMessage(EventId = 4005, Level = LogLevel.Error, Message = "Connection {ConnectionId}: a stream failed.")]
     private static partial void LogStreamFailed(ILogger logger, string connectionId, Exception exception);
 
     [LoggerMessage(EventId = 4006, Level = LogLevel.Warning, Message = "Connection {ConnectionId}: leaving project groups failed.")]
     private static partial void LogLeaveFailed(ILogger logger, string connectionId, Exception exception);
-
-    [LoggerMessage(EventId = 4007, Level = LogLevel.Error, Message = "Connection {ConnectionId}: opening a stream failed.")]
-    private static partial void LogOpenFailed(ILogger logger, string connectionId, Exception exception);
-
-    [LoggerMessage(EventId = 3008, Level = LogLevel.Information, Message = "Connection {ConnectionId}: a stream ended after {Sent} events because its token expired.")]
-    private static partial void LogStreamExpired(ILogger logger, string connectionId, long sent);
 }

@@ -4,6 +4,7 @@ using EventHub.Auth;
 using EventHub.Contracts;
 using EventHub.SignalR.Internal;
 using EventHub.Streaming;
+using EventHub.Streaming.Policy;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 
@@ -12,19 +13,17 @@ namespace EventHub.SignalR;
 /// <summary>
 /// <c>/hubs/events</c>: the change stream over SignalR. Like the SSE endpoint it is a thin
 /// transport: it turns a <see cref="StreamEventsRequest"/> into a <see cref="StreamRequest"/>,
-/// opens an <see cref="EventStream"/> from <see cref="EventStreamSource"/> (which owns
-/// validation, offsets, catch-up, live and exactly-once) and pumps it into a bounded channel.
+/// has <see cref="StreamPolicy"/> authorize, limit and open it (the policy shared with SSE; the
+/// stream source owns validation, offsets, catch-up, live and exactly-once) and pumps the session
+/// into a bounded channel. What is its own: the per-connection stream count, project groups for
+/// notices, and framing errors as HubExceptions.
 /// </summary>
 public sealed partial class EventsHub(
-    EventStreamSource source,
+    StreamPolicy policy,
     ProjectGroupTracker groups,
     ChangeEventCache cache,
     IOptions<EventsHubOptions> options,
-    StreamAccess access,
-    ConnectionLimiter limiter,
     IOptions<LimitsOptions> limits,
-    TimeProvider timeProvider,
-    EventHubMetrics metrics,
     ILogger<EventsHub> logger) : Hub<IEventHubClient>
 {
     // Context.Items key of the connection's ConnectionState (its limiter lease and stream count).
@@ -39,16 +38,32 @@ public sealed partial class EventsHub(
         IDisposable lease;
         try
         {
-            lease = limiter.Acquire(Context.User, Context.GetHttpContext()?.Connection.RemoteIpAddress);
+            lease = policy.AcquireConnection(Caller());
         }
-        catch (AccessDeniedException e)
+        catch (StreamRefusedException e)
         {
-            LogRejected(logger, Context.ConnectionId, e.Code);
-            throw new HubException($"{e.Code}: {e.Message}");
+            throw Error(e.Refusal);
         }
         Context.Items[StateKey] = new ConnectionState(lease);
-        metrics.ConnectionOpened(EventHubMetrics.SignalR);
         return base.OnConnectedAsync();
+    }
+
+    private StreamCaller Caller() =>
+        new(Context.User, Context.GetHttpContext()?.Connection.RemoteIpAddress, EventHubMetrics.SignalR);
+
+    /// <summary>
+    /// A refusal as the client reads it: <c>{code}: {message}</c>. A failure on the server's side
+    /// (database, bug) carries no code: clients treat a coded error as final, and this one is not.
+    /// </summary>
+    private static HubException Error(StreamRefusal refusal) =>
+        new(refusal.StatusCode >= 500 ? refusal.Message : $"{refusal.Code}: {refusal.Message}");
+
+    /// <summary>The offset of the log's head: stream after it for "from now" with a fixed resume point.</summary>
+    /// <remarks>Authorized like a stream of every project the caller may read.</remarks>
+    public async Task<string> GetHeadOffset()
+    {
+        var (offset, refusal) = await policy.GetHeadOffsetAsync(Caller(), Context.ConnectionAborted);
+        return offset ?? throw Error(refusal!);
     }
 
     /// <summary>
@@ -56,9 +71,6 @@ public sealed partial class EventsHub(
     /// then live. A request that cannot be served fails with a <see cref="HubException"/> whose
     /// message starts with the error code. Cancelling the stream frees it at once.
     /// </summary>
-    /// <summary>The offset of the log's head: stream after it for "from now" with a fixed resume point.</summary>
-    public Task<string> GetHeadOffset() => source.GetHeadOffsetAsync(Context.ConnectionAborted);
-
     public async Task<ChannelReader<ChangeEvent>> StreamEvents(StreamEventsRequest? request, CancellationToken cancellationToken)
     {
         var connectionId = Context.ConnectionId;
@@ -92,53 +104,30 @@ public sealed partial class EventsHub(
     private async Task<ChannelReader<ChangeEvent>> OpenStreamAsync(StreamEventsRequest request, ConnectionState state,
         string connectionId, CancellationToken cancellationToken)
     {
-        StreamGrant? grant = null;
-        EventStream stream;
-        try
+        // The one policy (shared with SSE): only the request it grants is opened, and the groups
+        // joined below are its projects, never the ones the client named.
+        var opening = await policy.OpenAsync(Caller(), new StreamRequest(request.Projects ?? [], request.Types ?? [], request.After),
+            countsAsConnection: false, cancellationToken);
+        if (opening.Refusal is { } refusal) throw Error(refusal);
+        if (opening.Reset is { } reset)
         {
-            // The one authorization point (shared with SSE): only the request it returns is opened,
-            // and the groups joined below are its projects, never the ones the client named.
-            grant = access.Authorize(Context.User, new StreamRequest(request.Projects ?? [], request.Types ?? [], request.After));
-            stream = await source.OpenAsync(grant.Request, cancellationToken);
-        }
-        catch (AccessDeniedException e)
-        {
-            LogRejected(logger, connectionId, e.Code);
-            throw new HubException($"{e.Code}: {e.Message}");
-        }
-        catch (StreamRequestException e)
-        {
-            LogRejected(logger, connectionId, e.Code);
-            throw new HubException($"{e.Code}: {e.Message}");
-        }
-        catch (StreamResetException reset)
-        {
-            LogRejected(logger, connectionId, reset.Reason);
-            metrics.Reset(EventHubMetrics.SignalR, reset.Reason);
-            // Only to the projects the caller may read (a reset names no other project's offset).
-            await SendResetNoticesAsync(Clients.Caller, grant?.Request.Projects ?? [], reset);
+            await SendResetNoticesAsync(Clients.Caller, opening.Projects, reset);
             throw ResetError(reset);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // The hub runs with detailed errors (EventsHubSetup): no server exception's text may
-            // reach the client, only this.
-            LogOpenFailed(logger, connectionId, e);
-            throw new HubException("The stream could not be opened on the server. Try again shortly.");
-        }
 
-        // The projects are valid now (OpenAsync validated them). Join their groups before the
-        // first event is queued, so a client that has received an event is in the group.
-        string[] projects = grant.Request.Projects.Distinct(StringComparer.Ordinal).ToArray();
+        var session = opening.Session!;
+        var projects = session.Projects.ToArray();
         var connectionAborted = Context.ConnectionAborted;
         try
         {
+            // Join the groups before the first event is queued, so a client that has received an
+            // event is in the group.
             await groups.JoinAsync(connectionId, projects, connectionAborted);
         }
         catch
         {
             // JoinAsync is all or nothing: only the stream needs undoing.
-            await stream.DisposeAsync();
+            await session.DisposeAsync();
             throw;
         }
 
@@ -148,12 +137,10 @@ public sealed partial class EventsHub(
             SingleWriter = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        LogStreamOpened(logger, connectionId, projects.Length == 0 ? "*" : string.Join(",", projects), request.After ?? "(now)");
+        LogStreamOpened(logger, connectionId, projects.Length == 0 ? "*" : LogValue.Of(string.Join(",", projects)), LogValue.Of(request.After ?? "(now)"));
         // The pump outlives this call: it must not touch the hub instance (SignalR disposes it
         // when the method returns), only what it captured here.
-        var caller = Clients.Caller;
-        metrics.StreamOpened(EventHubMetrics.SignalR);
-        _ = PumpAsync(stream, channel.Writer, connectionId, projects, caller, state, grant.ExpiresAt, cancellationToken, connectionAborted);
+        _ = PumpAsync(session, channel.Writer, connectionId, projects, Clients.Caller, state, cancellationToken, connectionAborted);
         return channel.Reader;
     }
 
@@ -161,73 +148,66 @@ public sealed partial class EventsHub(
     {
         groups.ForgetConnection(Context.ConnectionId);
         if (Context.Items.TryGetValue(StateKey, out var state))
-        {
             ((ConnectionState)state!).Dispose();
-            metrics.ConnectionClosed(EventHubMetrics.SignalR);
-        }
         return base.OnDisconnectedAsync(exception);
     }
 
-    private async Task PumpAsync(EventStream stream, ChannelWriter<ChangeEvent> writer, string connectionId,
-        string[] projects, IEventHubClient caller, ConnectionState state, DateTimeOffset? expiresAt,
+    private async Task PumpAsync(StreamSession session, ChannelWriter<ChangeEvent> writer, string connectionId,
+        string[] projects, IEventHubClient caller, ConnectionState state,
         CancellationToken streamCancelled, CancellationToken connectionAborted)
     {
         // SignalR cancels the stream token when the client cancels the stream or the connection
-        // closes; the abort token is linked too so that no path leaves a pump behind. The token's
-        // expiry ends the stream too: a SignalR connection outlives the token it was opened with.
-        using var expiry = TokenExpiry.Start(expiresAt, timeProvider);
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(streamCancelled, connectionAborted, expiry.Token);
-        var cancellationToken = cts.Token;
+        // closes; the abort token is linked too so that no path leaves a pump behind.
+        using var gone = CancellationTokenSource.CreateLinkedTokenSource(streamCancelled, connectionAborted);
         Exception? error = null;
-        var sent = 0L;
         try
         {
-            await foreach (var e in stream.ReadAllAsync(cancellationToken))
+            var end = await session.RunAsync(async (events, cancellationToken) =>
             {
-                var item = cache.Get(e);
-                // Full channel: the client (or its connection) is slow. Waiting here is safe: the
-                // EventStream's live buffer fills and it falls back to the log, so memory stays
-                // bounded and nothing is dropped.
-                if (!writer.TryWrite(item))
-                    await writer.WriteAsync(item, cancellationToken);
-                sent++;
-                metrics.Delivered(EventHubMetrics.SignalR);
+                await foreach (var e in events.WithCancellation(cancellationToken))
+                {
+                    var item = cache.Get(e);
+                    // Full channel: the client (or its connection) is slow. Waiting here is safe:
+                    // the stream's live buffer fills and it falls back to the log, so memory stays
+                    // bounded and nothing is dropped.
+                    if (!writer.TryWrite(item))
+                        await writer.WriteAsync(item, cancellationToken);
+                }
+            }, gone.Token);
+            switch (end.Reason)
+            {
+                case StreamEndReason.Cancelled:
+                    LogStreamCancelled(logger, connectionId, end.Delivered);
+                    break;
+                case StreamEndReason.Reset:
+                    await SendResetNoticesAsync(caller, projects, end.Reset!);
+                    error = ResetError(end.Reset!);
+                    break;
+                case StreamEndReason.TokenExpired:
+                    error = new HubException($"{AccessErrorCodes.TokenExpired}: The token that authorized this stream has expired. " +
+                        "Reconnect with a fresh token and call StreamEvents again with 'after' set to the offset of the last event you received.");
+                    break;
+                case StreamEndReason.ServerEnded:
+                    // Never silently: the client resumes from its offset.
+                    error = new HubException("The server ended this stream. Resume by calling StreamEvents again with " +
+                        "'after' set to the offset of the last event you received.");
+                    break;
+                default:
+                    error = new HubException("The stream failed on the server. Resume by calling StreamEvents again with " +
+                        "'after' set to the offset of the last event you received.");
+                    break;
             }
-            // ReadAllAsync ends only when the fan-out removed the subscription (the hub is
-            // stopping): end the stream with an error, never silently.
-            error = new HubException("The server ended this stream. Resume by calling StreamEvents again with " +
-                "'after' set to the offset of the last event you received.");
-            LogStreamEndedByServer(logger, connectionId, sent);
-        }
-        catch (StreamResetException reset)
-        {
-            // Retention pruned events after this stream's position: an explicit reset, never a gap.
-            metrics.Reset(EventHubMetrics.SignalR, reset.Reason);
-            await SendResetNoticesAsync(caller, projects, reset);
-            error = ResetError(reset);
-        }
-        catch (OperationCanceledException) when (expiry.HasExpired && !streamCancelled.IsCancellationRequested &&
-                                                  !connectionAborted.IsCancellationRequested)
-        {
-            error = new HubException($"{AccessErrorCodes.TokenExpired}: The token that authorized this stream has expired. " +
-                "Reconnect with a fresh token and call StreamEvents again with 'after' set to the offset of the last event you received.");
-            LogStreamExpired(logger, connectionId, sent);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // The client cancelled or left: not an error case.
-            LogStreamCancelled(logger, connectionId, sent);
         }
         catch (Exception e)
         {
+            // Only sending the reset notices can throw here (the connection is going away).
             LogStreamFailed(logger, connectionId, e);
-            error = new HubException("The stream failed on the server. Resume by calling StreamEvents again with " +
+            error ??= new HubException("The stream failed on the server. Resume by calling StreamEvents again with " +
                 "'after' set to the offset of the last event you received.");
         }
         finally
         {
-            metrics.StreamClosed(EventHubMetrics.SignalR);
-            await stream.DisposeAsync();
+            await session.DisposeAsync();
             // The slot is free once the stream has left the fan-out (before the groups, so that a
             // client that sees it leave a group can count on the slot).
             state.CloseStream();

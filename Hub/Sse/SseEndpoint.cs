@@ -2,6 +2,7 @@ using EventHub.Observability;
 using EventHub.Auth;
 using EventHub.Errors;
 using EventHub.Streaming;
+using EventHub.Streaming.Policy;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
@@ -12,119 +13,82 @@ namespace EventHub.Sse;
 /// <c>GET /api/v1/events</c>: the change stream as Server-Sent Events. It only translates the
 /// query into a <see cref="StreamRequest"/> and frames what <see cref="EventStreamSource"/> yields.
 /// </summary>
-public static partial class SseEndpoint
+public static class SseEndpoint
 {
     public const string Path = "/api/v1/events";
 
     public static IEndpointConventionBuilder MapEventStream(this IEndpointRouteBuilder endpoints)
     {
-        // The head offset: "from now" as a fixed point a client can resume from.
-        endpoints.MapGet(Path + "/head", async (EventStreamSource source, StreamAccess access, HttpContext context) =>
+        // The head offset: "from now" as a fixed point a client can resume from. Authorized like a stream.
+        endpoints.MapGet(Path + "/head", async (StreamPolicy policy, HttpContext context) =>
         {
-            // Token mode: the same credentials as for streaming (an offset is no secret, but an
-            // anonymous caller has no business with this hub).
-            try { access.Authorize(context.User, new StreamRequest([], [], null)); }
-            catch (AccessDeniedException e) { return ApiError.Create(e.StatusCode, e.Code, e.Message); }
-            return Results.Json(new { offset = await source.GetHeadOffsetAsync(context.RequestAborted) });
+            var (offset, refusal) = await policy.GetHeadOffsetAsync(Caller(context), context.RequestAborted);
+            return refusal is null ? Results.Json(new { offset }) : ApiError.Create(refusal.StatusCode, refusal.Code, refusal.Message);
         });
         return endpoints.MapGet(Path, HandleAsync);
     }
 
-    private static async Task HandleAsync(HttpContext context, EventStreamSource source, StreamAccess access,
-        ConnectionLimiter limiter, IOptions<SseOptions> options, TimeProvider timeProvider, EventHubMetrics metrics, ILoggerFactory loggerFactory)
+    private static StreamCaller Caller(HttpContext context) =>
+        new(context.User, context.Connection.RemoteIpAddress, EventHubMetrics.Sse);
+
+    private static async Task HandleAsync(HttpContext context, StreamPolicy policy, IOptions<SseOptions> options, TimeProvider timeProvider)
     {
         var aborted = context.RequestAborted;
-        EventStream stream;
-        StreamGrant grant;
-        IDisposable lease;
+        StreamOpening opening;
         try
         {
-            // Authorization narrows the request to the caller's projects; only that is opened.
-            grant = access.Authorize(context.User, ParseRequest(context.Request));
-            lease = limiter.Acquire(context.User, context.Connection.RemoteIpAddress);
-        }
-        catch (StreamRequestException e)
-        {
-            await ApiError.BadRequest(e.Code, e.Message).ExecuteAsync(context);
-            return;
-        }
-        catch (AccessDeniedException e)
-        {
-            await ApiError.Create(e.StatusCode, e.Code, e.Message).ExecuteAsync(context);
-            return;
-        }
-
-        using var _ = lease;
-        try
-        {
-            stream = await source.OpenAsync(grant.Request, aborted);
-        }
-        catch (StreamRequestException e)
-        {
-            await ApiError.BadRequest(e.Code, e.Message).ExecuteAsync(context);
-            return;
-        }
-        catch (StreamResetException reset)
-        {
-            // Not a bad request: the client did nothing wrong, its log is gone. Tell it in-band,
-            // as a frame an EventSource dispatches, with the offset to continue from.
-            metrics.Reset(EventHubMetrics.Sse, reset.Reason);
-            var resetWriter = StartEventStream(context, timeProvider, options.Value);
-            await resetWriter.WritePreambleAsync(options.Value.RetryHint, aborted);
-            await resetWriter.WriteResetAsync(reset, aborted);
-            return;
+            // One SSE response is one connection for the limits.
+            opening = await policy.OpenAsync(Caller(context), ParseRequest(context.Request), countsAsConnection: true, aborted);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
             return;
         }
 
-        using var expiry = TokenExpiry.Start(grant.ExpiresAt, timeProvider);
-        using var ended = CancellationTokenSource.CreateLinkedTokenSource(aborted, expiry.Token);
-        await using (stream)
+        if (opening.Refusal is { } refusal)
         {
-            var writer = StartEventStream(context, timeProvider, options.Value);
-            metrics.ConnectionOpened(EventHubMetrics.Sse);
-            metrics.StreamOpened(EventHubMetrics.Sse);
-            try
+            await ApiError.Create(refusal.StatusCode, refusal.Code, refusal.Message).ExecuteAsync(context);
+            return;
+        }
+        if (opening.Reset is { } resetAtOpen)
+        {
+            // The reset signal as a frame an EventSource dispatches, with the offset to continue from.
+            var resetWriter = StartEventStream(context, timeProvider, options.Value);
+            await resetWriter.WritePreambleAsync(options.Value.RetryHint, aborted);
+            await resetWriter.WriteResetAsync(resetAtOpen, aborted);
+            return;
+        }
+
+        await using var session = opening.Session!;
+        var writer = StartEventStream(context, timeProvider, options.Value);
+        StreamEnd end;
+        try
+        {
+            await writer.WritePreambleAsync(options.Value.RetryHint, aborted);
+            end = await session.RunAsync(writer.WriteAsync, aborted);
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            return; // the client went away before the first frame
+        }
+        try
+        {
+            switch (end.Reason)
             {
-                await writer.WritePreambleAsync(options.Value.RetryHint, aborted);
-                await writer.WriteAsync(metrics.CountDelivered(stream.ReadAllAsync(ended.Token), EventHubMetrics.Sse), ended.Token);
-            }
-            catch (OperationCanceledException) when (aborted.IsCancellationRequested)
-            {
-                // The client went away: not an error. Disposing the stream leaves the fan-out.
-            }
-            catch (StreamResetException reset)
-            {
-                metrics.Reset(EventHubMetrics.Sse, reset.Reason);
-                await writer.WriteResetAsync(reset, aborted);
-            }
-            catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
-            {
-                // The database failed during a catch-up read. The headers are sent, so no status
-                // can say it: end the response; the client reconnects with its Last-Event-ID and
-                // resumes exactly where it was once the database is back.
-                LogDatabaseFailed(loggerFactory.CreateLogger(typeof(SseEndpoint)), e);
-            }
-            catch (OperationCanceledException) when (expiry.HasExpired)
-            {
-                // The token that authorized this stream has expired: say so in a last frame (no
-                // id, so the client's Last-Event-ID stays the last event's), then end the response.
-                try
-                {
+                case StreamEndReason.Reset:
+                    await writer.WriteResetAsync(end.Reset!, aborted);
+                    break;
+                case StreamEndReason.TokenExpired:
+                    // A last frame with no id, so the client's Last-Event-ID stays the last event's.
                     await writer.WriteErrorAsync(AccessErrorCodes.TokenExpired,
                         "The token has expired. Reconnect with a fresh token and resume from the last offset you received " +
                         "(after=<offset> or Last-Event-ID).", aborted);
-                }
-                catch (OperationCanceledException) when (aborted.IsCancellationRequested) { }
-            }
-            finally
-            {
-                metrics.StreamClosed(EventHubMetrics.Sse);
-                metrics.ConnectionClosed(EventHubMetrics.Sse);
+                    break;
+                // The hub stopping, the database failing: the headers are sent, so no status can say
+                // it. The response ends; the client reconnects with its Last-Event-ID and resumes.
             }
         }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested) { }
     }
 
     private static SseEventWriter StartEventStream(HttpContext context, TimeProvider timeProvider, SseOptions options)
@@ -155,7 +119,4 @@ public static partial class SseEndpoint
     }
 
     private static string[] Values(StringValues values) => values.Select(v => v ?? "").ToArray();
-
-    [LoggerMessage(EventId = 4201, Level = LogLevel.Warning, Message = "An SSE stream ended because the database failed; the client will resume from its offset")]
-    private static partial void LogDatabaseFailed(ILogger logger, Exception exception);
 }

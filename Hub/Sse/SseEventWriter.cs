@@ -9,11 +9,16 @@ namespace EventHub.Sse;
 /// <summary>
 /// Writes an <see cref="EventStream"/> as Server-Sent Events. Frames are the events' cached
 /// encodings (written once per event, not per subscriber). Writes are flushed when the stream
-/// has nothing more ready, so a catch-up goes out in large writes and a live event at once.
+/// has nothing more ready, so a live event goes out at once, and whenever
+/// <see cref="FlushThresholdBytes"/> are unflushed, so a catch-up goes out in large writes at the
+/// pace the client reads.
 /// </summary>
 public sealed class SseEventWriter(PipeWriter output, TimeProvider timeProvider, TimeSpan keepAliveInterval)
 {
     private static readonly byte[] KeepAlive = ": keep-alive\n\n"u8.ToArray();
+
+    /// <summary>Most bytes written and not flushed: large enough for few, large writes during a catch-up.</summary>
+    public const int FlushThresholdBytes = 16 * 1024;
 
     public async Task WritePreambleAsync(TimeSpan retry, CancellationToken cancellationToken)
     {
@@ -64,6 +69,7 @@ public sealed class SseEventWriter(PipeWriter output, TimeProvider timeProvider,
     {
         var enumerator = events.GetAsyncEnumerator(cancellationToken);
         Task<bool>? pending = null;
+        var unflushed = 0;
         try
         {
             while (true)
@@ -74,12 +80,24 @@ public sealed class SseEventWriter(PipeWriter output, TimeProvider timeProvider,
                     // Nothing ready: send what is buffered, then wait, with a keep-alive on idle.
                     pending = next.AsTask();
                     await output.FlushAsync(cancellationToken);
+                    unflushed = 0;
                     await WaitWithKeepAliveAsync(pending, cancellationToken);
                     next = new ValueTask<bool>(pending);
                     pending = null;
                 }
                 if (!await next) break;
-                output.Write(enumerator.Current.SseFrame.Span);
+                var frame = enumerator.Current.SseFrame.Span;
+                output.Write(frame);
+                unflushed += frame.Length;
+                if (unflushed >= FlushThresholdBytes)
+                {
+                    // A catch-up served from memory is ready all at once: without this, all of it
+                    // would pile up in the response pipe for a client that does not read. A flush
+                    // waits while the transport is over its buffer limit, so a slow reader holds
+                    // this stream back instead of growing the hub's memory.
+                    await output.FlushAsync(cancellationToken);
+                    unflushed = 0;
+                }
             }
             await output.FlushAsync(cancellationToken);
         }

@@ -1,0 +1,168 @@
+using EventHub.Auth;
+using EventHub.Observability;
+
+namespace EventHub.Streaming.Policy;
+
+/// <summary>
+/// The one per-stream policy of both transports: authorize, count the connection against the
+/// limits, open the stream, and turn every way a request can fail into a
+/// <see cref="StreamRefusal"/> or a reset; an open <see cref="StreamSession"/> then enforces the
+/// token's expiry and reports metrics. A security rule is written here once; the SSE endpoint and
+/// the hub keep only their framing.
+/// </summary>
+/// <remarks>
+/// Order matters and is the same for both: a malformed or unauthorized request is refused before it
+/// takes a connection slot (so a stranger cannot use up a principal's quota with bad requests), and
+/// nothing is read from the log before the request is authorized (only the request that
+/// <see cref="StreamAccess.Authorize"/> returns is opened, never the one the client sent).
+/// </remarks>
+public sealed partial class StreamPolicy(
+    StreamAccess access,
+    ConnectionLimiter limiter,
+    EventStreamSource source,
+    EventHubMetrics metrics,
+    TimeProvider timeProvider,
+    ILogger<StreamPolicy> logger)
+{
+    private static readonly StreamRefusal Unavailable = new(StatusCodes.Status503ServiceUnavailable, StreamRefusal.Unavailable,
+        "The event log is unavailable right now. Try again shortly and resume from the last offset you received.");
+
+    private static readonly StreamRefusal InternalError = new(StatusCodes.Status500InternalServerError, "internal_error",
+        "The request could not be completed on the server. Try again shortly.");
+
+    /// <summary>
+    /// Takes a connection slot for <paramref name="caller"/> (a SignalR connection, whatever its
+    /// number of streams) or throws <see cref="StreamRefusedException"/> naming the limit. Dispose
+    /// the lease when the connection ends.
+    /// </summary>
+    public IDisposable AcquireConnection(StreamCaller caller)
+    {
+        IDisposable lease;
+        try
+        {
+            lease = limiter.Acquire(caller.User, caller.Address);
+        }
+        catch (AccessDeniedException e)
+        {
+            LogRefused(logger, caller.Transport, e.Code);
+            throw new StreamRefusedException(new StreamRefusal(e.StatusCode, e.Code, e.Message));
+        }
+        metrics.ConnectionOpened(caller.Transport);
+        return new ConnectionLease(lease, metrics, caller.Transport);
+    }
+
+    /// <summary>
+    /// Opens the stream <paramref name="request"/> selects, narrowed to what the caller may read.
+    /// With <paramref name="countsAsConnection"/> (an SSE response) the stream also takes a
+    /// connection slot, freed when the session is disposed. Throws only
+    /// <see cref="OperationCanceledException"/> when <paramref name="cancellationToken"/> fires.
+    /// </summary>
+    public async Task<StreamOpening> OpenAsync(StreamCaller caller, StreamRequest request, bool countsAsConnection,
+        CancellationToken cancellationToken)
+    {
+        StreamGrant grant;
+        try
+        {
+            grant = access.Authorize(caller.User, request);
+        }
+        catch (Exception e) when (Refuse(e) is { } refusal)
+        {
+            LogRefused(logger, caller.Transport, refusal.Code);
+            return StreamOpening.Refused(refusal);
+        }
+
+        IDisposable? connection = null;
+        if (countsAsConnection)
+        {
+            try { connection = AcquireConnection(caller); }
+            catch (StreamRefusedException e) { return StreamOpening.Refused(e.Refusal); }
+        }
+
+        try
+        {
+            var stream = await source.OpenAsync(grant.Request, cancellationToken);
+            return StreamOpening.Opened(new StreamSession(stream, grant, connection, caller, metrics, timeProvider, logger));
+        }
+        catch (StreamResetException reset)
+        {
+            connection?.Dispose();
+            // Not a bad request: the client did nothing wrong, its log is gone. It learns so
+            // in-band, with the offset to continue from, and only for the projects it may read.
+            metrics.Reset(caller.Transport, reset.Reason);
+            LogRefused(logger, caller.Transport, reset.Reason);
+            return StreamOpening.ResetAt(reset, grant.Request.Projects.Distinct(StringComparer.Ordinal).ToArray());
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            connection?.Dispose();
+            throw;
+        }
+        catch (Exception e)
+        {
+            connection?.Dispose();
+            var refusal = Refuse(e) ?? InternalError;
+            if (refusal.StatusCode >= 500) LogOpenFailed(logger, caller.Transport, e);
+            else LogRefused(logger, caller.Transport, refusal.Code);
+            return StreamOpening.Refused(refusal);
+        }
+    }
+
+    /// <summary>
+    /// The log's head offset for a caller authorized like a stream of every project it may read,
+    /// or the refusal. Throws only <see cref="OperationCanceledException"/> on cancellation.
+    /// </summary>
+    public async Task<(string? Offset, StreamRefusal? Refusal)> GetHeadOffsetAsync(StreamCaller caller, CancellationToken cancellationToken)
+    {
+        try
+        {
+            access.Authorize(caller.User, new StreamRequest([], [], null));
+            return (await source.GetHeadOffsetAsync(cancellationToken), null);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            var refusal = Refuse(e) ?? InternalError;
+            if (refusal.StatusCode >= 500) LogOpenFailed(logger, caller.Transport, e);
+            else LogRefused(logger, caller.Transport, refusal.Code);
+            return (null, refusal);
+        }
+    }
+
+    /// <summary>The refusal for an exception a request can cause; null for anything else (a bug: 500).</summary>
+    private static StreamRefusal? Refuse(Exception e) => e switch
+    {
+        AccessDeniedException a => new StreamRefusal(a.StatusCode, a.Code, a.Message),
+        StreamRequestException r => new StreamRefusal(StatusCodes.Status400BadRequest, r.Code, r.Message),
+        _ when IsDatabaseFailure(e) => Unavailable,
+        _ => null,
+    };
+
+    /// <summary>
+    /// Whether <paramref name="e"/> is the database failing (down, restarting, a timeout), not the
+    /// request: the client retries and resumes from its offset. Its text is never shown to clients.
+    /// </summary>
+    internal static bool IsDatabaseFailure(Exception e) =>
+        e is Npgsql.NpgsqlException or TimeoutException or System.Net.Sockets.SocketException ||
+        e.InnerException is { } inner && IsDatabaseFailure(inner);
+
+    private sealed class ConnectionLease(IDisposable lease, EventHubMetrics metrics, string transport) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+            lease.Dispose();
+            metrics.ConnectionClosed(transport);
+        }
+    }
+
+    [LoggerMessage(EventId = 4310, Level = LogLevel.Information, Message = "A {Transport} stream request was refused ({Code}).")]
+    private static partial void LogRefused(ILogger logger, string transport, string code);
+
+    [LoggerMessage(EventId = 4311, Level = LogLevel.Error, Message = "Opening a {Transport} stream failed on the server.")]
+    private static partial void LogOpenFailed(ILogger logger, string transport, Exception exception);
+}
