@@ -21,6 +21,9 @@ public sealed class StartupRefusalTests
         { "Urls", "http://+:0", "http://+:0" },
         { "Urls", "http://127.0.0.1:0;http://192.0.2.10:0", "http://192.0.2.10:0" },
         { "Urls", "http://example.com:0", "http://example.com:0" },
+        // Not a Unix socket (that needs a path: http://unix:/run/hub.sock): Kestrel reads a host
+        // named "unix" and binds every interface.
+        { "Urls", "http://unix:0", "http://unix:0" },
         { "Kestrel:Endpoints:Web:Url", "http://0.0.0.0:0", "http://0.0.0.0:0" },
         { "http_ports", "8080", "http://*:8080" },
     };
@@ -61,6 +64,8 @@ public sealed class StartupRefusalTests
     [InlineData("https://LOCALHOST", true)]
     [InlineData("http://[::1]:5080", true)]
     [InlineData("http://unix:/run/eventhub.sock", true)]
+    [InlineData("http://unix:5080", false)]
+    [InlineData("https://unix:5080", false)]
     [InlineData("http://0.0.0.0:5080", false)]
     [InlineData("http://[::]:5080", false)]
     [InlineData("http://*:5080", false)]
