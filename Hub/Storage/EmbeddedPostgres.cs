@@ -267,7 +267,9 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
     [UnsupportedOSPlatform("windows")]
     private static void NarrowToOwner(string path, bool executable = false)
     {
-        if (Path.Exists(path))
+        // Not through a symbolic link: the directory belongs to the cluster's OS user, and a hub
+        // running as root must not chmod whatever file that user points it at.
+        if (Path.Exists(path) && new FileInfo(path).LinkTarget is null)
             File.SetUnixFileMode(path, executable ? OwnerOnly : OwnerReadWrite);
     }
 
@@ -285,7 +287,9 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
         await using (var stream = new FileStream(path, options))
         await using (var writer = new StreamWriter(stream))
             await writer.WriteAsync(content.AsMemory(), cancellationToken);
-        if (_runAs is not null) await RunAsync("chown", [_runAs, path], asServerUser: false, cancellationToken);
+        // -h: should the cluster's OS user (owner of the directory) swap the file for a link
+        // meanwhile, root changes the owner of the link, not of the file it points to.
+        if (_runAs is not null) await RunAsync("chown", ["-h", _runAs, path], asServerUser: false, cancellationToken);
     }
 
     private const UnixFileMode OwnerReadWrite = UnixFileMode.UserRead | UnixFileMode.UserWrite;
