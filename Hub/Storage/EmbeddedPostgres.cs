@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.Versioning;
 using System.Security.Cryptography;
 using Npgsql;
 
@@ -9,9 +10,15 @@ namespace EventHub.Storage;
 /// of the hub and for the tests. It listens on 127.0.0.1 only, with password authentication.
 /// </summary>
 /// <remarks>
+/// Only the hub gets in (issue 12; docs/security.md, "The embedded PostgreSQL"): every rule asks
+/// for the password (pg_hba.conf is rewritten at each start, for clusters of older versions that
+/// trusted the socket), the directory, the socket directory and the socket are the cluster's OS
+/// user's alone (0700), and the password file is 0600 from its creation.
+/// <para>
 /// The cluster is started with <c>pg_ctl</c>, so it is a separate process tree: if the hub dies
 /// without stopping it, the next start finds it running (<c>pg_ctl status</c>) and reuses it
 /// rather than failing on the stale lock file.
+/// </para>
 /// </remarks>
 public sealed partial class EmbeddedPostgres : IAsyncDisposable
 {
@@ -36,6 +43,11 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
     }
 
     public string DataDirectory => Path.Combine(_root, "pgdata");
+
+    /// <summary>Directory of the server's Unix socket; only the cluster's OS user (and root) can enter it.</summary>
+    public string SocketDirectory => Path.Combine(_root, "run");
+
+    private string LogFile => Path.Combine(_root, "postgres.log");
     public string Database { get; }
     public int Port { get; private set; }
     public string AdminConnectionString { get; private set; } = "";
@@ -54,46 +66,64 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        Directory.CreateDirectory(_root);
+        if (OperatingSystem.IsWindows())
+            throw new PlatformNotSupportedException("The private PostgreSQL cluster needs a Unix system; set ConnectionStrings:EventHub.");
+
         var passwordFile = Path.Combine(_root, "password");
-        var runDir = Path.Combine(_root, "run");
-        Directory.CreateDirectory(runDir);
+        var runDir = SocketDirectory;
+        // Threat: another local account reaching the socket, the password or the log (issue 12).
+        // The root directory and the socket directory are the cluster owner's alone, so nothing
+        // under them can be listed or entered by anyone else, whatever the files' own modes.
+        CreatePrivateDirectory(_root);
+        CreatePrivateDirectory(runDir);
         if (_runAs is not null)
             await RunAsync("chown", ["-R", _runAs, _root], asServerUser: false, cancellationToken);
+        // Left by an older version: a password file it had written before narrowing its mode,
+        // a log, and the superuser password in initdb's file if that version died mid-initdb.
+        NarrowToOwner(passwordFile);
+        NarrowToOwner(LogFile);
+        File.Delete(Path.Combine(_root, "initdb-password"));
 
+        var created = false;
         if (!File.Exists(Path.Combine(DataDirectory, "PG_VERSION")))
         {
+            // The password file is also initdb's --pwfile: one file, private from its creation,
+            // rather than a second copy of the superuser password to create and delete.
             var password = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
-            var pwTemp = Path.Combine(_root, "initdb-password");
-            await File.WriteAllTextAsync(pwTemp, password, cancellationToken);
-            if (_runAs is not null) await RunAsync("chown", [_runAs, pwTemp], asServerUser: false, cancellationToken);
+            await WritePrivateFileAsync(passwordFile, password, cancellationToken);
             LogCreating(_logger, DataDirectory);
-            try
-            {
-                await RunAsync(Path.Combine(_binDir, "initdb"),
-                    ["-D", DataDirectory, "-U", "postgres", "-E", "UTF8", "--no-locale",
-                     "--auth-local=trust", "--auth-host=scram-sha-256", $"--pwfile={pwTemp}"],
-                    asServerUser: true, cancellationToken);
-            }
-            finally { File.Delete(pwTemp); }
-            await File.WriteAllTextAsync(passwordFile, password, cancellationToken);
-            if (!OperatingSystem.IsWindows())
-                File.SetUnixFileMode(passwordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            await RunAsync(Path.Combine(_binDir, "initdb"),
+                ["-D", DataDirectory, "-U", "postgres", "-E", "UTF8", "--no-locale",
+                 "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", $"--pwfile={passwordFile}"],
+                asServerUser: true, cancellationToken);
+            created = true;
         }
         var pw = (await File.ReadAllTextAsync(passwordFile, cancellationToken)).Trim();
+
+        // Written on every start, not only by initdb: clusters of older versions admit anyone
+        // who reaches the socket as superuser ("local all all trust").
+        var rulesReplaced = await WriteAccessRulesAsync(cancellationToken);
+        if (rulesReplaced && !created) LogAccessRulesReplaced(_logger, DataDirectory);
 
         var runningPort = await RunningPortAsync(cancellationToken);
         if (runningPort is int existing)
         {
             Port = existing;
+            // Started by an earlier hub, perhaps an older version: its socket is 0777 and its
+            // rules are those it loaded. The directories above are private now; the rules need
+            // a reload, which the postmaster applies on its own time.
+            NarrowToOwner(Path.Combine(runDir, $".s.PGSQL.{Port}"), executable: true);
+            await RunAsync(Path.Combine(_binDir, "pg_ctl"), ["reload", "-D", DataDirectory], asServerUser: true, cancellationToken);
+            if (rulesReplaced) await WaitUntilTheSocketAsksForThePasswordAsync(cancellationToken);
             LogReusing(_logger, Port);
         }
         else
         {
             Port = _requestedPort > 0 ? _requestedPort : LoopbackPorts.Free();
-            var options = $"-p {Port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={runDir} -c max_connections=300";
+            var options = $"-p {Port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={runDir} " +
+                          "-c unix_socket_permissions=0700 -c max_connections=300";
             await RunAsync(Path.Combine(_binDir, "pg_ctl"),
-                ["start", "-D", DataDirectory, "-w", "-t", "60", "-l", Path.Combine(_root, "postgres.log"), "-o", options],
+                ["start", "-D", DataDirectory, "-w", "-t", "60", "-l", LogFile, "-o", options],
                 asServerUser: true, cancellationToken);
             LogStarted(_logger, Port, DataDirectory);
         }
@@ -145,6 +175,125 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
         return lines.Length > 3 && int.TryParse(lines[3], out var port) ? port : null;
     }
 
+    /// <summary>
+    /// The only rules of the cluster: the password (SCRAM), from this machine, for the socket and
+    /// for loopback TCP (replication included: a standby is cloned over 127.0.0.1). No
+    /// <c>trust</c>, no <c>peer</c>: the hub always has the password, and a rule that admits by
+    /// OS account would admit whoever runs as the cluster's OS user without it.
+    /// </summary>
+    internal const string AccessRules =
+        """
+        # Written by EventHub at every start of this cluster; changes here are overwritten.
+        # Password (SCRAM) only, from this machine only: see docs/security.md.
+        # TYPE  DATABASE        USER            ADDRESS                 METHOD
+        local   all             all                                     scram-sha-256
+        host    all             all             127.0.0.1/32            scram-sha-256
+        host    all             all             ::1/128                 scram-sha-256
+        local   replication     all                                     scram-sha-256
+        host    replication     all             127.0.0.1/32            scram-sha-256
+        host    replication     all             ::1/128                 scram-sha-256
+
+        """;
+
+    /// <summary>Writes <see cref="AccessRules"/> to pg_hba.conf unless it holds them already.</summary>
+    /// <returns>Whether the file changed.</returns>
+    [UnsupportedOSPlatform("windows")]
+    private async Task<bool> WriteAccessRulesAsync(CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(DataDirectory, "pg_hba.conf");
+        if (File.Exists(path) && await File.ReadAllTextAsync(path, cancellationToken) == AccessRules) return false;
+        // A new file renamed over the old: the server never reads a half-written set of rules.
+        var temp = path + ".eventhub-new";
+        await WritePrivateFileAsync(temp, AccessRules, cancellationToken);
+        File.Move(temp, path, overwrite: true);
+        return true;
+    }
+
+    /// <summary>
+    /// After a reload of a running cluster, waits until a connection through the socket with a
+    /// wrong password is refused: until the postmaster has applied the new rules, the old ones
+    /// (trust) admit anyone who reaches the socket.
+    /// </summary>
+    private async Task WaitUntilTheSocketAsksForThePasswordAsync(CancellationToken cancellationToken)
+    {
+        var probe = new NpgsqlConnectionStringBuilder
+        {
+            // A wrong password, not none: a PGPASSWORD or .pgpass of the hub's account must not decide.
+            Host = SocketDirectory, Port = Port, Username = "postgres", Database = "postgres",
+            Password = "eventhub-probe-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(8)), Pooling = false, Timeout = 5,
+        }.ConnectionString;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        try
+        {
+            while (true)
+            {
+                try
+                {
+                    await using var connection = new NpgsqlConnection(probe);
+                    await connection.OpenAsync(timeout.Token);
+                }
+                catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InvalidPassword)
+                {
+                    return;
+                }
+                catch (NpgsqlException e) when (e is not PostgresException)
+                {
+                    throw new InvalidOperationException(
+                        $"Could not check that the running PostgreSQL of {DataDirectory} now asks for the password on its socket " +
+                        $"({e.Message}). Stop it (pg_ctl stop -D {DataDirectory}) and start the hub again.", e);
+                }
+                await Task.Delay(50, timeout.Token); // the reload announces itself to nobody
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new InvalidOperationException(
+                $"The running PostgreSQL of {DataDirectory} still admits connections without the password after a reload. " +
+                $"Stop it (pg_ctl stop -D {DataDirectory}) and start the hub again.");
+        }
+    }
+
+    /// <summary>Creates a directory with mode 0700, or narrows an existing one to it.</summary>
+    [UnsupportedOSPlatform("windows")]
+    private static void CreatePrivateDirectory(string path)
+    {
+        // Parents keep the usual mode: the cluster's OS user must be able to pass through them.
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        Directory.CreateDirectory(path, OwnerOnly);
+        File.SetUnixFileMode(path, OwnerOnly);
+    }
+
+    [UnsupportedOSPlatform("windows")]
+    private static void NarrowToOwner(string path, bool executable = false)
+    {
+        // Not through a symbolic link: the directory belongs to the cluster's OS user, and a hub
+        // running as root must not chmod whatever file that user points it at.
+        if (Path.Exists(path) && new FileInfo(path).LinkTarget is null)
+            File.SetUnixFileMode(path, executable ? OwnerOnly : OwnerReadWrite);
+    }
+
+    /// <summary>
+    /// Creates <paramref name="path"/> with mode 0600 from the first byte, owned by the cluster's
+    /// OS user. Written first and narrowed after, the file would be readable by anyone in between.
+    /// </summary>
+    [UnsupportedOSPlatform("windows")]
+    private async Task WritePrivateFileAsync(string path, string content, CancellationToken cancellationToken)
+    {
+        // CreateNew, so the mode below applies: an existing file would keep its own, maybe wider,
+        // mode. Nobody else can put a file or link here between the two calls: the directory is 0700.
+        File.Delete(path);
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = OwnerReadWrite };
+        await using (var stream = new FileStream(path, options))
+        await using (var writer = new StreamWriter(stream))
+            await writer.WriteAsync(content.AsMemory(), cancellationToken);
+        // -h: should the cluster's OS user (owner of the directory) swap the file for a link
+        // meanwhile, root changes the owner of the link, not of the file it points to.
+        if (_runAs is not null) await RunAsync("chown", ["-h", _runAs, path], asServerUser: false, cancellationToken);
+    }
+
+    private const UnixFileMode OwnerReadWrite = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const UnixFileMode OwnerOnly = OwnerReadWrite | UnixFileMode.UserExecute;
 
     private async Task<int> RunAsync(string program, IReadOnlyList<string> args, bool asServerUser,
         CancellationToken cancellationToken, bool throwOnError = true)
@@ -186,4 +335,8 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
 
     [LoggerMessage(EventId = 1104, Level = LogLevel.Information, Message = "Stopped the private PostgreSQL ({DataDirectory})")]
     private static partial void LogStopped(ILogger logger, string dataDirectory);
+
+    [LoggerMessage(EventId = 1105, Level = LogLevel.Warning,
+        Message = "Replaced the access rules (pg_hba.conf) of {DataDirectory}, from an older version or edited: only password connections from this machine are admitted now")]
+    private static partial void LogAccessRulesReplaced(ILogger logger, string dataDirectory);
 }
