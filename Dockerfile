@@ -17,5 +17,5 @@ ENV ASPNETCORE_ENVIRONMENT=Production \
 EXPOSE 8080
 USER $APP_UID
 # Needs ConnectionStrings__EventHub (no embedded PostgreSQL in the image) and, on a network
-# address, Auth__Mode=Token with a key source (open mode refuses to start).
+# address, Auth__Mode=Token with a key source and Auth__Audience (open mode refuses to start).
 ENTRYPOINT ["dotnet", "EventHub.Hub.dll"]

@@ -16,8 +16,8 @@ public sealed class AuthFixture : IAsyncLifetime
     public HubServer TokenHub { get; private set; } = null!;
     public LogSink TokenHubLogs { get; } = new();
 
-    /// <summary>Connections per token on <see cref="TokenHub"/>; each test mints its own tokens.</summary>
-    public const int MaxConnectionsPerToken = 3;
+    /// <summary>Connections per principal (issuer and subject) on <see cref="TokenHub"/>; a test that reaches it uses a subject of its own.</summary>
+    public const int MaxConnectionsPerPrincipal = 3;
 
     public string NewProject(string hint = "p") => $"{hint}{Interlocked.Increment(ref _projects)}";
 
@@ -28,7 +28,7 @@ public sealed class AuthFixture : IAsyncLifetime
         Db = await TestDatabase.CreateAsync(nameof(AuthFixture));
         OpenHub = await HubServer.StartAsync(Db.ConnectionString);
         var settings = TestTokens.TokenModeSettings();
-        settings["Limits:MaxConnectionsPerToken"] = MaxConnectionsPerToken.ToString();
+        settings["Limits:MaxConnectionsPerPrincipal"] = MaxConnectionsPerPrincipal.ToString();
         TokenHub = await HubServer.StartAsync(Db.ConnectionString, settings, services: TokenHubLogs.AddTo);
     }
 

@@ -32,6 +32,7 @@ public sealed class OidcAuthorityTests
         {
             ["Auth:Mode"] = "Token",
             ["Auth:Authority"] = authority,
+            ["Auth:Audience"] = TestTokens.Audience,
             ["Auth:RequireHttpsMetadata"] = "false",
         });
 
@@ -54,16 +55,124 @@ public sealed class OidcAuthorityTests
         Assert.Equal(HttpStatusCode.Unauthorized, refusedIssuer.StatusCode);
     }
 
-    private static string Mint(string issuer, SigningCredentials credentials, string[] projects) =>
+    [Fact]
+    public async Task With_only_a_metadata_address_the_issuer_of_the_discovery_document_is_still_required()
+    {
+        using var rsa = RSA.Create(2048);
+        var key = new RsaSecurityKey(rsa) { KeyId = "test-key-1" };
+        var (idp, authority) = await StartIdentityProviderAsync(key);
+        await using var _ = idp;
+
+        await using var db = await TestDatabase.CreateAsync();
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Auth:Mode"] = "Token",
+            ["Auth:MetadataAddress"] = authority + "/.well-known/openid-configuration",
+            ["Auth:Audience"] = TestTokens.Audience,
+            ["Auth:RequireHttpsMetadata"] = "false",
+        });
+
+        var credentials = new SigningCredentials(key, SecurityAlgorithms.RsaSha256);
+        await using (await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao&access_token=" + Mint(authority, credentials, ["ao"])))
+        {
+        }
+        foreach (var issuer in new[] { "http://127.0.0.1:9/elsewhere", "" })
+        {
+            var refused = await Assert.ThrowsAsync<HttpRequestException>(() =>
+                SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao&access_token=" + Mint(issuer, credentials, ["ao"])));
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task Only_asymmetric_algorithms_are_accepted_from_an_authority_even_when_its_JWKS_publishes_a_shared_secret()
+    {
+        using var rsa = RSA.Create(2048);
+        var key = new RsaSecurityKey(rsa) { KeyId = "test-key-1" };
+        // A JWKS that (by mistake) publishes a symmetric key: anyone who reads it could sign HS256 tokens.
+        var secret = RandomNumberGenerator.GetBytes(32);
+        var (idp, authority) = await StartIdentityProviderAsync(key,
+            new Dictionary<string, string> { ["kty"] = "oct", ["use"] = "sig", ["alg"] = "HS256", ["kid"] = "shared-1", ["k"] = Base64UrlEncoder.Encode(secret) });
+        await using var _ = idp;
+
+        await using var db = await TestDatabase.CreateAsync();
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Auth:Mode"] = "Token",
+            ["Auth:Authority"] = authority,
+            ["Auth:Audience"] = TestTokens.Audience,
+            ["Auth:RequireHttpsMetadata"] = "false",
+        });
+
+        await using (await SseTestClient.ConnectAsync(hub.BaseAddress,
+                         "project=ao&access_token=" + Mint(authority, new SigningCredentials(key, SecurityAlgorithms.RsaSha256), ["ao"])))
+        {
+        }
+
+        var publicKeyBytes = rsa.ExportSubjectPublicKeyInfo();
+        var tokens = new Dictionary<string, string>
+        {
+            ["HS256 with the published secret"] = Mint(authority,
+                new SigningCredentials(new SymmetricSecurityKey(secret) { KeyId = "shared-1" }, SecurityAlgorithms.HmacSha256), ["ao"]),
+            ["HS256 with the RSA public key as the secret"] = Mint(authority,
+                new SigningCredentials(new SymmetricSecurityKey(publicKeyBytes) { KeyId = "test-key-1" }, SecurityAlgorithms.HmacSha256), ["ao"]),
+            ["alg none"] = Unsigned(authority),
+        };
+        foreach (var (name, token) in tokens)
+        {
+            var refused = await Assert.ThrowsAsync<HttpRequestException>(() =>
+                SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao&access_token=" + token));
+            Assert.True(refused.StatusCode == HttpStatusCode.Unauthorized, $"{name}: {refused.StatusCode}");
+        }
+    }
+
+    [Fact]
+    public async Task Auth_Algorithms_narrows_the_accepted_algorithms()
+    {
+        using var rsa = RSA.Create(2048);
+        var key = new RsaSecurityKey(rsa) { KeyId = "test-key-1" };
+        var (idp, authority) = await StartIdentityProviderAsync(key);
+        await using var _ = idp;
+
+        await using var db = await TestDatabase.CreateAsync();
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Auth:Mode"] = "Token",
+            ["Auth:Authority"] = authority,
+            ["Auth:Audience"] = TestTokens.Audience,
+            ["Auth:RequireHttpsMetadata"] = "false",
+            ["Auth:Algorithms:0"] = "PS256",
+        });
+
+        await using (await SseTestClient.ConnectAsync(hub.BaseAddress,
+                         "project=ao&access_token=" + Mint(authority, new SigningCredentials(key, SecurityAlgorithms.RsaSsaPssSha256), ["ao"])))
+        {
+        }
+        var refused = await Assert.ThrowsAsync<HttpRequestException>(() => SseTestClient.ConnectAsync(hub.BaseAddress,
+            "project=ao&access_token=" + Mint(authority, new SigningCredentials(key, SecurityAlgorithms.RsaSha256), ["ao"])));
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+    }
+
+    private static string Unsigned(string issuer) =>
+        Base64UrlEncoder.Encode("""{"alg":"none","typ":"JWT"}""") + "." + Base64UrlEncoder.Encode(
+            $$"""{"iss":"{{issuer}}","aud":"{{TestTokens.Audience}}","sub":"oidc-user","projects":["ao"],"exp":{{TestTokens.UnixTime(TimeSpan.FromMinutes(10))}}}""") + ".";
+
+    private static string Mint(string issuer, SigningCredentials credentials, string[] projects, string audience = TestTokens.Audience) =>
         new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
         {
             Issuer = issuer,
+            Audience = audience,
             Claims = new Dictionary<string, object> { ["sub"] = "oidc-user", ["projects"] = projects },
             Expires = DateTime.UtcNow.AddMinutes(10),
             SigningCredentials = credentials,
         });
 
-    private static async Task<(WebApplication App, string Authority)> StartIdentityProviderAsync(RsaSecurityKey key)
+    /// <summary>
+    /// Serves a discovery document (whose issuer is the provider's own address) and a JWKS with
+    /// <paramref name="key"/>'s public half, plus <paramref name="extraKeys"/> as they are.
+    /// </summary>
+    private static async Task<(WebApplication App, string Authority)> StartIdentityProviderAsync(RsaSecurityKey key,
+        params Dictionary<string, string>[] extraKeys)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -85,7 +194,7 @@ public sealed class OidcAuthorityTests
             ["keys"] = new[]
             {
                 new Dictionary<string, string> { ["kty"] = "RSA", ["use"] = "sig", ["alg"] = "RS256", ["kid"] = jwk.Kid, ["n"] = jwk.N, ["e"] = jwk.E },
-            },
+            }.Concat(extraKeys).ToArray(),
         }));
         await app.StartAsync().WithTimeout();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -45,9 +45,31 @@ public sealed class StartupRefusalTests
         { new() { ["Auth:Mode"] = "Token" }, "Auth:SigningKey" },
         { new() { ["Auth:Mode"] = "Token", ["Auth:SigningKey"] = "short" }, "at least 32 bytes" },
         { new() { ["Auth:Mode"] = "Token", ["Auth:SigningKey"] = TestTokens.SigningKey, ["Auth:Authority"] = "https://idp.example" }, "exactly one key source" },
+        { TokenSettingsWithout("Auth:Audience"), "Auth:Audience" },
+        { TokenSettingsWithout("Auth:Issuer"), "Auth:Issuer" },
+        { TokenSettingsWith("Auth:SigningKey", "a secret of at least 32 bytes...."), "openssl rand -base64 32" },
+        { TokenSettingsWith("Auth:SigningKey", "  A SECRET OF AT LEAST 32 BYTES....  "), "openssl rand -base64 32" },
+        { TokenSettingsWith("Auth:Algorithms:0", "RS256"), "Auth:Algorithms" },
+        { new() { ["Auth:Mode"] = "Token", ["Auth:Authority"] = "https://idp.example", ["Auth:Audience"] = "eventhub", ["Auth:Algorithms:0"] = "HS256" }, "Auth:Algorithms" },
+        { new() { ["Auth:Mode"] = "Token", ["Auth:Authority"] = "https://idp.example", ["Auth:Audience"] = "eventhub", ["Auth:Algorithms:0"] = "none" }, "Auth:Algorithms" },
+        { new() { ["Limits:MaxConnectionsPerPrincipal"] = "0" }, "Limits:MaxConnectionsPerPrincipal" },
         { new() { ["Limits:MaxStreamsPerConnection"] = "0" }, "Limits:MaxStreamsPerConnection" },
         { new() { ["Cors:AllowedOrigins:0"] = "*" }, "Cors:AllowedOrigins" },
     };
+
+    private static Dictionary<string, string?> TokenSettingsWithout(string key)
+    {
+        var settings = TestTokens.TokenModeSettings();
+        settings.Remove(key);
+        return settings;
+    }
+
+    private static Dictionary<string, string?> TokenSettingsWith(string key, string value)
+    {
+        var settings = TestTokens.TokenModeSettings();
+        settings[key] = value;
+        return settings;
+    }
 
     [Theory]
     [MemberData(nameof(BadTokenSettings))]
@@ -55,6 +77,23 @@ public sealed class StartupRefusalTests
     {
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => HubServer.StartAsync(UnusedDatabase, settings));
         Assert.Contains(says, error.Message);
+    }
+
+    [Theory]
+    [InlineData("MaxConnectionsPerToken", null, 7)]
+    [InlineData(null, "MaxConnectionsPerPrincipal", 9)]
+    [InlineData("MaxConnectionsPerToken", "MaxConnectionsPerPrincipal", 9)]
+    [InlineData(null, null, 32)]
+    public void The_former_setting_Limits_MaxConnectionsPerToken_still_sets_the_per_principal_limit_and_the_new_name_wins(
+        string? former, string? current, int expected)
+    {
+        var values = new Dictionary<string, string?>();
+        if (former is not null) values["Limits:" + former] = "7";
+        if (current is not null) values["Limits:" + current] = "9";
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+        var limits = new LimitsOptions();
+        LimitsOptions.Bind(configuration.GetSection(LimitsOptions.Section), limits);
+        Assert.Equal(expected, limits.MaxConnectionsPerPrincipal);
     }
 
     [Theory]

@@ -17,7 +17,8 @@ public static class AccessErrorCodes
     public const string TokenExpired = "token_expired";
     public const string ForbiddenProject = "forbidden_project";
     public const string NoProjects = "no_projects";
-    public const string TooManyConnectionsPerToken = "too_many_connections_per_token";
+    public const string InvalidProjectsClaim = "invalid_projects_claim";
+    public const string TooManyConnectionsPerPrincipal = "too_many_connections_per_principal";
     public const string TooManyConnectionsPerAddress = "too_many_connections_per_address";
     public const string TooManyStreams = "too_many_streams";
 }

@@ -29,15 +29,24 @@ public sealed class AuthOptions
     /// <summary>Whether the authority's metadata must be fetched over HTTPS (default true).</summary>
     public bool RequireHttpsMetadata { get; set; } = true;
 
-    /// <summary>Expected <c>iss</c>; not checked when empty (HS256). With an authority, the discovery document's issuer.</summary>
+    /// <summary>
+    /// Expected <c>iss</c>. Required with <see cref="SigningKey"/>. With an authority, the discovery
+    /// document's issuer is always checked; this adds one more accepted issuer.
+    /// </summary>
     public string? Issuer { get; set; }
 
-    /// <summary>Expected <c>aud</c>; not checked when empty.</summary>
+    /// <summary>Expected <c>aud</c>; required in token mode (a token issued for another service is refused).</summary>
     public string? Audience { get; set; }
 
     /// <summary>
-    /// The claim listing the projects a token may read: a JSON array of ids, or one string of ids
-    /// separated by spaces or commas. <c>*</c> means every project.
+    /// Signature algorithms accepted from an authority (default <see cref="TokenAlgorithms.AuthorityDefaults"/>);
+    /// asymmetric ones only. With <see cref="SigningKey"/> only HS256 is accepted and this must be empty.
+    /// </summary>
+    public string[] Algorithms { get; set; } = [];
+
+    /// <summary>
+    /// The claim listing the projects a token may read (exact name): a JSON array of ids, or one
+    /// string of ids separated by spaces or commas. <c>*</c> alone means every project.
     /// </summary>
     public string ProjectsClaim { get; set; } = "projects";
 

@@ -1,17 +1,15 @@
-using System.Security.Claims;
-using System.Security.Cryptography;
 using System.Text;
 using EventHub.Errors;
 using EventHub.SignalR;
 using EventHub.Sse;
 using EventHub.Contracts;
+using EventHub.Streaming;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
-using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
 namespace EventHub.Auth;
@@ -29,9 +27,9 @@ public static partial class AuthSetup
     {
         services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
         services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.Section)).ValidateOnStart();
-        services.AddOptions<LimitsOptions>().Bind(configuration.GetSection(LimitsOptions.Section))
+        services.AddOptions<LimitsOptions>().Configure(l => LimitsOptions.Bind(configuration.GetSection(LimitsOptions.Section), l))
             .Validate(l => l.MaxStreamsPerConnection > 0, "Limits:MaxStreamsPerConnection must be at least 1.")
-            .Validate(l => l.MaxConnectionsPerToken > 0, "Limits:MaxConnectionsPerToken must be at least 1.")
+            .Validate(l => l.MaxConnectionsPerPrincipal > 0, "Limits:MaxConnectionsPerPrincipal (formerly Limits:MaxConnectionsPerToken) must be at least 1.")
             .Validate(l => l.MaxConnectionsPerAddress > 0, "Limits:MaxConnectionsPerAddress must be at least 1.")
             .Validate(l => l.MaxHubMessageBytes >= 1024, "Limits:MaxHubMessageBytes must be at least 1024.")
             .ValidateOnStart();
@@ -90,8 +88,10 @@ public static partial class AuthSetup
         var expired = result.Failure is SecurityTokenExpiredException;
         var (code, message) = expired
             ? (AccessErrorCodes.TokenExpired, "The token has expired. Reconnect with a fresh token and resume from the last offset you received.")
+            : result.Failure is TokenContentException content
+                ? (AccessErrorCodes.Unauthenticated, content.Message) // the hub's own words, never the token's
             : result.Failure is not null
-                ? (AccessErrorCodes.Unauthenticated, "The bearer token was rejected (bad signature, issuer, audience or format). Send a token issued for this hub.")
+                ? (AccessErrorCodes.Unauthenticated, "The bearer token was rejected (bad signature, issuer, audience, type or format). Send an access token issued for this hub.")
                 : (AccessErrorCodes.Unauthenticated, "A bearer token is required: send 'Authorization: Bearer <token>' or, where headers cannot be set (EventSource, WebSocket), '?access_token=<token>'.");
         context.Response.Headers.WWWAuthenticate = result.Failure is null ? "Bearer" : $"Bearer error=\"invalid_token\"";
         await ApiError.Create(StatusCodes.Status401Unauthorized, code, message).ExecuteAsync(context);
@@ -101,12 +101,13 @@ public static partial class AuthSetup
     {
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
-            .Configure<IOptions<AuthOptions>, ILoggerFactory>((jwt, auth, loggers) => ConfigureJwt(jwt, auth.Value, loggers.CreateLogger(typeof(AuthSetup).FullName!)));
+            .Configure<IOptions<AuthOptions>, IOptions<StreamOptions>, ILoggerFactory>((jwt, auth, stream, loggers) =>
+                ConfigureJwt(jwt, auth.Value, stream.Value, loggers.CreateLogger(typeof(AuthSetup).FullName!)));
     }
 
-    private static void ConfigureJwt(JwtBearerOptions jwt, AuthOptions auth, ILogger logger)
+    private static void ConfigureJwt(JwtBearerOptions jwt, AuthOptions auth, StreamOptions stream, ILogger logger)
     {
-        // Keep claim names as they are in the token ("projects", "exp", "sub").
+        // Keep claim names as they are in the token; the hub itself reads only TokenContent's exact names.
         jwt.MapInboundClaims = false;
         var parameters = new TokenValidationParameters
         {
@@ -114,23 +115,34 @@ public static partial class AuthSetup
             RequireSignedTokens = true,
             ValidateLifetime = true,
             ClockSkew = auth.ClockSkew,
-            ValidateIssuer = !string.IsNullOrEmpty(auth.Issuer) || !string.IsNullOrEmpty(auth.Authority),
+            // Always: with a signing key against Auth:Issuer; with an authority (Auth:Authority or
+            // Auth:MetadataAddress alone: both give the handler a configuration manager) against
+            // the discovery document's issuer, plus Auth:Issuer when set. Without it, any issuer
+            // trusted with the same key (or listed in the same JWKS) could open streams here.
+            ValidateIssuer = true,
             ValidIssuer = string.IsNullOrEmpty(auth.Issuer) ? null : auth.Issuer,
-            ValidateAudience = !string.IsNullOrEmpty(auth.Audience),
-            ValidAudience = string.IsNullOrEmpty(auth.Audience) ? null : auth.Audience,
+            // Always (Auth:Audience is required): a token the issuer wrote for another service is not for this hub.
+            ValidateAudience = true,
+            RequireAudience = true,
+            ValidAudience = auth.Audience,
+            // Access tokens only: an ID token or a logout token signed by the same issuer is refused.
+            ValidTypes = TokenAlgorithms.TokenTypes,
         };
         if (!string.IsNullOrEmpty(auth.SigningKey))
         {
             parameters.IssuerSigningKey = new SymmetricSecurityKey(Encoding.UTF8.GetBytes(auth.SigningKey));
             parameters.ValidateIssuerSigningKey = true;
             // Only HS256: a token may not choose its own algorithm ("none", or RS256 with our secret as a key).
-            parameters.ValidAlgorithms = [SecurityAlgorithms.HmacSha256];
+            parameters.ValidAlgorithms = TokenAlgorithms.SigningKey;
         }
         else
         {
             jwt.Authority = string.IsNullOrEmpty(auth.Authority) ? null : auth.Authority;
             jwt.MetadataAddress = string.IsNullOrEmpty(auth.MetadataAddress) ? null! : auth.MetadataAddress;
             jwt.RequireHttpsMetadata = auth.RequireHttpsMetadata;
+            // Asymmetric only: not HS256 with the authority's public key as the secret, nor a
+            // symmetric key a JWKS might publish.
+            parameters.ValidAlgorithms = auth.Algorithms.Length > 0 ? auth.Algorithms : TokenAlgorithms.AuthorityDefaults;
         }
         jwt.TokenValidationParameters = parameters;
         jwt.Events = new JwtBearerEvents
@@ -146,14 +158,17 @@ public static partial class AuthSetup
             },
             OnTokenValidated = context =>
             {
-                // A digest of the raw token keys the per-token connection limit; the token itself is never kept.
-                var raw = context.SecurityToken switch
+                // What the hub uses of the token (principal, expiry, projects), read from the
+                // validated token itself and kept in a typed identity the token cannot forge.
+                try
                 {
-                    JsonWebToken j => j.EncodedToken,
-                    _ => context.SecurityToken?.Id ?? "",
-                };
-                var digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(raw)))[..32];
-                (context.Principal?.Identity as ClaimsIdentity)?.AddClaim(new Claim(ConnectionLimiter.TokenIdClaim, digest));
+                    context.Principal!.AddIdentity(TokenContent.Read(context.SecurityToken, auth.ProjectsClaim, stream.MaxProjectIdLength));
+                }
+                catch (TokenContentException e)
+                {
+                    LogTokenRejected(logger, context.Request.Path, nameof(TokenContentException));
+                    context.Fail(e);
+                }
                 return Task.CompletedTask;
             },
             OnAuthenticationFailed = context =>

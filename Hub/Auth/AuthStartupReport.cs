@@ -11,7 +11,7 @@ internal sealed partial class AuthStartupReport(IOptions<AuthOptions> options, I
         var o = options.Value;
         if (o.Mode == AuthMode.Token)
         {
-            LogTokenMode(logger, string.IsNullOrEmpty(o.SigningKey) ? "OIDC authority" : "HS256 signing key", o.ProjectsClaim);
+            LogTokenMode(logger, string.IsNullOrEmpty(o.SigningKey) ? "OIDC authority" : "HS256 signing key", o.Audience ?? "", o.ProjectsClaim);
             return Task.CompletedTask;
         }
         var exposed = ListenAddresses.From(configuration).Where(u => !ListenAddresses.IsLoopback(u)).ToArray();
@@ -30,6 +30,6 @@ internal sealed partial class AuthStartupReport(IOptions<AuthOptions> options, I
     [LoggerMessage(EventId = 8011, Level = LogLevel.Warning, Message = "Authentication is OFF on a network address ({Addresses}) because Auth:AllowOpenOnNetwork=true: anyone who reaches the hub reads every project. Set Auth:Mode=Token to require tokens.")]
     private static partial void LogOpenOnNetwork(ILogger logger, string addresses);
 
-    [LoggerMessage(EventId = 8012, Level = LogLevel.Information, Message = "Authentication: bearer tokens ({KeySource}); projects from the '{Claim}' claim.")]
-    private static partial void LogTokenMode(ILogger logger, string keySource, string claim);
+    [LoggerMessage(EventId = 8012, Level = LogLevel.Information, Message = "Authentication: bearer tokens ({KeySource}) for audience '{Audience}'; projects from the '{Claim}' claim.")]
+    private static partial void LogTokenMode(ILogger logger, string keySource, string audience, string claim);
 }

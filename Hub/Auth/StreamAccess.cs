@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Claims;
 using EventHub.Streaming;
 using Microsoft.Extensions.Options;
@@ -21,9 +20,6 @@ namespace EventHub.Auth;
 /// </remarks>
 public sealed class StreamAccess(IOptions<AuthOptions> options, StreamRequestValidator validator, TimeProvider timeProvider)
 {
-    /// <summary>Claim of the token's expiry (seconds since the epoch), as JWT bearer puts it on the principal.</summary>
-    public const string ExpiryClaim = "exp";
-
     public AuthMode Mode => options.Value.Mode;
 
     /// <summary>
@@ -35,20 +31,26 @@ public sealed class StreamAccess(IOptions<AuthOptions> options, StreamRequestVal
         var o = options.Value;
         if (o.Mode == AuthMode.Open) return new StreamGrant(request, null);
 
-        if (user?.Identity?.IsAuthenticated != true)
+        // Only what the hub took from the validated token counts (TokenContent); never a claim looked up by name.
+        var token = user?.Identity?.IsAuthenticated == true ? ValidatedTokenIdentity.Of(user) : null;
+        if (token is null)
             throw new AccessDeniedException(StatusCodes.Status401Unauthorized, AccessErrorCodes.Unauthenticated,
                 "A bearer token is required: send 'Authorization: Bearer <token>' or, where headers cannot be set (EventSource, WebSocket), '?access_token=<token>'.");
 
-        var expiresAt = ExpiresAt(user);
+        var expiresAt = token.ExpiresAt;
         // The token was checked when the connection opened; a SignalR connection outlives it, so
         // a new stream on an old connection is checked again here.
-        if (expiresAt is { } at && at <= timeProvider.GetUtcNow())
+        if (expiresAt <= timeProvider.GetUtcNow())
             throw new AccessDeniedException(StatusCodes.Status401Unauthorized, AccessErrorCodes.TokenExpired,
                 "The token has expired. Reconnect with a fresh token and resume from the last offset you received.");
 
         // Malformed input is a 400 before it is a 403: the same answer as in open mode.
         validator.Validate(request);
-        var scope = ProjectScope.FromClaims(user, o.ProjectsClaim);
+        var scope = token.Projects;
+        if (scope.Problem is { } problem)
+            throw new AccessDeniedException(StatusCodes.Status403Forbidden, AccessErrorCodes.InvalidProjectsClaim,
+                $"The token's '{o.ProjectsClaim}' claim cannot be used: {problem}. Ask for a token whose '{o.ProjectsClaim}' claim is " +
+                $"a JSON array of project ids ({ProjectIds.AllowedCharacters}), or [\"*\"] for every project; nothing is granted from a claim in part.");
         if (scope.AllowsAll) return new StreamGrant(request, expiresAt);
         if (scope.Projects!.Count == 0)
             throw new AccessDeniedException(StatusCodes.Status403Forbidden, AccessErrorCodes.NoProjects,
@@ -66,12 +68,6 @@ public sealed class StreamAccess(IOptions<AuthOptions> options, StreamRequestVal
                     $"The token does not allow project '{Printable(project)}'. Request only the projects in its '{o.ProjectsClaim}' claim, or none to stream all of them.");
         return new StreamGrant(request, expiresAt);
     }
-
-    private static DateTimeOffset? ExpiresAt(ClaimsPrincipal user) =>
-        user.FindFirst(ExpiryClaim)?.Value is { } exp &&
-        long.TryParse(exp, NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds)
-            ? DateTimeOffset.FromUnixTimeSeconds(seconds)
-            : null;
 
     // The project id is the caller's input: keep the message one short, printable line.
     private static string Printable(string s)

@@ -26,8 +26,9 @@ public sealed class StreamRequestValidator(IOptions<StreamOptions> options)
             if (project.Length > o.MaxProjectIdLength)
                 throw new StreamRequestException(StreamErrorCodes.InvalidProject,
                     $"A project id may be at most {o.MaxProjectIdLength} characters long; one has {project.Length}.");
-            if (project.Any(char.IsControl))
-                throw new StreamRequestException(StreamErrorCodes.InvalidProject, "A project id must not contain control characters.");
+            if (!ProjectIds.IsValid(project, o.MaxProjectIdLength))
+                throw new StreamRequestException(StreamErrorCodes.InvalidProject,
+                    $"'{Truncate(project)}' is not a project id: use {ProjectIds.Rule(o.MaxProjectIdLength)}.");
         }
 
         foreach (var type in request.Types)

@@ -1,0 +1,217 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using EventHub.Tests.Infrastructure;
+
+namespace EventHub.Tests.Auth;
+
+/// <summary>
+/// Token mode accepts exactly the tokens it was configured for: the audience and issuer are always
+/// checked, the token type is pinned, the projects claim is read verbatim by its exact name, the
+/// expiry comes from the validated token, and the per-principal limit cannot be dodged by minting
+/// another token.
+/// </summary>
+public sealed partial class AuthTests
+{
+    private async Task<HttpResponseMessage> GetEventsAsync(string? token, string query = "")
+    {
+        using var http = new HttpClient { BaseAddress = fixture.TokenHub.BaseAddress };
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/events" + (query.Length > 0 ? "?" + query : ""));
+        if (token is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WithTimeout();
+    }
+
+    public static TheoryData<string> TokensForSomethingElse => new()
+    {
+        "no audience", "another audience", "no issuer", "another issuer", "no subject", "an id token type", "a logout token type",
+    };
+
+    [Theory]
+    [MemberData(nameof(TokensForSomethingElse))]
+    public async Task A_token_without_the_configured_audience_issuer_subject_or_token_type_is_refused_with_401(string problem)
+    {
+        var a = fixture.NewProject("a");
+        var token = problem switch
+        {
+            "no audience" => TestTokens.Mint([a], audience: null),
+            "another audience" => TestTokens.Mint([a], audience: "another-service"),
+            "no issuer" => TestTokens.Mint([a], issuer: null),
+            "another issuer" => TestTokens.Mint([a], issuer: "https://issuer.elsewhere.test"),
+            "no subject" => TestTokens.Mint([a], subject: null),
+            "an id token type" => TestTokens.Mint([a], tokenType: "id+jwt"),
+            _ => TestTokens.Mint([a], tokenType: "logout+jwt"),
+        };
+        var response = await GetEventsAsync(token, $"project={a}");
+        await AssertErrorAsync(response, HttpStatusCode.Unauthorized, "unauthenticated");
+    }
+
+    [Fact]
+    public async Task A_token_of_type_at_jwt_is_accepted()
+    {
+        var a = fixture.NewProject("a");
+        await using var sse = await SseTestClient.ConnectAsync(fixture.TokenHub.BaseAddress, $"project={a}",
+            bearer: TestTokens.Mint([a], tokenType: "at+jwt"));
+        await Writer.SessionAsync(a, 1);
+        Assert.Equal(a, (await sse.ReadEventAsync()).ProjectId);
+    }
+
+    [Fact]
+    public async Task A_token_without_a_subject_is_refused_with_a_message_that_says_so()
+    {
+        var response = await GetEventsAsync(TestTokens.Mint([fixture.NewProject("a")], subject: null));
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        var message = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement
+            .GetProperty("error").GetProperty("message").GetString();
+        Assert.Contains("'sub'", message);
+    }
+
+    /// <summary>Projects claims that are not a clean list of project ids, as JSON.</summary>
+    public static TheoryData<string, string> UnusableProjectsClaims => new()
+    {
+        { "an array element with a comma", """["{a},{b}"]""" },
+        { "an array element with a space", """["{a} {b}"]""" },
+        { "the wildcard next to a project", """["{a}","*"]""" },
+        { "the wildcard inside a string list", "\"{a} *\"" },
+        { "an id with a star", """["{a}*"]""" },
+        { "a number", """[1]""" },
+        { "an object", """{"{a}":true}""" },
+    };
+
+    [Theory]
+    [MemberData(nameof(UnusableProjectsClaims))]
+    public async Task A_projects_claim_that_is_not_a_clean_list_of_project_ids_grants_nothing_and_gets_403_invalid_projects_claim(
+        string problem, string claimJson)
+    {
+        _ = problem;
+        var a = fixture.NewProject("a");
+        var b = fixture.NewProject("b");
+        var claim = JsonDocument.Parse(claimJson.Replace("{a}", a).Replace("{b}", b)).RootElement;
+        var token = TestTokens.Mint(projects: null, claims: new Dictionary<string, object> { ["projects"] = claim });
+
+        // Neither a part of it nor "every project" is granted.
+        foreach (var query in new[] { $"project={a}", $"project={b}", "" })
+            await AssertErrorAsync(await GetEventsAsync(token, query), HttpStatusCode.Forbidden, "invalid_projects_claim");
+
+        await using var client = await EventsHubClient.ConnectAsync(fixture.TokenHub.BaseAddress, WireProtocol.Json,
+            () => Task.FromResult<string?>(token));
+        var refused = await client.StreamAsync([a], after: "0");
+        Assert.Contains("invalid_projects_claim:", (await refused.FailureAsync()).Message);
+    }
+
+    [Fact]
+    public async Task A_projects_claim_as_one_string_is_split_on_spaces_and_commas()
+    {
+        var a = fixture.NewProject("a");
+        var b = fixture.NewProject("b");
+        var c = fixture.NewProject("c");
+        var token = TestTokens.Mint(projects: null, claims: new Dictionary<string, object> { ["projects"] = $"{a} {b},{c}" });
+        await using var sse = await SseTestClient.ConnectAsync(fixture.TokenHub.BaseAddress, "", bearer: token);
+        await Writer.SessionAsync(a, 1);
+        await Writer.SessionAsync(b, 1);
+        await Writer.SessionAsync(c, 1);
+        Assert.Equal([a, b, c], (await sse.ReadEventsAsync(3)).Select(f => f.ProjectId));
+    }
+
+    [Fact]
+    public async Task A_projects_claim_under_another_case_grants_nothing()
+    {
+        var a = fixture.NewProject("a");
+        var token = TestTokens.Mint(projects: null, claims: new Dictionary<string, object> { ["Projects"] = new[] { a }, ["PROJECTS"] = "*" });
+        await AssertErrorAsync(await GetEventsAsync(token, $"project={a}"), HttpStatusCode.Forbidden, "no_projects");
+        await AssertErrorAsync(await GetEventsAsync(token), HttpStatusCode.Forbidden, "no_projects");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_request_for_a_project_id_outside_the_safe_characters_gets_400_invalid_project_naming_them(bool tokenMode)
+    {
+        var token = tokenMode ? TestTokens.Mint(["*"]) : null;
+        foreach (var project in new[] { "a*b", "a b", "a,b", "*", "-a", "a/b", "é" })
+        {
+            using var http = new HttpClient { BaseAddress = fixture.Hub(tokenMode).BaseAddress };
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/events?project=" + Uri.EscapeDataString(project));
+            if (token is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            var response = await http.SendAsync(request).WithTimeout();
+            await AssertErrorAsync(response, HttpStatusCode.BadRequest, "invalid_project");
+            var message = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement
+                .GetProperty("error").GetProperty("message").GetString();
+            Assert.Contains("A-Z a-z 0-9", message);
+        }
+    }
+
+    [Fact]
+    public async Task The_stream_ends_at_the_validated_expiry_even_when_the_token_carries_an_EXP_claim_under_another_case()
+    {
+        var a = fixture.NewProject("a");
+        // "EXP" comes first: a case-insensitive lookup of "exp" would find a year from now.
+        var token = TestTokens.SignRaw($$"""
+            {"EXP":{{TestTokens.UnixTime(TimeSpan.FromDays(365))}},"iss":"{{TestTokens.Issuer}}","aud":"{{TestTokens.Audience}}",
+             "sub":"test-user","projects":["{{a}}"],"exp":{{TestTokens.UnixTime(ShortLife)}}}
+            """);
+        await using var sse = await SseTestClient.ConnectAsync(fixture.TokenHub.BaseAddress, $"project={a}", bearer: token);
+        var last = await sse.ReadEventAsync(TimeSpan.FromSeconds(15));
+        Assert.Equal("stream_error", last.Event);
+        Assert.Contains("token_expired", last.Data);
+    }
+
+    [Theory]
+    [InlineData("exp")]
+    [InlineData("sub")]
+    [InlineData("projects")]
+    public async Task A_token_that_repeats_a_claim_is_refused_with_401(string repeated)
+    {
+        // RFC 7519 4: a parser must reject repeated names or keep the last; two readers keeping
+        // different ones would see two different tokens behind one signature.
+        var a = fixture.NewProject("a");
+        var claims = new List<string>
+        {
+            $"\"iss\":\"{TestTokens.Issuer}\"", $"\"aud\":\"{TestTokens.Audience}\"", $"\"sub\":\"user-{a}\"",
+            $"\"projects\":[\"{a}\"]", $"\"exp\":{TestTokens.UnixTime(ShortLife)}",
+        };
+        claims.Add(repeated switch
+        {
+            "exp" => $"\"exp\":{TestTokens.UnixTime(TimeSpan.FromDays(365))}",
+            "sub" => "\"sub\":\"somebody-else\"",
+            _ => "\"projects\":\"*\"",
+        });
+        var token = TestTokens.SignRaw("{" + string.Join(",", claims) + "}");
+        await AssertErrorAsync(await GetEventsAsync(token, $"project={a}"), HttpStatusCode.Unauthorized, "unauthenticated");
+    }
+
+    [Fact]
+    public async Task Two_tokens_of_one_subject_share_the_connections_per_principal_and_another_subject_has_its_own()
+    {
+        var a = fixture.NewProject("a");
+        var subject = "user-" + a;
+        var first = TestTokens.Mint([a], subject: subject);
+        var second = TestTokens.Mint([a], subject: subject);
+        // A token cannot name its own limiter key either: the hub never reads it from the claims.
+        var third = TestTokens.Mint([a], subject: subject, claims: new Dictionary<string, object> { ["eventhub:token_id"] = "fresh" });
+        Assert.NotEqual(first, second);
+        var open = new List<SseTestClient>();
+        try
+        {
+            for (var i = 0; i < AuthFixture.MaxConnectionsPerPrincipal; i++)
+                open.Add(await SseTestClient.ConnectAsync(fixture.TokenHub.BaseAddress, $"project={a}", bearer: i % 2 == 0 ? first : second));
+
+            foreach (var token in new[] { first, second, third })
+            {
+                var response = await GetEventsAsync(token, $"project={a}");
+                await AssertErrorAsync(response, HttpStatusCode.TooManyRequests, "too_many_connections_per_principal");
+            }
+
+            // Another subject is another budget.
+            await using var other = await SseTestClient.ConnectAsync(fixture.TokenHub.BaseAddress, $"project={a}",
+                bearer: TestTokens.Mint([a], subject: "other-" + a));
+
+            var closed = await LimitsAndCorsTests.ConnectAndWaitForCloseAsync(fixture.TokenHub.BaseAddress, second);
+            Assert.Contains("too_many_connections_per_principal", closed);
+            Assert.Contains("Limits:MaxConnectionsPerPrincipal", closed);
+        }
+        finally
+        {
+            foreach (var sse in open) await sse.DisposeAsync();
+        }
+    }
+}
