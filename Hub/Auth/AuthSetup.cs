@@ -40,6 +40,7 @@ public static partial class AuthSetup
                 "Cors:AllowedOrigins must list exact origins such as https://dashboard.example.com ('*' is not allowed: the hub's clients send credentials).")
             .ValidateOnStart();
 
+        services.AddCrossSiteGuard(configuration); // cross-site WebSocket and DNS-rebinding guard
         services.AddSingleton<StreamAccess>();
         services.AddSingleton<ConnectionLimiter>();
         services.AddHostedService<AuthStartupReport>();
@@ -60,6 +61,7 @@ public static partial class AuthSetup
 
     public static IApplicationBuilder UseEventHubAuth(this IApplicationBuilder app)
     {
+        app.UseCrossSiteGuard(); // first: refuses foreign origins and host names (CrossSiteGuard)
         app.UseCors(CorsPolicy);
         var mode = app.ApplicationServices.GetRequiredService<IConfiguration>()
             .GetSection(AuthOptions.Section).GetValue(nameof(AuthOptions.Mode), AuthMode.Open);
