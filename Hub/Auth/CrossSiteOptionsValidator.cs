@@ -7,27 +7,41 @@ namespace EventHub.Auth;
 /// host names, and a hub listening on a network address names the hosts its clients use, since
 /// otherwise <see cref="CrossSiteGuard"/> would refuse every request that addresses it by name.
 /// </summary>
-public sealed class CrossSiteOptionsValidator(IConfiguration configuration, IOptions<AuthOptions> auth) : IValidateOptions<CrossSiteOptions>
+public sealed class CrossSiteOptionsValidator(IConfiguration configuration) : IValidateOptions<CrossSiteOptions>
 {
     public ValidateOptionsResult Validate(string? name, CrossSiteOptions options)
     {
+        // A refused Auth section (open mode on a network address, a missing key, a bad value) is
+        // reported alone, with its own message: the host reports one options failure as one line.
+        if (!AuthIsValid(out var a)) return ValidateOptionsResult.Skip;
+
         var failures = new List<string>();
         var bad = options.AllowedHosts.Where(h => !IsHostPattern(h.Trim())).ToArray();
         if (bad.Length > 0)
             failures.Add($"Security:AllowedHosts must list host names without scheme or port (hub.example.com, *.example.com, or * alone); " +
                 $"not: {string.Join(", ", bad)}.");
 
-        // Open mode on a network address without the override is already refused, with its own
-        // message (AuthOptionsValidator); one reason at a time.
-        var a = auth.Value;
-        var refusedAnyway = a.Mode == AuthMode.Open && !a.AllowOpenOnNetwork;
         var exposed = ListenAddresses.From(configuration).Where(u => !ListenAddresses.IsLoopback(u)).ToArray();
-        if (!refusedAnyway && exposed.Length > 0 && options.AllowedHosts.All(string.IsNullOrWhiteSpace))
+        if (exposed.Length > 0 && options.AllowedHosts.All(string.IsNullOrWhiteSpace))
             failures.Add($"Security:AllowedHosts is empty but the hub would listen on {string.Join(", ", exposed)}, which is not loopback: " +
                 "every request addressed by a host name other than localhost would get 403 host_not_allowed (the DNS-rebinding guard). " +
                 "Set Security:AllowedHosts to the names clients use (Security:AllowedHosts:0=hub.example.com, or *.example.com), " +
                 "or to * when a proxy in front checks the Host header.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private bool AuthIsValid(out AuthOptions auth)
+    {
+        auth = new AuthOptions();
+        try
+        {
+            configuration.GetSection(AuthOptions.Section).Bind(auth);
+        }
+        catch (InvalidOperationException)
+        {
+            return false; // a value that does not convert: the host reports it
+        }
+        return new AuthOptionsValidator(configuration).Validate(null, auth).Succeeded;
     }
 
     private static bool IsHostPattern(string host)
