@@ -17,5 +17,6 @@ ENV ASPNETCORE_ENVIRONMENT=Production \
 EXPOSE 8080
 USER $APP_UID
 # Needs ConnectionStrings__EventHub (no embedded PostgreSQL in the image) and, on a network
-# address, Auth__Mode=Token with a key source and Auth__Audience (open mode refuses to start).
+# address, Auth__Mode=Token with a key source and Auth__Audience (open mode refuses to start),
+# and Security__AllowedHosts__0=<the name clients use> (DNS-rebinding guard, docs/security.md).
 ENTRYPOINT ["dotnet", "EventHub.Hub.dll"]

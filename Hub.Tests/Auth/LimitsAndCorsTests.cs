@@ -132,8 +132,9 @@ public sealed class LimitsAndCorsTests : IAsyncLifetime
     [Theory]
     [InlineData(AllowedOrigin, true)]
     [InlineData("https://evil.example", false)]
-    [InlineData("http://localhost:5173", false)] // configured origins replace open mode's loopback default
-    public async Task Only_configured_origins_pass_CORS(string origin, bool allowed)
+    [InlineData("http://localhost:5173", true)] // loopback pages stay allowed beside configured origins
+    [InlineData("http://localhost.evil.example", false)]
+    public async Task Only_loopback_and_configured_origins_pass_CORS(string origin, bool allowed)
     {
         foreach (var path in new[] { "/api/v1/events", "/hubs/events/negotiate" })
         {

@@ -38,6 +38,7 @@ public static partial class AuthSetup
                 "Cors:AllowedOrigins must list exact origins such as https://dashboard.example.com ('*' is not allowed: the hub's clients send credentials).")
             .ValidateOnStart();
 
+        services.AddCrossSiteGuard(configuration); // cross-site WebSocket and DNS-rebinding guard
         services.AddSingleton<StreamAccess>();
         services.AddSingleton<ConnectionLimiter>();
         services.AddHostedService<AuthStartupReport>();
@@ -58,6 +59,7 @@ public static partial class AuthSetup
 
     public static IApplicationBuilder UseEventHubAuth(this IApplicationBuilder app)
     {
+        app.UseCrossSiteGuard(); // first: refuses foreign origins and host names (CrossSiteGuard)
         app.UseCors(CorsPolicy);
         var mode = app.ApplicationServices.GetRequiredService<IConfiguration>()
             .GetSection(AuthOptions.Section).GetValue(nameof(AuthOptions.Mode), AuthMode.Open);
@@ -186,10 +188,11 @@ public static partial class AuthSetup
         services.AddOptions<CorsOptions>().Configure<IOptions<CorsSettings>, IOptions<AuthOptions>>((cors, settings, auth) =>
             cors.AddPolicy(CorsPolicy, policy =>
             {
-                var origins = settings.Value.AllowedOrigins;
-                if (origins.Length > 0) policy.WithOrigins(origins);
-                else if (auth.Value.Mode == AuthMode.Open) policy.SetIsOriginAllowed(ListenAddresses.IsLoopbackOrigin);
-                else policy.SetIsOriginAllowed(static _ => false); // token mode: no browser origin unless configured
+                // Loopback pages (a dashboard on localhost) and the configured origins, in every
+                // mode: a page on this machine can do nothing a local process cannot, and in token
+                // mode it still needs a token (never ambient in a browser).
+                var origins = settings.Value.AllowedOrigins.ToHashSet(StringComparer.OrdinalIgnoreCase);
+                policy.SetIsOriginAllowed(o => ListenAddresses.IsLoopbackOrigin(o) || origins.Contains(o));
                 // SignalR's browser client sends credentials and its own headers; EventSource sends Last-Event-ID.
                 policy.AllowAnyHeader().WithMethods("GET", "POST").AllowCredentials();
             }));
