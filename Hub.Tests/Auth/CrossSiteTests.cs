@@ -201,7 +201,8 @@ public sealed class CrossSiteTests(CrossSiteFixture fixture) : IClassFixture<Cro
     [Fact]
     public void A_hub_on_a_network_address_without_allowed_hosts_refuses_to_start_and_names_the_setting()
     {
-        var token = Configuration(("urls", "http://0.0.0.0:5080"), ("Auth:Mode", "Token"), ("Auth:SigningKey", TestTokens.SigningKey));
+        var token = Configuration(("urls", "http://0.0.0.0:5080"), ("Auth:Mode", "Token"), ("Auth:SigningKey", TestTokens.SigningKey),
+            ("Auth:Issuer", TestTokens.Issuer), ("Auth:Audience", TestTokens.Audience));
         var refused = new CrossSiteOptionsValidator(token).Validate(null, new CrossSiteOptions());
         Assert.True(refused.Failed);
         Assert.Contains("Security:AllowedHosts", refused.FailureMessage);
