@@ -1,6 +1,7 @@
 using System.Net;
 using EventHub.Storage;
 using EventHub.Tests.Infrastructure;
+using Microsoft.Extensions.Options;
 
 namespace EventHub.Tests.Operations;
 
@@ -76,5 +77,24 @@ public sealed class MetricsSurfaceTests
             http.GetStringAsync(new Uri(management, "/metrics")).GetAwaiter().GetResult()
                 .Contains("project=\"customer-acme\"", StringComparison.Ordinal),
             because: "the subscribers gauge names the project when project labels are on");
+    }
+
+    [Fact]
+    public async Task In_open_mode_a_management_port_on_a_network_address_is_refused_like_any_listen_address()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => HubServer.StartAsync(db.ConnectionString,
+            new Dictionary<string, string?> { ["Management:Urls"] = $"http://0.0.0.0:{LoopbackPorts.Free()}" }));
+        Assert.Contains("0.0.0.0", string.Join(" ", error.Failures));
+    }
+
+    [Fact]
+    public async Task A_management_port_that_is_also_a_public_port_is_refused()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var port = LoopbackPorts.Free();
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => HubServer.StartAsync(db.ConnectionString,
+            new Dictionary<string, string?> { ["Management:Urls"] = $"http://127.0.0.1:{port}" }, port: port));
+        Assert.Contains("Management:Urls", string.Join(" ", error.Failures));
     }
 }
