@@ -1,10 +1,12 @@
 using EventHub.Auth;
 using EventHub.Configuration;
 using EventHub.Demo;
+using EventHub.Errors;
 using EventHub.Health;
 using EventHub.Retention;
 using EventHub.Log;
 using EventHub.Observability;
+using EventHub.Operations;
 using EventHub.SignalR;
 using EventHub.Sse;
 using EventHub.Storage;
@@ -47,6 +49,8 @@ public static class EventHubApp
             connectionString = new NpgsqlConnectionStringBuilder(embedded.ConnectionString) { Pooling = true }.ConnectionString;
         }
 
+        // Before the host is built: the management port is one more address for Kestrel.
+        var managementPorts = ManagementPort.Configure(builder);
         AddEventHub(builder.Services, builder.Configuration, connectionString);
         builder.Services.AddEventHubAuth(builder.Configuration); // auth: docs/security.md
         overrideServices?.Invoke(builder.Services);
@@ -57,8 +61,11 @@ public static class EventHubApp
             // Stop the private cluster after the host has stopped every stream and the tail.
             app.Lifetime.ApplicationStopped.Register(() => embedded.StopAsync().GetAwaiter().GetResult());
         }
+        app.UseEventHubErrors(); // outermost: no exception text in a response
+        app.UseEventHubForwardedHeaders(); // the client address, before anything counts it
+        app.UseManagementPortGate(managementPorts); // /metrics on the management port only
         app.UseEventHubAuth(); // auth: CORS, authentication, before the endpoints
-        MapEventHub(app);
+        MapEventHub(app, managementPorts);
         return app;
     }
 
@@ -76,11 +83,15 @@ public static class EventHubApp
         services.AddSingleton<SchemaMigrator>();
         services.AddHostedService<MigrationHostedService>(); // first: the others need the schema
 
-        services.AddSingleton<PostgresChangeNotifier>();
+        // The tail's own pool (LogDataSources says why): the wake-up's LISTEN connection and the
+        // tail's reads never queue behind catch-ups.
+        services.AddKeyedSingleton(LogDataSources.Tail, (_, _) => LogDataSources.BuildTail(connectionString, "EventHubTail"));
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<PostgresChangeNotifier>(sp,
+            sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.Tail)));
         services.AddSingleton<IChangeNotifier>(sp => sp.GetRequiredService<PostgresChangeNotifier>());
         services.AddHostedService(sp => sp.GetRequiredService<PostgresChangeNotifier>());
         services.AddSingleton<IChangeLogReader, ChangeLogReader>();
-        AddReplicaReads(services, configuration);
+        AddReplicaReads(services, configuration, connectionString);
         services.AddSingleton<IEventFanout, ProjectFanout>();
         services.AddSingleton(sp => new RecentEventsWindow(
             Math.Max(1, sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<StreamOptions>>().Value.RecentEventsWindowSize)));
@@ -90,9 +101,11 @@ public static class EventHubApp
         services.AddSingleton<EventStreamSource>();
         services.AddSingleton<EventHub.Streaming.Policy.StreamPolicy>(); // authorize, limit, open: both transports
         services.AddEventsHub(configuration);
+        services.AddEventsHubErrorFilter();
+        services.AddEventHubForwardedHeaders(configuration);
 
         services.AddEventHubHealth(configuration);
-        services.AddEventHubMetrics();
+        services.AddEventHubMetrics(configuration);
         services.AddEventHubOptionsValidation();
         services.AddOptions<RetentionOptions>().Bind(configuration.GetSection(RetentionOptions.Section));
         services.AddSingleton<ChangeLogRetention>();
@@ -104,29 +117,40 @@ public static class EventHubApp
     /// With <c>ConnectionStrings:EventHubReplica</c> (a hot standby), catch-up reads go there, and
     /// the tail too when <c>Stream:TailReadsFromReplica</c> is set. NOTIFY does not reach a standby,
     /// so the wake-up always LISTENs on the primary; offsets are checked against the primary.
-    /// Without a replica both keys resolve to the primary reader (whatever implements it).
+    /// Without a replica catch-ups read the primary reader (whatever implements it).
+    /// Catch-up reads are bounded (<see cref="BoundedCatchUpReader"/>); the tail reads through a
+    /// pool of its own on whichever server it reads (<see cref="LogDataSources"/>).
     /// </summary>
-    private static void AddReplicaReads(IServiceCollection services, IConfiguration configuration)
+    private static void AddReplicaReads(IServiceCollection services, IConfiguration configuration, string connectionString)
     {
         var replica = configuration.GetConnectionString(ReplicaConnectionStringName);
         var tailFromReplica = configuration.GetValue<bool>($"{StreamOptions.Section}:{nameof(StreamOptions.TailReadsFromReplica)}");
         if (!string.IsNullOrWhiteSpace(replica))
-            services.AddKeyedSingleton<IChangeLogReader>(LogReaders.Replica, (_, _) =>
-                new ChangeLogReader(new NpgsqlDataSourceBuilder(replica) { Name = "EventHubReplica" }.Build()));
-        services.AddKeyedSingleton<IChangeLogReader>(LogReaders.CatchUp, (sp, _) =>
-            sp.GetKeyedService<IChangeLogReader>(LogReaders.Replica) ?? sp.GetRequiredService<IChangeLogReader>());
-        services.AddKeyedSingleton<IChangeLogReader>(LogReaders.Tail, (sp, _) =>
-            (tailFromReplica ? sp.GetKeyedService<IChangeLogReader>(LogReaders.Replica) : null) ?? sp.GetRequiredService<IChangeLogReader>());
+        {
+            services.AddKeyedSingleton(LogReaders.Replica, (_, _) => new NpgsqlDataSourceBuilder(replica) { Name = "EventHubReplica" }.Build());
+            services.AddKeyedSingleton<IChangeLogReader>(LogReaders.Replica, (sp, _) =>
+                new ChangeLogReader(sp.GetRequiredKeyedService<NpgsqlDataSource>(LogReaders.Replica)));
+        }
+        var replicaTail = tailFromReplica && !string.IsNullOrWhiteSpace(replica);
+        if (replicaTail)
+            services.AddKeyedSingleton(LogDataSources.ReplicaTail, (_, _) => LogDataSources.BuildTail(replica!, "EventHubReplicaTail"));
+
+        services.AddCatchUpLimits(configuration, catchUpConnectionString: string.IsNullOrWhiteSpace(replica) ? connectionString : replica);
+        services.AddKeyedSingleton<IChangeLogReader>(LogReaders.CatchUp, (sp, _) => new BoundedCatchUpReader(
+            sp.GetKeyedService<IChangeLogReader>(LogReaders.Replica) ?? sp.GetRequiredService<IChangeLogReader>(),
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<CatchUpLimitsOptions>>().Value.MaxConcurrentCatchUps));
+        services.AddKeyedSingleton<IChangeLogReader>(LogReaders.Tail, (sp, _) => new ChangeLogReader(
+            sp.GetRequiredKeyedService<NpgsqlDataSource>(replicaTail ? LogDataSources.ReplicaTail : LogDataSources.Tail)));
     }
 
     public const string ReplicaConnectionStringName = "EventHubReplica";
 
-    public static void MapEventHub(WebApplication app)
+    public static void MapEventHub(WebApplication app, IReadOnlySet<int>? managementPorts = null)
     {
         app.UseEventHubViewer(); // the live event viewer at /
         app.MapEventStream();
         app.MapEventHubHealth();
-        app.MapEventHubMetrics();
+        app.MapEventHubMetrics(managementPorts ?? new HashSet<int>());
         app.MapEventsHub();
     }
 

@@ -57,7 +57,12 @@ public sealed class OrderingTrapTests : IAsyncLifetime
         // The same interleaving as the next test, against a second hub whose reader is the naive
         // cursor: the live subscriber never gets ao-1. The next test's assertion would fail.
         await using var naiveHub = await HubServer.StartAsync(_db.ConnectionString,
-            services: s => s.AddSingleton<IChangeLogReader>(sp => new NaiveSeqChangeLogReader(_db.DataSource)));
+            services: s =>
+            {
+                s.AddSingleton<IChangeLogReader>(sp => new NaiveSeqChangeLogReader(_db.DataSource));
+                // The tail reads through its own reader (its own pool), so replace that one too.
+                s.AddKeyedSingleton<IChangeLogReader>(LogReaders.Tail, (sp, _) => new NaiveSeqChangeLogReader(_db.DataSource));
+            });
         await using var live = await SseTestClient.ConnectAsync(naiveHub.BaseAddress, "project=ao");
 
         await using var slow = await BeginInsertAsync("ao", 1);

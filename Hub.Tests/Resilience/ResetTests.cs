@@ -12,7 +12,9 @@ public sealed class ResetTests
     {
         await using var db = await TestDatabase.CreateAsync();
         await db.Writer.SessionAsync("ao", 1);
-        await using var hub = await HubServer.StartAsync(db.ConnectionString);
+        var managementPort = EventHub.Storage.LoopbackPorts.Free();
+        await using var hub = await HubServer.StartAsync(db.ConnectionString,
+            new Dictionary<string, string?> { ["Management:Urls"] = $"http://127.0.0.1:{managementPort}" });
         await using var all = await SseTestClient.ConnectAsync(hub.BaseAddress, "after=0");
         var head = (await all.ReadEventAsync()).Id;
 
@@ -25,7 +27,7 @@ public sealed class ResetTests
         await Assert.ThrowsAsync<EndOfStreamException>(() => foreign.ReadEventAsync());
 
         // The reset is counted for operators (Prometheus scrape).
-        using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{managementPort}") };
         var metrics = await http.GetStringAsync("/metrics").WithTimeout();
         Assert.Matches(@"eventhub_stream_resets(_total)?\{[^}]*reason=""offset_from_another_log""[^}]*transport=""sse""[^}]*\} [1-9]", metrics);
 

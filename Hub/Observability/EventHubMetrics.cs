@@ -30,10 +30,13 @@ public sealed partial class EventHubMetrics : BackgroundService
     private readonly IServiceProvider _services;
     private readonly TimeProvider _time;
     private readonly ILogger<EventHubMetrics> _logger;
+    private readonly bool _projectLabels;
     private long _lagEvents;
 
-    public EventHubMetrics(IMeterFactory meters, IServiceProvider services, TimeProvider time, ILogger<EventHubMetrics> logger)
+    public EventHubMetrics(IMeterFactory meters, IServiceProvider services, TimeProvider time, ILogger<EventHubMetrics> logger,
+        Microsoft.Extensions.Options.IOptions<MetricsOptions>? options = null)
     {
+        _projectLabels = options?.Value.ProjectLabels ?? false;
         _services = services;
         _time = time;
         _logger = logger;
@@ -44,7 +47,8 @@ public sealed partial class EventHubMetrics : BackgroundService
         _resets = _meter.CreateCounter<long>("eventhub.stream.resets", "{reset}", "Streams that could not continue without a gap and were reset, by transport and reason.");
 
         _meter.CreateObservableGauge("eventhub.subscribers", ObserveSubscribers, "{subscriber}",
-            $"Live subscriptions per project: the top {TopProjects} projects by name, the rest as \"other\", all-project streams as \"*\".");
+            $"Live subscriptions per project: with Metrics:ProjectLabels the top {TopProjects} projects by name and the rest as \"other\", " +
+            "otherwise all of them as \"project\"; all-project streams as \"*\".");
         _meter.CreateObservableGauge("eventhub.tail.lag.events", () => Interlocked.Read(ref _lagEvents), "{event}",
             "Committed change_log rows after the newest event this node published (sampled every 2 s).");
         _meter.CreateObservableGauge("eventhub.tail.lag", ObserveLagMs, "ms",
@@ -82,6 +86,13 @@ public sealed partial class EventHubMetrics : BackgroundService
     {
         if (Fanout is not { } fanout) yield break;
         var (byProject, allProjects) = fanout.SubscriberCounts();
+        if (!_projectLabels)
+        {
+            // No project id in the scrape unless the operator asked for it (Metrics:ProjectLabels).
+            yield return new Measurement<long>(byProject.Sum(p => (long)p.Value), new KeyValuePair<string, object?>("project", "project"));
+            yield return new Measurement<long>(allProjects, new KeyValuePair<string, object?>("project", "*"));
+            yield break;
+        }
         var ranked = byProject.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).ToList();
         foreach (var (project, count) in ranked.Take(TopProjects))
             yield return new Measurement<long>(count, new KeyValuePair<string, object?>("project", project));
@@ -150,8 +161,10 @@ public static class EventHubMetricsSetup
 {
     public const string Path = "/metrics";
 
-    public static IServiceCollection AddEventHubMetrics(this IServiceCollection services)
+    public static IServiceCollection AddEventHubMetrics(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddOptions<MetricsOptions>().Bind(configuration.GetSection(MetricsOptions.Section));
+        services.AddOptions<Operations.ManagementOptions>().Bind(configuration.GetSection(Operations.ManagementOptions.Section));
         services.AddSingleton<EventHubMetrics>();
         services.AddHostedService(sp => sp.GetRequiredService<EventHubMetrics>());
         services.AddOpenTelemetry().WithMetrics(m => m
@@ -162,5 +175,15 @@ public static class EventHubMetricsSetup
         return services;
     }
 
-    public static void MapEventHubMetrics(this WebApplication app) => app.MapPrometheusScrapingEndpoint(Path);
+    /// <summary>
+    /// Maps <c>/metrics</c> when a management port is configured; the port gate
+    /// (<see cref="Operations.ManagementPort"/>) serves it there only. Without one the scrape is
+    /// not served at all: on the public port it would tell anyone who reaches the hub its traffic,
+    /// and "loopback callers only" is no guard behind a reverse proxy on the same machine, where
+    /// every request comes from 127.0.0.1.
+    /// </summary>
+    public static void MapEventHubMetrics(this WebApplication app, IReadOnlySet<int> managementPorts)
+    {
+        if (managementPorts.Count > 0) app.MapPrometheusScrapingEndpoint(Path);
+    }
 }

@@ -40,7 +40,14 @@ public sealed class EventStreamSource(
     /// every transaction running at the call has ended; past the bound (a long transaction holds
     /// the log back) it answers with the head it has, and such rows may still arrive.
     /// </remarks>
-    public async Task<string> GetHeadOffsetAsync(CancellationToken cancellationToken = default)
+    public Task<string> GetHeadOffsetAsync(CancellationToken cancellationToken = default) =>
+        LazyInitializer.EnsureInitialized(ref _headOffset, () => new SharedComputation<string>(ComputeHeadOffsetAsync, _stopping))
+            .GetAsync(cancellationToken);
+
+    // Concurrent calls share computations (SharedComputation says why that is enough of a bound).
+    private SharedComputation<string>? _headOffset;
+
+    private async Task<string> ComputeHeadOffsetAsync(CancellationToken cancellationToken)
     {
         await tail.WaitUntilReadyAsync(cancellationToken);
         var epoch = await reader.GetEpochAsync(cancellationToken);

@@ -6,7 +6,8 @@ using EventHub.Tests.Infrastructure;
 namespace EventHub.Client.Tests;
 
 /// <summary>
-/// Issue 9, point 4: the hub's OpenTelemetry metrics are exported for Prometheus at <c>/metrics</c>.
+/// Issue 9, point 4: the hub's OpenTelemetry metrics are exported for Prometheus at <c>/metrics</c>
+/// on the management port (issue 12: <c>Management:Urls</c>; project names with <c>Metrics:ProjectLabels</c>).
 /// A hub process of its own, so that no other hub of the test run adds to its numbers.
 /// </summary>
 public sealed partial class MetricsTests
@@ -18,7 +19,12 @@ public sealed partial class MetricsTests
         const string p = "metrics";
         await db.Writer.ProjectAsync(p);
         for (var i = 0; i < 3; i++) await db.Writer.SessionAsync(p, i);
-        await using var hub = await HubProcess.StartAsync(db.ConnectionString, HubProcess.FreePort());
+        var managementPort = HubProcess.FreePort();
+        await using var hub = await HubProcess.StartAsync(db.ConnectionString, HubProcess.FreePort(), new Dictionary<string, string>
+        {
+            ["Management__Urls"] = $"http://127.0.0.1:{managementPort}",
+            ["Metrics__ProjectLabels"] = "true",
+        });
         await using var reader = new ClientReader(new EventHubClient(new EventHubClientOptions
         {
             HubUrl = hub.BaseAddress, Projects = [p], StartAfter = "0",
@@ -29,7 +35,7 @@ public sealed partial class MetricsTests
         await reader.ReadAsync(3); // live, published by the tail
         total += 3;
 
-        using var http = new HttpClient { BaseAddress = hub.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{managementPort}"), Timeout = TimeSpan.FromSeconds(10) };
         // The exporter caches a scrape briefly: scrape until it shows every delivery (bounded).
         string text = "";
         await TaskTimeouts.UntilAsync(() =>

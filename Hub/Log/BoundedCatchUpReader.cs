@@ -1,0 +1,54 @@
+namespace EventHub.Log;
+
+/// <summary>
+/// The catch-up reader with a global bound on concurrent reads (<c>Limits:MaxConcurrentCatchUps</c>):
+/// reads past the bound wait for a slot, in arrival order as far as <see cref="SemaphoreSlim"/>
+/// gives it, and a waiting read whose stream is cancelled leaves the queue at once.
+/// </summary>
+/// <remarks>
+/// The attack: one token opens hundreds of streams with <c>after=0</c>. Each catch-up batch holds
+/// a pooled connection for its query; unbounded, they take the whole pool (and the database's
+/// CPU), and stream opens, head offsets and retention wait behind them. Bounded, at most this
+/// many catch-up queries run and the rest of the pool stays free. The bound is per read, not per
+/// catch-up: streams take turns batch by batch, so a long catch-up does not keep the others
+/// waiting for all of its batches. (The tail has a pool of its own; see EventHubApp.)
+/// Only <see cref="ReadAsync"/> is bounded: the rest are single short queries of stream opens.
+/// </remarks>
+public sealed class BoundedCatchUpReader(IChangeLogReader inner, int maxConcurrentReads) : IChangeLogReader, IDisposable
+{
+    private readonly SemaphoreSlim _slots = new(maxConcurrentReads, maxConcurrentReads);
+
+    /// <summary>Reads waiting for a slot now.</summary>
+    public int Queued => Volatile.Read(ref _queued);
+    private int _queued;
+
+    public async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _queued);
+        try
+        {
+            await _slots.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _queued);
+        }
+        try
+        {
+            return await inner.ReadAsync(after, filter, limit, cancellationToken);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    public ValueTask<string> GetEpochAsync(CancellationToken cancellationToken = default) => inner.GetEpochAsync(cancellationToken);
+    public Task<LogPosition> GetHeadAsync(CancellationToken cancellationToken = default) => inner.GetHeadAsync(cancellationToken);
+    public Task<IReadOnlyList<LogEvent>> ReadLastAsync(LogPosition head, int count, CancellationToken cancellationToken = default) =>
+        inner.ReadLastAsync(head, count, cancellationToken);
+    public Task<LogSnapshot> GetSnapshotAsync(CancellationToken cancellationToken = default) => inner.GetSnapshotAsync(cancellationToken);
+    public Task<LogHorizon> GetHorizonAsync(CancellationToken cancellationToken = default) => inner.GetHorizonAsync(cancellationToken);
+
+    public void Dispose() => _slots.Dispose();
+}

@@ -1,0 +1,23 @@
+namespace EventHub.Log;
+
+/// <summary>
+/// Database work of catch-ups (section <c>Limits</c>, beside the per-client limits of
+/// <c>Auth/LimitsOptions</c>).
+/// </summary>
+public sealed class CatchUpLimitsOptions
+{
+    public const string Section = "Limits";
+
+    /// <summary>
+    /// Catch-up reads of the log running at once, over all streams (default 8). More wait their
+    /// turn (nobody fails); each holds one connection of the shared pool while it runs, so the
+    /// pool must be larger (start-up checks <c>Maximum Pool Size</c> ≥ this + <see cref="PoolReserve"/>).
+    /// </summary>
+    public int MaxConcurrentCatchUps { get; set; } = 8;
+
+    /// <summary>
+    /// Connections of the shared pool kept for what is not a catch-up read: stream opens (epoch,
+    /// snapshot, horizon), the head offset computation, the lag sampler, retention, project notices.
+    /// </summary>
+    public const int PoolReserve = 4;
+}
