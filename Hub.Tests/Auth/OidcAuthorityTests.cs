@@ -28,13 +28,7 @@ public sealed class OidcAuthorityTests
         await using var _ = idp;
 
         await using var db = await TestDatabase.CreateAsync();
-        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
-        {
-            ["Auth:Mode"] = "Token",
-            ["Auth:Authority"] = authority,
-            ["Auth:Audience"] = TestTokens.Audience,
-            ["Auth:RequireHttpsMetadata"] = "false",
-        });
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, AuthoritySettings(authority));
 
         var good = Mint(authority, new SigningCredentials(key, SecurityAlgorithms.RsaSha256), ["ao"]);
         await using (var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao&access_token=" + good))
@@ -64,13 +58,7 @@ public sealed class OidcAuthorityTests
         await using var _ = idp;
 
         await using var db = await TestDatabase.CreateAsync();
-        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
-        {
-            ["Auth:Mode"] = "Token",
-            ["Auth:MetadataAddress"] = authority + "/.well-known/openid-configuration",
-            ["Auth:Audience"] = TestTokens.Audience,
-            ["Auth:RequireHttpsMetadata"] = "false",
-        });
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, AuthoritySettings(authority, metadataOnly: true));
 
         var credentials = new SigningCredentials(key, SecurityAlgorithms.RsaSha256);
         await using (await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao&access_token=" + Mint(authority, credentials, ["ao"])))
@@ -96,13 +84,7 @@ public sealed class OidcAuthorityTests
         await using var _ = idp;
 
         await using var db = await TestDatabase.CreateAsync();
-        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
-        {
-            ["Auth:Mode"] = "Token",
-            ["Auth:Authority"] = authority,
-            ["Auth:Audience"] = TestTokens.Audience,
-            ["Auth:RequireHttpsMetadata"] = "false",
-        });
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, AuthoritySettings(authority));
 
         await using (await SseTestClient.ConnectAsync(hub.BaseAddress,
                          "project=ao&access_token=" + Mint(authority, new SigningCredentials(key, SecurityAlgorithms.RsaSha256), ["ao"])))
@@ -135,14 +117,7 @@ public sealed class OidcAuthorityTests
         await using var _ = idp;
 
         await using var db = await TestDatabase.CreateAsync();
-        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
-        {
-            ["Auth:Mode"] = "Token",
-            ["Auth:Authority"] = authority,
-            ["Auth:Audience"] = TestTokens.Audience,
-            ["Auth:RequireHttpsMetadata"] = "false",
-            ["Auth:Algorithms:0"] = "PS256",
-        });
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, AuthoritySettings(authority, ("Auth:Algorithms:0", "PS256")));
 
         await using (await SseTestClient.ConnectAsync(hub.BaseAddress,
                          "project=ao&access_token=" + Mint(authority, new SigningCredentials(key, SecurityAlgorithms.RsaSsaPssSha256), ["ao"])))
@@ -151,6 +126,24 @@ public sealed class OidcAuthorityTests
         var refused = await Assert.ThrowsAsync<HttpRequestException>(() => SseTestClient.ConnectAsync(hub.BaseAddress,
             "project=ao&access_token=" + Mint(authority, new SigningCredentials(key, SecurityAlgorithms.RsaSha256), ["ao"])));
         Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+    }
+
+    /// <summary>Token mode with keys from <paramref name="authority"/> (over plain HTTP, on loopback), plus <paramref name="extra"/>.</summary>
+    private static Dictionary<string, string?> AuthoritySettings(string authority, params (string Key, string Value)[] extra) =>
+        AuthoritySettings(authority, metadataOnly: false, extra);
+
+    private static Dictionary<string, string?> AuthoritySettings(string authority, bool metadataOnly, params (string Key, string Value)[] extra)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Auth:Mode"] = "Token",
+            ["Auth:Audience"] = TestTokens.Audience,
+            ["Auth:RequireHttpsMetadata"] = "false",
+        };
+        if (metadataOnly) settings["Auth:MetadataAddress"] = authority + "/.well-known/openid-configuration";
+        else settings["Auth:Authority"] = authority;
+        foreach (var (key, value) in extra) settings[key] = value;
+        return settings;
     }
 
     private static string Unsigned(string issuer) =>
