@@ -63,6 +63,7 @@ public static class EventHubApp
         }
         app.UseEventHubErrors(); // outermost: no exception text in a response
         app.UseEventHubForwardedHeaders(); // the client address, before anything counts it
+        app.UseCrossSiteGuard(); // foreign origins and host names refused, on every port (CrossSiteGuard)
         app.UseManagementPortGate(managementPorts); // /metrics on the management port only
         app.UseEventHubAuth(); // auth: CORS, authentication, before the endpoints
         MapEventHub(app, managementPorts);

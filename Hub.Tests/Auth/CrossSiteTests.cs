@@ -269,14 +269,15 @@ public sealed class CrossSiteTests(CrossSiteFixture fixture) : IClassFixture<Cro
     }
 
     /// <summary>
-    /// Opens an SSE stream of one project with the given Origin and Host, writes one event, and
-    /// counts the events read within a few seconds (0 when the request was refused).
+    /// Opens an SSE stream of one (fresh) project from its beginning with the given Origin and Host,
+    /// writes one event, and reads until it arrives (0 when the request was refused). From the
+    /// beginning, so the event arrives whether it was written before or after the stream opened.
     /// </summary>
     private async Task<(HttpResponseMessage Response, int Events)> StreamOverSseAsync(HubServer hub, string project, string? token,
         string? origin = null, string? host = null)
     {
         using var http = new HttpClient { BaseAddress = hub.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
-        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/events?project={project}");
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/events?project={project}&after=0");
         request.Headers.Accept.ParseAdd("text/event-stream");
         if (token is not null) request.Headers.Authorization = new("Bearer", token);
         if (origin is not null) request.Headers.TryAddWithoutValidation("Origin", origin);
@@ -290,12 +291,12 @@ public sealed class CrossSiteTests(CrossSiteFixture fixture) : IClassFixture<Cro
         }
         await fixture.Db.Writer.SessionAsync(project, 1);
         var events = 0;
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        using var cts = new CancellationTokenSource(TaskTimeouts.Default); // a bound, not a wait
         using (var reader = new StreamReader(await response.Content.ReadAsStreamAsync()))
         {
             try
             {
-                while (await reader.ReadLineAsync(cts.Token) is { } line)
+                while (events == 0 && await reader.ReadLineAsync(cts.Token) is { } line)
                     if (line.StartsWith("data:", StringComparison.Ordinal) && line.Contains($"\"projectId\":\"{project}\"")) events++;
             }
             catch (OperationCanceledException) { }
@@ -305,8 +306,9 @@ public sealed class CrossSiteTests(CrossSiteFixture fixture) : IClassFixture<Cro
 
     /// <summary>
     /// A browser's WebSocket without negotiate (SignalR's skipNegotiation): upgrade with the given
-    /// Origin, handshake, StreamEvents for one project, write one event, count the stream items
-    /// read within a few seconds. Returns the upgrade's status (101 when accepted).
+    /// Origin, handshake, StreamEvents for one (fresh) project from its beginning, write one event,
+    /// read until it arrives (so no wait for the stream to open is needed). Returns the upgrade's
+    /// status (101 when accepted).
     /// </summary>
     private async Task<(HttpStatusCode Status, int Events)> StreamOverWebSocketAsync(HubServer hub, string project, string? token,
         string? origin = null, string? host = null)
@@ -328,17 +330,15 @@ public sealed class CrossSiteTests(CrossSiteFixture fixture) : IClassFixture<Cro
         }
         const char rs = '\u001e';
         await SendAsync(socket, $"{{\"protocol\":\"json\",\"version\":1}}{rs}");
-        await SendAsync(socket, $$"""{"type":4,"invocationId":"1","target":"StreamEvents","arguments":[{"projects":["{{project}}"]}]}""" + rs);
-        // The stream is open once the hub has the invocation; give it a moment before writing.
-        await Task.Delay(500);
+        await SendAsync(socket, $$"""{"type":4,"invocationId":"1","target":"StreamEvents","arguments":[{"projects":["{{project}}"],"after":"0"}]}""" + rs);
         await fixture.Db.Writer.SessionAsync(project, 1);
         var events = 0;
         var buffer = new byte[64 * 1024];
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        using var cts = new CancellationTokenSource(TaskTimeouts.Default); // a bound, not a wait
         var text = new StringBuilder();
         try
         {
-            while (true)
+            while (events == 0)
             {
                 var result = await socket.ReceiveAsync(buffer, cts.Token);
                 if (result.MessageType == WebSocketMessageType.Close) break;

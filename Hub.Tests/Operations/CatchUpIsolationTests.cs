@@ -10,6 +10,7 @@ namespace EventHub.Tests.Operations;
 /// Catch-ups from the beginning are the heaviest thing a client can ask for. However many there
 /// are, live delivery to everyone else goes on, and every catch-up completes (issue 12, point 4).
 /// </summary>
+[Collection(AloneCollection.Name)]
 public sealed class CatchUpIsolationTests(ITestOutputHelper output)
 {
     private const int LogRows = 10_000;

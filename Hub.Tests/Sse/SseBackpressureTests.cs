@@ -12,6 +12,7 @@ namespace EventHub.Tests.Sse;
 /// all at once, and the SSE writer must not pour it into the response pipe faster than the client
 /// takes it. Real hub, real PostgreSQL, a raw socket that stops reading.
 /// </summary>
+[Collection(AloneCollection.Name)]
 public sealed class SseBackpressureTests
 {
     private const int Events = 8_000;

@@ -59,7 +59,6 @@ public static partial class AuthSetup
 
     public static IApplicationBuilder UseEventHubAuth(this IApplicationBuilder app)
     {
-        app.UseCrossSiteGuard(); // first: refuses foreign origins and host names (CrossSiteGuard)
         app.UseCors(CorsPolicy);
         var mode = app.ApplicationServices.GetRequiredService<IConfiguration>()
             .GetSection(AuthOptions.Section).GetValue(nameof(AuthOptions.Mode), AuthMode.Open);
