@@ -69,10 +69,8 @@ public static class EventHubApp
         services.AddOptions<DemoOptions>().Bind(configuration.GetSection(DemoOptions.Section));
         services.AddSingleton(TimeProvider.System);
 
-        services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString)
-        {
-            Name = "EventHub",
-        }.Build());
+        // Every session of the hub (reads, the LISTEN connection, retention, notices) runs with jit=off.
+        services.AddSingleton(_ => HubDataSources.Create(connectionString, "EventHub"));
         services.AddSingleton<SchemaMigrator>();
         services.AddHostedService<MigrationHostedService>(); // first: the others need the schema
 
@@ -112,7 +110,7 @@ public static class EventHubApp
         var tailFromReplica = configuration.GetValue<bool>($"{StreamOptions.Section}:{nameof(StreamOptions.TailReadsFromReplica)}");
         if (!string.IsNullOrWhiteSpace(replica))
             services.AddKeyedSingleton<IChangeLogReader>(LogReaders.Replica, (_, _) =>
-                new ChangeLogReader(new NpgsqlDataSourceBuilder(replica) { Name = "EventHubReplica" }.Build()));
+                new ChangeLogReader(HubDataSources.Create(replica, "EventHubReplica")));
         services.AddKeyedSingleton<IChangeLogReader>(LogReaders.CatchUp, (sp, _) =>
             sp.GetKeyedService<IChangeLogReader>(LogReaders.Replica) ?? sp.GetRequiredService<IChangeLogReader>());
         services.AddKeyedSingleton<IChangeLogReader>(LogReaders.Tail, (sp, _) =>
