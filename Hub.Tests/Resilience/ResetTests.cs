@@ -7,6 +7,9 @@ namespace EventHub.Tests.Resilience;
 /// <summary>Offsets the log can no longer serve get an explicit reset, never a silent gap.</summary>
 public sealed class ResetTests
 {
+    /// <summary>An offset of another log: an epoch of this log's format (ten hex digits) that is not this log's.</summary>
+    internal const string ForeignOffset = "feedc0de01.12345.67";
+
     [Fact]
     public async Task An_offset_from_another_log_gets_a_reset_frame_with_the_offset_to_continue_from()
     {
@@ -16,7 +19,7 @@ public sealed class ResetTests
         await using var all = await SseTestClient.ConnectAsync(hub.BaseAddress, "after=0");
         var head = (await all.ReadEventAsync()).Id;
 
-        await using var foreign = await SseTestClient.ConnectAsync(hub.BaseAddress, lastEventId: "otherdb01.12345.67");
+        await using var foreign = await SseTestClient.ConnectAsync(hub.BaseAddress, lastEventId: ForeignOffset);
         var reset = await foreign.ReadEventAsync();
         Assert.Equal("reset", reset.Event);
         Assert.Equal("offset_from_another_log", reset.Json.GetProperty("reason").GetString());
@@ -33,6 +36,25 @@ public sealed class ResetTests
         await using var continued = await SseTestClient.ConnectAsync(hub.BaseAddress, lastEventId: reset.Id);
         await db.Writer.SessionAsync("ao", 2);
         Assert.Equal("ao-2", (await continued.ReadEventAsync()).Payload.GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task A_reset_on_an_empty_log_gives_an_offset_the_hub_accepts_and_later_events_arrive()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var hub = await HubServer.StartAsync(db.ConnectionString);
+
+        await using var foreign = await SseTestClient.ConnectAsync(hub.BaseAddress, lastEventId: ForeignOffset);
+        var reset = await foreign.ReadEventAsync();
+        Assert.Equal("reset", reset.Event);
+        Assert.Equal(reset.Id, reset.Json.GetProperty("offset").GetString());
+
+        // What an EventSource does next: reconnect with the reset's id as Last-Event-ID.
+        await using var continued = await SseTestClient.ConnectAsync(hub.BaseAddress, lastEventId: reset.Id);
+        await db.Writer.SessionAsync("ao", 1);
+        Assert.Equal("ao-1", (await continued.ReadEventAsync()).Payload.GetProperty("id").GetString());
+        // And the offset still names this log: another database would answer it with a reset.
+        Assert.StartsWith(await db.EpochAsync() + ".", reset.Id);
     }
 
     [Fact]
@@ -88,7 +110,7 @@ public sealed class HubResetTests
         await using var client = await EventsHubClient.ConnectAsync(hub.BaseAddress, protocol);
         var head = (await (await client.StreamAsync(["ao"], after: "0")).ReadAsync()).Offset;
 
-        var stream = await client.StreamAsync(["ao"], after: "otherdb01.12345.67");
+        var stream = await client.StreamAsync(["ao"], after: ResetTests.ForeignOffset);
         var notice = await client.ReadNoticeAsync();
         Assert.Equal(("ao", Contracts.ProjectNoticeKinds.Reset, head), (notice.ProjectId, notice.Kind, notice.Offset));
         var error = await stream.FailureAsync();

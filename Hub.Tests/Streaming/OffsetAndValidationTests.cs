@@ -17,6 +17,14 @@ public sealed class OffsetAndValidationTests
         Assert.Equal(LogPosition.Start, zero.Position);
     }
 
+    [Fact]
+    public void The_start_of_a_log_formatted_with_its_epoch_parses_as_the_start_of_that_log()
+    {
+        // What a reset on an empty log hands out as the offset to continue from.
+        Assert.True(Offset.TryParse(Offset.Format("abc123", LogPosition.Start), out var start));
+        Assert.Equal(("abc123", LogPosition.Start), (start.Epoch, start.Position));
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("00")]

@@ -5,7 +5,7 @@ namespace EventHub.Log;
 
 /// <summary>
 /// The opaque offset string clients hold: <c>{epoch}.{transaction id}.{seq}</c>, or <c>"0"</c>
-/// for the start of the log. Clients store it and send it back; they never compute with it.
+/// for the start of the log (<c>{epoch}.0.0</c> is the start of that epoch's log). Clients store it and send it back; they never compute with it.
 /// The epoch names the log (it is created with the schema), so an offset from another
 /// database, or from before the schema was re-created, is recognised as foreign.
 /// </summary>
@@ -34,7 +34,10 @@ public static class Offset
         if (parts.Length != 3 || parts[0].Length == 0 || !parts[0].All(char.IsAsciiLetterOrDigit)) return false;
         if (!ulong.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var xid)) return false;
         if (!long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var seq)) return false;
-        if (xid == 0 || seq <= 0) return false;
+        // "{epoch}.0.0" is the start of that log: what Format gives for LogPosition.Start, which a
+        // reset on an empty log hands out. Any other zero is no position a log writes.
+        var start = xid == 0 && seq == 0;
+        if (!start && (xid == 0 || seq <= 0)) return false;
         offset = new ParsedOffset(parts[0], new LogPosition(xid, seq));
         return true;
     }
