@@ -60,11 +60,15 @@ public sealed partial class ChangeLogTail(
             {
                 if (position is null)
                 {
-                    position = await reader.GetHeadAsync(stoppingToken);
-                    await InitializeWindowAsync(position.Value, stoppingToken);
-                    fanout.Initialize(position.Value);
-                    lock (_ready) _position = position.Value;
-                    LogStarted(position.Value.ToString());
+                    // The cursor is set only once the window is loaded: if the load fails, the
+                    // retry must start over here. (Setting it first skipped the start-up on the
+                    // retry, so Ready never completed and every stream open waited forever.)
+                    var head = await reader.GetHeadAsync(stoppingToken);
+                    await InitializeWindowAsync(head, stoppingToken);
+                    fanout.Initialize(head);
+                    lock (_ready) _position = head;
+                    position = head;
+                    LogStarted(head.ToString());
                     _ready.TrySetResult();
                 }
 
