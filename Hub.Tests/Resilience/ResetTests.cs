@@ -58,6 +58,41 @@ public sealed class ResetTests
     }
 
     [Fact]
+    public async Task After_a_restart_an_offset_pruned_by_retention_gets_a_reset_even_when_the_rest_of_the_log_fits_in_the_window()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        for (var i = 1; i <= 30; i++) await db.Writer.SessionAsync("ao", i);
+        List<SseFrame> frames;
+        await using (var first = await HubServer.StartAsync(db.ConnectionString))
+        await using (var sse = await SseTestClient.ConnectAsync(first.BaseAddress, "after=0"))
+            frames = await sse.ReadEventsAsync(30);
+
+        // Retention (of another node, or of this one before the restart) keeps 10 events.
+        await using (var pruning = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Retention:MaxEvents"] = "10",
+            ["Retention:Interval"] = "01:00:00",
+        }))
+            await TaskTimeouts.UntilAsync(() => db.ChangeLogCountAsync().GetAwaiter().GetResult() == 10,
+                because: "retention did not prune to 10 events");
+
+        // The restarted hub loads the 10 remaining events into a window that could hold 20,000.
+        await using var hub = await HubServer.StartAsync(db.ConnectionString);
+        await using (var old = await SseTestClient.ConnectAsync(hub.BaseAddress, lastEventId: frames[4].Id))
+        {
+            var reset = await old.ReadEventAsync();
+            Assert.Equal("reset", reset.Event);
+            Assert.Equal("offset_pruned", reset.Json.GetProperty("reason").GetString());
+            Assert.Equal(frames[^1].Id, reset.Json.GetProperty("offset").GetString());
+        }
+        // The last pruned offset is still served (from memory), without a gap.
+        var hits = hub.Get<EventHub.Streaming.RecentEventsWindow>().Hits;
+        await using (var edge = await SseTestClient.ConnectAsync(hub.BaseAddress, lastEventId: frames[19].Id))
+            Assert.Equal(frames.Skip(20).Select(f => f.Id), (await edge.ReadEventsAsync(10)).Select(f => f.Id));
+        Assert.True(hub.Get<EventHub.Streaming.RecentEventsWindow>().Hits > hits);
+    }
+
+    [Fact]
     public async Task Retention_prunes_a_prefix_and_a_client_older_than_what_remains_gets_a_reset()
     {
         await using var db = await TestDatabase.CreateAsync();
