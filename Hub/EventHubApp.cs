@@ -77,10 +77,8 @@ public static class EventHubApp
         services.AddOptions<DemoOptions>().Bind(configuration.GetSection(DemoOptions.Section));
         services.AddSingleton(TimeProvider.System);
 
-        services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString)
-        {
-            Name = "EventHub",
-        }.Build());
+        // Every session of the hub (reads, the LISTEN connection, retention, notices) runs with jit=off.
+        services.AddSingleton(_ => HubDataSources.Create(connectionString, "EventHub"));
         services.AddSingleton<SchemaMigrator>();
         services.AddHostedService<MigrationHostedService>(); // first: the others need the schema
 
@@ -128,7 +126,7 @@ public static class EventHubApp
         var tailFromReplica = configuration.GetValue<bool>($"{StreamOptions.Section}:{nameof(StreamOptions.TailReadsFromReplica)}");
         if (!string.IsNullOrWhiteSpace(replica))
         {
-            services.AddKeyedSingleton(LogReaders.Replica, (_, _) => new NpgsqlDataSourceBuilder(replica) { Name = "EventHubReplica" }.Build());
+            services.AddKeyedSingleton(LogReaders.Replica, (_, _) => HubDataSources.Create(replica, "EventHubReplica"));
             services.AddKeyedSingleton<IChangeLogReader>(LogReaders.Replica, (sp, _) =>
                 new ChangeLogReader(sp.GetRequiredKeyedService<NpgsqlDataSource>(LogReaders.Replica)));
         }

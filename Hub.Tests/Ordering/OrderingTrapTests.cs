@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Dapper;
 using EventHub.Log;
+using EventHub.Streaming;
 using EventHub.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -83,6 +84,10 @@ public sealed class OrderingTrapTests : IAsyncLifetime
         await using var slow = await BeginInsertAsync("ao", 1);
         await using (var fast = await BeginInsertAsync("ao", 2))
             await fast.CommitAsync();
+        // The trap springs only if the tail reads while ao-2 is committed and ao-1 is not: a seq
+        // cursor then moves past ao-1 for good. Without this wait the tail may read both at once
+        // and a naive reader would pass by luck.
+        await TailHasReadSinceAsync(_hub.Get<ChangeLogTail>());
         await slow.CommitAsync();
         await _db.Writer.SessionAsync("ao", 3);
 
@@ -159,6 +164,19 @@ public sealed class OrderingTrapTests : IAsyncLifetime
         Assert.Equal(liveFrames.Select(f => f.Id), replayFrames.Select(f => f.Id));
         // For the record: the naive cursor, polled throughout, typically missed some of them.
         Assert.True(naiveSeen.Count <= expected.Count);
+    }
+
+    /// <summary>
+    /// Returns once the tail has completed a read that began after this call: the first read to
+    /// complete may have begun before it, the one after that cannot have. No event announces a
+    /// read that published nothing, so this polls the tail's read timestamp.
+    /// </summary>
+    private static async Task TailHasReadSinceAsync(ChangeLogTail tail)
+    {
+        var before = tail.LastReadTimestamp;
+        await TaskTimeouts.UntilAsync(() => tail.LastReadTimestamp != before, because: "the tail did not read");
+        var first = tail.LastReadTimestamp;
+        await TaskTimeouts.UntilAsync(() => tail.LastReadTimestamp != first, because: "the tail did not read again");
     }
 
     private static string Id(SseFrame f) => f.Payload.GetProperty("id").GetString()!;

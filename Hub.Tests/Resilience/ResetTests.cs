@@ -7,6 +7,9 @@ namespace EventHub.Tests.Resilience;
 /// <summary>Offsets the log can no longer serve get an explicit reset, never a silent gap.</summary>
 public sealed class ResetTests
 {
+    /// <summary>An offset of another log: an epoch of this log's format (ten hex digits) that is not this log's.</summary>
+    internal const string ForeignOffset = "feedc0de01.12345.67";
+
     [Fact]
     public async Task An_offset_from_another_log_gets_a_reset_frame_with_the_offset_to_continue_from()
     {
@@ -18,7 +21,7 @@ public sealed class ResetTests
         await using var all = await SseTestClient.ConnectAsync(hub.BaseAddress, "after=0");
         var head = (await all.ReadEventAsync()).Id;
 
-        await using var foreign = await SseTestClient.ConnectAsync(hub.BaseAddress, lastEventId: "otherdb01.12345.67");
+        await using var foreign = await SseTestClient.ConnectAsync(hub.BaseAddress, lastEventId: ForeignOffset);
         var reset = await foreign.ReadEventAsync();
         Assert.Equal("reset", reset.Event);
         Assert.Equal("offset_from_another_log", reset.Json.GetProperty("reason").GetString());
@@ -35,6 +38,60 @@ public sealed class ResetTests
         await using var continued = await SseTestClient.ConnectAsync(hub.BaseAddress, lastEventId: reset.Id);
         await db.Writer.SessionAsync("ao", 2);
         Assert.Equal("ao-2", (await continued.ReadEventAsync()).Payload.GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task A_reset_on_an_empty_log_gives_an_offset_the_hub_accepts_and_later_events_arrive()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var hub = await HubServer.StartAsync(db.ConnectionString);
+
+        await using var foreign = await SseTestClient.ConnectAsync(hub.BaseAddress, lastEventId: ForeignOffset);
+        var reset = await foreign.ReadEventAsync();
+        Assert.Equal("reset", reset.Event);
+        Assert.Equal(reset.Id, reset.Json.GetProperty("offset").GetString());
+
+        // What an EventSource does next: reconnect with the reset's id as Last-Event-ID.
+        await using var continued = await SseTestClient.ConnectAsync(hub.BaseAddress, lastEventId: reset.Id);
+        await db.Writer.SessionAsync("ao", 1);
+        Assert.Equal("ao-1", (await continued.ReadEventAsync()).Payload.GetProperty("id").GetString());
+        // And the offset still names this log: another database would answer it with a reset.
+        Assert.StartsWith(await db.EpochAsync() + ".", reset.Id);
+    }
+
+    [Fact]
+    public async Task After_a_restart_an_offset_pruned_by_retention_gets_a_reset_even_when_the_rest_of_the_log_fits_in_the_window()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        for (var i = 1; i <= 30; i++) await db.Writer.SessionAsync("ao", i);
+        List<SseFrame> frames;
+        await using (var first = await HubServer.StartAsync(db.ConnectionString))
+        await using (var sse = await SseTestClient.ConnectAsync(first.BaseAddress, "after=0"))
+            frames = await sse.ReadEventsAsync(30);
+
+        // Retention (of another node, or of this one before the restart) keeps 10 events.
+        await using (var pruning = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Retention:MaxEvents"] = "10",
+            ["Retention:Interval"] = "01:00:00",
+        }))
+            await TaskTimeouts.UntilAsync(() => db.ChangeLogCountAsync().GetAwaiter().GetResult() == 10,
+                because: "retention did not prune to 10 events");
+
+        // The restarted hub loads the 10 remaining events into a window that could hold 20,000.
+        await using var hub = await HubServer.StartAsync(db.ConnectionString);
+        await using (var old = await SseTestClient.ConnectAsync(hub.BaseAddress, lastEventId: frames[4].Id))
+        {
+            var reset = await old.ReadEventAsync();
+            Assert.Equal("reset", reset.Event);
+            Assert.Equal("offset_pruned", reset.Json.GetProperty("reason").GetString());
+            Assert.Equal(frames[^1].Id, reset.Json.GetProperty("offset").GetString());
+        }
+        // The last pruned offset is still served (from memory), without a gap.
+        var hits = hub.Get<EventHub.Streaming.RecentEventsWindow>().Hits;
+        await using (var edge = await SseTestClient.ConnectAsync(hub.BaseAddress, lastEventId: frames[19].Id))
+            Assert.Equal(frames.Skip(20).Select(f => f.Id), (await edge.ReadEventsAsync(10)).Select(f => f.Id));
+        Assert.True(hub.Get<EventHub.Streaming.RecentEventsWindow>().Hits > hits);
     }
 
     [Fact]
@@ -90,7 +147,7 @@ public sealed class HubResetTests
         await using var client = await EventsHubClient.ConnectAsync(hub.BaseAddress, protocol);
         var head = (await (await client.StreamAsync(["ao"], after: "0")).ReadAsync()).Offset;
 
-        var stream = await client.StreamAsync(["ao"], after: "otherdb01.12345.67");
+        var stream = await client.StreamAsync(["ao"], after: ResetTests.ForeignOffset);
         var notice = await client.ReadNoticeAsync();
         Assert.Equal(("ao", Contracts.ProjectNoticeKinds.Reset, head), (notice.ProjectId, notice.Kind, notice.Offset));
         var error = await stream.FailureAsync();

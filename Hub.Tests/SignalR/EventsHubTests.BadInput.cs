@@ -13,6 +13,7 @@ public sealed partial class EventsHubTests
         { "malformed offset", WireProtocol.Json },
         { "malformed offset", WireProtocol.MessagePack },
         { "offset of another log", WireProtocol.Json },
+        { "offset with an epoch no log has", WireProtocol.Json },
         { "offset beyond the log", WireProtocol.Json },
         { "empty project id", WireProtocol.Json },
         { "oversized project id", WireProtocol.Json },
@@ -32,8 +33,9 @@ public sealed partial class EventsHubTests
         (StreamEventsRequest? request, string code, string says) = problem switch
         {
             "malformed offset" => (Request(after: "not-an-offset"), StreamErrorCodes.InvalidOffset, "is not an offset"),
-            "offset of another log" => (Request(after: $"{(epoch == "otherlog" ? "elsewhere" : "otherlog")}.5.5"),
+            "offset of another log" => (Request(after: $"{(epoch == "0123456789" ? "abcdef0123" : "0123456789")}.5.5"),
                 ResetReasons.ForeignLog, "belongs to another log"),
+            "offset with an epoch no log has" => (Request(after: "otherlog.5.5"), StreamErrorCodes.InvalidOffset, "is not an offset"),
             "offset beyond the log" => (Request(after: $"{epoch}.99999999.99999999"), StreamErrorCodes.OffsetOutOfRange, "beyond"),
             "empty project id" => (Request([""]), StreamErrorCodes.InvalidProject, "must not be empty"),
             "oversized project id" => (Request([new string('p', 129)]), StreamErrorCodes.InvalidProject, "at most 128 characters"),

@@ -32,6 +32,11 @@ public sealed class SseBadInputTests : IAsyncLifetime
         { "after=", "invalid_offset" },
         { "after=abc.1", "invalid_offset" },
         { "after=abc.-1.5", "invalid_offset" },
+        // Epochs no log of this hub can have (ten lowercase hex digits): malformed, not "another log".
+        { "after=abc.1.2", "invalid_offset" },
+        { "after=otherlog01.1.2", "invalid_offset" },
+        { "after=ABCDEF0123.1.2", "invalid_offset" },
+        { "after=0123456789a.1.2", "invalid_offset" },
         { "after=" + new string('9', 200), "invalid_offset" },
         { "project=", "invalid_project" },
         { "project=" + new string('p', 129), "invalid_project" },

@@ -124,7 +124,7 @@ public sealed class EventStreamTests
         await hub.StartAsync();
         hub.Append("ao", "session_created");
         var foreign = await Assert.ThrowsAsync<StreamResetException>(() =>
-            hub.Source.OpenAsync(new StreamRequest([], [], "otherlog.100.1")));
+            hub.Source.OpenAsync(new StreamRequest([], [], "0123456789.100.1")));
         Assert.Equal(ResetReasons.ForeignLog, foreign.Reason);
         Assert.StartsWith(hub.Log.Epoch + ".", foreign.ContinueFrom);
         var ahead = await Assert.ThrowsAsync<StreamRequestException>(() =>

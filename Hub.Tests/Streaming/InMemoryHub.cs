@@ -15,14 +15,16 @@ internal sealed class InMemoryHub : IAsyncDisposable
     public ChangeLogTail Tail { get; }
     public EventStreamSource Source { get; }
 
-    public InMemoryHub(Action<StreamOptions>? configure = null)
+    /// <param name="wrapReader">Wraps the in-memory log as the tail and the streams see it (fault seams).</param>
+    public InMemoryHub(Action<StreamOptions>? configure = null, Func<IChangeLogReader, IChangeLogReader>? wrapReader = null)
     {
+        var reader = wrapReader?.Invoke(Log) ?? Log;
         var settings = new StreamOptions { PollInterval = TimeSpan.FromSeconds(5) };
         configure?.Invoke(settings);
         var options = Options.Create(settings);
         Window = new RecentEventsWindow(Math.Max(1, settings.RecentEventsWindowSize));
-        Tail = new ChangeLogTail(Log, Wakeup, Fanout, Window, options, TimeProvider.System, NullLogger<ChangeLogTail>.Instance);
-        Source = new EventStreamSource(Log, Fanout, Window, Tail, new StreamRequestValidator(options), options, TimeProvider.System);
+        Tail = new ChangeLogTail(reader, Wakeup, Fanout, Window, options, TimeProvider.System, NullLogger<ChangeLogTail>.Instance);
+        Source = new EventStreamSource(reader, Fanout, Window, Tail, new StreamRequestValidator(options), options, TimeProvider.System);
     }
 
     public async Task StartAsync()

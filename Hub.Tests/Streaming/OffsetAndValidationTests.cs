@@ -10,11 +10,19 @@ public sealed class OffsetAndValidationTests
     public void An_offset_round_trips_and_zero_means_the_beginning()
     {
         var p = new LogPosition(123456789012, 42);
-        Assert.True(Offset.TryParse(Offset.Format("abc123", p), out var parsed));
-        Assert.Equal(("abc123", p), (parsed.Epoch, parsed.Position));
+        Assert.True(Offset.TryParse(Offset.Format("0123abcdef", p), out var parsed));
+        Assert.Equal(("0123abcdef", p), (parsed.Epoch, parsed.Position));
         Assert.True(Offset.TryParse("0", out var zero));
         Assert.Null(zero.Epoch);
         Assert.Equal(LogPosition.Start, zero.Position);
+    }
+
+    [Fact]
+    public void The_start_of_a_log_formatted_with_its_epoch_parses_as_the_start_of_that_log()
+    {
+        // What a reset on an empty log hands out as the offset to continue from.
+        Assert.True(Offset.TryParse(Offset.Format("0123abcdef", LogPosition.Start), out var start));
+        Assert.Equal(("0123abcdef", LogPosition.Start), (start.Epoch, start.Position));
     }
 
     [Theory]
@@ -28,6 +36,10 @@ public sealed class OffsetAndValidationTests
     [InlineData("abc.+1.2")]
     [InlineData("abc.1.99999999999999999999999")]
     [InlineData(".1.2")]
+    [InlineData("abc.1.2")]          // an epoch is ten lowercase hex digits: no log has these
+    [InlineData("otherlog01.1.2")]
+    [InlineData("0123ABCDEF.1.2")]
+    [InlineData("0123abcdef0.1.2")]
     public void Malformed_offsets_are_rejected(string text) => Assert.False(Offset.TryParse(text, out _));
 
     [Fact]

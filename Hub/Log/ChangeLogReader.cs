@@ -108,6 +108,9 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
         return new LogHorizon(ulong.Parse(next, CultureInfo.InvariantCulture), last);
     }
 
+    /// <summary>The tail's read (unfiltered, with the held-back check), for tests of its plan.</summary>
+    internal static string TailReadSql => BuildReadSql(EventFilter.All, withHeldBack: true);
+
     private static string BuildReadSql(EventFilter filter, bool withHeldBack)
     {
         var where = new StringBuilder("(c.tx_id, c.seq) > (@xid::xid8, @seq) AND c.tx_id < h.xmin");

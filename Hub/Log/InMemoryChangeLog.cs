@@ -6,9 +6,9 @@ namespace EventHub.Log;
 /// An in-memory <see cref="IChangeLogReader"/> with the same contract as the PostgreSQL one, for
 /// unit tests and benchmarks: transactions get increasing ids when they begin, their rows become
 /// visible when they commit, and a read returns only rows of transactions older than the oldest
-/// one still open. Thread-safe.
+/// one still open. Thread-safe. Its epoch must have the form of a real one (<see cref="Offset.IsEpoch"/>).
 /// </summary>
-public sealed class InMemoryChangeLog(string epoch = "memlog") : IChangeLogReader
+public sealed class InMemoryChangeLog(string epoch = "0000e0e0e0") : IChangeLogReader
 {
     private readonly Lock _gate = new();
     private readonly List<LogEvent> _rows = [];          // committed, in position order

@@ -33,7 +33,7 @@ public static class LogDataSources
         builder.MinPoolSize = Math.Min(builder.MinPoolSize, TailPoolSize);
         // Told apart from the shared pool in pg_stat_activity.
         builder.ApplicationName = $"{builder.ApplicationName ?? "EventHub"} tail";
-        return new NpgsqlDataSourceBuilder(builder.ConnectionString) { Name = name }.Build();
+        return Storage.HubDataSources.Create(builder.ConnectionString, name); // jit=off too
     }
 
     /// <summary>The shared pool's size as configured (Npgsql's default: 100).</summary>

@@ -60,11 +60,15 @@ public sealed partial class ChangeLogTail(
             {
                 if (position is null)
                 {
-                    position = await reader.GetHeadAsync(stoppingToken);
-                    await InitializeWindowAsync(position.Value, stoppingToken);
-                    fanout.Initialize(position.Value);
-                    lock (_ready) _position = position.Value;
-                    LogStarted(position.Value.ToString());
+                    // The cursor is set only once the window is loaded: if the load fails, the
+                    // retry must start over here. (Setting it first skipped the start-up on the
+                    // retry, so Ready never completed and every stream open waited forever.)
+                    var head = await reader.GetHeadAsync(stoppingToken);
+                    await InitializeWindowAsync(head, stoppingToken);
+                    fanout.Initialize(head);
+                    lock (_ready) _position = head;
+                    position = head;
+                    LogStarted(head.ToString());
                     _ready.TrySetResult();
                 }
 
@@ -125,9 +129,16 @@ public sealed partial class ChangeLogTail(
         }
         var recent = await reader.ReadLastAsync(head, size + 1, cancellationToken);
         if (recent.Count > size)
+        {
             window.Initialize(recent[0].Position, recent.Skip(1).ToList());
-        else
-            window.Initialize(LogPosition.Start, recent);
+            return;
+        }
+        // The whole log fits, but the log may start after rows retention deleted: covering from
+        // the start would serve a pruned offset from memory, with a silent gap instead of a reset.
+        // Coverage starts where retention stopped. Read after the load: retention only moves
+        // forward, so every row after this position was there when the load read.
+        var pruned = (await reader.ReadAsync(head, EventFilter.All, 1, cancellationToken)).PrunedThrough;
+        window.Initialize(pruned, recent);
     }
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Tailing change_log from position {Position}")]

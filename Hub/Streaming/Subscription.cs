@@ -14,13 +14,20 @@ namespace EventHub.Streaming;
 /// </remarks>
 public sealed class Subscription
 {
+    /// <summary>Written into the buffer's one spare slot when the subscription becomes lagged; never read out.</summary>
+    private static readonly LogEvent LagSignal = new(LogPosition.Start, "", 0, "", null, "", "{}", default);
+
     private readonly Channel<LogEvent> _buffer;
+    private readonly int _capacity;
     private int _lagged;
 
     public Subscription(EventFilter filter, int capacity)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         Filter = filter;
-        _buffer = Channel.CreateBounded<LogEvent>(new BoundedChannelOptions(capacity)
+        _capacity = capacity;
+        // One slot more than the events it holds: the lag signal always fits.
+        _buffer = Channel.CreateBounded<LogEvent>(new BoundedChannelOptions(capacity + 1)
         {
             SingleReader = true,
             SingleWriter = true,
@@ -41,19 +48,43 @@ public sealed class Subscription
     /// Offers a live event routed to this subscription's project. Called only by the fan-out.
     /// Returns true when this offer found the buffer full and made the subscription lagged.
     /// </summary>
+    /// <remarks>
+    /// The race this guards: the reader drains the buffer, finds the subscription not lagged and
+    /// waits for the next event, in the moment between the writer finding the buffer full and
+    /// setting the flag. A lagged subscription is offered nothing more, so a flag alone would leave
+    /// that reader waiting forever. So the writer sets the flag and then writes the lag signal into
+    /// the spare slot: a waiting reader wakes, a draining one reads past it, and either then sees
+    /// the flag. The reader only ever removes events, so a count below capacity stays below it
+    /// until this (single) writer adds one, and the spare slot is free whenever the flag is clear
+    /// (the reader re-arms only after draining, signal included).
+    /// </remarks>
     internal bool Offer(LogEvent e)
     {
         if (Volatile.Read(ref _lagged) == 1 || !Filter.MatchesType(e.Type)) return false;
-        if (_buffer.Writer.TryWrite(e)) return false;
+        if (_buffer.Reader.Count < _capacity && _buffer.Writer.TryWrite(e)) return false;
+        OnOverflow?.Invoke();
         LagCount++;
         Volatile.Write(ref _lagged, 1);
+        _buffer.Writer.TryWrite(LagSignal);
         return true;
     }
+
+    /// <summary>
+    /// Test seam: runs on the writer once it has found the buffer full, before it signals the lag,
+    /// so a test can put the reader's drain exactly there.
+    /// </summary>
+    internal Action? OnOverflow { get; set; }
 
     /// <summary>Clears the lagged state; the caller then reads the log from its last position.</summary>
     internal void Rearm() => Volatile.Write(ref _lagged, 0);
 
-    internal bool TryRead(out LogEvent e) => _buffer.Reader.TryRead(out e!);
+    /// <summary>Takes the next buffered event; the lag signal is skipped (the reader then checks <see cref="IsLagged"/>).</summary>
+    internal bool TryRead(out LogEvent e)
+    {
+        while (_buffer.Reader.TryRead(out e!))
+            if (!ReferenceEquals(e, LagSignal)) return true;
+        return false;
+    }
 
     internal ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken) =>
         _buffer.Reader.WaitToReadAsync(cancellationToken);

@@ -7,7 +7,7 @@ namespace EventHub.Client.Tests;
 public sealed partial class EventHubClientTests
 {
     /// <summary>An offset of this hub's format but of another database (another epoch).</summary>
-    private const string ForeignOffset = "otherdb01.12345.67";
+    private const string ForeignOffset = "feedc0de01.12345.67";
 
     [Theory]
     [InlineData(EventHubProtocol.Json)]

@@ -92,7 +92,7 @@ describe.each(resetCases)("a reset in a browser page over %s", (_name, query, ev
     page.on("pageerror", (e) => errors.push(e.message));
     type Page = { __eventhub?: { seqs: number[]; resets: unknown[]; error: string | null } };
     try {
-      await page.goto(`${inject("hub").url}/__test__/client.html?${query}&project=${project}&after=otherdb01.12345.67`);
+      await page.goto(`${inject("hub").url}/__test__/client.html?${query}&project=${project}&after=feedc0de01.12345.67`);
       await page.waitForFunction(() => {
         const r = (window as unknown as Page).__eventhub;
         return r !== undefined && (r.resets.length >= 1 || r.error !== null);

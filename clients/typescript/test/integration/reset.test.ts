@@ -9,7 +9,7 @@ import { allTransports } from "../support/transports.js";
 
 afterAll(closeDb);
 
-const FOREIGN_OFFSET = "otherdb01.12345.67";
+const FOREIGN_OFFSET = "feedc0de01.12345.67";
 
 describe.each(allTransports)("reset over %s", (_name, transport) => {
   it("surfaces an offset from another log as a reset item, then continues from the offset it carries", async () => {

@@ -1,0 +1,49 @@
+using System.Diagnostics;
+using EventHub.Tests.Infrastructure;
+
+namespace EventHub.Tests.Resilience;
+
+/// <summary>A hub whose clients have gone stops at once, whatever it served just before.</summary>
+public sealed class ShutdownTests
+{
+    [Fact]
+    public async Task Stopping_the_hub_right_after_a_burst_of_SSE_and_SignalR_streams_whose_clients_have_gone_takes_under_two_seconds()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using (var c = await db.DataSource.OpenConnectionAsync())
+        await using (var cmd = new Npgsql.NpgsqlCommand(
+            "INSERT INTO change_log (project_id, event_type, payload) SELECT 'ao', 'session_created', jsonb_build_object('id', 'x' || i, 'pad', repeat('x', 500)) FROM generate_series(1, 20000) i", c))
+            await cmd.ExecuteNonQueryAsync();
+        // A shutdown timeout far beyond the bound: whatever holds the stop shows as time, not as a cut-off.
+        var hub = await HubServer.StartAsync(db.ConnectionString,
+            new Dictionary<string, string?> { ["HostOptions:ShutdownTimeout"] = "00:02:00" });
+        try
+        {
+            var sse = await Task.WhenAll(Enumerable.Range(0, 150).Select(i =>
+                SseTestClient.ConnectAsync(hub.BaseAddress, i % 2 == 0 ? "after=0" : "project=ao")));
+            var hubClients = await Task.WhenAll(Enumerable.Range(0, 20).Select(i =>
+                EventsHubClient.ConnectAsync(hub.BaseAddress, i % 2 == 0 ? WireProtocol.Json : WireProtocol.MessagePack)));
+            var streams = await Task.WhenAll(hubClients.SelectMany(c => new[]
+            {
+                c.StreamAsync(["ao"], after: "0"), c.StreamAsync(["ao"]), c.StreamAsync(after: "0"),
+            }));
+            using (var http = new HttpClient { BaseAddress = hub.BaseAddress })
+                await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => http.GetStringAsync("/api/v1/events/head").WithTimeout()));
+
+            await db.Writer.SessionAsync("ao", 51);
+            await Task.WhenAll(sse.Where((_, i) => i % 2 == 0).Select(s => s.ReadEventAsync()));
+            await Task.WhenAll(streams.Where((_, i) => i % 3 != 1).Select(s => s.ReadAsync()));
+
+            // Every client goes away.
+            await Task.WhenAll(sse.Select(s => s.DisposeAsync().AsTask()));
+            await Task.WhenAll(hubClients.Select(c => c.DisposeAsync().AsTask()));
+        }
+        finally
+        {
+            var stopping = Stopwatch.StartNew();
+            await hub.DisposeAsync().AsTask().WithTimeout(TimeSpan.FromSeconds(60));
+            stopping.Stop();
+            Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(2), $"The hub took {stopping.Elapsed.TotalSeconds:F1} s to stop.");
+        }
+    }
+}

@@ -1,0 +1,55 @@
+using EventHub.Log;
+using EventHub.Streaming;
+using EventHub.Tests.Infrastructure;
+
+namespace EventHub.Tests.Streaming;
+
+/// <summary>The lag hand-over between the fan-out (writer) and a stream (reader) of one subscription.</summary>
+public sealed class SubscriptionTests
+{
+    [Fact]
+    public async Task A_reader_that_drains_the_buffer_while_the_writer_finds_it_full_is_woken_and_sees_the_lag()
+    {
+        var s = new Subscription(EventFilter.All, 2);
+        Assert.False(s.Offer(Event(1)));
+        Assert.False(s.Offer(Event(2)));
+
+        // The reader's loop (EventStream.ReadAllAsync: drain, check the lag, wait), run exactly
+        // between the writer finding the buffer full and it signalling the lag.
+        Task<bool>? readerWait = null;
+        s.OnOverflow = () =>
+        {
+            while (s.TryRead(out _)) { }
+            if (!s.IsLagged) readerWait = s.WaitToReadAsync(CancellationToken.None).AsTask();
+        };
+        Assert.True(s.Offer(Event(3)));
+        s.OnOverflow = null;
+
+        // Nothing more will be offered to a lagged subscription: this wake-up is the reader's only one.
+        Assert.NotNull(readerWait);
+        Assert.True(await readerWait.WithTimeout(TimeSpan.FromSeconds(5)));
+        Assert.False(s.TryRead(out _)); // event 3 was refused: the reader reads it from the log
+        Assert.True(s.IsLagged);
+    }
+
+    [Fact]
+    public void A_buffer_holds_its_capacity_of_events_and_the_lag_signal_is_not_an_event()
+    {
+        var s = new Subscription(EventFilter.All, 3);
+        for (var i = 1; i <= 5; i++) s.Offer(Event(i));
+        Assert.True(s.IsLagged);
+        Assert.Equal(1, s.LagCount);
+        var read = new List<long>();
+        while (s.TryRead(out var e)) read.Add(e.Seq);
+        Assert.Equal([1L, 2L, 3L], read);
+        s.Rearm();
+        Assert.False(s.Offer(Event(6)));
+        Assert.True(s.TryRead(out var next) && next.Seq == 6);
+    }
+
+    private static LogEvent Event(long seq)
+    {
+        var p = new LogPosition(10, seq);
+        return new LogEvent(p, Offset.Format("0123456789", p), seq, "ao", null, "session_created", "{}", DateTimeOffset.UtcNow);
+    }
+}
