@@ -103,7 +103,7 @@ const read = (page: Page) => page.evaluate(() => (window as unknown as { __read:
 /**
  * Opens the page at `url` (with `inject`, a page of the hub's own into which the script is
  * added) with rows written before and after it loads, and returns what it read: once it has all 4
- * of them on every transport (`expectAll`), or 4 s after the last write.
+ * of them on every transport (`expectAll`), or once every transport has been refused.
  */
 async function readWith(url: string, project: string, opts: { inject?: boolean; expectAll?: boolean }): Promise<Read> {
   const page = await browser.context.newPage();
@@ -114,7 +114,7 @@ async function readWith(url: string, project: string, opts: { inject?: boolean; 
     await page.goto(url);
     if (opts.inject) await page.addScriptTag({ content: attackScript });
     await page.waitForFunction(() => (window as unknown as { __read?: Read }).__read !== undefined);
-    await new Promise((ok) => setTimeout(ok, 500));
+    // The streams start from the beginning, so rows written before and after they open all count.
     await createSession(project, 3);
     await createSession(project, 4);
     if (opts.expectAll) {
@@ -123,7 +123,14 @@ async function readWith(url: string, project: string, opts: { inject?: boolean; 
         return r.wsItems >= 4 && r.esEvents >= 4 && r.fetchEvents >= 4;
       }, undefined, { timeout: 20_000 }).catch(async () => { throw new Error(`read only ${JSON.stringify(await read(page))}`); });
     } else {
-      await new Promise((ok) => setTimeout(ok, 4_000));
+      // A refusal is observable on every transport: the WebSocket closes, EventSource reports an
+      // error (and does not retry a 403), fetch gets its status. Wait for all three, or for any
+      // event read (the failure this guards against), bounded.
+      await page.waitForFunction(() => {
+        const r = (window as unknown as { __read: Read }).__read;
+        const refused = r.wsClose !== null && r.esErrors >= 1 && (r.fetchStatus !== null || r.fetchError !== null);
+        return refused || r.wsItems + r.esEvents + r.fetchEvents > 0;
+      }, undefined, { timeout: 20_000 });
     }
     return await read(page);
   } finally {
