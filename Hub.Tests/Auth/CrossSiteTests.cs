@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.ServerSentEvents;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
@@ -292,12 +293,12 @@ public sealed class CrossSiteTests(CrossSiteFixture fixture) : IClassFixture<Cro
         await fixture.Db.Writer.SessionAsync(project, 1);
         var events = 0;
         using var cts = new CancellationTokenSource(TaskTimeouts.Default); // a bound, not a wait
-        using (var reader = new StreamReader(await response.Content.ReadAsStreamAsync()))
+        await using (var body = await response.Content.ReadAsStreamAsync())
         {
             try
             {
-                while (events == 0 && await reader.ReadLineAsync(cts.Token) is { } line)
-                    if (line.StartsWith("data:", StringComparison.Ordinal) && line.Contains($"\"projectId\":\"{project}\"")) events++;
+                await foreach (var item in SseParser.Create(body).EnumerateAsync(cts.Token))
+                    if (item.Data.Contains($"\"projectId\":\"{project}\"")) { events++; break; }
             }
             catch (OperationCanceledException) { }
         }

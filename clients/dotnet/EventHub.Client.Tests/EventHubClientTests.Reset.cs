@@ -38,6 +38,7 @@ public sealed partial class EventHubClientTests
         Assert.Equal([$"{p}-2", $"{p}-3"], after.Select(e => e.SessionId));
         Assert.All(after, e => Assert.IsType<SessionCreated>(e));
         Assert.False(reader.HasUnreadEvent);
+        Assert.Equal(0, reader.Client.DuplicatesDropped); // the hub sent nothing twice (the client would drop and count it)
         Assert.Equal([Connecting, Live], reader.States);
         Assert.False(reader.Completion.IsCompleted);
     }

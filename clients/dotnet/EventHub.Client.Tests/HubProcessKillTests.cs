@@ -57,6 +57,7 @@ public sealed class HubProcessKillTests
                 received.AddRange(await reader.ReadAsync(total - received.Count));
                 Assert.Equal(total, received.Count);
                 await LogAssert.ReceivedExactlyTheLogAsync(db, p, received);
+                Assert.Equal(0, reader.Client.DuplicatesDropped); // the hub sent nothing twice (the client would drop and count it)
                 Assert.False(reader.HasUnreadEvent);
                 Assert.Equal([Connecting, Live, Reconnecting, Live], reader.States);
             }

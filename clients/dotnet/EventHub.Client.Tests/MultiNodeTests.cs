@@ -58,6 +58,7 @@ public sealed class MultiNodeTests
 
             Assert.Equal(total, received.Count);
             await LogAssert.ReceivedExactlyTheLogAsync(db, p, received);
+            Assert.Equal(0, reader.Client.DuplicatesDropped); // the hub sent nothing twice (the client would drop and count it)
             Assert.False(reader.HasUnreadEvent);
             Assert.Equal([Connecting, Live, Reconnecting, Live], reader.States);
         }
@@ -117,6 +118,7 @@ public sealed class MultiNodeTests
                 }
             }
             Assert.All(readers, r => Assert.False(r.HasUnreadEvent));
+            Assert.All(readers, r => Assert.Equal(0, r.Client.DuplicatesDropped)); // the hub sent nothing twice (the client would drop and count it)
         }
         finally
         {

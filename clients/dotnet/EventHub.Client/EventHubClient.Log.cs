@@ -25,6 +25,9 @@ public sealed partial class EventHubClient
     [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "The hub reset the stream ({Reason}): offset {After} cannot be continued; continuing from {ContinueFrom}.")]
     private static partial void LogReset(ILogger logger, string reason, string after, string continueFrom);
 
+    [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "The hub sent event seq {Seq} (offset {Offset}) a second time; it was dropped ({Count} so far). The hub should send each event once.")]
+    private static partial void LogDuplicate(ILogger logger, long seq, string offset, long count);
+
     [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "A StateChanged handler threw; the client goes on.")]
     private static partial void LogHandlerFailed(ILogger logger, Exception error);
 }

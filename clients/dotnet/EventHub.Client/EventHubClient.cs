@@ -12,6 +12,12 @@
 // neither an error nor skipped: the stream ends with "reset: <reason>: ... Continue from offset X.",
 // the client yields a StreamReset item carrying X, and continues after X on the same connection.
 //
+// Duplicates (issue 14): the hub sends each event once, but the client still guards against a
+// repeated seq (Internal/SeqWindow) so that a hub fault cannot reach the application twice. The
+// guard does not hide the fault: each dropped event is counted (DuplicatesDropped, the
+// eventhub.client.duplicates_dropped metric) and logged as a warning, and the end-to-end tests
+// assert the count stays 0.
+//
 // Errors are sorted by Internal/ErrorClassifier: a request the hub rejects (HubException
 // "code: ...") and HTTP 400/401/403/404 stop the enumeration with an exception; everything else
 // (connection refused or dropped, the hub ending a stream on shutdown) is retried per the policy.
@@ -62,6 +68,11 @@ public sealed partial class EventHubClient : IAsyncDisposable
     private readonly CancellationTokenSource _disposed = new();
     private readonly Lock _stateLock = new();
 
+    /// <summary>How many recent seq values the duplicate guard remembers (as the TypeScript client's default).</summary>
+    private const int DuplicateWindow = 10_000;
+
+    private readonly SeqWindow _seen = new(DuplicateWindow);
+    private long _duplicatesDropped;
     private EventHubConnectionState _state = EventHubConnectionState.Stopped;
     private int _reading;
     private string? _after;
@@ -99,6 +110,13 @@ public sealed partial class EventHubClient : IAsyncDisposable
     private int _endpoint;
 
     /// <summary>
+    /// Test seam: when set, each attempt opens its stream with this (given the offset to stream
+    /// after) instead of a SignalR connection, so a test can deliver what no correct hub sends,
+    /// such as an event twice.
+    /// </summary>
+    internal Func<string?, CancellationToken, Task<ChannelReader<ChangeEvent>>>? OpenStreamOverride { get; init; }
+
+    /// <summary>
     /// The hub endpoint the client connects to (the server URL with <see cref="EventHubPaths.Events"/>):
     /// <see cref="EventHubClientOptions.HubUrl"/>, or the fallback it moved to after a failed attempt.
     /// </summary>
@@ -122,6 +140,14 @@ public sealed partial class EventHubClient : IAsyncDisposable
     /// before the first one (from now: the hub's head once connected): store it to resume in a later run.
     /// </summary>
     public string? LastOffset => Volatile.Read(ref _after);
+
+    /// <summary>
+    /// How many events arrived a second time (a seq this client had already yielded) and were
+    /// dropped, over the client's life. The hub sends each event once, so anything but 0 is a hub
+    /// fault: each one is also logged as a warning and counted in the
+    /// <c>eventhub.client.duplicates_dropped</c> metric of the <c>EventHub.Client</c> meter.
+    /// </summary>
+    public long DuplicatesDropped => Interlocked.Read(ref _duplicatesDropped);
 
     /// <summary>
     /// Streams the selected events: catch-up from the start offset, then live, without end. Each
@@ -163,6 +189,12 @@ public sealed partial class EventHubClient : IAsyncDisposable
                     next = null; // DisposeAsync ends the enumeration quietly.
                 }
                 if (next is null) yield break;
+                if (next is StreamReset) _seen.Clear(); // the log may be another one, with its own seq values
+                else if (!_seen.Add(next.Seq))
+                {
+                    CountDuplicate(next);
+                    continue;
+                }
                 Volatile.Write(ref _after, next.Offset);
                 yield return ChangeEventExtensions.ToTyped(next);
             }
@@ -173,6 +205,14 @@ public sealed partial class EventHubClient : IAsyncDisposable
             SetState(EventHubConnectionState.Stopped, null);
             Volatile.Write(ref _reading, 0);
         }
+    }
+
+    /// <summary>Drops a repeated event visibly: counted, logged and measured (never yielded twice).</summary>
+    private void CountDuplicate(ChangeEvent repeated)
+    {
+        var count = Interlocked.Increment(ref _duplicatesDropped);
+        ClientMetrics.DuplicatesDropped.Add(1, new KeyValuePair<string, object?>("hub", HubUrl.ToString()));
+        LogDuplicate(_logger, repeated.Seq, repeated.Offset, count);
     }
 
     /// <summary>Ends a running enumeration and closes the connection.</summary>
@@ -271,6 +311,16 @@ public sealed partial class EventHubClient : IAsyncDisposable
             else if (_connection is not null)
             {
                 await DropConnectionAsync().ConfigureAwait(false);
+            }
+
+            if (OpenStreamOverride is { } openStream)
+            {
+                _reader = await openStream(_after, cancellationToken).ConfigureAwait(false);
+                _everConnected = true;
+                _lastError = null;
+                _liveSince = _time.GetTimestamp();
+                SetState(EventHubConnectionState.Live, null);
+                return;
             }
 
             var connection = BuildConnection();

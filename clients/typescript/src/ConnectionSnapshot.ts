@@ -16,4 +16,10 @@ export interface ConnectionSnapshot {
    * next one, so a UI can show that its data was refetched; the reset is also an item of the stream.
    */
   readonly lastReset: StreamReset | null;
+  /**
+   * How many events arrived again (a `seq` the stream had already delivered) and were dropped.
+   * The hub sends each event once, so anything but 0 is a fault worth reporting; the stream also
+   * warns on the console the first time. It counts for the stream's whole life, across resets.
+   */
+  readonly duplicates: number;
 }

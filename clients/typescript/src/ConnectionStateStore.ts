@@ -35,7 +35,8 @@ export class ConnectionStateStore {
     const next = { ...this.snapshot, ...change };
     const prev = this.snapshot;
     if (next.state === prev.state && next.offset === prev.offset && next.error === prev.error
-      && next.failedAttempts === prev.failedAttempts && next.lastReset === prev.lastReset) return;
+      && next.failedAttempts === prev.failedAttempts && next.lastReset === prev.lastReset
+      && next.duplicates === prev.duplicates) return;
     this.snapshot = Object.freeze(next);
     for (const listener of [...this.listeners]) {
       try {

@@ -26,7 +26,8 @@ import type { ResetSignal, TransportSink } from "./transports/TransportSink.js";
  * Consume it with `for await (const event of stream)` or with {@link EventStream.subscribe};
  * the first consumer starts it, and it stops when the last one leaves or {@link EventStream.stop}
  * is called. While it runs it reconnects after any drop (with `retryDelaysInMilliseconds`) and
- * resumes after the last event it delivered, without duplicates. It stops by itself only on an
+ * resumes after the last event it delivered. An event that arrives twice (same `seq`) is
+ * delivered once, counted in `state` (`duplicates`) and reported with a console warning. It stops by itself only on an
  * error that retrying cannot fix, such as a malformed offset. Its connection state is in
  * {@link EventStream.state}.
  *
@@ -61,18 +62,21 @@ export class EventStream implements AsyncIterable<StreamItem> {
   private run: { controller: AbortController; done: Promise<void> } | null = null;
   private retryHintInMilliseconds = 0;
 
-  /** @param options - where to connect, what to stream, from where, and how. */
-  constructor(private readonly options: EventStreamOptions) {
+  /**
+   * @param options - where to connect, what to stream, from where, and how.
+   * @param transport - @internal replaces the transport `options` would choose (a seam for tests).
+   */
+  constructor(private readonly options: EventStreamOptions, transport?: Transport) {
     if (typeof options.url !== "string") throw new TypeError("EventStream needs the hub's base address in options.url.");
     this.projects = [...(options.projects ?? [])];
     this.types = [...(options.types ?? [])];
     this.currentOffset = options.after ?? null;
     this.retryDelays = options.retryDelaysInMilliseconds?.length ? options.retryDelaysInMilliseconds : DEFAULT_RETRY_DELAYS_IN_MILLISECONDS;
     this.seen = new SeqWindow(options.dedupWindow ?? 10_000);
-    this.transport = (options.transport ?? "signalr") === "sse"
+    this.transport = transport ?? ((options.transport ?? "signalr") === "sse"
       ? new SseTransport(options.url, options.sseReader ?? "auto", options.accessTokenFactory)
-      : new SignalRTransport(options.url, options.protocol ?? "json", options.accessTokenFactory);
-    this.state = new ConnectionStateStore({ state: "idle", offset: this.currentOffset, error: null, failedAttempts: 0, lastReset: null });
+      : new SignalRTransport(options.url, options.protocol ?? "json", options.accessTokenFactory));
+    this.state = new ConnectionStateStore({ state: "idle", offset: this.currentOffset, error: null, failedAttempts: 0, lastReset: null, duplicates: 0 });
   }
 
   /**
@@ -229,10 +233,27 @@ export class EventStream implements AsyncIterable<StreamItem> {
 
   private deliver(frame: unknown): void {
     const event = decodeEvent(frame);
-    if (!this.seen.add(event.seq)) return;
+    if (!this.seen.add(event.seq)) {
+      this.countDuplicate(event.seq, event.offset);
+      return;
+    }
     this.currentOffset = event.offset;
     this.state.update({ offset: event.offset });
     this.emit(event);
+  }
+
+  /**
+   * Drops a repeated event but makes it visible: the guard must not hide a hub fault (issue 14),
+   * so the count is in the connection state and the first one is logged (once: a fault that
+   * repeats a whole batch would otherwise flood the console).
+   */
+  private countDuplicate(seq: number, offset: string): void {
+    const duplicates = this.state.getSnapshot().duplicates + 1;
+    this.state.update({ duplicates });
+    if (duplicates === 1) {
+      console.warn(`EventHub client: the hub sent event seq ${seq} (offset ${offset}) a second time; it was dropped. `
+        + "The hub should send each event once; see stream.state.getSnapshot().duplicates for the count.");
+    }
   }
 
   /** Hands the reset to the consumers, then moves the offset: the next connection continues after it. */

@@ -46,6 +46,9 @@ export interface EventStreamOptions {
   readonly sseReader?: "auto" | "eventsource" | "fetch";
   /** Called with each {@link ProjectNotice} the SignalR hub sends (SSE has none). */
   readonly onNotice?: (notice: ProjectNotice) => void;
-  /** How many recent `seq` values are remembered to drop a repeated event; default 10,000. */
+  /**
+   * How many recent `seq` values are remembered to drop a repeated event; default 10,000. A
+   * dropped event is counted in the connection state (`duplicates`), not hidden.
+   */
   readonly dedupWindow?: number;
 }

@@ -41,5 +41,3 @@ export {
 } from "./events/guards.js";
 export { decodeEvent } from "./events/decodeEvent.js";
 export { EventDecodeError } from "./events/EventDecodeError.js";
-export { SseParser, type SseParserHandlers } from "./sse/SseParser.js";
-export type { SseMessage } from "./sse/SseMessage.js";

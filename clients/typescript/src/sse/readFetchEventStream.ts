@@ -1,14 +1,20 @@
+// The Server-Sent Events parsing itself is eventsource-parser's (a small, widely used parser
+// that follows the WHATWG "interpret an event stream" rules): issue 14 point 6 replaced the
+// hand-written parser this client used to carry. This file only adapts its callbacks to the
+// client's SseMessage, which keeps the browser EventSource's meaning of `type` and `lastEventId`.
+import { createParser } from "eventsource-parser";
 import { EventStreamError } from "../EventStreamError.js";
 import { fromHttpResponse } from "../transports/hubErrors.js";
-import { SseParser, type SseParserHandlers } from "./SseParser.js";
+import type { SseHandlers } from "./SseHandlers.js";
 
 /**
  * Reads one Server-Sent Events response with `fetch` (Node 18+, and browsers). Resolves when
  * the server ends the response or `signal` aborts; rejects with a retryable
  * {@link EventStreamError} when the connection fails, and with the hub's error (retryable or
- * not) for a non-2xx answer. `onOpen` runs once the response headers say 2xx. @internal
+ * not) for a non-2xx answer. `onOpen` runs once the response headers say 2xx. An error thrown by
+ * a handler ends the read and rejects with that error. @internal
  */
-export async function readFetchEventStream(url: string, headers: Record<string, string>, handlers: SseParserHandlers,
+export async function readFetchEventStream(url: string, headers: Record<string, string>, handlers: SseHandlers,
   onOpen: () => void, signal: AbortSignal): Promise<void> {
   let response: Response;
   try {
@@ -21,7 +27,8 @@ export async function readFetchEventStream(url: string, headers: Record<string, 
   if (response.body === null) throw new EventStreamError("transport", "The hub's response has no body.", true);
   onOpen();
 
-  const parser = new SseParser(handlers);
+  const parser = createSseParser(handlers);
+  // TextDecoder strips a leading BOM and keeps a multi-byte character split across chunks whole.
   const decoder = new TextDecoder("utf-8");
   const reader = response.body.getReader();
   try {
@@ -33,10 +40,30 @@ export async function readFetchEventStream(url: string, headers: Record<string, 
         if (signal.aborted) return;
         throw new EventStreamError("transport", `The connection to the hub was lost: ${(e as Error).message}`, true);
       }
-      if (chunk.done) return; // the server ended the stream
-      parser.push(decoder.decode(chunk.value, { stream: true })); // a handler's error propagates as it is
+      if (chunk.done) return; // the server ended the stream; an unfinished message is dropped, as the spec requires
+      parser.feed(decoder.decode(chunk.value, { stream: true })); // a handler's error propagates as it is
     }
   } finally {
     reader.cancel().catch(() => undefined);
   }
+}
+
+/**
+ * An eventsource-parser instance that reports to `handlers`: `feed` it decoded text chunks.
+ * eventsource-parser leaves `event` undefined when there was none and gives each message only its
+ * own `id`; the client's {@link SseMessage} follows the browser `EventSource` instead (`"message"`
+ * by default, the last id carried over), so the same handlers serve both readers. @internal
+ */
+export function createSseParser(handlers: SseHandlers): { feed(chunk: string): void } {
+  let lastEventId = "";
+  return createParser({
+    onEvent: (e) => {
+      if (e.id !== undefined) lastEventId = e.id;
+      handlers.message({ type: e.event ?? "message", data: e.data, lastEventId });
+    },
+    onRetry: (ms) => handlers.retry?.(ms),
+    onComment: handlers.comment ? (text) => handlers.comment!(text) : undefined,
+    // Invalid retry values and unknown fields are ignored, as the spec says (the parser reports them here).
+    onError: () => undefined,
+  });
 }

@@ -33,6 +33,7 @@ afterAll(async () => {
 interface Received {
   types: string[]; seqs: number[]; createdAtIsDate: boolean[]; checkStatus: string | null;
   states: string[]; usedEventSource: boolean; error: string | null; resets: Array<{ reason: string; offset: string }>;
+  duplicates: number;
 }
 
 const cases: Array<[string, string, boolean]> = [
@@ -64,6 +65,7 @@ describe.each(cases)("the package in a browser page over %s", (_name, query, eve
       expect(r.error).toBeNull();
       expect(r.types).toEqual(expected);
       expect(new Set(r.seqs).size).toBe(expected.length);
+      expect(r.duplicates).toBe(0); // the hub sent no event twice (the client would drop and count it)
       expect(r.createdAtIsDate.every(Boolean)).toBe(true);
       expect(r.checkStatus).toBe("failed");
       expect(r.states).toEqual(["connecting", "live"]);

@@ -11,10 +11,12 @@ interface Received {
   usedEventSource: boolean;
   error: string | null;
   resets: Array<{ reason: string; offset: string }>;
+  /** The stream's duplicate count (events it dropped as repeated): the hub should send none. */
+  duplicates: number;
 }
 
 const q = new URLSearchParams(location.search);
-const received: Received = { types: [], seqs: [], createdAtIsDate: [], checkStatus: null, states: [], usedEventSource: false, error: null, resets: [] };
+const received: Received = { types: [], seqs: [], createdAtIsDate: [], checkStatus: null, states: [], usedEventSource: false, error: null, resets: [], duplicates: 0 };
 (window as unknown as { __eventhub: Received }).__eventhub = received;
 
 // Note EventSource instances on the SSE endpoint, to tell which SSE reader ran.
@@ -37,6 +39,7 @@ const stream = new EventStream({
 stream.state.subscribe(() => {
   const s = stream.state.getSnapshot().state;
   if (received.states.at(-1) !== s) received.states.push(s);
+  received.duplicates = stream.state.getSnapshot().duplicates;
 });
 stream.subscribe({
   next: (e) => {

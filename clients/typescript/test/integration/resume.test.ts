@@ -44,6 +44,7 @@ describe.each(allTransports)("resume over %s", (_name, transport) => {
 
       expect(events.map((e) => e.sessionId)).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((n) => `${project}-${n}`));
       expect(new Set(events.map((e) => e.seq)).size).toBe(8);
+      expect(stream.state.getSnapshot().duplicates).toBe(0); // the hub sent no event twice (the client would drop and count it)
       expect(stream.offset).toBe(events[7]!.offset);
     } finally {
       await stream.stop();
@@ -68,6 +69,7 @@ describe.each(allTransports)("resume over %s", (_name, transport) => {
 
       const events = await collector.waitFor(4);
       expect(events.map((e) => e.sessionId)).toEqual([1, 2, 3, 4].map((n) => `${project}-${n}`));
+      expect(stream.state.getSnapshot().duplicates).toBe(0); // the hub sent no event twice (the client would drop and count it)
     } finally {
       await stream.stop();
     }
@@ -109,6 +111,7 @@ describe.each(allTransports)("resume over %s", (_name, transport) => {
       const events = await collector.waitFor(logged.length, 30_000);
       expect(events.map((e) => e.seq)).toEqual(logged); // exactly the log, in its order, none twice
       expect(collector.resets).toHaveLength(0);
+      expect(stream.state.getSnapshot().duplicates).toBe(0); // the hub sent no event twice (the client would drop and count it)
     } finally {
       stop = true;
       await writers.catch(() => undefined);
