@@ -2,10 +2,11 @@
 // @microsoft/fetch-event-source (in Node, with the two browser globals it touches shimmed),
 // Chromium's native EventSource (with a project query, and the orchestrator dashboard's own
 // pattern: no query, a listener per event type), and `curl -N` in a shell loop
-// (curl-resume.sh). Each reads a stream from a hub process of its own on the shared database;
-// while two writers commit, the hub is killed (SIGKILL) mid-stream and started again on the same
-// port; the client reconnects by itself with Last-Event-ID and must end with exactly the
-// project's rows in change_log, in the hub's log order (tx_id, seq), each once.
+// (curl-resume.sh). All five read at once, each its own project, from a hub process of this
+// suite on the shared database (one kill for all keeps the suite short); while two writers per
+// project commit, the hub is killed (SIGKILL) mid-stream and started again on the same port; each
+// client reconnects by itself with Last-Event-ID and must end with exactly its project's rows in
+// change_log, in the hub's log order (tx_id, seq), each once. The hub's retry hint is 200 ms here.
 import { fetchEventSource } from "@microsoft/fetch-event-source";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
