@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EventSource } from "eventsource";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../support/browser.js";
 import { waitUntil } from "../support/collect.js";
@@ -35,6 +36,8 @@ class Feed {
   /** How many times the stream opened (the first connection and every reconnection). */
   opens = 0;
   errors: string[] = [];
+  /** More about the client's state for a failure message. */
+  diagnose: () => Promise<string> = async () => "";
   private readonly waiters = new Set<() => void>();
 
   push(frame: Frame): void { this.frames.push(frame); this.notify(); }
@@ -165,39 +168,44 @@ async function fetchEventSourceClient(project: string): Promise<Client> {
   return { feed, stop: async () => { abort.abort(); await done; } };
 }
 
-// The page's script (a string: a function here would be rewritten by vitest's transform).
-const pageScript = `(({ url, types }) => {
+// The page's script (a string: a function here would be rewritten by vitest's transform). Each
+// EventSource has a key; it reports its frames, numbered, and its open and error events.
+const pageScript = `(({ key, url, types }) => {
   let i = 0;
   const es = new EventSource(url);
-  window.__es = es;
-  es.addEventListener("open", () => window.__open());
-  es.addEventListener("error", () => window.__error(es.readyState));
+  (window.__es ??= {})[key] = es;
+  es.addEventListener("open", () => window.__open(key));
+  es.addEventListener("error", () => window.__error(key, es.readyState));
   for (const type of types) {
-    es.addEventListener(type, (e) => window.__frame(i++, { id: e.lastEventId, event: e.type, data: e.data }));
+    es.addEventListener(type, (e) => window.__frame(key, i++, { id: e.lastEventId, event: e.type, data: e.data }));
   }
 })`;
 
-/** Chromium's native EventSource on `url`, in a fresh page on the hub's origin, with a listener per type. */
-async function nativeEventSource(url: string): Promise<Client> {
-  const feed = new Feed();
-  const page = await browser!.context.newPage();
-  // Calls arrive in order; the page numbers them anyway.
-  const received: Array<Frame | undefined> = [];
-  await page.exposeFunction("__frame", (i: number, frame: Frame) => {
+/** The page on the hub's origin that holds the native EventSources, and their feeds by key. */
+let page: Page | undefined;
+const nativeFeeds = new Map<string, { feed: Feed; received: Array<Frame | undefined> }>();
+
+async function openPage(): Promise<Page> {
+  const p = await browser!.context.newPage();
+  // Binding calls arrive in order; the page numbers frames anyway.
+  await p.exposeFunction("__frame", (key: string, i: number, frame: Frame) => {
+    const { feed, received } = nativeFeeds.get(key)!;
     received[i] = frame;
     while (feed.frames.length < received.length && received[feed.frames.length]) feed.push(received[feed.frames.length]!);
   });
-  await page.exposeFunction("__open", () => feed.opened());
-  await page.exposeFunction("__error", (state: number) => feed.error(`error, readyState ${state}`));
-  await page.goto(`${hub!.url}/__thirdparty__/page.html`);
-  await page.evaluate(`${pageScript}(${JSON.stringify({ url, types: [...eventTypes, ...signalTypes] })})`);
-  return {
-    feed,
-    stop: async () => {
-      await page.evaluate("window.__es.close()").catch(() => undefined);
-      await page.close();
-    },
-  };
+  await p.exposeFunction("__open", (key: string) => nativeFeeds.get(key)!.feed.opened());
+  await p.exposeFunction("__error", (key: string, state: number) => nativeFeeds.get(key)!.feed.error(`error, readyState ${state}`));
+  await p.goto(`${hub!.url}/__thirdparty__/page.html`);
+  return p;
+}
+
+/** Chromium's native EventSource on `url` in the page, with a listener per type. */
+async function nativeEventSource(key: string, url: string): Promise<Client> {
+  const feed = new Feed();
+  nativeFeeds.set(key, { feed, received: [] });
+  feed.diagnose = async () => `readyState in the page: ${await page!.evaluate(`window.__es[${JSON.stringify(key)}].readyState`).catch(String)}`;
+  await page!.evaluate(`${pageScript}(${JSON.stringify({ key, url, types: [...eventTypes, ...signalTypes] })})`);
+  return { feed, stop: async () => { await page!.evaluate(`window.__es[${JSON.stringify(key)}].close()`).catch(() => undefined); } };
 }
 
 /** `curl -N` in curl-resume.sh; its output (complete frames only) parsed here. */
@@ -239,9 +247,9 @@ async function curlLoop(project: string): Promise<Client> {
 const subjects = [
   new Subject("eventsource (npm)", "tp-es", npmEventSource),
   new Subject("@microsoft/fetch-event-source", "tp-fes", fetchEventSourceClient),
-  new Subject("Chromium EventSource with a project query", "tp-cr", (p) => nativeEventSource(`${eventsUrl(p)}&after=0`)),
+  new Subject("Chromium EventSource with a project query", "tp-cr", (p) => nativeEventSource("project", `${eventsUrl(p)}&after=0`)),
   // The orchestrator dashboard's pattern: no query ("from now", every project), a listener per event type.
-  new Subject("Chromium EventSource as the dashboard uses it", "tp-db", () => nativeEventSource(`${hub!.url}/api/v1/events`)),
+  new Subject("Chromium EventSource as the dashboard uses it", "tp-db", () => nativeEventSource("dashboard", `${hub!.url}/api/v1/events`)),
   new Subject("curl -N shell loop", "tp-curl", curlLoop),
 ];
 // For fetch-event-source: the library calls window.setTimeout/clearTimeout and document's
@@ -264,6 +272,7 @@ beforeAll(async () => {
   // A blank page on the hub's origin (served by request interception, so it is there while the hub is down).
   await browser.context.route(`${hub!.url}/__thirdparty__/page.html`, (route) =>
     route.fulfill({ contentType: "text/html", body: "<!doctype html><title>third-party</title>" }));
+  page = await openPage();
 
   const each = (what: string, fn: (s: Subject) => Promise<void>) =>
     Promise.all(subjects.map((s) => s.step(what, () => fn(s))));
@@ -271,7 +280,8 @@ beforeAll(async () => {
     await createProject(s.project);
     s.client = await s.connect(s.project);
     // From now (the dashboard) streams only what is committed after it opened: wait for the open.
-    await s.feed.until(() => s.feed.opens >= 1, 20_000, () => "the stream did not open");
+    await s.feed.until(() => s.feed.opens >= 1, 20_000, () => "the stream did not open")
+      .catch(async (e: unknown) => { throw new Error(`${e instanceof Error ? e.message : String(e)}; ${await s.feed.diagnose()}`); });
     s.startWriters();
   });
   await each("events before the kill", (s) => s.feed.until(() => s.count >= 10, 20_000, () => `expected 10 events, got ${s.count}`));
