@@ -40,20 +40,24 @@ class Feed {
   diagnose: () => Promise<string> = async () => "";
   private readonly waiters = new Set<() => void>();
 
-  push(frame: Frame): void { this.frames.push(frame); this.notify(); }
+  /** The events of each project (parsed once, as they arrive). */
+  private readonly byProject = new Map<string, Array<Frame & { seq: number }>>();
+
+  push(frame: Frame): void {
+    this.frames.push(frame);
+    if (!signalTypes.includes(frame.event)) {
+      const body = JSON.parse(frame.data) as { projectId: string; seq: number };
+      let list = this.byProject.get(body.projectId);
+      if (!list) this.byProject.set(body.projectId, list = []);
+      list.push({ ...frame, seq: body.seq });
+    }
+    this.notify();
+  }
   opened(): void { this.opens++; this.notify(); }
   error(message: string): void { if (this.errors.length < 50) this.errors.push(message); }
 
   /** The project's events, in the order they arrived. */
-  events(project: string): Array<Frame & { seq: number }> {
-    const out: Array<Frame & { seq: number }> = [];
-    for (const f of this.frames) {
-      if (signalTypes.includes(f.event)) continue;
-      const body = JSON.parse(f.data) as { projectId: string; seq: number };
-      if (body.projectId === project) out.push({ ...f, seq: body.seq });
-    }
-    return out;
-  }
+  events(project: string): ReadonlyArray<Frame & { seq: number }> { return this.byProject.get(project) ?? []; }
 
   signals(): Frame[] { return this.frames.filter((f) => signalTypes.includes(f.event)); }
 
