@@ -45,7 +45,7 @@ if ! (cd clients/typescript && npx tsc -p tsconfig.json --noEmit && npm run -s b
   echo "type-check or build failed"; extra_failed=1; status=1
 fi
 
-log "vitest (unit, integration, browser)"
+log "vitest (unit, integration, browser, third-party clients)"
 rm -f "$results/vitest.json"
 (cd clients/typescript && npx vitest run --reporter=default --reporter=json --outputFile.json="$results/vitest.json") || status=1
 if [ ! -f "$results/vitest.json" ]; then echo "vitest wrote no results"; exit 1; fi
