@@ -19,6 +19,7 @@ namespace EventHub.Tests.Ordering;
 /// event for good; the hub's tests on the same interleaving fail the same way if the hub's reader
 /// is replaced by that cursor (docs/design.md, "Ordering").
 /// </remarks>
+[Collection(AloneCollection.Name)] // holds transactions open: on the shared cluster they would stall every other test's stream (issue 13)
 public sealed class OrderingTrapTests : IAsyncLifetime
 {
     private TestDatabase _db = null!;
