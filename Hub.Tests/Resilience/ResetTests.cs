@@ -63,11 +63,7 @@ public sealed class ResetTests
     public async Task After_a_restart_an_offset_pruned_by_retention_gets_a_reset_even_when_the_rest_of_the_log_fits_in_the_window()
     {
         await using var db = await TestDatabase.CreateAsync();
-        for (var i = 1; i <= 30; i++) await db.Writer.SessionAsync("ao", i);
-        List<SseFrame> frames;
-        await using (var first = await HubServer.StartAsync(db.ConnectionString))
-        await using (var sse = await SseTestClient.ConnectAsync(first.BaseAddress, "after=0"))
-            frames = await sse.ReadEventsAsync(30);
+        var frames = await WriteThirtyAndReadThemAsync(db);
 
         // Retention (of another node, or of this one before the restart) keeps 10 events.
         await using (var pruning = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
@@ -98,11 +94,7 @@ public sealed class ResetTests
     public async Task Retention_prunes_a_prefix_and_a_client_older_than_what_remains_gets_a_reset()
     {
         await using var db = await TestDatabase.CreateAsync();
-        for (var i = 1; i <= 30; i++) await db.Writer.SessionAsync("ao", i);
-        List<SseFrame> frames;
-        await using (var first = await HubServer.StartAsync(db.ConnectionString))
-        await using (var sse = await SseTestClient.ConnectAsync(first.BaseAddress, "after=0"))
-            frames = await sse.ReadEventsAsync(30);
+        var frames = await WriteThirtyAndReadThemAsync(db);
 
         // A hub that keeps 10 events, with a window too small to hide the pruned ones.
         await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
@@ -131,6 +123,15 @@ public sealed class ResetTests
         await using (var fromStart = await SseTestClient.ConnectAsync(hub.BaseAddress, "after=0"))
             Assert.Equal(frames.Skip(20).Select(f => f.Id), (await fromStart.ReadEventsAsync(10)).Select(f => f.Id));
     }
+
+    /// <summary>Writes 30 sessions of project ao and returns their frames, read by a hub that then stops.</summary>
+    private static async Task<List<SseFrame>> WriteThirtyAndReadThemAsync(TestDatabase db)
+    {
+        for (var i = 1; i <= 30; i++) await db.Writer.SessionAsync("ao", i);
+        await using var first = await HubServer.StartAsync(db.ConnectionString);
+        await using var sse = await SseTestClient.ConnectAsync(first.BaseAddress, "after=0");
+        return await sse.ReadEventsAsync(30);
+    }
 }
 
 /// <summary>The reset signal over the SignalR hub.</summary>
@@ -154,4 +155,5 @@ public sealed class HubResetTests
         Assert.Contains("reset: offset_from_another_log:", error.Message);
         Assert.Contains(head, error.Message);
     }
+
 }

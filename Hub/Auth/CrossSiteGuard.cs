@@ -1,6 +1,7 @@
 using System.Net;
 using EventHub.Contracts;
 using EventHub.Errors;
+using EventHub.Observability;
 using EventHub.Sse;
 using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.Extensions.Options;
@@ -59,18 +60,18 @@ public sealed partial class CrossSiteGuard
         var request = context.Request;
         if (!_anyHost && !IsExempt(request.Path) && !IsAllowedHost(request.Host))
         {
-            LogHostRefused(_logger, Truncate(request.Host.Value), request.Path);
+            LogHostRefused(_logger, LogValue.Of(request.Host.Value), LogValue.Of(request.Path));
             await ApiError.Create(StatusCodes.Status403Forbidden, HostNotAllowed,
-                $"This hub does not answer to the host name '{Truncate(request.Host.Host)}' (a page on another site can point " +
+                $"This hub does not answer to the host name '{LogValue.Of(request.Host.Host)}' (a page on another site can point " +
                 "that name at this hub: DNS rebinding). Address the hub as localhost or by IP address, or add the name to " +
                 "Security:AllowedHosts (for example Security:AllowedHosts:0=hub.example.com).").ExecuteAsync(context);
             return;
         }
         if (IsStreamPath(request.Path) && request.Headers.Origin is { Count: > 0 } origin && !IsAllowedOrigin(origin, request.Host))
         {
-            LogOriginRefused(_logger, Truncate(origin.ToString()), request.Path);
+            LogOriginRefused(_logger, LogValue.Of(origin.ToString()), LogValue.Of(request.Path));
             await ApiError.Create(StatusCodes.Status403Forbidden, OriginNotAllowed,
-                $"Browser pages from the origin '{Truncate(origin.ToString())}' may not read this hub. Add the page's " +
+                $"Browser pages from the origin '{LogValue.Of(origin.ToString())}' may not read this hub. Add the page's " +
                 "origin to Cors:AllowedOrigins (for example Cors:AllowedOrigins:0=https://dashboard.example.com).").ExecuteAsync(context);
             return;
         }
@@ -124,13 +125,12 @@ public sealed partial class CrossSiteGuard
         return host.Port is { } port ? uri.Port == port : uri.IsDefaultPort;
     }
 
-    private static string Truncate(string? value) => value is null ? "" : value.Length <= 200 ? value : value[..200] + "…";
 
     [LoggerMessage(EventId = 8050, Level = LogLevel.Information, Message = "Refused a request for {Path} addressed to host '{Host}': not localhost, an IP address or in Security:AllowedHosts (DNS rebinding guard).")]
-    private static partial void LogHostRefused(ILogger logger, string host, PathString path);
+    private static partial void LogHostRefused(ILogger logger, string host, string path);
 
     [LoggerMessage(EventId = 8051, Level = LogLevel.Information, Message = "Refused a request for {Path} from the browser origin '{Origin}': not in Cors:AllowedOrigins (cross-site guard).")]
-    private static partial void LogOriginRefused(ILogger logger, string origin, PathString path);
+    private static partial void LogOriginRefused(ILogger logger, string origin, string path);
 
     [LoggerMessage(EventId = 8052, Level = LogLevel.Warning, Message = "Security:AllowedHosts is '*': the hub answers to any host name, so a DNS-rebinding page can read it unless a proxy in front checks Host.")]
     private static partial void LogHostCheckOff(ILogger logger);
