@@ -14,12 +14,12 @@ namespace EventHub.Tests.Operations;
 [Collection(AloneCollection.Name)]
 public sealed class CatchUpIsolationTests(ITestOutputHelper output)
 {
-    private const int LogRows = 10_000;
+    private const int LogRows = 20_000; // the original code stalled the live event ~9 s at 10,000 rows, ~12 s at 30,000
     private const int BatchSize = 2_000;
     private const int CatchUps = 200;
 
     [Fact]
-    public async Task While_two_hundred_catch_ups_from_the_beginning_of_a_ten_thousand_event_log_run_a_live_event_reaches_a_live_subscriber_promptly_and_every_catch_up_completes()
+    public async Task While_two_hundred_catch_ups_from_the_beginning_of_a_twenty_thousand_event_log_run_a_live_event_reaches_a_live_subscriber_promptly_and_every_catch_up_completes()
     {
         await using var db = await TestDatabase.CreateAsync();
         await db.Writer.ProjectAsync("bulk");
@@ -60,7 +60,9 @@ public sealed class CatchUpIsolationTests(ITestOutputHelper output)
         output.WriteLine($"live event after {latency.TotalMilliseconds:F0} ms; catch-ups done then: {doneAtDelivery}/{CatchUps}, events: {received.Sum()}");
         Assert.Equal("live-1", frame.Payload.GetProperty("id").GetString());
         Assert.True(doneAtDelivery < CatchUps / 2, "the live event was delivered while the catch-ups were still running");
-        Assert.True(latency < TimeSpan.FromSeconds(4), $"the live event took {latency.TotalMilliseconds:F0} ms while catch-ups ran");
+        // Generous: 200 readers and the hub share 2 cores, so CPU alone can delay delivery by seconds
+        // (5.4 s seen once); pool starvation, the fault guarded against, took longer still.
+        Assert.True(latency < TimeSpan.FromSeconds(8), $"the live event took {latency.TotalMilliseconds:F0} ms while catch-ups ran");
 
         // Every catch-up completes, none is refused: they queue.
         await Task.WhenAll(catchUps).WaitAsync(TimeSpan.FromMinutes(5));
