@@ -89,6 +89,9 @@ public static class EventHubApp
             sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.Tail)));
         services.AddSingleton<IChangeNotifier>(sp => sp.GetRequiredService<PostgresChangeNotifier>());
         services.AddHostedService(sp => sp.GetRequiredService<PostgresChangeNotifier>());
+        services.AddOptions<TickerOptions>().Bind(configuration.GetSection(TickerOptions.Section));
+        services.AddSingleton<Ticker>();
+        services.AddHostedService(sp => sp.GetRequiredService<Ticker>());
         services.AddSingleton<IChangeLogReader, ChangeLogReader>();
         AddReplicaReads(services, configuration, connectionString);
         services.AddSingleton<IEventFanout, ProjectFanout>();

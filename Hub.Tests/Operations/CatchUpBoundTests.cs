@@ -62,7 +62,7 @@ public sealed class CatchUpBoundTests
             try
             {
                 await _gate.Task.WaitAsync(cancellationToken);
-                return new LogBatch([], 0, false);
+                return new LogBatch([], after, Complete: true);
             }
             finally
             {
@@ -71,10 +71,10 @@ public sealed class CatchUpBoundTests
         }
 
         public ValueTask<string> GetEpochAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult("test");
-        public Task<LogPosition> GetHeadAsync(CancellationToken cancellationToken = default) => Task.FromResult(LogPosition.Start);
-        public Task<IReadOnlyList<LogEvent>> ReadLastAsync(LogPosition head, int count, CancellationToken cancellationToken = default) =>
-            Task.FromResult<IReadOnlyList<LogEvent>>([]);
-        public Task<LogSnapshot> GetSnapshotAsync(CancellationToken cancellationToken = default) => throw new NotSupportedException();
-        public Task<LogHorizon> GetHorizonAsync(CancellationToken cancellationToken = default) => throw new NotSupportedException();
+        public Task<long> GetHeadTickAsync(CancellationToken cancellationToken = default) => Task.FromResult(1L);
+        public Task<RecentRows> ReadLastAsync(long throughTick, int count, CancellationToken cancellationToken = default) =>
+            Task.FromResult(new RecentRows([], LogPosition.Start));
+        public Task<OffsetLookup> LookUpAsync(ParsedOffset offset, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+        public Task<long> TickNowAsync(CancellationToken cancellationToken = default) => throw new NotSupportedException();
     }
 }

@@ -24,7 +24,7 @@ public sealed class HeadOffsetBoundTests
         await db.Writer.SessionAsync("ao", 1);
         await using var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "after=0");
         var written = Offset.TryParse((await sse.ReadEventAsync()).Id!, out var parsed) ? parsed : throw new InvalidOperationException();
-        var before = reader!.Snapshots;
+        var before = reader!.Ticks;
 
         const int calls = 100;
         using var http = new HttpClient { BaseAddress = hub.BaseAddress };
@@ -38,11 +38,11 @@ public sealed class HeadOffsetBoundTests
         foreach (var offset in offsets)
         {
             Assert.True(Offset.TryParse(offset, out var head), offset);
-            Assert.True(head.Position >= written.Position, $"{offset} is before {written}");
+            Assert.True(head.Tick >= written.Tick, $"{offset} is before {written}");
         }
         // One computation in flight at a time (each takes two snapshots), shared by the callers
         // that arrived while it ran.
-        Assert.Equal(1, reader.MaxSnapshotsInFlight);
-        Assert.True(reader.Snapshots - before < calls, $"{reader.Snapshots - before} snapshot queries for {calls} calls");
+        Assert.Equal(1, reader.MaxTicksInFlight);
+        Assert.True(reader.Ticks - before < calls, $"{reader.Ticks - before} head ticks for {calls} calls");
     }
 }

@@ -4,52 +4,48 @@ namespace EventHub.Tests.Operations;
 
 /// <summary>
 /// A decorator of the primary <see cref="IChangeLogReader"/> for the operations tests: it counts
-/// the database work of head-offset calls, and can make snapshot reads fail like a broken database.
+/// the database work of head-offset calls (one tick each), and can make them and offset look-ups
+/// fail like a broken database.
 /// </summary>
-public sealed class ObservedReader(IChangeLogReader inner, Func<CancellationToken, Task>? failSnapshot = null) : IChangeLogReader
+public sealed class ObservedReader(IChangeLogReader inner, Func<CancellationToken, Task>? fail = null) : DelegatingChangeLogReader(inner)
 {
-    private int _snapshotsInFlight;
-    private int _maxSnapshotsInFlight;
-    private int _snapshots;
+    private int _ticksInFlight;
+    private int _maxTicksInFlight;
+    private int _ticks;
 
-    /// <summary>The most snapshot queries that ran at once.</summary>
-    public int MaxSnapshotsInFlight => Volatile.Read(ref _maxSnapshotsInFlight);
+    /// <summary>The most head-offset ticks that ran at once.</summary>
+    public int MaxTicksInFlight => Volatile.Read(ref _maxTicksInFlight);
 
-    /// <summary>Snapshot queries so far.</summary>
-    public int Snapshots => Volatile.Read(ref _snapshots);
+    /// <summary>Head-offset ticks so far.</summary>
+    public int Ticks => Volatile.Read(ref _ticks);
 
-    /// <summary>While set, snapshot reads run <c>failSnapshot</c> (which throws) instead.</summary>
+    /// <summary>While set, ticks and offset look-ups run <c>fail</c> (which throws) instead.</summary>
     public volatile bool Failing;
 
-    public ValueTask<string> GetEpochAsync(CancellationToken cancellationToken = default) => inner.GetEpochAsync(cancellationToken);
-
-    public Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default) =>
-        inner.ReadAsync(after, filter, limit, cancellationToken);
-
-    public Task<LogPosition> GetHeadAsync(CancellationToken cancellationToken = default) => inner.GetHeadAsync(cancellationToken);
-
-    public Task<IReadOnlyList<LogEvent>> ReadLastAsync(LogPosition head, int count, CancellationToken cancellationToken = default) =>
-        inner.ReadLastAsync(head, count, cancellationToken);
-
-    public async Task<LogSnapshot> GetSnapshotAsync(CancellationToken cancellationToken = default)
+    public override async Task<long> TickNowAsync(CancellationToken cancellationToken = default)
     {
-        Interlocked.Increment(ref _snapshots);
-        var now = Interlocked.Increment(ref _snapshotsInFlight);
+        Interlocked.Increment(ref _ticks);
+        var now = Interlocked.Increment(ref _ticksInFlight);
         int max;
-        while (now > (max = Volatile.Read(ref _maxSnapshotsInFlight)) && Interlocked.CompareExchange(ref _maxSnapshotsInFlight, now, max) != max) { }
+        while (now > (max = Volatile.Read(ref _maxTicksInFlight)) && Interlocked.CompareExchange(ref _maxTicksInFlight, now, max) != max) { }
         try
         {
-            if (Failing && failSnapshot is not null)
-                await failSnapshot(cancellationToken);
+            if (Failing && fail is not null)
+                await fail(cancellationToken);
             // Hold the query a little, as a loaded database would: overlapping calls overlap here.
             await Task.Delay(5, cancellationToken);
-            return await inner.GetSnapshotAsync(cancellationToken);
+            return await Inner.TickNowAsync(cancellationToken);
         }
         finally
         {
-            Interlocked.Decrement(ref _snapshotsInFlight);
+            Interlocked.Decrement(ref _ticksInFlight);
         }
     }
 
-    public Task<LogHorizon> GetHorizonAsync(CancellationToken cancellationToken = default) => inner.GetHorizonAsync(cancellationToken);
+    public override async Task<OffsetLookup> LookUpAsync(ParsedOffset offset, CancellationToken cancellationToken = default)
+    {
+        if (Failing && fail is not null)
+            await fail(cancellationToken);
+        return await Inner.LookUpAsync(offset, cancellationToken);
+    }
 }

@@ -22,27 +22,23 @@ internal sealed class NaiveSeqChangeLogReader(NpgsqlDataSource dataSource) : ICh
         await using var c = await dataSource.OpenConnectionAsync(cancellationToken);
         var rows = await c.QueryAsync<(long seq, string project, string? session, string type, string payload, DateTime at)>(
             "SELECT seq, project_id, session_id, event_type, payload::text, created_at FROM change_log WHERE seq > @seq ORDER BY seq LIMIT @limit",
-            new { seq = after.Seq, limit });
+            new { seq = after.Tick == 1 ? after.Seq : 0, limit });
+        // Every row at (tick 1, xid 0, seq): position order is seq order.
         var events = rows
-            .Select(r => new LogEvent(new LogPosition(1, r.seq), Offset.Format(epoch, new LogPosition(1, r.seq)), r.seq,
+            .Select(r => new LogEvent(new LogPosition(1, 0, r.seq), Offset.Format(epoch, new LogPosition(1, 0, r.seq)), r.seq,
                 r.project, r.session, r.type, r.payload, new DateTimeOffset(DateTime.SpecifyKind(r.at, DateTimeKind.Utc))))
             .Where(filter.Matches)
             .ToList();
-        return new LogBatch(events, ulong.MaxValue, false);
+        return new LogBatch(events, events.Count > 0 ? events[^1].Position : after, Complete: events.Count < limit);
     }
 
-    public async Task<LogPosition> GetHeadAsync(CancellationToken cancellationToken = default)
-    {
-        await using var c = await dataSource.OpenConnectionAsync(cancellationToken);
-        return new LogPosition(1, await c.ExecuteScalarAsync<long?>("SELECT max(seq) FROM change_log") ?? 0);
-    }
+    /// <summary>Tick 0: the tail starts before every row (the ordering tests start on an empty log).</summary>
+    public Task<long> GetHeadTickAsync(CancellationToken cancellationToken = default) => Task.FromResult(0L);
 
-    public Task<IReadOnlyList<LogEvent>> ReadLastAsync(LogPosition head, int count, CancellationToken cancellationToken = default) =>
-        Task.FromResult<IReadOnlyList<LogEvent>>([]);
+    public Task<RecentRows> ReadLastAsync(long throughTick, int count, CancellationToken cancellationToken = default) =>
+        Task.FromResult(new RecentRows([], LogPosition.Start));
 
-    public Task<LogSnapshot> GetSnapshotAsync(CancellationToken cancellationToken = default) =>
-        Task.FromResult(new LogSnapshot(0, 0, new HashSet<ulong>()));
+    public Task<OffsetLookup> LookUpAsync(ParsedOffset offset, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
-    public Task<LogHorizon> GetHorizonAsync(CancellationToken cancellationToken = default) =>
-        Task.FromResult(new LogHorizon(ulong.MaxValue, long.MaxValue));
+    public Task<long> TickNowAsync(CancellationToken cancellationToken = default) => Task.FromResult(0L);
 }

@@ -69,20 +69,14 @@ public sealed class ReplicaTests
 
         public IChangeLogReader Wrap(IChangeLogReader inner) => new Reader(inner, this);
 
-        private sealed class Reader(IChangeLogReader inner, ObservedReader observer) : IChangeLogReader
+        private sealed class Reader(IChangeLogReader inner, ObservedReader observer) : DelegatingChangeLogReader(inner)
         {
-            public async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
+            public override async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
             {
-                var batch = await inner.ReadAsync(after, filter, limit, cancellationToken);
+                var batch = await Inner.ReadAsync(after, filter, limit, cancellationToken);
                 if (observer.Paused && batch.Events.Count == 0) observer.EmptyReadAfterPause.TrySetResult();
                 return batch;
             }
-            public ValueTask<string> GetEpochAsync(CancellationToken cancellationToken = default) => inner.GetEpochAsync(cancellationToken);
-            public Task<LogPosition> GetHeadAsync(CancellationToken cancellationToken = default) => inner.GetHeadAsync(cancellationToken);
-            public Task<IReadOnlyList<LogEvent>> ReadLastAsync(LogPosition head, int count, CancellationToken cancellationToken = default) =>
-                inner.ReadLastAsync(head, count, cancellationToken);
-            public Task<LogSnapshot> GetSnapshotAsync(CancellationToken cancellationToken = default) => inner.GetSnapshotAsync(cancellationToken);
-            public Task<LogHorizon> GetHorizonAsync(CancellationToken cancellationToken = default) => inner.GetHorizonAsync(cancellationToken);
         }
     }
 }

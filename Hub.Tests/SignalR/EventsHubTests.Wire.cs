@@ -13,7 +13,7 @@ namespace EventHub.Tests.SignalR;
 
 public sealed partial class EventsHubTests
 {
-    private static readonly LogEvent SampleEvent = new(new LogPosition(7, 42), "ep0ch.7.42", 42, "ao", null, "pr_review_thread_added",
+    private static readonly LogEvent SampleEvent = new(new LogPosition(7, 1000, 42), "0123abcdef-7-16", 42, "ao", null, "pr_review_thread_added",
         """{"pr":"https://x/pull/1","line":42,"resolved":false,"nested":{"list":[1,2.5,"three",null]}}""",
         DateTimeOffset.Parse("2026-06-05T12:00:00.123456+02:00"));
 
@@ -57,7 +57,7 @@ public sealed partial class EventsHubTests
         Assert.Equal(TimeSpan.Zero, read.CreatedAt.Offset);
         Assert.Equal(SampleEvent.CreatedAt, read.CreatedAt);
         Assert.True(JsonElement.DeepEquals(JsonDocument.Parse(SampleEvent.PayloadJson).RootElement, read.Payload));
-        Assert.Equal(("ao", (string?)null, "pr_review_thread_added", 42L, "ep0ch.7.42"), (read.ProjectId, read.SessionId, read.Type, read.Seq, read.Offset));
+        Assert.Equal(("ao", (string?)null, "pr_review_thread_added", 42L, "0123abcdef-7-16"), (read.ProjectId, read.SessionId, read.Type, read.Seq, read.Offset));
     }
 
     [Fact]

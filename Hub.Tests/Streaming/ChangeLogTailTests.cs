@@ -30,21 +30,14 @@ public sealed class ChangeLogTailTests
     }
 
     /// <summary>A reader whose first window load fails, as when the database goes away at start-up.</summary>
-    private sealed class FirstWindowLoadFails(IChangeLogReader inner) : IChangeLogReader
+    private sealed class FirstWindowLoadFails(IChangeLogReader inner) : DelegatingChangeLogReader(inner)
     {
         private int _windowLoads;
         public int WindowLoads => Volatile.Read(ref _windowLoads);
 
-        public Task<IReadOnlyList<LogEvent>> ReadLastAsync(LogPosition head, int count, CancellationToken cancellationToken = default) =>
+        public override Task<RecentRows> ReadLastAsync(long throughTick, int count, CancellationToken cancellationToken = default) =>
             Interlocked.Increment(ref _windowLoads) == 1
-                ? Task.FromException<IReadOnlyList<LogEvent>>(new TimeoutException("The database did not answer (test)."))
-                : inner.ReadLastAsync(head, count, cancellationToken);
-
-        public ValueTask<string> GetEpochAsync(CancellationToken cancellationToken = default) => inner.GetEpochAsync(cancellationToken);
-        public Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default) =>
-            inner.ReadAsync(after, filter, limit, cancellationToken);
-        public Task<LogPosition> GetHeadAsync(CancellationToken cancellationToken = default) => inner.GetHeadAsync(cancellationToken);
-        public Task<LogSnapshot> GetSnapshotAsync(CancellationToken cancellationToken = default) => inner.GetSnapshotAsync(cancellationToken);
-        public Task<LogHorizon> GetHorizonAsync(CancellationToken cancellationToken = default) => inner.GetHorizonAsync(cancellationToken);
+                ? Task.FromException<RecentRows>(new TimeoutException("The database did not answer (test)."))
+                : Inner.ReadLastAsync(throughTick, count, cancellationToken);
     }
 }

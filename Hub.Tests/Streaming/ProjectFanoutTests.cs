@@ -6,7 +6,7 @@ namespace EventHub.Tests.Streaming;
 public sealed class ProjectFanoutTests
 {
     private static LogEvent Event(string project, long seq, string type = "session_created") =>
-        new(new LogPosition(10, seq), $"e.10.{seq}", seq, project, null, type, "{}", DateTimeOffset.UtcNow);
+        new(new LogPosition(10, 1, seq), $"e.10.{seq}", seq, project, null, type, "{}", DateTimeOffset.UtcNow);
 
     [Fact]
     public void An_event_is_offered_only_to_its_projects_subscriptions_and_to_all_project_ones()
@@ -30,7 +30,7 @@ public sealed class ProjectFanoutTests
         var fanout = new ProjectFanout();
         fanout.Publish(Event("ao", 1));
         var s = new Subscription(new EventFilter(["ao"], null), 10);
-        Assert.Equal(new LogPosition(10, 1), fanout.Subscribe(s));
+        Assert.Equal(new LogPosition(10, 1, 1), fanout.Subscribe(s));
         fanout.Publish(Event("ao", 2));
         Assert.True(s.TryRead(out var e) && e.Seq == 2);
         Assert.False(s.TryRead(out _));
@@ -58,7 +58,7 @@ public sealed class ProjectFanoutTests
         Assert.True(s.IsLagged);
         Assert.True(s.TryRead(out _) && s.TryRead(out _));
         Assert.False(s.TryRead(out _));
-        Assert.Equal(new LogPosition(10, 5), fanout.Rearm(s));
+        Assert.Equal(new LogPosition(10, 1, 5), fanout.Rearm(s));
         Assert.False(s.IsLagged);
     }
 

@@ -49,7 +49,7 @@ public sealed class SubscriptionTests
 
     private static LogEvent Event(long seq)
     {
-        var p = new LogPosition(10, seq);
+        var p = new LogPosition(10, 1, seq);
         return new LogEvent(p, Offset.Format("0123456789", p), seq, "ao", null, "session_created", "{}", DateTimeOffset.UtcNow);
     }
 }

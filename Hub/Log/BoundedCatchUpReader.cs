@@ -14,7 +14,7 @@ namespace EventHub.Log;
 /// waiting for all of its batches. (The tail has a pool of its own; see EventHubApp.)
 /// Only <see cref="ReadAsync"/> is bounded: the rest are single short queries of stream opens.
 /// </remarks>
-public sealed class BoundedCatchUpReader(IChangeLogReader inner, int maxConcurrentReads) : IChangeLogReader, IDisposable
+public sealed class BoundedCatchUpReader(IChangeLogReader inner, int maxConcurrentReads) : DelegatingChangeLogReader(inner), IDisposable
 {
     private readonly SemaphoreSlim _slots = new(maxConcurrentReads, maxConcurrentReads);
 
@@ -22,7 +22,7 @@ public sealed class BoundedCatchUpReader(IChangeLogReader inner, int maxConcurre
     public int Queued => Volatile.Read(ref _queued);
     private int _queued;
 
-    public async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
+    public override async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
     {
         Interlocked.Increment(ref _queued);
         try
@@ -35,20 +35,13 @@ public sealed class BoundedCatchUpReader(IChangeLogReader inner, int maxConcurre
         }
         try
         {
-            return await inner.ReadAsync(after, filter, limit, cancellationToken);
+            return await Inner.ReadAsync(after, filter, limit, cancellationToken);
         }
         finally
         {
             _slots.Release();
         }
     }
-
-    public ValueTask<string> GetEpochAsync(CancellationToken cancellationToken = default) => inner.GetEpochAsync(cancellationToken);
-    public Task<LogPosition> GetHeadAsync(CancellationToken cancellationToken = default) => inner.GetHeadAsync(cancellationToken);
-    public Task<IReadOnlyList<LogEvent>> ReadLastAsync(LogPosition head, int count, CancellationToken cancellationToken = default) =>
-        inner.ReadLastAsync(head, count, cancellationToken);
-    public Task<LogSnapshot> GetSnapshotAsync(CancellationToken cancellationToken = default) => inner.GetSnapshotAsync(cancellationToken);
-    public Task<LogHorizon> GetHorizonAsync(CancellationToken cancellationToken = default) => inner.GetHorizonAsync(cancellationToken);
 
     public void Dispose() => _slots.Dispose();
 }

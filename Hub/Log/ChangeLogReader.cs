@@ -1,18 +1,17 @@
 using System.Globalization;
-using System.Text;
 using Dapper;
 using Npgsql;
 
 namespace EventHub.Log;
 
 /// <summary>
-/// <see cref="IChangeLogReader"/> over PostgreSQL: rows whose transaction id is below
-/// <c>pg_snapshot_xmin(pg_current_snapshot())</c>, in <c>(tx_id, seq)</c> order.
+/// <see cref="IChangeLogReader"/> over PostgreSQL: batches of stored ticks (migration 0007) in
+/// <c>(tick, tx_id, seq)</c> order. The SQL of the reads is in <see cref="TickBatchSql"/>.
 /// </summary>
 /// <remarks>
-/// <c>pg_current_snapshot()</c> inside a statement returns that statement's own snapshot, so the
-/// horizon and the rows come from one consistent view: every transaction below the horizon
-/// has ended, and its rows are visible in this very snapshot if it committed.
+/// A read sees a tick's row only after the tick's transaction committed, and that snapshot sees
+/// every transaction the tick's snapshot saw committed (on a standby too: their commit records
+/// precede the tick's in the WAL). So the rows of every tick a read returns are all there.
 /// </remarks>
 public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogReader
 {
@@ -30,121 +29,134 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
         CancellationToken cancellationToken = default)
     {
         var epoch = await GetEpochAsync(cancellationToken);
-        var sql = BuildReadSql(filter, withHeldBack: filter.Projects is null && !filter.HasTypeFilter);
+        // A tick's end reads on from the next tick, whole.
+        var (tick, x, s) = after.IsTickEnd ? (after.Tick + 1, 0UL, 0L) : (after.Tick, after.TransactionId, after.Seq);
         var parameters = new DynamicParameters();
-        parameters.Add("xid", after.TransactionId.ToString(CultureInfo.InvariantCulture));
-        parameters.Add("seq", after.Seq);
+        parameters.Add("tick", tick);
+        parameters.Add("x", x.ToString(CultureInfo.InvariantCulture));
+        parameters.Add("s", s);
         parameters.Add("limit", limit);
-        if (filter.Projects is not null) parameters.Add("projects", filter.Projects);
+        AddFilter(parameters, filter);
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = (await connection.QueryAsync<Row>(new CommandDefinition(TickBatchSql.Forward(filter), parameters,
+            cancellationToken: cancellationToken))).AsList();
+
+        var header = rows[0]; // the header comes on every row, and on one row of nulls when nothing matched
+        var events = new List<LogEvent>(rows.Count);
+        foreach (var r in rows)
+            if (r.tx is not null) events.Add(ToEvent(epoch, r));
+        var pruned = Pruned(header);
+        if (events.Count >= limit)
+            return new LogBatch(events, events[^1].Position, Complete: false, pruned);
+        // Short: every row of the ticks examined is here.
+        var through = header.last_tick is { } last ? LogPosition.Max(after, LogPosition.EndOf(last)) : after;
+        return new LogBatch(events, through, Complete: header.last_tick == header.head_tick, pruned);
+    }
+
+    public async Task<long> GetHeadTickAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleAsync<long>(new CommandDefinition(
+            "SELECT coalesce(max(tick_id), 0) FROM eventhub_tick", cancellationToken: cancellationToken));
+    }
+
+    public async Task<RecentRows> ReadLastAsync(long throughTick, int count, CancellationToken cancellationToken = default)
+    {
+        var epoch = await GetEpochAsync(cancellationToken);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = (await connection.QueryAsync<Row>(new CommandDefinition(TickBatchSql.Backward(),
+            new { tick = throughTick, limit = count }, cancellationToken: cancellationToken))).AsList();
+        var header = rows[0];
+        var events = rows.Where(r => r.tx is not null).Select(r => ToEvent(epoch, r)).Reverse().ToList();
+        var pruned = Pruned(header);
+        // Every row after the oldest one returned, if the limit cut the read; else every row of
+        // the ticks examined, if the tick limit cut it; else the whole log (what retention left).
+        LogPosition coveredFrom = events.Count >= count ? events[0].Position
+            : header.ticks >= count && header.first_tick is { } first ? LogPosition.EndOf(first - 1)
+            : LogPosition.Start;
+        return new RecentRows(events.Count >= count ? events.Skip(1).ToList() : events, LogPosition.Max(coveredFrom, pruned));
+    }
+
+    public async Task<OffsetLookup> LookUpAsync(ParsedOffset offset, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        switch (offset.Kind)
+        {
+            case OffsetKind.Beginning:
+                return new OffsetLookup(OffsetLookupResult.Found, LogPosition.Start);
+            case OffsetKind.Legacy:
+            {
+                // The previous core's position (xid, seq) is exact in the first tick when every row at
+                // or before it was final then (migration 0007 says why); a later one is not.
+                var xmin = await connection.QuerySingleAsync<string?>(new CommandDefinition(
+                    "SELECT genesis_xmin::text FROM eventhub_epoch", cancellationToken: cancellationToken));
+                return xmin is not null && offset.LegacyTransactionId < ulong.Parse(xmin, CultureInfo.InvariantCulture)
+                    ? new OffsetLookup(OffsetLookupResult.Found, new LogPosition(1, offset.LegacyTransactionId, offset.Seq))
+                    : new OffsetLookup(OffsetLookupResult.FormatChanged, default);
+            }
+        }
+        var found = await connection.QuerySingleAsync<(long head, long prunedTick, string? tx)>(new CommandDefinition("""
+            SELECT (SELECT coalesce(max(tick_id), 0) FROM eventhub_tick),
+                   p.pruned_through_tick,
+                   (SELECT c.tx_id::text FROM change_log c, eventhub_tick t
+                    WHERE t.tick_id = @tick AND c.seq = @seq
+                      AND (c.tx_id = ANY(t.ended) OR (c.tx_id >= t.lo AND c.tx_id < t.hi AND pg_visible_in_snapshot(c.tx_id, t.snap))))
+            FROM eventhub_retention p
+            """, new { tick = offset.Tick, seq = offset.Kind == OffsetKind.Event ? offset.Seq : 0 }, cancellationToken: cancellationToken));
+        if (offset.Tick > found.head) return new OffsetLookup(OffsetLookupResult.BeyondHead, default);
+        if (offset.Kind == OffsetKind.TickEnd) return new OffsetLookup(OffsetLookupResult.Found, LogPosition.EndOf(offset.Tick));
+        if (found.tx is not null)
+            return new OffsetLookup(OffsetLookupResult.Found, new LogPosition(offset.Tick, ulong.Parse(found.tx, CultureInfo.InvariantCulture), offset.Seq));
+        return offset.Tick <= found.prunedTick
+            ? new OffsetLookup(OffsetLookupResult.Pruned, default)
+            : new OffsetLookup(OffsetLookupResult.NoSuchEvent, default);
+    }
+
+    public async Task<long> TickNowAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleAsync<long>(new CommandDefinition(
+            "SELECT tick_id FROM eventhub_make_tick()", cancellationToken: cancellationToken));
+    }
+
+    private static void AddFilter(DynamicParameters parameters, EventFilter filter)
+    {
+        if (filter.Projects is { Length: 1 } one) parameters.Add("project", one[0]);
+        else if (filter.Projects is not null) parameters.Add("projects", filter.Projects);
         if (filter.HasTypeFilter)
         {
             parameters.Add("types", filter.ExactTypes);
             parameters.Add("prefixes", filter.TypePrefixes);
         }
-
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = (await connection.QueryAsync<Row>(new CommandDefinition(sql, parameters,
-            cancellationToken: cancellationToken))).AsList();
-
-        // The horizon comes on every row, and on a single row of nulls when nothing matched.
-        var finalBefore = ulong.Parse(rows[0].horizon, CultureInfo.InvariantCulture);
-        var heldBack = rows[0].held_back;
-        var pruned = new LogPosition(ulong.Parse(rows[0].pruned_xid, CultureInfo.InvariantCulture), rows[0].pruned_seq);
-        var events = new List<LogEvent>(rows.Count);
-        foreach (var r in rows)
-            if (r.tx is not null) events.Add(ToEvent(epoch, r));
-        return new LogBatch(events, finalBefore, heldBack, pruned);
     }
 
-    public async Task<LogPosition> GetHeadAsync(CancellationToken cancellationToken = default)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var head = await connection.QueryFirstOrDefaultAsync<(string tx, long seq)?>(new CommandDefinition("""
-            SELECT tx_id::text, seq FROM change_log
-            WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())
-            ORDER BY tx_id DESC, seq DESC LIMIT 1
-            """, cancellationToken: cancellationToken));
-        return head is { } h ? new LogPosition(ulong.Parse(h.tx, CultureInfo.InvariantCulture), h.seq) : LogPosition.Start;
-    }
-
-    public async Task<IReadOnlyList<LogEvent>> ReadLastAsync(LogPosition head, int count, CancellationToken cancellationToken = default)
-    {
-        var epoch = await GetEpochAsync(cancellationToken);
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = (await connection.QueryAsync<Row>(new CommandDefinition("""
-            SELECT '' AS horizon, false AS held_back, tx_id::text AS tx, seq, project_id, session_id, event_type,
-                   payload::text AS payload, created_at
-            FROM change_log
-            WHERE (tx_id, seq) <= (@xid::xid8, @seq)
-            ORDER BY tx_id DESC, seq DESC
-            LIMIT @count
-            """, new { xid = head.TransactionId.ToString(CultureInfo.InvariantCulture), seq = head.Seq, count },
-            cancellationToken: cancellationToken))).AsList();
-        rows.Reverse();
-        return rows.Select(r => ToEvent(epoch, r)).ToList();
-    }
+    private static LogPosition Pruned(Row header) => header.pruned_tick == 0 && header.pruned_xid is null or "0"
+        ? LogPosition.Start
+        : new LogPosition(header.pruned_tick, ulong.Parse(header.pruned_xid!, CultureInfo.InvariantCulture), header.pruned_seq);
 
     private static LogEvent ToEvent(string epoch, Row r)
     {
-        var position = new LogPosition(ulong.Parse(r.tx!, CultureInfo.InvariantCulture), r.seq);
+        var position = new LogPosition(r.tick_id!.Value, ulong.Parse(r.tx!, CultureInfo.InvariantCulture), r.seq);
         return new LogEvent(position, Offset.Format(epoch, position), r.seq, r.project_id!, r.session_id,
             r.event_type!, r.payload!, new DateTimeOffset(DateTime.SpecifyKind(r.created_at, DateTimeKind.Utc)));
     }
 
-    public async Task<LogSnapshot> GetSnapshotAsync(CancellationToken cancellationToken = default)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return LogSnapshot.Parse(await connection.QuerySingleAsync<string>(new CommandDefinition(
-            "SELECT pg_current_snapshot()::text", cancellationToken: cancellationToken)));
-    }
-
-    public async Task<LogHorizon> GetHorizonAsync(CancellationToken cancellationToken = default)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var (next, last) = await connection.QuerySingleAsync<(string, long)>(new CommandDefinition("""
-            SELECT pg_snapshot_xmax(pg_current_snapshot())::text,
-                   (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM change_log_seq_seq)
-            """, cancellationToken: cancellationToken));
-        return new LogHorizon(ulong.Parse(next, CultureInfo.InvariantCulture), last);
-    }
-
-    /// <summary>The tail's read (unfiltered, with the held-back check), for tests of its plan.</summary>
-    internal static string TailReadSql => BuildReadSql(EventFilter.All, withHeldBack: true);
-
-    private static string BuildReadSql(EventFilter filter, bool withHeldBack)
-    {
-        var where = new StringBuilder("(c.tx_id, c.seq) > (@xid::xid8, @seq) AND c.tx_id < h.xmin");
-        if (filter.Projects is not null) where.Append(" AND c.project_id = ANY(@projects)");
-        if (filter.HasTypeFilter)
-            where.Append(" AND (c.event_type = ANY(@types) OR EXISTS (SELECT 1 FROM unnest(@prefixes::text[]) AS p(prefix) WHERE starts_with(c.event_type, p.prefix)))");
-        var heldBack = withHeldBack
-            ? "EXISTS (SELECT 1 FROM change_log w WHERE w.tx_id >= x.xmin)"
-            : "false";
-        return $"""
-            SELECT h.xmin::text AS horizon, h.held_back, h.pruned_xid, h.pruned_seq,
-                   c.tx_id::text AS tx, c.seq, c.project_id, c.session_id, c.event_type,
-                   c.payload::text AS payload, c.created_at
-            FROM (SELECT x.xmin, {heldBack} AS held_back,
-                         r.pruned_through_xid::text AS pruned_xid, r.pruned_through_seq AS pruned_seq
-                  FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin) x, eventhub_retention r) h
-            LEFT JOIN LATERAL (
-                SELECT * FROM change_log c
-                WHERE {where}
-                ORDER BY c.tx_id, c.seq
-                LIMIT @limit
-            ) c ON true
-            ORDER BY c.tx_id, c.seq
-            """;
-    }
+    /// <summary>The tail's read (unfiltered), for tests of its plan.</summary>
+    internal static string TailReadSql => TickBatchSql.Forward(EventFilter.All);
 
     // Column names as PostgreSQL returns them; Dapper maps by name.
 #pragma warning disable IDE1006
     private sealed class Row
     {
-        public string horizon { get; set; } = "";
-        public bool held_back { get; set; }
-        public string pruned_xid { get; set; } = "0";
+        public long? head_tick { get; set; }
+        public long? last_tick { get; set; }
+        public long? first_tick { get; set; }
+        public long ticks { get; set; }
+        public long pruned_tick { get; set; }
+        public string? pruned_xid { get; set; }
         public long pruned_seq { get; set; }
+        public long? tick_id { get; set; }
         public string? tx { get; set; }
         public long seq { get; set; }
         public string? project_id { get; set; }

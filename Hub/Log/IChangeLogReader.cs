@@ -1,15 +1,16 @@
 namespace EventHub.Log;
 
 /// <summary>
-/// Reads the durable change log. This is the only seam to the log's storage.
+/// Reads the durable change log through its ticks. This is the only seam to the log's storage.
 /// </summary>
 /// <remarks>
-/// Contract (the ordering technique of docs/design.md):
+/// Contract (the ordering technique of docs/design.md, "Ordering: ticks"):
 /// <list type="bullet">
-/// <item>Rows come in position order, <c>(transaction id, seq)</c>, strictly after the given position.</item>
-/// <item>Only rows of ended transactions are returned: every row returned is final, and no row
-/// can later appear at or before a returned position. Hence a cursor that advances to the last
-/// row returned never skips a committed row and never sees one twice.</item>
+/// <item>Rows come in position order, <c>(tick, transaction id, seq)</c>, strictly after the given
+/// position, and only from ticks that exist. A tick never changes once made, so no row can later
+/// appear at or before a position a read has passed: a cursor that advances to
+/// <see cref="LogBatch.Through"/> never skips a committed row and never sees one twice.</item>
+/// <item>Every node reads the same rows at the same positions.</item>
 /// <item>Rolled-back rows never appear; the holes they leave in <c>seq</c> mean nothing.</item>
 /// </list>
 /// </remarks>
@@ -18,38 +19,48 @@ public interface IChangeLogReader
     /// <summary>The epoch that names this log; offsets carry it.</summary>
     ValueTask<string> GetEpochAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Reads up to <paramref name="limit"/> final rows after <paramref name="after"/> that match <paramref name="filter"/>.</summary>
+    /// <summary>Reads up to <paramref name="limit"/> rows after <paramref name="after"/> that match <paramref name="filter"/>.</summary>
     Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default);
 
-    /// <summary>The position of the last final row: reading after it yields only rows that are not yet final.</summary>
-    Task<LogPosition> GetHeadAsync(CancellationToken cancellationToken = default);
+    /// <summary>The newest tick this reader sees (0 when it sees none).</summary>
+    Task<long> GetHeadTickAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// The last <paramref name="count"/> rows at or before <paramref name="head"/>, in position
-    /// order (to fill the recent-events window at start-up).
+    /// The last <paramref name="count"/> rows up to the end of tick <paramref name="throughTick"/>,
+    /// in position order, and the position after which they are every row (to fill the
+    /// recent-events window at start-up).
     /// </summary>
-    Task<IReadOnlyList<LogEvent>> ReadLastAsync(LogPosition head, int count, CancellationToken cancellationToken = default);
+    Task<RecentRows> ReadLastAsync(long throughTick, int count, CancellationToken cancellationToken = default);
 
-    /// <summary>The database's current snapshot: which transactions have committed by now.</summary>
-    Task<LogSnapshot> GetSnapshotAsync(CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Where an offset's event is: its full position, or why there is none (pruned by retention,
+    /// beyond the newest tick, or no event of that tick).
+    /// </summary>
+    Task<OffsetLookup> LookUpAsync(ParsedOffset offset, CancellationToken cancellationToken = default);
 
-    /// <summary>What the database has handed out so far, to tell an offset it could have produced from one it could not.</summary>
-    Task<LogHorizon> GetHorizonAsync(CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Makes a tick now if a committed row is in none yet (any node may; ticks are serialised in
+    /// the database) and returns the newest tick: every event committed before the call is in it
+    /// or before it.
+    /// </summary>
+    Task<long> TickNowAsync(CancellationToken cancellationToken = default);
 }
 
-/// <summary>A batch of final rows in position order.</summary>
+/// <summary>A batch of rows in position order.</summary>
 /// <param name="Events">The rows, at most the limit asked for.</param>
-/// <param name="FinalBefore">
-/// Every transaction id below this had ended when the batch was read; rows with a larger id may
-/// still come. (<c>pg_snapshot_xmin</c> of the read's snapshot.)
+/// <param name="Through">
+/// The read covered every position up to this one: the last row when the batch is full, else the
+/// end of the last tick examined. Continue after it.
 /// </param>
-/// <param name="HeldBack">
-/// Whether committed rows exist that are not final yet because an older transaction is still
-/// open (only computed for unfiltered reads). The tail polls quickly while this holds, since no
-/// NOTIFY will come when a transaction that wrote no event ends.
-/// </param>
+/// <param name="Complete">Whether <see cref="Through"/> is the end of the newest tick the read saw: nothing more to read for now.</param>
 /// <param name="PrunedThrough">Retention has deleted every row at or before this position (Start: nothing pruned).</param>
-public sealed record LogBatch(IReadOnlyList<LogEvent> Events, ulong FinalBefore, bool HeldBack, LogPosition PrunedThrough = default);
+public sealed record LogBatch(IReadOnlyList<LogEvent> Events, LogPosition Through, bool Complete, LogPosition PrunedThrough = default);
 
-/// <summary>The next transaction id and the last <c>seq</c> handed out.</summary>
-public readonly record struct LogHorizon(ulong NextTransactionId, long LastSeq);
+/// <summary>The newest rows of the log and the position they follow: every row after <paramref name="CoveredFrom"/> is among them.</summary>
+public sealed record RecentRows(IReadOnlyList<LogEvent> Events, LogPosition CoveredFrom);
+
+/// <summary>The answer of <see cref="IChangeLogReader.LookUpAsync"/>.</summary>
+public enum OffsetLookupResult { Found, Pruned, BeyondHead, NoSuchEvent, FormatChanged }
+
+/// <summary>An offset's position when <see cref="Result"/> is <see cref="OffsetLookupResult.Found"/>.</summary>
+public readonly record struct OffsetLookup(OffsetLookupResult Result, LogPosition Position);

@@ -12,4 +12,10 @@ public interface IChangeNotifier
     /// Signals that arrive while nobody waits are remembered (at most one).
     /// </summary>
     Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The newest tick announced so far (0: none). A reader that sees an older head (a standby
+    /// behind the primary) knows to look again soon rather than at the next announcement.
+    /// </summary>
+    long LatestTick { get; }
 }

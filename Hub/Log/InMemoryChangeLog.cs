@@ -5,16 +5,19 @@ namespace EventHub.Log;
 /// <summary>
 /// An in-memory <see cref="IChangeLogReader"/> with the same contract as the PostgreSQL one, for
 /// unit tests and benchmarks: transactions get increasing ids when they begin, their rows become
-/// visible when they commit, and a read returns only rows of transactions older than the oldest
-/// one still open. Thread-safe. Its epoch must have the form of a real one (<see cref="Offset.IsEpoch"/>).
+/// visible when they commit, and a tick (made at every commit, or by <see cref="Tick"/> when
+/// <c>tickOnCommit</c> is off) takes every committed row that is in no tick yet, in
+/// <c>(tx_id, seq)</c> order. Thread-safe. Its epoch must have the form of a real one
+/// (<see cref="Offset.IsEpoch"/>).
 /// </summary>
-public sealed class InMemoryChangeLog(string epoch = "0000e0e0e0") : IChangeLogReader
+public sealed class InMemoryChangeLog(string epoch = "0000e0e0e0", bool tickOnCommit = true) : IChangeLogReader
 {
     private readonly Lock _gate = new();
-    private readonly List<LogEvent> _rows = [];          // committed, in position order
-    private readonly SortedSet<ulong> _open = [];
+    private readonly List<LogEvent> _rows = [];            // ticked, in position order
+    private readonly List<PendingRow> _committed = [];     // committed, in no tick yet
     private ulong _nextXid = 100;
     private long _nextSeq = 1;
+    private long _tick = 1;                                // the first tick, empty, as migration 0007 makes it
 
     public string Epoch => epoch;
 
@@ -22,18 +25,30 @@ public sealed class InMemoryChangeLog(string epoch = "0000e0e0e0") : IChangeLogR
     public LogEvent Append(string project, string type, object? payload = null, string? session = null)
     {
         var tx = Begin();
-        var e = tx.Add(project, type, payload, session);
+        tx.Add(project, type, payload, session);
         tx.Commit();
-        return e;
+        lock (_gate) return _rows.Last(e => e.Seq == tx.LastSeq);
     }
 
     public Transaction Begin()
     {
+        lock (_gate) return new Transaction(this, _nextXid++);
+    }
+
+    /// <summary>Makes a tick of every committed row in none yet; returns the newest tick.</summary>
+    public long Tick()
+    {
         lock (_gate)
         {
-            var xid = _nextXid++;
-            _open.Add(xid);
-            return new Transaction(this, xid);
+            if (_committed.Count == 0) return _tick;
+            _tick++;
+            foreach (var r in _committed.OrderBy(r => r.Xid).ThenBy(r => r.Seq))
+            {
+                var position = new LogPosition(_tick, r.Xid, r.Seq);
+                _rows.Add(new LogEvent(position, Offset.Format(epoch, position), r.Seq, r.Project, r.Session, r.Type, r.Payload, r.CreatedAt));
+            }
+            _committed.Clear();
+            return _tick;
         }
     }
 
@@ -43,48 +58,54 @@ public sealed class InMemoryChangeLog(string epoch = "0000e0e0e0") : IChangeLogR
     {
         lock (_gate)
         {
-            var finalBefore = _open.Count > 0 ? _open.Min : _nextXid;
-            var events = _rows
-                .Where(e => e.Position > after && e.Position.TransactionId < finalBefore && filter.Matches(e))
-                .Take(limit)
-                .ToList();
-            var heldBack = _rows.Any(e => e.Position.TransactionId >= finalBefore);
-            return Task.FromResult(new LogBatch(events, finalBefore, heldBack));
+            var events = _rows.Where(e => e.Position > after && filter.Matches(e)).Take(limit).ToList();
+            return Task.FromResult(events.Count >= limit
+                ? new LogBatch(events, events[^1].Position, Complete: false)
+                : new LogBatch(events, LogPosition.Max(after, LogPosition.EndOf(_tick)), Complete: true));
         }
     }
 
-    public Task<LogPosition> GetHeadAsync(CancellationToken cancellationToken = default)
+    public Task<long> GetHeadTickAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_gate) return Task.FromResult(_tick);
+    }
+
+    public Task<RecentRows> ReadLastAsync(long throughTick, int count, CancellationToken cancellationToken = default)
     {
         lock (_gate)
         {
-            var finalBefore = _open.Count > 0 ? _open.Min : _nextXid;
-            var last = _rows.LastOrDefault(e => e.Position.TransactionId < finalBefore);
-            return Task.FromResult(last?.Position ?? LogPosition.Start);
+            var upTo = _rows.Where(e => e.Position.Tick <= throughTick).ToList();
+            var last = upTo.TakeLast(count).ToList();
+            return Task.FromResult(last.Count >= count
+                ? new RecentRows(last.Skip(1).ToList(), last[0].Position)
+                : new RecentRows(last, LogPosition.Start));
         }
     }
 
-    public Task<IReadOnlyList<LogEvent>> ReadLastAsync(LogPosition head, int count, CancellationToken cancellationToken = default)
+    public Task<OffsetLookup> LookUpAsync(ParsedOffset offset, CancellationToken cancellationToken = default)
     {
         lock (_gate)
-            return Task.FromResult<IReadOnlyList<LogEvent>>(_rows.Where(e => e.Position <= head).TakeLast(count).ToList());
+        {
+            if (offset.Kind == OffsetKind.Beginning) return Task.FromResult(new OffsetLookup(OffsetLookupResult.Found, LogPosition.Start));
+            if (offset.Kind == OffsetKind.Legacy) return Task.FromResult(new OffsetLookup(OffsetLookupResult.FormatChanged, default));
+            if (offset.Tick > _tick) return Task.FromResult(new OffsetLookup(OffsetLookupResult.BeyondHead, default));
+            if (offset.Kind == OffsetKind.TickEnd) return Task.FromResult(new OffsetLookup(OffsetLookupResult.Found, LogPosition.EndOf(offset.Tick)));
+            var row = _rows.FirstOrDefault(e => e.Seq == offset.Seq && e.Position.Tick == offset.Tick);
+            return Task.FromResult(row is null
+                ? new OffsetLookup(OffsetLookupResult.NoSuchEvent, default)
+                : new OffsetLookup(OffsetLookupResult.Found, row.Position));
+        }
     }
 
-    public Task<LogSnapshot> GetSnapshotAsync(CancellationToken cancellationToken = default)
-    {
-        lock (_gate)
-            return Task.FromResult(new LogSnapshot(_open.Count > 0 ? _open.Min : _nextXid, _nextXid, _open.ToHashSet()));
-    }
+    public Task<long> TickNowAsync(CancellationToken cancellationToken = default) => Task.FromResult(Tick());
 
-    public Task<LogHorizon> GetHorizonAsync(CancellationToken cancellationToken = default)
-    {
-        lock (_gate) return Task.FromResult(new LogHorizon(_nextXid, _nextSeq - 1));
-    }
+    private sealed record PendingRow(ulong Xid, long Seq, string Project, string? Session, string Type, string Payload, DateTimeOffset CreatedAt);
 
     /// <summary>An open transaction: its rows take seqs now and become visible at <see cref="Commit"/>.</summary>
     public sealed class Transaction
     {
         private readonly InMemoryChangeLog _log;
-        private readonly List<LogEvent> _pending = [];
+        private readonly List<PendingRow> _pending = [];
 
         internal Transaction(InMemoryChangeLog log, ulong xid)
         {
@@ -94,30 +115,29 @@ public sealed class InMemoryChangeLog(string epoch = "0000e0e0e0") : IChangeLogR
 
         public ulong TransactionId { get; }
 
-        public LogEvent Add(string project, string type, object? payload = null, string? session = null)
+        /// <summary>The seq of the last row added.</summary>
+        public long LastSeq { get; private set; }
+
+        /// <summary>Adds a row; returns its seq (its position is known once a tick takes it).</summary>
+        public long Add(string project, string type, object? payload = null, string? session = null)
         {
             lock (_log._gate)
             {
-                var position = new LogPosition(TransactionId, _log._nextSeq++);
-                var e = new LogEvent(position, Offset.Format(_log.Epoch, position), position.Seq, project, session, type,
-                    JsonSerializer.Serialize(payload ?? new { }), DateTimeOffset.UtcNow);
-                _pending.Add(e);
-                return e;
+                LastSeq = _log._nextSeq++;
+                _pending.Add(new PendingRow(TransactionId, LastSeq, project, session, type,
+                    JsonSerializer.Serialize(payload ?? new { }), DateTimeOffset.UtcNow));
+                return LastSeq;
             }
         }
 
-        public void Commit() => End(commit: true);
-        public void Rollback() => End(commit: false);
-
-        private void End(bool commit)
+        public void Commit()
         {
-            lock (_log._gate)
-            {
-                _log._open.Remove(TransactionId);
-                if (!commit) return;
-                _log._rows.AddRange(_pending);
-                _log._rows.Sort((a, b) => a.Position.CompareTo(b.Position));
-            }
+            lock (_log._gate) _log._committed.AddRange(_pending);
+            if (_log._tickOnCommit) _log.Tick();
         }
+
+        public void Rollback() => _pending.Clear();
     }
+
+    private readonly bool _tickOnCommit = tickOnCommit;
 }

@@ -5,7 +5,8 @@ namespace EventHub.Log;
 /// <summary>
 /// The hub's connection pools. The shared pool (the unkeyed <see cref="NpgsqlDataSource"/>)
 /// serves catch-ups, stream opens, head offsets, retention and the rest; the tail has a small
-/// pool of its own (key <see cref="Tail"/>), for its reads and the LISTEN connection of the wake-up.
+/// pool of its own (key <see cref="Tail"/>), for its reads, the LISTEN connection of the wake-up and
+/// the ticker (which always ticks on the primary, so it uses the primary's tail pool).
 /// </summary>
 /// <remarks>
 /// Why the tail has its own: live delivery to every client is one reader, the tail. Sharing the
@@ -21,10 +22,10 @@ public static class LogDataSources
     public const string ReplicaTail = "replica-tail";
 
     /// <summary>
-    /// The tail's pool: the LISTEN connection (held for good), the tail's read (one at a time)
-    /// and one spare for a reconnect while a broken connection is being disposed.
+    /// The tail's pool: the LISTEN connection and the ticker's (held for good), the tail's read
+    /// (one at a time) and one spare for a reconnect while a broken connection is being disposed.
     /// </summary>
-    public const int TailPoolSize = 3;
+    public const int TailPoolSize = 4;
 
     public static NpgsqlDataSource BuildTail(string connectionString, string name)
     {

@@ -4,7 +4,8 @@ namespace EventHub.Log;
 
 /// <summary>
 /// <see cref="IChangeNotifier"/> over PostgreSQL LISTEN/NOTIFY: one dedicated connection per hub
-/// process LISTENs on <c>eventhub_change_log</c> (the change_log insert trigger NOTIFYs after commit),
+/// process LISTENs on <c>eventhub_tick</c> (the ticker NOTIFYs each new tick; the payload is its id),
+/// on <c>eventhub_change_log</c> (the writers' opt-in wake-up for the ticker, docs/deploy.md),
 /// and on <c>eventhub_project_notice</c>, where any node publishes a project notice for the group
 /// members of every node (<see cref="ProjectNoticeReceived"/>; see <c>SignalR/ProjectNotices</c>).
 /// </summary>
@@ -17,7 +18,10 @@ public sealed partial class PostgresChangeNotifier(
     NpgsqlDataSource dataSource, TimeProvider timeProvider, ILogger<PostgresChangeNotifier> logger)
     : BackgroundService, IChangeNotifier
 {
-    public const string Channel = "eventhub_change_log";
+    public const string Channel = "eventhub_tick";
+
+    /// <summary>The writers' opt-in wake-up of the ticker (no trigger sends it by default).</summary>
+    public const string WriterChannel = "eventhub_change_log";
 
     /// <summary>The channel of project notices between nodes; the payload is the notice as JSON.</summary>
     public const string NoticeChannel = "eventhub_project_notice";
@@ -29,6 +33,7 @@ public sealed partial class PostgresChangeNotifier(
     public event Action<string>? ProjectNoticeReceived;
 
     private readonly WakeupSignal _wakeup = new(timeProvider);
+    private readonly WakeupSignal _writerWakeup = new(timeProvider);
     private volatile bool _listening;
 
     /// <summary>Whether the LISTEN connection is up (for readiness).</summary>
@@ -36,6 +41,15 @@ public sealed partial class PostgresChangeNotifier(
 
     public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
         _wakeup.WaitAsync(timeout, cancellationToken);
+
+    public long LatestTick => _wakeup.LatestTick;
+
+    /// <summary>Announces a tick made by this node's ticker to this node's tail, without the round trip of its NOTIFY.</summary>
+    public void SignalTick(long tick) => _wakeup.Signal(tick);
+
+    /// <summary>The ticker's pause: ends early when a writer's opt-in NOTIFY arrives.</summary>
+    public Task<bool> WaitForWriterAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        _writerWakeup.WaitAsync(timeout, cancellationToken);
 
     private void Signal() => _wakeup.Signal();
 
@@ -48,7 +62,7 @@ public sealed partial class PostgresChangeNotifier(
             {
                 await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
                 connection.Notification += (_, e) => OnNotification(e.Channel, e.Payload);
-                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}; LISTEN {NoticeChannel}", connection))
+                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}; LISTEN {WriterChannel}; LISTEN {NoticeChannel}", connection))
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 _listening = true;
                 LogListening(Channel);
@@ -76,9 +90,15 @@ public sealed partial class PostgresChangeNotifier(
 
     private void OnNotification(string channel, string payload)
     {
-        if (channel != NoticeChannel)
+        if (channel == Channel)
         {
-            Signal();
+            // The payload is only a hint (the tick table is the truth); a bad one still wakes.
+            _wakeup.Signal(long.TryParse(payload, out var tick) ? tick : 0);
+            return;
+        }
+        if (channel == WriterChannel)
+        {
+            _writerWakeup.Signal();
             return;
         }
         try

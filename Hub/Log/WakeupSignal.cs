@@ -11,6 +11,18 @@ public class WakeupSignal(TimeProvider timeProvider) : IChangeNotifier
 
     public WakeupSignal() : this(TimeProvider.System) { }
 
+    private long _latestTick;
+
+    public long LatestTick => Interlocked.Read(ref _latestTick);
+
+    /// <summary>Signals the announcement of tick <paramref name="tick"/>.</summary>
+    public void Signal(long tick)
+    {
+        long seen;
+        while ((seen = Interlocked.Read(ref _latestTick)) < tick && Interlocked.CompareExchange(ref _latestTick, tick, seen) != seen) { }
+        Signal();
+    }
+
     public void Signal()
     {
         try { _signal.Release(); }

@@ -4,16 +4,17 @@ using Microsoft.Extensions.Options;
 namespace EventHub.Streaming;
 
 /// <summary>
-/// The one reader of the change log per hub process. It reads new final rows in position order
-/// and publishes them to the fan-out; every stream's live feed comes from here, so the database
-/// sees one tail query per wake-up whatever the number of subscribers.
+/// The one reader of the change log per hub process. It reads the batches of new ticks in
+/// position order and publishes them to the fan-out; every stream's live feed comes from here, so
+/// the database sees one tail query per tick whatever the number of subscribers.
 /// </summary>
 /// <remarks>
-/// Woken by <see cref="IChangeNotifier"/> right after a commit, and by a poll at
-/// <see cref="StreamOptions.PollInterval"/> otherwise. While rows are held back behind an older
-/// open transaction it polls with a short, growing delay: the end of a transaction that wrote no
-/// event sends no NOTIFY. Database errors are logged and retried with backoff; the cursor is
-/// only advanced past rows that were published, so a failure loses nothing.
+/// Woken by <see cref="IChangeNotifier"/> when a tick is announced (the ticker's NOTIFY, or this
+/// node's ticker directly), and by a poll at <see cref="StreamOptions.PollInterval"/> otherwise.
+/// No transaction can hold it back: a tick's batch is final when the tick exists. After each read
+/// the fan-out's head moves to the end of the last tick read, so "now" is always a tick boundary
+/// or an event. Database errors are logged and retried with backoff; the cursor is only advanced
+/// past rows that were published, so a failure loses nothing.
 /// </remarks>
 public sealed partial class ChangeLogTail(
     [FromKeyedServices(LogReaders.Tail)] IChangeLogReader reader,
@@ -25,6 +26,7 @@ public sealed partial class ChangeLogTail(
     ILogger<ChangeLogTail> logger) : BackgroundService
 {
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly WakeupSignal _published = new();
     private long _lastReadTimestamp;
     private LogPosition _position;
     private long _lastPublishDelayTicks = -1;
@@ -47,12 +49,23 @@ public sealed partial class ChangeLogTail(
     public async Task WaitUntilReadyAsync(CancellationToken cancellationToken) =>
         await _ready.Task.WaitAsync(cancellationToken);
 
+    /// <summary>Waits until everything up to the end of <paramref name="tick"/> is published.</summary>
+    public async Task WaitUntilPublishedAsync(long tick, CancellationToken cancellationToken)
+    {
+        await WaitUntilReadyAsync(cancellationToken);
+        while (Position < LogPosition.EndOf(tick))
+        {
+            // The tick was made by someone: its NOTIFY (or the poll) wakes the tail; the tail
+            // signals here after every read. Re-check at least every 50 ms in case of a lost signal.
+            await _published.WaitAsync(TimeSpan.FromMilliseconds(50), cancellationToken);
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
         var backoff = TimeSpan.FromMilliseconds(100);
         LogPosition? position = null;
-        var heldBackDelay = settings.HeldBackPollDelay;
 
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -63,8 +76,9 @@ public sealed partial class ChangeLogTail(
                     // The cursor is set only once the window is loaded: if the load fails, the
                     // retry must start over here. (Setting it first skipped the start-up on the
                     // retry, so Ready never completed and every stream open waited forever.)
-                    var head = await reader.GetHeadAsync(stoppingToken);
-                    await InitializeWindowAsync(head, stoppingToken);
+                    var headTick = await reader.GetHeadTickAsync(stoppingToken);
+                    var head = LogPosition.EndOf(headTick);
+                    await InitializeWindowAsync(headTick, stoppingToken);
                     fanout.Initialize(head);
                     lock (_ready) _position = head;
                     position = head;
@@ -77,11 +91,17 @@ public sealed partial class ChangeLogTail(
                 {
                     window.Add(e); // before publishing: the window's head is never behind the fan-out's
                     fanout.Publish(e);
-                    position = e.Position;
                 }
+                if (batch.Through > position.Value)
+                {
+                    window.AdvanceTo(batch.Through);
+                    fanout.Advance(batch.Through);
+                    position = batch.Through;
+                    lock (_ready) _position = position.Value;
+                }
+                _published.Signal();
                 if (batch.Events.Count > 0)
                 {
-                    lock (_ready) _position = position.Value;
                     var delay = timeProvider.GetUtcNow() - batch.Events[^1].CreatedAt;
                     Interlocked.Exchange(ref _lastPublishDelayTicks, Math.Max(0, delay.Ticks));
                 }
@@ -89,17 +109,11 @@ public sealed partial class ChangeLogTail(
                 Interlocked.Exchange(ref _lastReadTimestamp, timeProvider.GetTimestamp());
                 backoff = TimeSpan.FromMilliseconds(100);
 
-                if (batch.Events.Count >= settings.TailBatchSize) continue;
-                if (batch.HeldBack)
-                {
-                    await notifier.WaitAsync(heldBackDelay, stoppingToken);
-                    heldBackDelay = TimeSpan.FromTicks(Math.Min(heldBackDelay.Ticks * 2, settings.PollInterval.Ticks));
-                }
-                else
-                {
-                    heldBackDelay = settings.HeldBackPollDelay;
-                    await notifier.WaitAsync(settings.PollInterval, stoppingToken);
-                }
+                if (!batch.Complete) continue;
+                // A tick was announced that this read did not see yet (the tail reads a standby
+                // that has not replayed it): look again soon instead of at the next announcement.
+                var wait = notifier.LatestTick > position.Value.Tick ? settings.HeldBackPollDelay : settings.PollInterval;
+                await notifier.WaitAsync(wait, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -116,29 +130,20 @@ public sealed partial class ChangeLogTail(
         }
     }
 
-    private async Task InitializeWindowAsync(LogPosition head, CancellationToken cancellationToken)
+    private async Task InitializeWindowAsync(long headTick, CancellationToken cancellationToken)
     {
         // One query at start-up: the window then covers the recent past, and the reconnect
-        // storm that follows a restart is served from memory. Reading one row more than the
-        // window holds tells where coverage starts: just after that row, or at the log's start.
+        // storm that follows a restart is served from memory. Coverage starts after the rows
+        // read, or where retention stopped, never at "the start" of a pruned log (that served a
+        // pruned offset from memory, with a silent gap instead of a reset).
         var size = options.Value.RecentEventsWindowSize;
         if (size <= 0)
         {
-            window.Initialize(head, []);
+            window.Initialize(LogPosition.EndOf(headTick), [], LogPosition.EndOf(headTick));
             return;
         }
-        var recent = await reader.ReadLastAsync(head, size + 1, cancellationToken);
-        if (recent.Count > size)
-        {
-            window.Initialize(recent[0].Position, recent.Skip(1).ToList());
-            return;
-        }
-        // The whole log fits, but the log may start after rows retention deleted: covering from
-        // the start would serve a pruned offset from memory, with a silent gap instead of a reset.
-        // Coverage starts where retention stopped. Read after the load: retention only moves
-        // forward, so every row after this position was there when the load read.
-        var pruned = (await reader.ReadAsync(head, EventFilter.All, 1, cancellationToken)).PrunedThrough;
-        window.Initialize(pruned, recent);
+        var recent = await reader.ReadLastAsync(headTick, size + 1, cancellationToken);
+        window.Initialize(recent.CoveredFrom, recent.Events, LogPosition.EndOf(headTick));
     }
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Tailing change_log from position {Position}")]

@@ -27,7 +27,6 @@ public sealed class EventStream : IAsyncDisposable
     private readonly StreamOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly CancellationToken _stopping;
-    private readonly LogSnapshot? _skipCommittedIn;
     private LogPosition _last;
     private LogPosition _catchUpTarget;
     private bool _needsCatchUp;
@@ -35,10 +34,9 @@ public sealed class EventStream : IAsyncDisposable
 
     internal EventStream(Subscription subscription, EventFilter filter, LogPosition start, bool catchUp,
         LogPosition head, IChangeLogReader reader, RecentEventsWindow window, IEventFanout fanout, string epoch, StreamOptions options, TimeProvider timeProvider,
-        CancellationToken stopping, LogSnapshot? skipCommittedIn = null)
+        CancellationToken stopping)
     {
         _stopping = stopping;
-        _skipCommittedIn = skipCommittedIn;
         _subscription = subscription;
         _filter = filter;
         _last = start;
@@ -75,7 +73,7 @@ public sealed class EventStream : IAsyncDisposable
                 if (_needsCatchUp)
                 {
                     await foreach (var e in CatchUpAsync(cancellationToken, token))
-                        if (!CommittedBeforeStart(e)) yield return e;
+                        yield return e;
                     if (_stopping.IsCancellationRequested) yield break;
                     _needsCatchUp = false;
                 }
@@ -84,7 +82,7 @@ public sealed class EventStream : IAsyncDisposable
                 {
                     if (live.Position <= _last) continue; // already delivered by catch-up
                     _last = live.Position;
-                    if (!CommittedBeforeStart(live)) yield return live;
+                    yield return live;
                 }
 
                 if (_subscription.IsLagged)
@@ -104,10 +102,6 @@ public sealed class EventStream : IAsyncDisposable
             await DisposeAsync();
         }
     }
-
-    /// <summary>For a stream "from now": whether the event's transaction had committed when it opened.</summary>
-    private bool CommittedBeforeStart(LogEvent e) =>
-        _skipCommittedIn is not null && _skipCommittedIn.IsVisible(e.Position.TransactionId);
 
     private async ValueTask<bool> WaitForLiveAsync(CancellationToken caller, CancellationToken linked)
     {
@@ -163,12 +157,13 @@ public sealed class EventStream : IAsyncDisposable
                 _last = e.Position;
                 yield return e;
             }
-            if (batch.Events.Count >= batchSize) continue;
-            // A short batch ends the catch-up once the read saw everything up to the head the
-            // fan-out reported: on the primary that always holds, since the tail read the head
-            // with an older snapshot. A lagging replica may not have it yet: wait and read again.
-            if (_catchUpTarget == LogPosition.Start || batch.FinalBefore > _catchUpTarget.TransactionId)
-                yield break;
+            // The read covered every position up to Through (the end of the last tick it examined):
+            // nothing at or before it can still come, so live events there are duplicates.
+            _last = LogPosition.Max(_last, batch.Through);
+            if (!batch.Complete) continue;
+            // Caught up once past the head the fan-out reported: on the primary that always holds,
+            // since the tail read that tick before. A lagging replica may not have it yet: wait.
+            if (_last >= _catchUpTarget) yield break;
             try
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(10), _timeProvider, cancellationToken);

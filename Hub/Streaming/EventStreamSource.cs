@@ -27,18 +27,14 @@ public sealed class EventStreamSource(
     // otherwise open streams would hold the shutdown until its timeout.
     private readonly CancellationToken _stopping = lifetime?.ApplicationStopping ?? CancellationToken.None;
 
-    /// <summary>How long <see cref="GetHeadOffsetAsync"/> waits for transactions open at the call to end.</summary>
-    private static readonly TimeSpan HeadSettleLimit = TimeSpan.FromSeconds(2);
-
     /// <summary>
     /// The offset of the log's head now: after every event committed before this call. Streaming
     /// after it gives the events from now on, and it stays a fixed point to resume from.
     /// </summary>
     /// <remarks>
-    /// A row that committed before the call can still wait behind an older open transaction, and
-    /// then sorts after a head taken at once. So this first waits, briefly and boundedly, until
-    /// every transaction running at the call has ended; past the bound (a long transaction holds
-    /// the log back) it answers with the head it has, and such rows may still arrive.
+    /// A commit just before the call may be in no tick yet (the ticker looks every few ms), so this
+    /// makes a tick itself (any node may; ticks are serialised in the database) and answers with
+    /// its end once this node's tail has published it. No open transaction can hold it back.
     /// </remarks>
     public Task<string> GetHeadOffsetAsync(CancellationToken cancellationToken = default) =>
         LazyInitializer.EnsureInitialized(ref _headOffset, () => new SharedComputation<string>(ComputeHeadOffsetAsync, _stopping))
@@ -51,18 +47,9 @@ public sealed class EventStreamSource(
     {
         await tail.WaitUntilReadyAsync(cancellationToken);
         var epoch = await reader.GetEpochAsync(cancellationToken);
-        var atCall = await reader.GetSnapshotAsync(cancellationToken);
-        var deadline = timeProvider.GetTimestamp() + (long)(HeadSettleLimit.TotalSeconds * timeProvider.TimestampFrequency);
-        var delay = TimeSpan.FromMilliseconds(2);
-        while ((await reader.GetSnapshotAsync(cancellationToken)).Xmin < atCall.Xmax && timeProvider.GetTimestamp() < deadline)
-        {
-            await Task.Delay(delay, timeProvider, cancellationToken);
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromMilliseconds(100).Ticks));
-        }
-        var published = fanout.Head;
-        var final = await reader.GetHeadAsync(cancellationToken);
-        var head = final > published ? final : published;
-        return head == LogPosition.Start ? Offset.Beginning : Offset.Format(epoch, head);
+        var tick = await reader.TickNowAsync(cancellationToken);
+        await tail.WaitUntilPublishedAsync(tick, cancellationToken);
+        return Offset.Format(epoch, LogPosition.EndOf(tick));
     }
 
     /// <summary>
@@ -70,6 +57,11 @@ public sealed class EventStreamSource(
     /// served and <see cref="StreamResetException"/> for an offset of another log, before anything
     /// is sent, so a transport can answer with a clear error or its reset signal.
     /// </summary>
+    /// <remarks>
+    /// A stream from now, or from an offset the recent-events window holds, costs no database round
+    /// trip: "now" is the fan-out's head (a tick boundary or an event), and everything after it
+    /// reaches the subscription.
+    /// </remarks>
     public async Task<EventStream> OpenAsync(StreamRequest request, CancellationToken cancellationToken = default)
     {
         var validated = validator.Validate(request);
@@ -79,48 +71,50 @@ public sealed class EventStreamSource(
         LogPosition? start = null;
         if (validated.After is { } after)
         {
-            if (after.Epoch is not null)
-            {
-                if (after.Epoch != epoch)
-                    throw new StreamResetException(ResetReasons.ForeignLog,
-                        $"The offset belongs to another log (epoch '{after.Epoch}'; this log is '{epoch}'), " +
-                        "for example another database or one restored since. Refetch your state, then continue from the offset given.",
-                        Offset.Format(epoch, fanout.Head));
-                // An offset up to the head is certainly one this log produced; only one beyond it
-                // costs a query, to tell "produced by a node ahead of us" from "never produced".
-                if (after.Position > fanout.Head)
-                {
-                    var horizon = await reader.GetHorizonAsync(cancellationToken);
-                    if (after.Position.TransactionId >= horizon.NextTransactionId || after.Position.Seq > horizon.LastSeq)
-                        throw new StreamRequestException(StreamErrorCodes.OffsetOutOfRange,
-                            "The offset lies beyond anything this log has written, so it was not produced by this log. " +
-                            "Resume from an offset the stream gave you, or from \"0\".");
-                }
-            }
-            start = after.Position;
+            if (after.Epoch is not null && after.Epoch != epoch)
+                throw new StreamResetException(ResetReasons.ForeignLog,
+                    $"The offset belongs to another log (epoch '{after.Epoch}'; this log is '{epoch}'), " +
+                    "for example another database or one restored since. Refetch your state, then continue from the offset given.",
+                    Offset.Format(epoch, fanout.Head));
+            start = await ResolveAsync(after, epoch, cancellationToken);
         }
 
         var subscription = new Subscription(validated.Filter, options.Value.SubscriberBufferCapacity);
         var head = fanout.Subscribe(subscription);
-        if (start is null)
+        return start is null
+            ? new EventStream(subscription, validated.Filter, head, catchUp: false, head,
+                _catchUpReader, window, fanout, epoch, options.Value, timeProvider, _stopping)
+            : new EventStream(subscription, validated.Filter, start.Value, catchUp: true, head,
+                _catchUpReader, window, fanout, epoch, options.Value, timeProvider, _stopping);
+    }
+
+    /// <summary>The position an offset names: from memory when the window or the tail has it, else one query.</summary>
+    private async Task<LogPosition> ResolveAsync(ParsedOffset after, string epoch, CancellationToken cancellationToken)
+    {
+        switch (after.Kind)
         {
-            // "From now": everything after the head is in the buffer, but some of it may have
-            // committed before this request (the tail's wake-up was in flight, or the rows wait
-            // behind an older open transaction). Skip what the snapshot taken now sees committed.
-            LogSnapshot now;
-            try
-            {
-                now = await reader.GetSnapshotAsync(cancellationToken);
-            }
-            catch
-            {
-                fanout.Unsubscribe(subscription);
-                throw;
-            }
-            return new EventStream(subscription, validated.Filter, head, catchUp: false, head,
-                _catchUpReader, window, fanout, epoch, options.Value, timeProvider, _stopping, skipCommittedIn: now);
+            case OffsetKind.Beginning:
+                return LogPosition.Start;
+            case OffsetKind.TickEnd when after.Tick <= fanout.Head.Tick:
+                return LogPosition.EndOf(after.Tick); // a tick this node has read exists
+            case OffsetKind.Event when window.TryFind(after.Tick, after.Seq, out var known):
+                return known;
         }
-        return new EventStream(subscription, validated.Filter, start.Value, catchUp: true, head,
-            _catchUpReader, window, fanout, epoch, options.Value, timeProvider, _stopping);
+        var lookup = await reader.LookUpAsync(after, cancellationToken);
+        return lookup.Result switch
+        {
+            OffsetLookupResult.Found => lookup.Position,
+            // Before what retention kept: the catch-up's first read answers with the reset.
+            OffsetLookupResult.Pruned => LogPosition.EndOf(after.Tick - 1),
+            OffsetLookupResult.FormatChanged => throw new StreamResetException(ResetReasons.OffsetFormatChanged,
+                "The offset is in the format of an older EventHub, issued after this log was upgraded, and names no exact position now. " +
+                "Refetch your state, then continue from the offset given.",
+                Offset.Format(epoch, fanout.Head)),
+            OffsetLookupResult.BeyondHead => throw new StreamRequestException(StreamErrorCodes.OffsetOutOfRange,
+                "The offset lies beyond anything this log has written, so it was not produced by this log. " +
+                "Resume from an offset the stream gave you, or from \"0\"."),
+            _ => throw new StreamRequestException(StreamErrorCodes.InvalidOffset,
+                "The offset names no event of this log. Resume from an offset the stream gave you, or from \"0\"."),
+        };
     }
 }

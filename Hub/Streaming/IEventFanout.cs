@@ -24,6 +24,11 @@ public interface IEventFanout
     void Unsubscribe(Subscription subscription);
     LogPosition Rearm(Subscription subscription);
     void Publish(LogEvent e);
+    /// <summary>
+    /// Moves the head past events that were not published because there were none: to the end of
+    /// the last tick the tail read. Never moves it back.
+    /// </summary>
+    void Advance(LogPosition head);
     /// <summary>Sets the head before the first event is published (the tail's starting point).</summary>
     void Initialize(LogPosition head);
     int SubscriberCount { get; }

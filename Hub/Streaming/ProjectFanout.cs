@@ -39,6 +39,11 @@ public sealed class ProjectFanout : IEventFanout
         lock (_gate) _head = head;
     }
 
+    public void Advance(LogPosition head)
+    {
+        lock (_gate) _head = LogPosition.Max(head, _head);
+    }
+
     public LogPosition Subscribe(Subscription subscription)
     {
         lock (_gate)

@@ -9,15 +9,17 @@ namespace EventHub.Streaming;
 /// </summary>
 /// <remarks>
 /// Invariant: the window holds <em>every</em> event with a position after <see cref="CoveredFrom"/>
-/// up to its head. It starts covering from the tail's starting point and moves
+/// up to <see cref="Head"/>. It starts covering from what the tail loaded at start-up and moves
 /// <see cref="CoveredFrom"/> forward as it evicts its oldest event. A read after a position older
-/// than that is refused, and the caller reads the log instead. The tail adds an event here before
-/// publishing it, so the window's head is never behind the fan-out's.
+/// than that is refused, and the caller reads the log instead. The tail adds an event (and moves
+/// the head to a tick's end) here before publishing it, so the window's head is never behind the
+/// fan-out's. It also maps a seq to its position, so an offset inside it resolves without a query.
 /// </remarks>
 public sealed class RecentEventsWindow
 {
     private readonly Lock _gate = new();
     private readonly LogEvent[] _ring;
+    private readonly Dictionary<long, LogPosition> _bySeq = [];
     private int _start;
     private int _count;
     private bool _initialized;
@@ -33,6 +35,10 @@ public sealed class RecentEventsWindow
     /// <summary>The window holds every event after this position.</summary>
     public LogPosition CoveredFrom { get; private set; }
 
+    /// <summary>The window holds every event up to this position.</summary>
+    public LogPosition Head { get { lock (_gate) return _head; } }
+    private LogPosition _head;
+
     public int Count { get { lock (_gate) return _count; } }
     /// <summary>Catch-up reads served from memory.</summary>
     public long Hits => Interlocked.Read(ref _hits);
@@ -42,14 +48,16 @@ public sealed class RecentEventsWindow
     /// <summary>
     /// Starts the window (called once by the tail) with the last events of the log up to the
     /// tail's starting point, so that clients reconnecting after a hub restart are served from
-    /// memory. <paramref name="coveredFrom"/> is the position just before the first of them.
+    /// memory. <paramref name="coveredFrom"/> is the position just before the first of them,
+    /// <paramref name="head"/> the position they run up to.
     /// </summary>
-    public void Initialize(LogPosition coveredFrom, IReadOnlyList<LogEvent> recent)
+    public void Initialize(LogPosition coveredFrom, IReadOnlyList<LogEvent> recent, LogPosition head)
     {
         lock (_gate)
         {
             CoveredFrom = coveredFrom;
             foreach (var e in recent.TakeLast(_ring.Length)) AddLocked(e);
+            _head = LogPosition.Max(head, _head);
             _initialized = true;
         }
     }
@@ -60,12 +68,28 @@ public sealed class RecentEventsWindow
         lock (_gate) AddLocked(e);
     }
 
+    /// <summary>Every event up to <paramref name="head"/> (the end of a tick the tail read) is here.</summary>
+    public void AdvanceTo(LogPosition head)
+    {
+        lock (_gate) _head = LogPosition.Max(head, _head);
+    }
+
+    /// <summary>The position of the event with this seq in tick <paramref name="tick"/>, if the window holds it.</summary>
+    public bool TryFind(long tick, long seq, out LogPosition position)
+    {
+        lock (_gate)
+            return _bySeq.TryGetValue(seq, out position) && position.Tick == tick;
+    }
+
     private void AddLocked(LogEvent e)
     {
         {
+            _bySeq[e.Seq] = e.Position;
+            _head = LogPosition.Max(e.Position, _head);
             if (_count == _ring.Length)
             {
                 CoveredFrom = _ring[_start].Position;
+                _bySeq.Remove(_ring[_start].Seq);
                 _ring[_start] = e;
                 _start = (_start + 1) % _ring.Length;
             }

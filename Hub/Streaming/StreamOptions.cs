@@ -5,18 +5,18 @@ public sealed class StreamOptions
 {
     public const string Section = "Stream";
 
-    /// <summary>Fallback poll when no NOTIFY arrives (lost notifications, a dropped LISTEN connection).</summary>
+    /// <summary>Fallback poll when no tick is announced (lost notifications, a dropped LISTEN connection).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// First poll delay while committed rows wait behind an older open transaction; it doubles
-    /// up to <see cref="PollInterval"/>. No NOTIFY announces the end of a transaction that wrote no event.
+    /// Poll delay of the tail while a tick has been announced that its reads do not see yet (it
+    /// reads a standby that has not replayed the tick).
     /// </summary>
     public TimeSpan HeldBackPollDelay { get; set; } = TimeSpan.FromMilliseconds(2);
 
     /// <summary>
     /// With <c>ConnectionStrings:EventHubReplica</c>: the tail reads the standby too (it is still
-    /// woken by NOTIFY on the primary, or by polling). Catch-up reads always go to the replica.
+    /// woken by the ticker's NOTIFY on the primary, or by polling). Catch-up reads always go to the replica.
     /// </summary>
     public bool TailReadsFromReplica { get; set; }
 

@@ -21,4 +21,5 @@ public static class ResetReasons
 {
     public const string ForeignLog = "offset_from_another_log";
     public const string Pruned = "offset_pruned";
+    public const string OffsetFormatChanged = "offset_format_changed";
 }

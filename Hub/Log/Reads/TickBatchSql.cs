@@ -1,0 +1,118 @@
+
+namespace EventHub.Log;
+
+/// <summary>
+/// The SQL of a forward read in tick order: the rest of the tick the cursor is in, then the
+/// following ticks, each tick's batch read by index range scans in <c>(tx_id, seq)</c> order.
+/// </summary>
+/// <remarks>
+/// A tick's batch has two parts (migration 0007): <c>tx_id = ANY(ended)</c>, and the range
+/// <c>[lo, hi)</c> filtered by the tick's snapshot. Every ended xid is below <c>lo</c>, so each part
+/// is one scan of <c>change_log_position_idx</c> (or the per-project index), merged in order with a
+/// LIMIT: a read never sorts the remainder of the log.
+/// Two plan traps guarded here (both measured, docs/core-v2-plan.md section 3; PlannerTests):
+/// the tick bounds must reach the inner scan as parameters (a LATERAL join; joined from a CTE they
+/// became a join filter and the scan ran to the end of the log), and the cursor must be one scalar
+/// start key <c>greatest(lo, @x)</c> plus a filter (a row comparison made btree start at the row
+/// bound and read the whole tick up to it).
+/// </remarks>
+public static class TickBatchSql
+{
+    /// <summary>The columns every read returns per row.</summary>
+    internal const string RowColumns =
+        "r.tick_id, r.tx_id::text AS tx, r.seq, r.project_id, r.session_id, r.event_type, r.payload::text AS payload, r.created_at";
+
+    /// <summary>
+    /// Parameters: <c>@tick</c> (first tick to read), <c>@x</c>/<c>@s</c> (read only rows after
+    /// this in <c>@tick</c>; 0/0 for all), <c>@limit</c>, <c>@projects</c>, <c>@types</c>,
+    /// <c>@prefixes</c>. Header columns on every row (one row of nulls when nothing matched):
+    /// <c>head_tick</c>, <c>last_tick</c> (the last tick examined) and the retention bound.
+    /// </summary>
+    public static string Forward(EventFilter filter)
+    {
+        var perTick = PerTick(filter, descending: false);
+        return $"""
+            SELECT h.head_tick, h.last_tick, h.pruned_tick, h.pruned_xid, h.pruned_seq, {RowColumns}
+            FROM (SELECT (SELECT max(tick_id) FROM eventhub_tick) AS head_tick,
+                         (SELECT max(z.tick_id) FROM (SELECT tick_id FROM eventhub_tick WHERE tick_id >= @tick
+                                                      ORDER BY tick_id LIMIT @limit) z) AS last_tick,
+                         p.pruned_through_tick AS pruned_tick, p.pruned_through_xid::text AS pruned_xid,
+                         p.pruned_through_seq AS pruned_seq
+                  FROM eventhub_retention p) h
+            LEFT JOIN LATERAL (
+                SELECT t.tick_id, b.*
+                FROM (SELECT * FROM eventhub_tick WHERE tick_id >= @tick ORDER BY tick_id LIMIT @limit) t
+                CROSS JOIN LATERAL ({perTick}) b
+                ORDER BY t.tick_id, b.tx_id, b.seq
+                LIMIT @limit
+            ) r ON true
+            ORDER BY r.tick_id, r.tx_id, r.seq
+            """;
+    }
+
+    /// <summary>
+    /// The newest rows up to the end of tick <c>@tick</c>, newest first: <c>@limit</c> rows from at
+    /// most <c>@limit</c> ticks. Header: <c>first_tick</c> and <c>ticks</c> (the oldest tick examined
+    /// and how many) and the retention bound.
+    /// </summary>
+    public static string Backward()
+    {
+        var perTick = PerTick(EventFilter.All, descending: true);
+        return $"""
+            SELECT h.first_tick, h.ticks, h.pruned_tick, h.pruned_xid, h.pruned_seq, {RowColumns}
+            FROM (SELECT z.first_tick, z.ticks,
+                         p.pruned_through_tick AS pruned_tick, p.pruned_through_xid::text AS pruned_xid,
+                         p.pruned_through_seq AS pruned_seq
+                  FROM eventhub_retention p,
+                       (SELECT min(tick_id) AS first_tick, count(*) AS ticks
+                        FROM (SELECT tick_id FROM eventhub_tick WHERE tick_id <= @tick ORDER BY tick_id DESC LIMIT @limit) y) z) h
+            LEFT JOIN LATERAL (
+                SELECT t.tick_id, b.*
+                FROM (SELECT * FROM eventhub_tick WHERE tick_id <= @tick ORDER BY tick_id DESC LIMIT @limit) t
+                CROSS JOIN LATERAL ({perTick}) b
+                ORDER BY t.tick_id DESC, b.tx_id DESC, b.seq DESC
+                LIMIT @limit
+            ) r ON true
+            ORDER BY r.tick_id DESC, r.tx_id DESC, r.seq DESC
+            """;
+    }
+
+    /// <summary>
+    /// One tick's batch (the tick is <c>t</c>, from the enclosing LATERAL), at most <c>@limit</c>
+    /// rows in position order. With several projects, one such read per project, merged.
+    /// </summary>
+    private static string PerTick(EventFilter filter, bool descending)
+    {
+        var order = descending ? "tx_id DESC, seq DESC" : "tx_id, seq";
+        var types = filter.HasTypeFilter
+            ? " AND (c.event_type = ANY(@types) OR EXISTS (SELECT 1 FROM unnest(@prefixes::text[]) AS f(prefix) WHERE starts_with(c.event_type, f.prefix)))"
+            : "";
+        // Forward reads start inside tick @tick after (@x, @s); the other ticks are read whole.
+        var after = descending ? "" : " AND (t.tick_id > @tick OR c.tx_id > @x::xid8 OR (c.tx_id = @x::xid8 AND c.seq > @s))";
+        var rangeStart = descending ? "t.lo" : "greatest(t.lo, CASE WHEN t.tick_id = @tick THEN @x::xid8 ELSE '0'::xid8 END)";
+
+        string Parts(string project) => $"""
+            SELECT * FROM (
+                (SELECT c.* FROM change_log c
+                 WHERE {project}c.tx_id = ANY(t.ended){after}{types}
+                 ORDER BY c.{order.Replace(", ", ", c.")} LIMIT @limit)
+                UNION ALL
+                (SELECT c.* FROM change_log c
+                 WHERE {project}c.tx_id >= {rangeStart} AND c.tx_id < t.hi
+                   AND pg_visible_in_snapshot(c.tx_id, t.snap){after}{types}
+                 ORDER BY c.{order.Replace(", ", ", c.")} LIMIT @limit)
+            ) u ORDER BY u.{order.Replace(", ", ", u.")} LIMIT @limit
+            """;
+
+        return filter.Projects switch
+        {
+            null => Parts(""),
+            { Length: 1 } => Parts("c.project_id = @project AND "),
+            _ => $"""
+                SELECT m.* FROM unnest(@projects::text[]) AS pr(project)
+                CROSS JOIN LATERAL ({Parts("c.project_id = pr.project AND ")}) m
+                ORDER BY m.{order.Replace(", ", ", m.")} LIMIT @limit
+                """,
+        };
+    }
+}
