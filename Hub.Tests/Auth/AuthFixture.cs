@@ -36,10 +36,10 @@ public sealed class AuthFixture : IAsyncLifetime
     public async Task<string> OffsetOfAsync(string project, int n)
     {
         await using var c = await Db.DataSource.OpenConnectionAsync();
-        var (tx, seq) = await c.QuerySingleAsync<(string, long)>(
-            "SELECT tx_id::text, seq FROM change_log WHERE project_id = @project ORDER BY tx_id, seq OFFSET @skip LIMIT 1",
+        var seq = await c.QuerySingleAsync<long>(
+            "SELECT seq FROM change_log WHERE project_id = @project ORDER BY seq OFFSET @skip LIMIT 1",
             new { project, skip = n - 1 });
-        return $"{await Db.EpochAsync()}.{tx}.{seq}";
+        return await Db.OffsetOfSeqAsync(seq);
     }
 
     public async Task DisposeAsync()

@@ -43,5 +43,28 @@ public sealed class TestDatabase : IAsyncDisposable
         return await c.ExecuteScalarAsync<string>("SELECT epoch FROM eventhub_epoch") ?? "";
     }
 
+    /// <summary>
+    /// The offset of the change_log row with this seq, computed from the database as a hub would
+    /// (a crafted offset): the row's tick is the first tick whose snapshot sees its transaction.
+    /// Waits for a hub's ticker to have put the row in a tick.
+    /// </summary>
+    public async Task<string> OffsetOfSeqAsync(long seq)
+    {
+        var epoch = await EpochAsync();
+        await using var c = await DataSource.OpenConnectionAsync();
+        long? tick = null;
+        await TaskTimeouts.UntilAsync(() =>
+        {
+            tick = c.ExecuteScalar<long?>("""
+                SELECT (SELECT t.tick_id FROM eventhub_tick t
+                        WHERE t.hi > r.tx_id AND pg_visible_in_snapshot(r.tx_id, t.snap)
+                        ORDER BY t.hi, t.tick_id LIMIT 1)
+                FROM change_log r WHERE r.seq = @seq
+                """, new { seq });
+            return tick is not null;
+        }, because: $"row {seq} is in no tick (is a hub running?)");
+        return EventHub.Log.Offset.Format(epoch, new EventHub.Log.LogPosition(tick!.Value, 1, seq));
+    }
+
     public ValueTask DisposeAsync() => DataSource.DisposeAsync();
 }

@@ -18,10 +18,11 @@ public sealed class HeadOffsetBoundTests
     {
         await using var db = await TestDatabase.CreateAsync();
         ObservedReader? reader = null;
-        await using var hub = await HubServer.StartAsync(db.ConnectionString, services: s => s.AddSingleton<IChangeLogReader>(sp =>
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, ObservedReader.FollowerSettings, services: s => s.AddSingleton<IChangeLogReader>(sp =>
             reader = new ObservedReader(new ChangeLogReader(sp.GetRequiredService<NpgsqlDataSource>()))));
         hub.Get<IChangeLogReader>();
         await db.Writer.SessionAsync("ao", 1);
+        await db.Writer.ExecuteAsync("SELECT eventhub_make_tick()"); // this hub does not tick
         await using var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "after=0");
         var written = Offset.TryParse((await sse.ReadEventAsync()).Id!, out var parsed) ? parsed : throw new InvalidOperationException();
         var before = reader!.Ticks;

@@ -9,6 +9,12 @@ namespace EventHub.Tests.Operations;
 /// </summary>
 public sealed class ObservedReader(IChangeLogReader inner, Func<CancellationToken, Task>? fail = null) : DelegatingChangeLogReader(inner)
 {
+    /// <summary>
+    /// A hub that does not tick (as a node that does not hold the ticker's lease): its head offsets
+    /// and streams from now make a tick themselves, through this reader.
+    /// </summary>
+    public static Dictionary<string, string?> FollowerSettings => new() { ["Ticker:Enabled"] = "false" };
+
     private int _ticksInFlight;
     private int _maxTicksInFlight;
     private int _ticks;

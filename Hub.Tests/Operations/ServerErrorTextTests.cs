@@ -21,7 +21,7 @@ public sealed class ServerErrorTextTests
     private static async Task<(HubServer Hub, ObservedReader Reader)> StartFailingAsync(TestDatabase db)
     {
         ObservedReader? reader = null;
-        var hub = await HubServer.StartAsync(db.ConnectionString, services: s => s.AddSingleton<IChangeLogReader>(sp =>
+        var hub = await HubServer.StartAsync(db.ConnectionString, ObservedReader.FollowerSettings, services: s => s.AddSingleton<IChangeLogReader>(sp =>
             reader = new ObservedReader(new ChangeLogReader(sp.GetRequiredService<NpgsqlDataSource>()), async ct =>
             {
                 // A real PostgreSQL error, raised by the server: its text must stay on the server.

@@ -47,6 +47,10 @@ public sealed class ReconnectStormTests
         for (var i = 1; i <= 30; i++) await db.Writer.SessionAsync("ao", i);
         await using var hub = await HubServer.StartAsync(db.ConnectionString,
             new Dictionary<string, string?> { ["Stream:RecentEventsWindowSize"] = "10" });
+        // The head: once the hub has published the 30 events (written before it started, so in
+        // its first tick), the window holds only the last 10.
+        using (var http = new HttpClient { BaseAddress = hub.BaseAddress })
+            await http.GetStringAsync("/api/v1/events/head").WithTimeout();
         await using var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "after=0");
         var frames = await sse.ReadEventsAsync(30);
         Assert.Equal(Enumerable.Range(1, 30).Select(i => $"ao-{i}"), frames.Select(f => f.Payload.GetProperty("id").GetString()));

@@ -69,7 +69,7 @@ public sealed class SseBadInputTests : IAsyncLifetime
     public async Task An_offset_beyond_anything_this_log_has_written_gets_a_400()
     {
         var epoch = await _db.EpochAsync();
-        var response = await _http.GetAsync($"/api/v1/events?after={epoch}.999999999.999999").WithTimeout();
+        var response = await _http.GetAsync($"/api/v1/events?after={epoch}-zzzzzz-1").WithTimeout();
         await AssertBadRequest(response, "offset_out_of_range");
     }
 

@@ -48,8 +48,9 @@ public sealed class PlannerTests
 
         await using var connection = await db.DataSource.OpenConnectionAsync();
         await using var explain = new NpgsqlCommand("EXPLAIN (FORMAT JSON) " + ChangeLogReader.TailReadSql, connection);
-        explain.Parameters.AddWithValue("xid", "0");
-        explain.Parameters.AddWithValue("seq", 0L);
+        explain.Parameters.AddWithValue("tick", 0L);
+        explain.Parameters.AddWithValue("x", "0");
+        explain.Parameters.AddWithValue("s", 0L);
         explain.Parameters.AddWithValue("limit", 1000);
         var plan = JsonDocument.Parse((string)(await explain.ExecuteScalarAsync())!).RootElement[0].GetProperty("Plan");
 

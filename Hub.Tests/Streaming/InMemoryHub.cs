@@ -19,6 +19,7 @@ internal sealed class InMemoryHub : IAsyncDisposable
     public InMemoryHub(Action<StreamOptions>? configure = null, Func<IChangeLogReader, IChangeLogReader>? wrapReader = null)
     {
         var reader = wrapReader?.Invoke(Log) ?? Log;
+        Log.Ticked += Wakeup.Signal; // as the ticker's NOTIFY wakes the tail
         var settings = new StreamOptions { PollInterval = TimeSpan.FromSeconds(5) };
         configure?.Invoke(settings);
         var options = Options.Create(settings);

@@ -96,9 +96,9 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
                     : new OffsetLookup(OffsetLookupResult.FormatChanged, default);
             }
         }
-        var found = await connection.QuerySingleAsync<(long head, long prunedTick, string? tx)>(new CommandDefinition("""
+        var found = await connection.QuerySingleAsync<(long head, long prunedTick, string prunedXid, long prunedSeq, string? tx)>(new CommandDefinition("""
             SELECT (SELECT coalesce(max(tick_id), 0) FROM eventhub_tick),
-                   p.pruned_through_tick,
+                   p.pruned_through_tick, p.pruned_through_xid::text, p.pruned_through_seq,
                    (SELECT c.tx_id::text FROM change_log c, eventhub_tick t
                     WHERE t.tick_id = @tick AND c.seq = @seq
                       AND (c.tx_id = ANY(t.ended) OR (c.tx_id >= t.lo AND c.tx_id < t.hi AND pg_visible_in_snapshot(c.tx_id, t.snap))))
@@ -108,6 +108,9 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
         if (offset.Kind == OffsetKind.TickEnd) return new OffsetLookup(OffsetLookupResult.Found, LogPosition.EndOf(offset.Tick));
         if (found.tx is not null)
             return new OffsetLookup(OffsetLookupResult.Found, new LogPosition(offset.Tick, ulong.Parse(found.tx, CultureInfo.InvariantCulture), offset.Seq));
+        // The last pruned event itself is exact: retention recorded its position.
+        if (offset.Tick == found.prunedTick && offset.Seq == found.prunedSeq)
+            return new OffsetLookup(OffsetLookupResult.Found, new LogPosition(offset.Tick, ulong.Parse(found.prunedXid, CultureInfo.InvariantCulture), offset.Seq));
         return offset.Tick <= found.prunedTick
             ? new OffsetLookup(OffsetLookupResult.Pruned, default)
             : new OffsetLookup(OffsetLookupResult.NoSuchEvent, default);

@@ -21,6 +21,9 @@ public sealed class InMemoryChangeLog(string epoch = "0000e0e0e0", bool tickOnCo
 
     public string Epoch => epoch;
 
+    /// <summary>Raised with the new tick's id after a tick is made, as the ticker's NOTIFY announces it.</summary>
+    public event Action<long>? Ticked;
+
     /// <summary>Appends one event in a transaction of its own and commits it.</summary>
     public LogEvent Append(string project, string type, object? payload = null, string? session = null)
     {
@@ -38,6 +41,7 @@ public sealed class InMemoryChangeLog(string epoch = "0000e0e0e0", bool tickOnCo
     /// <summary>Makes a tick of every committed row in none yet; returns the newest tick.</summary>
     public long Tick()
     {
+        long made;
         lock (_gate)
         {
             if (_committed.Count == 0) return _tick;
@@ -48,8 +52,10 @@ public sealed class InMemoryChangeLog(string epoch = "0000e0e0e0", bool tickOnCo
                 _rows.Add(new LogEvent(position, Offset.Format(epoch, position), r.Seq, r.Project, r.Session, r.Type, r.Payload, r.CreatedAt));
             }
             _committed.Clear();
-            return _tick;
+            made = _tick;
         }
+        Ticked?.Invoke(made);
+        return made;
     }
 
     public ValueTask<string> GetEpochAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult(epoch);

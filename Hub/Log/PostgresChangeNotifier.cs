@@ -33,7 +33,12 @@ public sealed partial class PostgresChangeNotifier(
     public event Action<string>? ProjectNoticeReceived;
 
     private readonly WakeupSignal _wakeup = new(timeProvider);
-    private readonly WakeupSignal _writerWakeup = new(timeProvider);
+
+    /// <summary>
+    /// The ticker's pause: ended early by a writer's opt-in NOTIFY on <see cref="WriterChannel"/>,
+    /// or by this node asking the ticker for a round now.
+    /// </summary>
+    public WakeupSignal TickerWakeup { get; } = new(timeProvider);
     private volatile bool _listening;
 
     /// <summary>Whether the LISTEN connection is up (for readiness).</summary>
@@ -46,10 +51,6 @@ public sealed partial class PostgresChangeNotifier(
 
     /// <summary>Announces a tick made by this node's ticker to this node's tail, without the round trip of its NOTIFY.</summary>
     public void SignalTick(long tick) => _wakeup.Signal(tick);
-
-    /// <summary>The ticker's pause: ends early when a writer's opt-in NOTIFY arrives.</summary>
-    public Task<bool> WaitForWriterAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
-        _writerWakeup.WaitAsync(timeout, cancellationToken);
 
     private void Signal() => _wakeup.Signal();
 
@@ -98,7 +99,7 @@ public sealed partial class PostgresChangeNotifier(
         }
         if (channel == WriterChannel)
         {
-            _writerWakeup.Signal();
+            TickerWakeup.Signal();
             return;
         }
         try

@@ -7,11 +7,17 @@ namespace EventHub.Retention;
 
 /// <summary>
 /// Prunes <c>change_log</c> by age and/or size. It deletes a <em>prefix</em> of the log in
-/// position order, never rows in the middle, and records the last pruned position in
-/// <c>eventhub_retention</c> in the same transaction. Readers get that position with every log
-/// read, so a client whose offset is older than what remains gets an explicit reset instead of a
-/// silent gap. One node prunes at a time (a transaction-scoped advisory lock).
+/// position order <c>(tick, tx_id, seq)</c>, never rows in the middle, records the last pruned
+/// position in <c>eventhub_retention</c> in the same transaction, and drops the ticks before the
+/// one it stopped in. Readers get that position with every log read, so a client whose offset is
+/// older than what remains gets an explicit reset instead of a silent gap. One node prunes at a
+/// time (a transaction-scoped advisory lock).
 /// </summary>
+/// <remarks>
+/// The rows of ticks 1..P are exactly the rows visible in tick P's snapshot (below its xmax), so a
+/// prefix is one index range scan with the snapshot as filter; inside tick P, its batch rows up to
+/// the cut stay out of it by the same test the reads use. Rows in no tick yet are never touched.
+/// </remarks>
 public sealed partial class ChangeLogRetention(
     NpgsqlDataSource dataSource,
     IOptions<RetentionOptions> options,
@@ -55,28 +61,46 @@ public sealed partial class ChangeLogRetention(
                 "SELECT pg_try_advisory_xact_lock(@key)", new { key = RetentionLockKey }, tx, cancellationToken: cancellationToken)))
             return 0; // another node is pruning
 
-        // The cut: the newest final row that is too old or beyond the size limit, but no more
-        // than BatchSize rows past the start. Only final rows (older than every running
-        // transaction) are considered, so no row can later appear before the cut.
-        var cut = await connection.QueryFirstOrDefaultAsync<(string tx, long seq)?>(new CommandDefinition("""
-            WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
-            by_age AS (
-                SELECT c.tx_id, c.seq FROM change_log c, h
-                WHERE @maxAge::interval IS NOT NULL AND c.tx_id < h.xmin AND c.created_at < now() - @maxAge::interval
-                ORDER BY c.tx_id DESC, c.seq DESC LIMIT 1),
+        // The cut: the newest position that is too old (the newest tick made before MaxAge) or
+        // beyond the size limit (the row MaxEvents from the newest by seq, placed in its tick: the
+        // first tick whose snapshot sees its transaction), but no more than BatchSize rows from the
+        // start of what remains.
+        var cut = await connection.QueryFirstOrDefaultAsync<(long tick, string tx, long seq)?>(new CommandDefinition("""
+            WITH by_age AS (
+                SELECT t.tick_id, '18446744073709551615'::xid8 AS tx_id, 9223372036854775807 AS seq
+                FROM eventhub_tick t
+                WHERE @maxAge::interval IS NOT NULL AND t.created_at < now() - @maxAge::interval
+                ORDER BY t.created_at DESC LIMIT 1),
+            kept_from AS (
+                SELECT c.tx_id, c.seq FROM change_log c
+                WHERE @maxEvents::bigint IS NOT NULL
+                ORDER BY c.seq DESC OFFSET coalesce(@maxEvents::bigint, 0) LIMIT 1),
             by_size AS (
-                SELECT c.tx_id, c.seq FROM change_log c, h
-                WHERE @maxEvents::bigint IS NOT NULL AND c.tx_id < h.xmin
-                ORDER BY c.tx_id DESC, c.seq DESC OFFSET coalesce(@maxEvents::bigint, 0) LIMIT 1),
+                SELECT (SELECT t.tick_id FROM eventhub_tick t
+                        WHERE t.hi > k.tx_id AND pg_visible_in_snapshot(k.tx_id, t.snap)
+                        ORDER BY t.hi, t.tick_id LIMIT 1) AS tick_id, k.tx_id, k.seq
+                FROM kept_from k),
             wanted AS (
-                SELECT tx_id, seq FROM (SELECT * FROM by_age UNION ALL SELECT * FROM by_size) w
-                ORDER BY tx_id DESC, seq DESC LIMIT 1),
+                SELECT * FROM (SELECT * FROM by_age UNION ALL SELECT * FROM by_size WHERE tick_id IS NOT NULL) w
+                ORDER BY tick_id DESC, tx_id DESC, seq DESC LIMIT 1),
             batch_end AS (
-                SELECT tx_id, seq FROM change_log ORDER BY tx_id, seq OFFSET @batch - 1 LIMIT 1)
-            SELECT tx_id::text, seq FROM (
+                SELECT r.tick_id, r.tx_id, r.seq FROM (
+                    SELECT t.tick_id, b.tx_id, b.seq
+                    FROM (SELECT * FROM eventhub_tick ORDER BY tick_id LIMIT @batch) t
+                    CROSS JOIN LATERAL (
+                        SELECT * FROM (
+                            (SELECT c.tx_id, c.seq FROM change_log c WHERE c.tx_id = ANY(t.ended) ORDER BY c.tx_id, c.seq LIMIT @batch)
+                            UNION ALL
+                            (SELECT c.tx_id, c.seq FROM change_log c
+                             WHERE c.tx_id >= t.lo AND c.tx_id < t.hi AND pg_visible_in_snapshot(c.tx_id, t.snap)
+                             ORDER BY c.tx_id, c.seq LIMIT @batch)) u
+                        ORDER BY u.tx_id, u.seq LIMIT @batch) b
+                    ORDER BY t.tick_id, b.tx_id, b.seq LIMIT @batch) r
+                ORDER BY r.tick_id DESC, r.tx_id DESC, r.seq DESC LIMIT 1)
+            SELECT tick_id, tx_id::text, seq FROM (
                 SELECT * FROM wanted
                 UNION ALL SELECT * FROM batch_end WHERE EXISTS (SELECT 1 FROM wanted)
-            ) c ORDER BY tx_id, seq LIMIT 1
+            ) c ORDER BY tick_id, tx_id, seq LIMIT 1
             """, new
             {
                 maxAge = settings.MaxAge,
@@ -85,21 +109,29 @@ public sealed partial class ChangeLogRetention(
             }, tx, cancellationToken: cancellationToken));
         if (cut is not { } c) return 0;
 
-        var parameters = new { xid = c.tx, c.seq };
-        var deleted = await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM change_log WHERE (tx_id, seq) <= (@xid::xid8, @seq)", parameters, tx, cancellationToken: cancellationToken));
+        var parameters = new { tick = c.tick, xid = c.tx, c.seq };
+        // Rows of earlier ticks: visible in tick P's snapshot but not in P's batch; rows of P's
+        // batch: up to the cut.
+        var deleted = await connection.ExecuteAsync(new CommandDefinition("""
+            DELETE FROM change_log c USING eventhub_tick t
+            WHERE t.tick_id = @tick AND c.tx_id < t.hi AND pg_visible_in_snapshot(c.tx_id, t.snap)
+              AND NOT ((c.tx_id = ANY(t.ended) OR c.tx_id >= t.lo) AND (c.tx_id > @xid::xid8 OR (c.tx_id = @xid::xid8 AND c.seq > @seq)))
+            """, parameters, tx, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition("""
             UPDATE eventhub_retention
-            SET pruned_through_xid = @xid::xid8, pruned_through_seq = @seq, pruned_at = now()
-            WHERE (pruned_through_xid, pruned_through_seq) < (@xid::xid8, @seq)
+            SET pruned_through_tick = @tick, pruned_through_xid = @xid::xid8, pruned_through_seq = @seq, pruned_at = now()
+            WHERE (pruned_through_tick, pruned_through_xid, pruned_through_seq) < (@tick, @xid::xid8, @seq)
             """, parameters, tx, cancellationToken: cancellationToken));
+        // Tick P stays: its end is still a valid offset, and the ticker needs the newest tick.
+        await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM eventhub_tick WHERE tick_id < @tick", parameters, tx, cancellationToken: cancellationToken));
         await tx.CommitAsync(cancellationToken);
-        if (deleted > 0) LogPruned(deleted, c.tx, c.seq.ToString(CultureInfo.InvariantCulture));
+        if (deleted > 0) LogPruned(deleted, c.tick.ToString(CultureInfo.InvariantCulture), c.tx, c.seq.ToString(CultureInfo.InvariantCulture));
         return deleted;
     }
 
-    [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "Retention pruned {Count} change_log rows through ({Xid},{Seq})")]
-    private partial void LogPruned(long count, string xid, string seq);
+    [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "Retention pruned {Count} change_log rows through tick {Tick} at ({Xid},{Seq})")]
+    private partial void LogPruned(long count, string tick, string xid, string seq);
 
     [LoggerMessage(EventId = 6002, Level = LogLevel.Warning, Message = "Retention failed; retrying at the next interval")]
     private partial void LogFailed(Exception exception);

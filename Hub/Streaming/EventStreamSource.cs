@@ -18,7 +18,8 @@ public sealed class EventStreamSource(
     IOptions<StreamOptions> options,
     TimeProvider timeProvider,
     IHostApplicationLifetime? lifetime = null,
-    [FromKeyedServices(LogReaders.CatchUp)] IChangeLogReader? catchUpReader = null)
+    [FromKeyedServices(LogReaders.CatchUp)] IChangeLogReader? catchUpReader = null,
+    Ticker? ticker = null)
 {
     // Catch-ups may read a replica; offsets, snapshots and the epoch come from the primary.
     private readonly IChangeLogReader _catchUpReader = catchUpReader ?? reader;
@@ -31,25 +32,38 @@ public sealed class EventStreamSource(
     /// The offset of the log's head now: after every event committed before this call. Streaming
     /// after it gives the events from now on, and it stays a fixed point to resume from.
     /// </summary>
+    public async Task<string> GetHeadOffsetAsync(CancellationToken cancellationToken = default)
+    {
+        var tick = await NowAsync(cancellationToken);
+        return Offset.Format(await reader.GetEpochAsync(cancellationToken), LogPosition.EndOf(tick));
+    }
+
+    /// <summary>
+    /// The newest tick once every event committed before the call is in it or before it, and this
+    /// node's tail has published it: the cut that "now" means, for the head offset and for streams
+    /// from now.
+    /// </summary>
     /// <remarks>
-    /// A commit just before the call may be in no tick yet (the ticker looks every few ms), so this
-    /// makes a tick itself (any node may; ticks are serialised in the database) and answers with
-    /// its end once this node's tail has published it. No open transaction can hold it back.
+    /// A commit just before the call may be in no tick yet (the ticker looks every few ms). On the
+    /// node that ticks, the answer is the ticker's next round (a statement it runs anyway; asking
+    /// only cuts its pause short), so it costs no query of its own. Elsewhere it makes a tick
+    /// itself (any node may; ticks are serialised in the database), and concurrent callers share
+    /// those computations (<see cref="SharedComputation{T}"/>): a burst of 1,000 opens costs a few
+    /// statements, not 1,000. No open transaction can hold the answer back.
     /// </remarks>
-    public Task<string> GetHeadOffsetAsync(CancellationToken cancellationToken = default) =>
-        LazyInitializer.EnsureInitialized(ref _headOffset, () => new SharedComputation<string>(ComputeHeadOffsetAsync, _stopping))
+    private Task<long> NowAsync(CancellationToken cancellationToken) =>
+        LazyInitializer.EnsureInitialized(ref _now, () => new SharedComputation<long>(ComputeNowAsync, _stopping))
             .GetAsync(cancellationToken);
 
-    // Concurrent calls share computations (SharedComputation says why that is enough of a bound).
-    private SharedComputation<string>? _headOffset;
+    private SharedComputation<long>? _now;
 
-    private async Task<string> ComputeHeadOffsetAsync(CancellationToken cancellationToken)
+    private async Task<long> ComputeNowAsync(CancellationToken cancellationToken)
     {
         await tail.WaitUntilReadyAsync(cancellationToken);
-        var epoch = await reader.GetEpochAsync(cancellationToken);
-        var tick = await reader.TickNowAsync(cancellationToken);
+        var round = ticker is null ? null : await ticker.NextRoundAsync().WaitAsync(cancellationToken);
+        var tick = round ?? await reader.TickNowAsync(cancellationToken);
         await tail.WaitUntilPublishedAsync(tick, cancellationToken);
-        return Offset.Format(epoch, LogPosition.EndOf(tick));
+        return tick;
     }
 
     /// <summary>
@@ -58,9 +72,8 @@ public sealed class EventStreamSource(
     /// is sent, so a transport can answer with a clear error or its reset signal.
     /// </summary>
     /// <remarks>
-    /// A stream from now, or from an offset the recent-events window holds, costs no database round
-    /// trip: "now" is the fan-out's head (a tick boundary or an event), and everything after it
-    /// reaches the subscription.
+    /// A stream from an offset the recent-events window holds costs no database round trip, nor
+    /// does one from now on the node that ticks (<see cref="NowAsync"/>).
     /// </remarks>
     public async Task<EventStream> OpenAsync(StreamRequest request, CancellationToken cancellationToken = default)
     {
@@ -78,6 +91,10 @@ public sealed class EventStreamSource(
                     Offset.Format(epoch, fanout.Head));
             start = await ResolveAsync(after, epoch, cancellationToken);
         }
+
+        // From now: subscribe once the tail has published every event committed before this call,
+        // so none of them arrives, and every later one does (it is after the fan-out's head).
+        if (start is null) await NowAsync(cancellationToken);
 
         var subscription = new Subscription(validated.Filter, options.Value.SubscriberBufferCapacity);
         var head = fanout.Subscribe(subscription);

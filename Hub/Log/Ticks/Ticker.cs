@@ -27,6 +27,26 @@ public sealed partial class Ticker(
     private readonly Guid _owner = Guid.NewGuid();
     private volatile bool _leader;
     private long _ticksMade;
+    private TaskCompletionSource<long?> _nextRound = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// The newest tick after the first round of this ticker that starts after the call (made or
+    /// not): every event committed before the call is in it or before it. Null when this node
+    /// does not hold the lease (or the round failed); the caller then ticks itself. Wakes the
+    /// ticker, so the answer comes within one statement, not one pause.
+    /// </summary>
+    /// <remarks>
+    /// Race guarded: a round swaps in a fresh completion source <em>before</em> it runs its
+    /// statement, so a caller that got the old source is answered by a round whose snapshot is
+    /// taken after its call, and one that got the new source by the round after.
+    /// </remarks>
+    public Task<long?> NextRoundAsync()
+    {
+        if (!_leader) return Task.FromResult<long?>(null); // a follower's rounds only check the lease
+        var round = Volatile.Read(ref _nextRound).Task;
+        notifier.TickerWakeup.Signal();
+        return round;
+    }
 
     /// <summary>Whether this node holds the lease now.</summary>
     public bool IsLeader => _leader;
@@ -37,7 +57,11 @@ public sealed partial class Ticker(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
-        if (!settings.Enabled) return;
+        if (!settings.Enabled)
+        {
+            _nextRound.TrySetResult(null); // never the leader: callers tick themselves
+            return;
+        }
         var backoff = TimeSpan.FromMilliseconds(100);
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -57,6 +81,8 @@ public sealed partial class Ticker(
             }
             catch (Exception e)
             {
+                Interlocked.Exchange(ref _nextRound, new TaskCompletionSource<long?>(TaskCreationOptions.RunContinuationsAsynchronously))
+                    .TrySetResult(null);
                 SetLeader(false);
                 LogTickFailed(e, backoff.TotalMilliseconds);
                 try { await Task.Delay(backoff, timeProvider, stoppingToken); }
@@ -80,16 +106,24 @@ public sealed partial class Ticker(
         {
             long tickId = 0;
             bool made = false, leader = false;
-            await using (var reader = await tick.ExecuteReaderAsync(stoppingToken))
-                if (await reader.ReadAsync(stoppingToken))
-                {
-                    leader = reader.GetBoolean(2);
-                    if (leader)
+            var round = Interlocked.Exchange(ref _nextRound, new TaskCompletionSource<long?>(TaskCreationOptions.RunContinuationsAsynchronously));
+            try
+            {
+                await using (var reader = await tick.ExecuteReaderAsync(stoppingToken))
+                    if (await reader.ReadAsync(stoppingToken))
                     {
-                        tickId = reader.GetInt64(0);
-                        made = reader.GetBoolean(1);
+                        leader = reader.GetBoolean(2);
+                        if (leader)
+                        {
+                            tickId = reader.GetInt64(0);
+                            made = reader.GetBoolean(1);
+                        }
                     }
-                }
+            }
+            finally
+            {
+                round.TrySetResult(leader ? tickId : null); // a failed round: callers tick themselves
+            }
             SetLeader(leader);
             if (made)
             {
@@ -104,8 +138,8 @@ public sealed partial class Ticker(
                 delay = TimeSpan.FromTicks(Math.Min(Math.Max(delay.Ticks, settings.Interval.Ticks) * 2, settings.IdleInterval.Ticks));
             else
                 delay = settings.Interval;
-            // A writer's opt-in NOTIFY (docs/deploy.md) cuts the pause short.
-            await notifier.WaitForWriterAsync(delay, stoppingToken);
+            // A writer's opt-in NOTIFY (docs/deploy.md) or a caller of NextRoundAsync cuts the pause short.
+            await notifier.TickerWakeup.WaitAsync(delay, stoppingToken);
         }
     }
 
