@@ -12,9 +12,9 @@ namespace EventHub.Log;
 /// LIMIT: a read never sorts the remainder of the log.
 /// Two plan traps guarded here (both measured, docs/core-v2-plan.md section 3; PlannerTests):
 /// the tick bounds must reach the inner scan as parameters (a LATERAL join; joined from a CTE they
-/// became a join filter and the scan ran to the end of the log), and the cursor must be one scalar
-/// start key <c>greatest(lo, @x)</c> plus a filter (a row comparison made btree start at the row
-/// bound and read the whole tick up to it).
+/// became a join filter and the scan ran to the end of the log), and the range part must start at
+/// one row bound that is never below <c>lo</c> (a cursor row bound beside a separate
+/// <c>tx_id &gt;= lo</c> made btree start at the cursor, below <c>lo</c>, and read up to the tick).
 /// </remarks>
 public static class TickBatchSql
 {
@@ -87,9 +87,16 @@ public static class TickBatchSql
         var types = filter.HasTypeFilter
             ? " AND (c.event_type = ANY(@types) OR EXISTS (SELECT 1 FROM unnest(@prefixes::text[]) AS f(prefix) WHERE starts_with(c.event_type, f.prefix)))"
             : "";
-        // Forward reads start inside tick @tick after (@x, @s); the other ticks are read whole.
+        // Forward reads start inside tick @tick after (@x, @s); the other ticks are read whole. The
+        // range part starts at one row bound, the cursor when it lies in the range, else the
+        // range's start: btree then begins exactly there, even inside one transaction of 100,000
+        // rows (bounding tx_id alone scanned from the transaction's first row to the cursor; a row
+        // bound of the cursor beside a separate tx_id >= lo began at a cursor below lo).
         var after = descending ? "" : " AND (t.tick_id > @tick OR c.tx_id > @x::xid8 OR (c.tx_id = @x::xid8 AND c.seq > @s))";
-        var rangeStart = descending ? "t.lo" : "greatest(t.lo, CASE WHEN t.tick_id = @tick THEN @x::xid8 ELSE '0'::xid8 END)";
+        var inRange = "t.tick_id = @tick AND @x::xid8 >= t.lo";
+        var rangeStart = descending
+            ? "c.tx_id >= t.lo"
+            : $"(c.tx_id, c.seq) > (CASE WHEN {inRange} THEN @x::xid8 ELSE t.lo END, CASE WHEN {inRange} THEN @s ELSE -1 END)";
 
         string Parts(string project) => $"""
             SELECT * FROM (
@@ -98,8 +105,8 @@ public static class TickBatchSql
                  ORDER BY c.{order.Replace(", ", ", c.")} LIMIT @limit)
                 UNION ALL
                 (SELECT c.* FROM change_log c
-                 WHERE {project}c.tx_id >= {rangeStart} AND c.tx_id < t.hi
-                   AND pg_visible_in_snapshot(c.tx_id, t.snap){after}{types}
+                 WHERE {project}{rangeStart} AND c.tx_id < t.hi
+                   AND pg_visible_in_snapshot(c.tx_id, t.snap){types}
                  ORDER BY c.{order.Replace(", ", ", c.")} LIMIT @limit)
             ) u ORDER BY u.{order.Replace(", ", ", u.")} LIMIT @limit
             """;

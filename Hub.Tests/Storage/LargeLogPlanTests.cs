@@ -1,0 +1,146 @@
+using System.Globalization;
+using System.Text.Json;
+using Dapper;
+using EventHub.Log;
+using EventHub.Tests.Infrastructure;
+using Npgsql;
+using Xunit.Abstractions;
+
+namespace EventHub.Tests.Storage;
+
+/// <summary>
+/// Reads stay index range scans in position order with a LIMIT as the log grows (issue 13, point
+/// 7): on a 500,000-row log in 500 ticks with statistics as ANALYZE leaves them, every read of the
+/// tail, of a catch-up (all projects, one, several) and of the window load costs the same few
+/// buffers at the start, the middle and the end of the log, never sorts the remainder, never
+/// scans change_log sequentially, and stays far below the JIT threshold.
+/// </summary>
+[Collection(AloneCollection.Name)]
+public sealed class LargeLogPlanTests(ITestOutputHelper output)
+{
+    private const int Ticks = 500;
+    private const int RowsPerTick = 1000;
+    private const int Limit = 500;
+
+    [Fact]
+    public async Task On_half_a_million_analyzed_rows_every_read_is_an_index_range_scan_with_the_same_cost_wherever_it_starts()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        for (var t = 0; t < Ticks; t++)
+        {
+            await c.ExecuteAsync("""
+                INSERT INTO change_log (project_id, event_type, payload)
+                SELECT 'p' || (i % 20), 'session_created', jsonb_build_object('id', 's' || i) FROM generate_series(1, @n) AS i
+                """, new { n = RowsPerTick });
+            await c.ExecuteAsync("SELECT eventhub_make_tick()");
+        }
+        await c.ExecuteAsync("ANALYZE change_log; ANALYZE eventhub_tick");
+        // The reads below run in a session as the hub opens them (its settings: HubDataSources).
+        await using var hubSessions = EventHub.Storage.HubDataSources.Create(db.ConnectionString, "plan-test");
+        await using var hub = await hubSessions.OpenConnectionAsync();
+
+        var reads = new List<(string Name, string Sql, Dictionary<string, object> Args)>();
+        foreach (var (where, tick) in new[] { ("start", 2L), ("middle", 250L), ("end", 480L) })
+        {
+            var (x, s) = await c.QuerySingleAsync<(string, long)>("""
+                SELECT r.tx_id::text, r.seq FROM eventhub_tick t, change_log r
+                WHERE t.tick_id = @tick AND r.tx_id >= t.lo AND r.tx_id < t.hi AND pg_visible_in_snapshot(r.tx_id, t.snap)
+                ORDER BY r.tx_id, r.seq OFFSET @half LIMIT 1
+                """, new { tick, half = RowsPerTick / 2 });
+            Dictionary<string, object> At() => new() { ["tick"] = tick, ["x"] = x, ["s"] = s, ["limit"] = Limit };
+            reads.Add(($"all projects, {where}", TickBatchSql.Forward(EventFilter.All), At()));
+            var one = At(); one["project"] = "p3";
+            reads.Add(($"one project, {where}", TickBatchSql.Forward(new EventFilter(["p3"], null)), one));
+            var several = At(); several["projects"] = new[] { "p3", "p7", "p11" };
+            reads.Add(($"three projects, {where}", TickBatchSql.Forward(new EventFilter(["p3", "p7", "p11"], null)), several));
+            reads.Add(($"window load, {where}", TickBatchSql.Backward(), new() { ["tick"] = tick, ["limit"] = Limit }));
+        }
+
+        var buffers = new Dictionary<string, long>();
+        foreach (var (name, sql, args) in reads)
+        {
+            var plan = await ExplainAsync(hub, sql, args);
+            var nodes = Flatten(plan).ToList();
+            var cost = plan.GetProperty("Total Cost").GetDouble();
+            var shared = plan.GetProperty("Shared Hit Blocks").GetInt64() + plan.GetProperty("Shared Read Blocks").GetInt64();
+            buffers[name] = shared;
+            var rows = plan.GetProperty("Actual Rows").GetDouble();
+            output.WriteLine($"{name}: {rows} rows, {shared} buffers, cost {cost.ToString("F0", CultureInfo.InvariantCulture)}, " +
+                $"{plan.GetProperty("Actual Total Time").GetDouble().ToString("F1", CultureInfo.InvariantCulture)} ms");
+
+            Assert.True(cost < 100_000, $"{name}: cost {cost} reaches jit_above_cost");
+            Assert.Equal(Limit, (int)rows); // every read finds a full page
+            foreach (var node in nodes.Where(n => n.GetProperty("Node Type").GetString() is "Seq Scan" or "Bitmap Heap Scan"))
+                Assert.True((node.TryGetProperty("Relation Name", out var r) ? r.GetString() : null) != "change_log",
+                    $"{name}: {node.GetProperty("Node Type").GetString()} on change_log: {plan}");
+            // A plain Sort may only order one bounded merge (the per-project reads of a page), never the remainder.
+            foreach (var sort in nodes.Where(n => n.GetProperty("Node Type").GetString() == "Sort"))
+            {
+                var input = sort.GetProperty("Plans")[0].GetProperty("Actual Rows").GetDouble() * sort.GetProperty("Plans")[0].GetProperty("Actual Loops").GetDouble();
+                Assert.True(input <= 3 * Limit, $"{name}: a Sort of {input} rows");
+            }
+        }
+        // The same cost wherever a read starts: no read pays for the log before or after it.
+        foreach (var kind in new[] { "all projects", "one project", "three projects", "window load" })
+        {
+            var costs = buffers.Where(b => b.Key.StartsWith(kind, StringComparison.Ordinal)).Select(b => b.Value).ToList();
+            Assert.True(costs.Max() <= 3 * costs.Min() + 50, $"{kind}: {string.Join(", ", costs)} buffers at start, middle and end");
+        }
+    }
+
+    [Fact]
+    public async Task Inside_one_tick_of_a_hundred_thousand_rows_a_page_costs_the_same_at_its_start_middle_and_end()
+    {
+        // The first tick of a migrated log holds the whole old log; a bulk load makes one too.
+        await using var db = await TestDatabase.CreateAsync();
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        await c.ExecuteAsync("""
+            INSERT INTO change_log (project_id, event_type, payload)
+            SELECT 'p' || (i % 20), 'session_created', jsonb_build_object('id', 's' || i) FROM generate_series(1, 100000) AS i
+            """);
+        var tick = await c.QuerySingleAsync<long>("SELECT tick_id FROM eventhub_make_tick()");
+        await c.ExecuteAsync("ANALYZE change_log; ANALYZE eventhub_tick");
+        await using var hubSessions = EventHub.Storage.HubDataSources.Create(db.ConnectionString, "plan-test");
+        await using var hub = await hubSessions.OpenConnectionAsync();
+
+        var buffers = new List<(bool All, long Buffers)>();
+        foreach (var offset in new[] { 0, 50_000, 90_000 })
+        {
+            var (x, s) = await c.QuerySingleAsync<(string, long)>(
+                "SELECT tx_id::text, seq FROM change_log ORDER BY tx_id, seq OFFSET @offset LIMIT 1", new { offset });
+            foreach (var (filter, args) in new (EventFilter, Dictionary<string, object>)[]
+            {
+                (EventFilter.All, new() { ["tick"] = tick, ["x"] = x, ["s"] = s, ["limit"] = Limit }),
+                (new EventFilter(["p3"], null), new() { ["tick"] = tick, ["x"] = x, ["s"] = s, ["limit"] = Limit, ["project"] = "p3" }),
+            })
+            {
+                var plan = await ExplainAsync(hub, TickBatchSql.Forward(filter), args);
+                var shared = plan.GetProperty("Shared Hit Blocks").GetInt64() + plan.GetProperty("Shared Read Blocks").GetInt64();
+                output.WriteLine($"{(filter.Projects is null ? "all" : "one project")} at row {offset}: {plan.GetProperty("Actual Rows")} rows, {shared} buffers");
+                foreach (var sort in Flatten(plan).Where(n => n.GetProperty("Node Type").GetString() == "Sort"))
+                    Assert.True(sort.GetProperty("Plans")[0].GetProperty("Actual Rows").GetDouble() <= 3 * Limit, "a Sort of the rest of the tick");
+                buffers.Add((filter.Projects is null, shared));
+            }
+        }
+        foreach (var kind in buffers.GroupBy(b => b.All))
+            Assert.True(kind.Max(b => b.Buffers) <= 3 * kind.Min(b => b.Buffers) + 50,
+                $"buffers per page ({(kind.Key ? "all projects" : "one project")}): {string.Join(", ", kind.Select(b => b.Buffers))}");
+    }
+
+    private static async Task<JsonElement> ExplainAsync(NpgsqlConnection c, string sql, Dictionary<string, object> args)
+    {
+        await using var explain = new NpgsqlCommand("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, c);
+        foreach (var (key, value) in args) explain.Parameters.AddWithValue(key, value);
+        return JsonDocument.Parse((string)(await explain.ExecuteScalarAsync())!).RootElement[0].GetProperty("Plan");
+    }
+
+    private static IEnumerable<JsonElement> Flatten(JsonElement node)
+    {
+        yield return node;
+        if (node.TryGetProperty("Plans", out var children))
+            foreach (var child in children.EnumerateArray())
+                foreach (var n in Flatten(child))
+                    yield return n;
+    }
+}

@@ -1,0 +1,78 @@
+using Dapper;
+using EventHub.Storage;
+using EventHub.Tests.Infrastructure;
+
+namespace EventHub.Tests.Ticks;
+
+/// <summary>
+/// Offsets of the previous core (<c>{epoch}.{xid}.{seq}</c>) after the upgrade to ticks (issue 13,
+/// point 3): those it could have handed out before the upgrade resume exactly; later ones (from an
+/// old node during a rolling deploy) get the reset signal, never a silent gap or duplicate.
+/// </summary>
+public sealed class LegacyOffsetTests
+{
+    [Fact]
+    public async Task An_old_offset_from_before_the_upgrade_resumes_exactly_and_one_issued_after_it_gets_a_reset()
+    {
+        await using var db = await TestDatabase.CreateAsync(migrate: false);
+        await ApplyMigrationsThroughAsync(db, 6); // the schema of the previous core
+        await db.Writer.ProjectAsync("ao");
+        // Out of order: the first transaction to write commits last, so (xid, seq) order, the
+        // previous core's delivery order, differs from commit order.
+        await using (var slow = await db.DataSource.OpenConnectionAsync())
+        await using (var tx = await slow.BeginTransactionAsync())
+        {
+            await slow.ExecuteAsync("INSERT INTO sessions (id, project_id, num) VALUES ('ao-slow', 'ao', 0)", transaction: tx);
+            for (var i = 1; i <= 10; i++) await db.Writer.SessionAsync("ao", i);
+            await tx.CommitAsync();
+        }
+        for (var i = 11; i <= 20; i++) await db.Writer.SessionAsync("ao", i);
+        var epoch = await db.EpochAsync();
+        List<(string Offset, string Id)> old;
+        await using (var c = await db.DataSource.OpenConnectionAsync())
+            old = (await c.QueryAsync<(string, string)>(
+                "SELECT @epoch || '.' || tx_id::text || '.' || seq, payload->>'id' FROM change_log ORDER BY tx_id, seq", new { epoch })).ToList();
+        Assert.Equal("ao-slow", old[0].Id);
+
+        // The upgrade: the hub applies migration 0007 (ticks) at start.
+        await using var hub = await HubServer.StartAsync(db.ConnectionString);
+        foreach (var k in new[] { 0, 4, 19 })
+        {
+            await using var resumed = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao", lastEventId: old[k].Offset);
+            var frames = await resumed.ReadEventsAsync(old.Count - k - 1);
+            Assert.Equal(old.Skip(k + 1).Select(o => o.Id), frames.Select(f => f.Payload.GetProperty("id").GetString()));
+        }
+        await using (var fromStart = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao", lastEventId: $"{epoch}.0.0"))
+            Assert.Equal(old.Select(o => o.Id), (await fromStart.ReadEventsAsync(old.Count)).Select(f => f.Payload.GetProperty("id").GetString()));
+
+        // An old node's offset for an event written after the upgrade names no exact position.
+        await db.Writer.SessionAsync("ao", 21);
+        string late;
+        await using (var c = await db.DataSource.OpenConnectionAsync())
+            late = await c.QuerySingleAsync<string>(
+                "SELECT @epoch || '.' || tx_id::text || '.' || seq FROM change_log WHERE payload->>'id' = 'ao-21'", new { epoch });
+        await using var stale = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao", lastEventId: late);
+        var reset = await stale.ReadEventAsync();
+        Assert.Equal("reset", reset.Event);
+        Assert.Equal("offset_format_changed", reset.Json.GetProperty("reason").GetString());
+        Assert.StartsWith(epoch + "-", reset.Json.GetProperty("offset").GetString());
+    }
+
+    private static async Task ApplyMigrationsThroughAsync(TestDatabase db, int version)
+    {
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        await using var tx = await c.BeginTransactionAsync();
+        await c.ExecuteAsync("""
+            CREATE TABLE eventhub_schema_migrations (
+                version    integer PRIMARY KEY,
+                name       text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now())
+            """, transaction: tx);
+        foreach (var m in SchemaMigrator.EmbeddedMigrations.Where(m => m.Version <= version))
+        {
+            await c.ExecuteAsync(m.Sql, transaction: tx);
+            await c.ExecuteAsync("INSERT INTO eventhub_schema_migrations (version, name) VALUES (@Version, @Name)", m, tx);
+        }
+        await tx.CommitAsync();
+    }
+}
