@@ -48,8 +48,13 @@ public sealed class ObservedReader(IChangeLogReader inner, Func<CancellationToke
         }
     }
 
+    /// <summary>Offsets looked up in the database so far.</summary>
+    public int LookUps => Volatile.Read(ref _lookUps);
+    private int _lookUps;
+
     public override async Task<OffsetLookup> LookUpAsync(ParsedOffset offset, CancellationToken cancellationToken = default)
     {
+        Interlocked.Increment(ref _lookUps);
         if (Failing && fail is not null)
             await fail(cancellationToken);
         return await Inner.LookUpAsync(offset, cancellationToken);
