@@ -85,10 +85,11 @@ public static class EventHubApp
         // The tail's own pool (LogDataSources says why): the wake-up's LISTEN connection and the
         // tail's reads never queue behind catch-ups.
         services.AddKeyedSingleton(LogDataSources.Tail, (_, _) => LogDataSources.BuildTail(connectionString, "EventHubTail"));
-        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<PostgresChangeNotifier>(sp,
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<PostgresListener>(sp,
             sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.Tail)));
+        services.AddHostedService(sp => sp.GetRequiredService<PostgresListener>());
+        services.AddSingleton<PostgresChangeNotifier>();
         services.AddSingleton<IChangeNotifier>(sp => sp.GetRequiredService<PostgresChangeNotifier>());
-        services.AddHostedService(sp => sp.GetRequiredService<PostgresChangeNotifier>());
         services.AddOptions<TickerOptions>().Bind(configuration.GetSection(TickerOptions.Section));
         services.AddSingleton<Ticker>();
         services.AddHostedService(sp => sp.GetRequiredService<Ticker>());

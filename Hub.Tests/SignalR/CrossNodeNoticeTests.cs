@@ -7,7 +7,7 @@ namespace EventHub.Tests.SignalR;
 
 /// <summary>
 /// Issue 9, point 3: a project notice published on one node reaches the project's group members on
-/// every node, through PostgreSQL (pg_notify on <see cref="PostgresChangeNotifier.NoticeChannel"/>).
+/// every node, through PostgreSQL (pg_notify on <see cref="ProjectNotices.NoticeChannel"/>).
 /// </summary>
 public sealed class CrossNodeNoticeTests
 {

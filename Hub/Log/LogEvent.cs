@@ -5,14 +5,13 @@ using System.Text.Json;
 namespace EventHub.Log;
 
 /// <summary>
-/// One committed change_log row, as every transport sends it. Instances are immutable and
-/// shared by all subscribers: the encoded forms are computed once, on first use, and reused
-/// for every subscriber (fan-out never re-serializes an event).
+/// One committed change_log row. Instances are immutable and shared by all subscribers: its JSON
+/// (the contract's wire shape) is computed once, on first use, and reused for every subscriber;
+/// transports keep their own framings beside it (fan-out never re-serializes an event).
 /// </summary>
 public sealed class LogEvent
 {
     private byte[]? _json;
-    private byte[]? _sseFrame;
 
     public LogEvent(LogPosition position, string offset, long seq, string projectId, string? sessionId,
         string type, string payloadJson, DateTimeOffset createdAt)
@@ -43,9 +42,6 @@ public sealed class LogEvent
     /// Computed once; benign race: two threads may both compute it, the results are equal.
     /// </summary>
     public ReadOnlyMemory<byte> Json => _json ??= EncodeJson();
-
-    /// <summary>The complete SSE frame (<c>id</c>, <c>event</c>, <c>data</c>, blank line), computed once.</summary>
-    public ReadOnlyMemory<byte> SseFrame => _sseFrame ??= EncodeSseFrame();
 
     private byte[] EncodeJson()
     {
@@ -97,20 +93,5 @@ public sealed class LogEvent
         {
             ArrayPool<byte>.Shared.Return(rented);
         }
-    }
-
-    private byte[] EncodeSseFrame()
-    {
-        // Offsets and JSON (Utf8JsonWriter escapes control characters) hold no line breaks;
-        // the type comes from the database, so strip any a future trigger might put in it.
-        var type = Type.Contains('\n') || Type.Contains('\r') ? Type.Replace("\r", "").Replace("\n", "") : Type;
-        var head = Encoding.UTF8.GetBytes($"id: {Offset}\nevent: {type}\ndata: ");
-        var json = Json.Span;
-        var frame = new byte[head.Length + json.Length + 2];
-        head.CopyTo(frame, 0);
-        json.CopyTo(frame.AsSpan(head.Length));
-        frame[^2] = (byte)'\n';
-        frame[^1] = (byte)'\n';
-        return frame;
     }
 }

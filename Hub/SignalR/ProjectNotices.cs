@@ -1,3 +1,4 @@
+using EventHub.Storage;
 using System.Text;
 using System.Text.Json;
 using EventHub.Contracts;
@@ -12,7 +13,7 @@ namespace EventHub.SignalR;
 /// (the group <c>project:{id}</c> that <see cref="ProjectGroupTracker"/> maintains), on every node.
 /// </summary>
 /// <remarks>
-/// A notice is published with <c>pg_notify</c> on <see cref="PostgresChangeNotifier.NoticeChannel"/>,
+/// A notice is published with <c>pg_notify</c> on <see cref="NoticeChannel"/>,
 /// which every node's LISTEN connection (the one that wakes the tail) also listens to; each node,
 /// this one included, delivers it to its own group members when it arrives. No backplane: the
 /// database every node already uses carries it. Delivery is best effort, like NOTIFY itself: a node
@@ -23,9 +24,12 @@ namespace EventHub.SignalR;
 public sealed partial class ProjectNotices(
     IHubContext<EventsHub, IEventHubClient> hub,
     NpgsqlDataSource dataSource,
-    PostgresChangeNotifier notifier,
+    PostgresListener listener,
     ILogger<ProjectNotices> logger) : IHostedService
 {
+    /// <summary>The channel of project notices between nodes; the payload is the notice as JSON.</summary>
+    public const string NoticeChannel = "eventhub_project_notice";
+
     /// <summary>The largest notice, as UTF-8 JSON, that can be published.</summary>
     public const int MaxPayloadBytes = 7900;
 
@@ -40,11 +44,11 @@ public sealed partial class ProjectNotices(
                 $"The notice is {size} bytes as JSON; at most {MaxPayloadBytes} can be sent between nodes. Shorten its message.",
                 nameof(notice));
 
-        var listening = notifier.IsListening;
+        var listening = listener.IsListening;
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         await using (var command = new NpgsqlCommand("SELECT pg_notify(@channel, @payload)", connection))
         {
-            command.Parameters.AddWithValue("channel", PostgresChangeNotifier.NoticeChannel);
+            command.Parameters.AddWithValue("channel", NoticeChannel);
             command.Parameters.AddWithValue("payload", payload);
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
@@ -84,15 +88,18 @@ public sealed partial class ProjectNotices(
         }
     }
 
+    private volatile bool _started;
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        notifier.ProjectNoticeReceived += OnNotice;
+        _started = true;
+        listener.Listen(NoticeChannel, payload => { if (_started) OnNotice(payload); });
         return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
-        notifier.ProjectNoticeReceived -= OnNotice;
+        _started = false;
         return Task.CompletedTask;
     }
 

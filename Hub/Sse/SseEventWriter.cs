@@ -86,7 +86,7 @@ public sealed class SseEventWriter(PipeWriter output, TimeProvider timeProvider,
                     pending = null;
                 }
                 if (!await next) break;
-                var frame = enumerator.Current.SseFrame.Span;
+                var frame = SseEventFrames.Of(enumerator.Current).Span;
                 output.Write(frame);
                 unflushed += frame.Length;
                 if (unflushed >= FlushThresholdBytes)
