@@ -4,6 +4,7 @@ using EventHub.Tests.Infrastructure;
 namespace EventHub.Tests.Resilience;
 
 /// <summary>A hub whose clients have gone stops at once, whatever it served just before.</summary>
+[Collection(AloneCollection.Name)] // a bound on time: other tests' load on the 2 cores would show in it
 public sealed class ShutdownTests
 {
     [Fact]
@@ -43,6 +44,38 @@ public sealed class ShutdownTests
             var stopping = Stopwatch.StartNew();
             await hub.DisposeAsync().AsTask().WithTimeout(TimeSpan.FromSeconds(60));
             stopping.Stop();
+            Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(2), $"The hub took {stopping.Elapsed.TotalSeconds:F1} s to stop.");
+        }
+    }
+
+    [Fact]
+    public async Task Stopping_the_hub_while_clients_that_no_longer_read_hold_parked_catch_ups_takes_under_two_seconds()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using (var c = await db.DataSource.OpenConnectionAsync())
+        await using (var cmd = new Npgsql.NpgsqlCommand(
+            "INSERT INTO change_log (project_id, event_type, payload) SELECT 'ao', 'session_created', jsonb_build_object('id', 'x' || i, 'pad', repeat('x', 500)) FROM generate_series(1, 20000) i", c))
+            await cmd.ExecuteNonQueryAsync();
+        var hub = await HubServer.StartAsync(db.ConnectionString,
+            new Dictionary<string, string?> { ["HostOptions:ShutdownTimeout"] = "00:02:00" });
+        // Clients alive, sockets open, reading nothing: each response parks in a flush once the
+        // socket's buffers are full (a 10 MB catch-up does that).
+        var http = new HttpClient { BaseAddress = hub.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
+        var responses = new List<HttpResponseMessage>();
+        try
+        {
+            for (var i = 0; i < 10; i++)
+                responses.Add(await http.GetAsync("/api/v1/events?after=0", HttpCompletionOption.ResponseHeadersRead).WithTimeout());
+            await using (var probe = await SseTestClient.ConnectAsync(hub.BaseAddress, "after=0"))
+                await probe.ReadEventsAsync(20000, TimeSpan.FromSeconds(60)); // the hub has served a whole catch-up meanwhile
+        }
+        finally
+        {
+            var stopping = Stopwatch.StartNew();
+            await hub.DisposeAsync().AsTask().WithTimeout(TimeSpan.FromSeconds(60));
+            stopping.Stop();
+            foreach (var r in responses) r.Dispose();
+            http.Dispose();
             Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(2), $"The hub took {stopping.Elapsed.TotalSeconds:F1} s to stop.");
         }
     }

@@ -60,6 +60,11 @@ public static class SseEndpoint
         }
 
         await using var session = opening.Session!;
+        // The stream ends by itself when the host stops, but a write can be parked in a flush for
+        // a client that no longer reads (its socket open, its window full), and Kestrel waits for
+        // such responses up to the whole shutdown timeout. A moment after stopping begins, cut
+        // the connection instead: the client resumes from its last offset anyway.
+        using var cutAtStop = new CutAtStop(context);
         var writer = StartEventStream(context, timeProvider, options.Value);
         StreamEnd end;
         try
@@ -89,6 +94,43 @@ public static class SseEndpoint
             }
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested) { }
+    }
+
+    /// <summary>
+    /// Aborts the request's connection a moment after the host begins to stop, unless the
+    /// request has ended by then. Race guarded: Kestrel reuses an HttpContext for the next
+    /// request once this one returns, so the abort and the end are decided under one lock, and
+    /// disposing (when the handler returns) settles it before the context can be reused.
+    /// </summary>
+    private sealed class CutAtStop : IDisposable
+    {
+        /// <summary>How long a stream may take to end by itself once the host stops.</summary>
+        private static readonly TimeSpan Grace = TimeSpan.FromMilliseconds(250);
+
+        private readonly Lock _gate = new();
+        private readonly HttpContext _context;
+        private readonly CancellationTokenRegistration _registration;
+        private bool _ended;
+
+        public CutAtStop(HttpContext context)
+        {
+            _context = context;
+            _registration = context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping
+                .Register(static state => _ = ((CutAtStop)state!).AbortSoonAsync(), this);
+        }
+
+        private async Task AbortSoonAsync()
+        {
+            await Task.Delay(Grace);
+            lock (_gate)
+                if (!_ended) _context.Abort();
+        }
+
+        public void Dispose()
+        {
+            lock (_gate) _ended = true;
+            _registration.Dispose();
+        }
     }
 
     private static SseEventWriter StartEventStream(HttpContext context, TimeProvider timeProvider, SseOptions options)
