@@ -1,3 +1,4 @@
+using Dapper;
 using System.Text.Json;
 using EventHub.Retention;
 using EventHub.Tests.Infrastructure;
@@ -112,6 +113,10 @@ public sealed class ResetTests
             because: "retention did not prune to 10 events: " + string.Join(" | ", logs.Entries
                 .Where(e => e.Category.Contains("Retention")).Select(e => e.Message + " " + e.Exception)));
         Assert.Equal(0, await retention.PruneOnceAsync()); // nothing more to prune
+        // Ticks are pruned with the log: the oldest kept is the one retention stopped in.
+        await using (var c = await db.DataSource.OpenConnectionAsync())
+            Assert.Equal(await c.ExecuteScalarAsync<long>("SELECT pruned_through_tick FROM eventhub_retention"),
+                await c.ExecuteScalarAsync<long>("SELECT min(tick_id) FROM eventhub_tick"));
 
         // Older than what remains: reset, with this log's head to continue from.
         await using (var old = await SseTestClient.ConnectAsync(hub.BaseAddress, lastEventId: frames[4].Id))
