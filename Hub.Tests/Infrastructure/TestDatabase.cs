@@ -56,10 +56,7 @@ public sealed class TestDatabase : IAsyncDisposable
         await TaskTimeouts.UntilAsync(() =>
         {
             tick = c.ExecuteScalar<long?>("""
-                SELECT (SELECT t.tick_id FROM eventhub_tick t
-                        WHERE t.hi > r.tx_id AND pg_visible_in_snapshot(r.tx_id, t.snap)
-                        ORDER BY t.hi, t.tick_id LIMIT 1)
-                FROM change_log r WHERE r.seq = @seq
+                SELECT eventhub_tick_of(r.tx_id) FROM change_log r WHERE r.seq = @seq
                 """, new { seq });
             return tick is not null;
         }, because: $"row {seq} is in no tick (is a hub running?)");

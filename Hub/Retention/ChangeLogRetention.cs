@@ -76,9 +76,7 @@ public sealed partial class ChangeLogRetention(
                 WHERE @maxEvents::bigint IS NOT NULL
                 ORDER BY c.seq DESC OFFSET coalesce(@maxEvents::bigint, 0) LIMIT 1),
             by_size AS (
-                SELECT (SELECT t.tick_id FROM eventhub_tick t
-                        WHERE t.hi > k.tx_id AND pg_visible_in_snapshot(k.tx_id, t.snap)
-                        ORDER BY t.hi, t.tick_id LIMIT 1) AS tick_id, k.tx_id, k.seq
+                SELECT eventhub_tick_of(k.tx_id) AS tick_id, k.tx_id, k.seq
                 FROM kept_from k),
             wanted AS (
                 SELECT * FROM (SELECT * FROM by_age UNION ALL SELECT * FROM by_size WHERE tick_id IS NOT NULL) w

@@ -33,6 +33,15 @@ ALTER TABLE eventhub_retention ADD COLUMN pruned_through_tick bigint NOT NULL DE
 -- What the previous core pruned was final before the first tick: it lies in tick 1.
 UPDATE eventhub_retention SET pruned_through_tick = 1 WHERE pruned_through_xid <> '0';
 
+-- The tick whose batch holds the rows of transaction tx: the first tick whose snapshot sees it
+-- committed (null: in none yet, or pruned). Ticks' xmax only grow, so (hi, tick_id) is tick order.
+-- For retention, operators and tests: the log's order is (eventhub_tick_of(tx_id), tx_id, seq).
+CREATE FUNCTION eventhub_tick_of(tx xid8) RETURNS bigint LANGUAGE sql STABLE AS $$
+    SELECT t.tick_id FROM eventhub_tick t
+    WHERE t.hi > tx AND pg_visible_in_snapshot(tx, t.snap)
+    ORDER BY t.hi, t.tick_id LIMIT 1
+$$;
+
 -- Which node ticks: a lease on the database clock. Leadership is for liveness and load only;
 -- safety never depends on it (two tickers at once make more ticks, serialised by the lock below).
 CREATE TABLE eventhub_ticker (

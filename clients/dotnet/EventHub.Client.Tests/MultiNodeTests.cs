@@ -110,7 +110,7 @@ public sealed class MultiNodeTests
             await using (var c = await db.DataSource.OpenConnectionAsync())
             {
                 var logged = (await c.QueryAsync<(string Project, long Seq)>(
-                    "SELECT project_id, seq FROM change_log ORDER BY tx_id, seq")).ToList();
+                    "SELECT project_id, seq FROM change_log ORDER BY eventhub_tick_of(tx_id), tx_id, seq")).ToList();
                 foreach (var stream in streams)
                 {
                     Assert.Equal(logged, stream.Select(e => (e.ProjectId, e.Seq)));

@@ -11,7 +11,7 @@ public static class LogAssert
     {
         await using var c = await db.DataSource.OpenConnectionAsync();
         var logged = (await c.QueryAsync<long>(
-            "SELECT seq FROM change_log WHERE project_id = @project ORDER BY tx_id, seq", new { project })).ToList();
+            "SELECT seq FROM change_log WHERE project_id = @project ORDER BY eventhub_tick_of(tx_id), tx_id, seq", new { project })).ToList();
         Assert.Equal(logged, received.Select(e => e.Seq));
         Assert.Equal(received.Count, received.Select(e => e.Offset).Distinct().Count());
     }

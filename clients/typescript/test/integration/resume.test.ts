@@ -106,7 +106,7 @@ describe.each(allTransports)("resume over %s", (_name, transport) => {
       await writers;
 
       const logged = (await db().query<{ seq: string }>(
-        "SELECT seq FROM change_log WHERE project_id = $1 ORDER BY tx_id, seq", [project])).rows.map((r) => Number(r.seq));
+        "SELECT seq FROM change_log WHERE project_id = $1 ORDER BY eventhub_tick_of(tx_id), tx_id, seq", [project])).rows.map((r) => Number(r.seq));
       expect(logged).toHaveLength(written);
       const events = await collector.waitFor(logged.length, 30_000);
       expect(events.map((e) => e.seq)).toEqual(logged); // exactly the log, in its order, none twice

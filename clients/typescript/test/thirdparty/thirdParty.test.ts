@@ -6,7 +6,7 @@
 // suite on the shared database (one kill for all keeps the suite short); while two writers per
 // project commit, the hub is killed (SIGKILL) mid-stream and started again on the same port; each
 // client reconnects by itself with Last-Event-ID and must end with exactly its project's rows in
-// change_log, in the hub's log order (tx_id, seq), each once. The hub's retry hint is 200 ms here.
+// change_log, in the hub's log order (tick, tx_id, seq), each once. The hub's retry hint is 200 ms here.
 import { fetchEventSource } from "@microsoft/fetch-event-source";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -320,7 +320,7 @@ describe("third-party SSE clients read exactly the log across a hub killed (SIGK
     if (s.failure !== undefined) throw s.failure;
     const feed = s.feed;
     const logged = (await db().query<{ seq: string }>(
-      "SELECT seq FROM change_log WHERE project_id = $1 ORDER BY tx_id, seq", [s.project])).rows.map((r) => Number(r.seq));
+      "SELECT seq FROM change_log WHERE project_id = $1 ORDER BY eventhub_tick_of(tx_id), tx_id, seq", [s.project])).rows.map((r) => Number(r.seq));
     expect(logged).toHaveLength(s.written);
     await feed.until(() => s.count >= logged.length, 30_000, () => `expected ${logged.length} events, got ${s.count}`);
     const events = feed.events(s.project);
