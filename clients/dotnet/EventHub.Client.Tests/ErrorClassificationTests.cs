@@ -36,6 +36,15 @@ public sealed class ErrorClassificationTests
             Assert.Equal(signal, read);
             actual = Name(ErrorClassifier.Classify(read));
         }
+        else if (c.TryGetProperty("negotiateStatus", out var status))
+        {
+            // The client stops on a refused URL or credentials before it looks for a code.
+            var refused = new HttpRequestException("negotiation refused", null, (System.Net.HttpStatusCode)status.GetInt32());
+            string? code = null;
+            actual = ErrorClassifier.IsRefusedConnection(refused) ? "stop" : Name(ErrorClassifier.Classify(refused, out code, out _));
+            var expectedCode = c.GetProperty("code");
+            if (expectedCode.ValueKind != JsonValueKind.Null) Assert.Equal(expectedCode.GetString(), code);
+        }
         else
         {
             actual = Name(ErrorClassifier.Classify(new HubException(c.GetProperty("hubError").GetString()), out var code, out _));
@@ -52,7 +61,6 @@ public sealed class ErrorClassificationTests
         Assert.Null(code);
         Assert.False(ErrorClassifier.IsRefusedConnection(new HttpRequestException("refused")));
         Assert.True(ErrorClassifier.IsRefusedConnection(new HttpRequestException("nope", null, System.Net.HttpStatusCode.NotFound)));
-        Assert.True(ErrorClassifier.IsRefusedConnection(new HttpRequestException("nope", null, System.Net.HttpStatusCode.Unauthorized)));
         Assert.False(ErrorClassifier.IsRefusedConnection(new HttpRequestException("busy", null, System.Net.HttpStatusCode.ServiceUnavailable)));
     }
 

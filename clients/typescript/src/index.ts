@@ -5,6 +5,7 @@ export type { StreamObserver } from "./StreamObserver.js";
 export type { StreamReset } from "./StreamReset.js";
 export { isStreamReset, isChangeEvent, type StreamItem } from "./StreamItem.js";
 export { EventStreamError } from "./EventStreamError.js";
+export type { RetryMode } from "./RetryMode.js";
 export type { ConnectionState } from "./ConnectionState.js";
 export type { ConnectionSnapshot } from "./ConnectionSnapshot.js";
 export { ConnectionStateStore } from "./ConnectionStateStore.js";

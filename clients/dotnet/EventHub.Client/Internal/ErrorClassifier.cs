@@ -30,6 +30,13 @@ internal static class ErrorClassifier
     {
         code = null;
         message = error.Message;
+        // The negotiation refused for want of a valid token: a fresh one may help (400, 403 and
+        // 404 are IsRefusedConnection's: the URL or the credentials are wrong).
+        if (error is HttpRequestException { StatusCode: HttpStatusCode.Unauthorized })
+        {
+            code = ErrorCodes.Unauthenticated;
+            return ErrorOutcome.RetryWithFreshToken;
+        }
         if (error is not HubException hub) return ErrorOutcome.RetryWithBackoff;
         var text = HubText(hub.Message);
         var colon = text.IndexOf(": ", StringComparison.Ordinal);
@@ -54,9 +61,9 @@ internal static class ErrorClassifier
     /// <summary>The code of a call SignalR could not bind: a client-side code, not the hub's.</summary>
     public const string RequestFailed = "request_failed";
 
-    /// <summary>HTTP answers to the negotiation that a retry cannot change: wrong URL, no or bad credentials.</summary>
+    /// <summary>HTTP answers to the negotiation that a retry cannot change: a wrong URL, credentials that do not grant access.</summary>
     public static bool IsRefusedConnection(Exception error) =>
-        error is HttpRequestException { StatusCode: HttpStatusCode.NotFound or HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.BadRequest };
+        error is HttpRequestException { StatusCode: HttpStatusCode.NotFound or HttpStatusCode.Forbidden or HttpStatusCode.BadRequest };
 
     private static ErrorOutcome Of(RetryMode retry) => retry switch
     {
