@@ -182,6 +182,8 @@ public sealed partial class EventHubClient : IAsyncDisposable
         _attempt = 0;
         _lastError = null;
         _everConnected = false;
+        _retryAtOnce = false;
+        _freshTokenTried = false;
         SetState(EventHubConnectionState.Connecting, null);
         try
         {
