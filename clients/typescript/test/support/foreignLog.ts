@@ -5,8 +5,18 @@ import pg from "pg";
 import { inject } from "vitest";
 import { freePort, HubProcess } from "./HubProcess.js";
 
-/** The head offset of a new database with one event, as its own hub hands it out. */
-export async function foreignLogOffset(): Promise<string> {
+let cached: Promise<string> | undefined;
+
+/**
+ * The head offset of a new database with one event, as its own hub hands it out. Made once per
+ * test file (a second hub process takes seconds to start); the offset never changes meaning.
+ */
+export function foreignLogOffset(): Promise<string> {
+  cached ??= makeForeignLogOffset();
+  return cached;
+}
+
+async function makeForeignLogOffset(): Promise<string> {
   const c = inject("hub").pg;
   const database = `foreign_${Math.random().toString(36).slice(2, 10)}`;
   const admin = new pg.Client({ ...c });
