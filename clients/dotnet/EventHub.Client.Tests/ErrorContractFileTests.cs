@@ -44,6 +44,17 @@ public sealed class ErrorContractFileTests
         Assert.True(missing.Length == 0, $"No case in {CasesFile} for: {string.Join(", ", missing)}");
     }
 
+    [Theory]
+    [InlineData("clients/dotnet/README.md")]
+    [InlineData("clients/typescript/README.md")]
+    public void Each_client_README_shows_every_code_with_what_to_do(string readme)
+    {
+        var text = File.ReadAllText(RepoFiles.PathOf(readme));
+        var missing = ErrorContract.All.Where(c => !text.Contains($"| `{c.Code}` |", StringComparison.Ordinal) || !text.Contains(c.Action, StringComparison.Ordinal))
+            .Select(c => c.Code).ToArray();
+        Assert.True(missing.Length == 0, $"{readme}'s error table lacks (or has an old action for): {string.Join(", ", missing)}");
+    }
+
     [Fact]
     public void Codes_are_unique_and_only_reset_reasons_are_marked_as_resets()
     {
