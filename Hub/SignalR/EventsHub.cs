@@ -114,16 +114,20 @@ public sealed partial class EventsHub(
         // joined below are its projects, never the ones the client named.
         var opening = await policy.OpenAsync(Caller(), new StreamRequest(request.Projects ?? [], request.Types ?? [], request.After),
             countsAsConnection: false, cancellationToken);
+        // A stream that does not open frees its slot: the throw through StreamEvents' catch, a
+        // signal item here (no pump will).
         if (opening.Refusal is { } refusal)
         {
+            if (!request.SignalItems) throw Error(refusal);
             state.CloseStream();
-            return request.SignalItems ? SignalOnly(HubStreamSignals.Refused(refusal)) : throw Error(refusal);
+            return SignalOnly(HubStreamSignals.Refused(refusal));
         }
         if (opening.Reset is { } reset)
         {
             await SendResetNoticesAsync(Clients.Caller, opening.Projects, reset);
+            if (!request.SignalItems) throw ResetError(reset);
             state.CloseStream();
-            return request.SignalItems ? SignalOnly(HubStreamSignals.Reset(reset)) : throw ResetError(reset);
+            return SignalOnly(HubStreamSignals.Reset(reset));
         }
 
         var session = opening.Session!;
