@@ -3,7 +3,7 @@ using MessagePack.Formatters;
 
 namespace EventHub.Contracts.MessagePack;
 
-/// <summary><see cref="StreamEventsRequest"/> as a map: <c>projects</c>, <c>types</c> (arrays of strings or nil), <c>after</c>.</summary>
+/// <summary><see cref="StreamEventsRequest"/> as a map: <c>projects</c>, <c>types</c> (arrays of strings or nil), <c>after</c>, <c>signalItems</c> (bool; absent means false).</summary>
 public sealed class StreamEventsRequestFormatter : IMessagePackFormatter<StreamEventsRequest?>
 {
     /// <summary>The shared instance.</summary>
@@ -17,13 +17,15 @@ public sealed class StreamEventsRequestFormatter : IMessagePackFormatter<StreamE
             writer.WriteNil();
             return;
         }
-        writer.WriteMapHeader(3);
+        writer.WriteMapHeader(4);
         writer.Write("projects");
         WriteList(ref writer, value.Projects);
         writer.Write("types");
         WriteList(ref writer, value.Types);
         writer.Write("after");
         writer.Write(value.After);
+        writer.Write("signalItems");
+        writer.Write(value.SignalItems);
     }
 
     /// <inheritdoc />
@@ -35,6 +37,7 @@ public sealed class StreamEventsRequestFormatter : IMessagePackFormatter<StreamE
         {
             IReadOnlyList<string>? projects = null, types = null;
             string? after = null;
+            var signalItems = false;
             var count = reader.ReadMapHeader();
             for (var i = 0; i < count; i++)
             {
@@ -43,10 +46,11 @@ public sealed class StreamEventsRequestFormatter : IMessagePackFormatter<StreamE
                     case "projects": projects = ReadList(ref reader); break;
                     case "types": types = ReadList(ref reader); break;
                     case "after": after = reader.ReadString(); break;
+                    case "signalItems": signalItems = !reader.TryReadNil() && reader.ReadBoolean(); break;
                     default: reader.Skip(); break;
                 }
             }
-            return new StreamEventsRequest { Projects = projects, Types = types, After = after };
+            return new StreamEventsRequest { Projects = projects, Types = types, After = after, SignalItems = signalItems };
         }
         finally
         {

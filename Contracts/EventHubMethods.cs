@@ -5,8 +5,10 @@ public static class EventHubMethods
 {
     /// <summary>
     /// Server-to-client stream of <see cref="ChangeEvent"/>, taking one <see cref="StreamEventsRequest"/>.
-    /// A request that cannot be served ends the stream with a HubException whose message starts
-    /// with a stable error code (for example <c>invalid_offset:</c>) and says what to fix.
+    /// With <see cref="StreamEventsRequest.SignalItems"/>, how the stream ended (a refusal, a reset,
+    /// token expiry, the server stopping) is its final item, a <see cref="StreamSignal"/> with a code
+    /// of <see cref="ErrorContract"/>; without it, a HubException whose message starts with the
+    /// code (for example <c>invalid_offset:</c>) and says what to fix.
     /// </summary>
     public const string StreamEvents = "StreamEvents";
 

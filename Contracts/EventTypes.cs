@@ -1,7 +1,9 @@
 namespace EventHub.Contracts;
 
 /// <summary>
-/// The event types the change log writes today, and the family prefixes a request may use.
+/// The event types the change log writes today, and the family prefixes a request may use. The one
+/// description of each type's payload is <c>Contracts/event-types.json</c> (a test checks this list
+/// against it).
 /// The transport passes any type through: new families (for example <c>tracker_*</c>) may arrive
 /// before a client knows them.
 /// </summary>
@@ -10,7 +12,10 @@ public static class EventTypes
     /// <summary>A session was created. Payload: <c>id</c>, <c>activity</c>, <c>isTerminated</c>.</summary>
     public const string SessionCreated = "session_created";
 
-    /// <summary>A session's activity or termination changed. Payload as <see cref="SessionCreated"/>.</summary>
+    /// <summary>
+    /// A session's activity, termination or preview changed, or it sent its first signal. Payload as
+    /// <see cref="SessionCreated"/> plus <c>previewUrl</c> (string or null) and <c>previewRevision</c>.
+    /// </summary>
     public const string SessionUpdated = "session_updated";
 
     /// <summary>A PR was recorded. Payload: <c>url</c>, <c>session</c>, <c>state</c>, <c>ci</c>, <c>review</c>, <c>mergeability</c>.</summary>

@@ -31,6 +31,15 @@ public sealed class StreamEventsRequest
     [JsonPropertyName("after")]
     public string? After { get; init; }
 
+    /// <summary>
+    /// True: the stream ends with a final item that says how (a <see cref="StreamSignal"/>: reset
+    /// or error, with its code) and then completes without an error; false (the default, and every
+    /// client written before this field): it ends with a HubException whose text says it.
+    /// </summary>
+    [DataMember(Name = "signalItems")]
+    [JsonPropertyName("signalItems")]
+    public bool SignalItems { get; init; }
+
     /// <summary>The offset that means "from the beginning of the log".</summary>
     public const string Beginning = "0";
 }

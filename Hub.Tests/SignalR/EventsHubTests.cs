@@ -56,7 +56,7 @@ public sealed partial class EventsHubTests(EventsHubFixture fixture) : IClassFix
 
         AssertPayload(events[0], $$"""{"id":"{{ao}}-1","activity":"active","isTerminated":false}""", session: s1);
         AssertPayload(events[1], $$"""{"id":"{{ao}}-2","activity":"active","isTerminated":false}""", session: s2);
-        AssertPayload(events[2], $$"""{"id":"{{ao}}-1","activity":"waiting_input","isTerminated":false}""", session: s1);
+        AssertPayload(events[2], $$"""{"id":"{{ao}}-1","activity":"waiting_input","isTerminated":false,"previewUrl":null,"previewRevision":0}""", session: s1);
         AssertPayload(events[3], $$"""{"url":"{{pr}}","session":"{{s1}}","state":"open","ci":"pending","review":"none","mergeability":"unknown"}""", session: s1);
         AssertPayload(events[4], $$"""{"url":"{{pr}}","session":"{{s1}}","state":"open","ci":"passing","review":"approved","mergeability":"mergeable"}""", session: s1);
         AssertPayload(events[5], $$"""{"url":"{{pr}}","fromSession":"{{s1}}","toSession":"{{s2}}"}""", session: s2);
@@ -67,7 +67,7 @@ public sealed partial class EventsHubTests(EventsHubFixture fixture) : IClassFix
 
         // is_terminated alone is watched too.
         await w.SessionActivityAsync(s2, "active", terminated: true);
-        AssertPayload(await stream.ReadAsync(), $$"""{"id":"{{ao}}-2","activity":"active","isTerminated":true}""", session: s2);
+        AssertPayload(await stream.ReadAsync(), $$"""{"id":"{{ao}}-2","activity":"active","isTerminated":true,"previewUrl":null,"previewRevision":0}""", session: s2);
     }
 
     private static void AssertPayload(ChangeEvent e, string expectedJson, string session)

@@ -56,7 +56,7 @@ public sealed class SseEndpointTests : IAsyncLifetime
         }
 
         AssertPayload(frames[0], """{"id":"ao-1","activity":"active","isTerminated":false}""", session: "ao-1");
-        AssertPayload(frames[2], """{"id":"ao-1","activity":"waiting_input","isTerminated":false}""", session: "ao-1");
+        AssertPayload(frames[2], """{"id":"ao-1","activity":"waiting_input","isTerminated":false,"previewUrl":null,"previewRevision":0}""", session: "ao-1");
         AssertPayload(frames[3], $$"""{"url":"{{pr}}","session":"ao-1","state":"open","ci":"pending","review":"none","mergeability":"unknown"}""", session: "ao-1");
         AssertPayload(frames[4], $$"""{"url":"{{pr}}","session":"ao-1","state":"open","ci":"passing","review":"approved","mergeability":"mergeable"}""", session: "ao-1");
         AssertPayload(frames[5], $$"""{"url":"{{pr}}","fromSession":"ao-1","toSession":"ao-2"}""", session: "ao-2");
@@ -68,7 +68,7 @@ public sealed class SseEndpointTests : IAsyncLifetime
         Assert.Equal("session_created", frames[1].Event);
         await w.SessionActivityAsync(s2, "active", terminated: true);
         var last = await sse.ReadEventAsync();
-        AssertPayload(last, """{"id":"ao-2","activity":"active","isTerminated":true}""", session: "ao-2");
+        AssertPayload(last, """{"id":"ao-2","activity":"active","isTerminated":true,"previewUrl":null,"previewRevision":0}""", session: "ao-2");
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using EventHub.Contracts;
+
 namespace EventHub.Auth;
 
 /// <summary>
@@ -13,12 +15,12 @@ public sealed class AccessDeniedException(int statusCode, string code, string me
 /// <summary>The error codes of <see cref="AccessDeniedException"/> and of a stream ended by its token's expiry.</summary>
 public static class AccessErrorCodes
 {
-    public const string Unauthenticated = "unauthenticated";
-    public const string TokenExpired = "token_expired";
-    public const string ForbiddenProject = "forbidden_project";
-    public const string NoProjects = "no_projects";
-    public const string InvalidProjectsClaim = "invalid_projects_claim";
-    public const string TooManyConnectionsPerPrincipal = "too_many_connections_per_principal";
-    public const string TooManyConnectionsPerAddress = "too_many_connections_per_address";
-    public const string TooManyStreams = "too_many_streams";
+    public const string Unauthenticated = ErrorCodes.Unauthenticated;
+    public const string TokenExpired = ErrorCodes.TokenExpired;
+    public const string ForbiddenProject = ErrorCodes.ForbiddenProject;
+    public const string NoProjects = ErrorCodes.NoProjects;
+    public const string InvalidProjectsClaim = ErrorCodes.InvalidProjectsClaim;
+    public const string TooManyConnectionsPerPrincipal = ErrorCodes.TooManyConnectionsPerPrincipal;
+    public const string TooManyConnectionsPerAddress = ErrorCodes.TooManyConnectionsPerAddress;
+    public const string TooManyStreams = ErrorCodes.TooManyStreams;
 }

@@ -28,8 +28,8 @@ namespace EventHub.Auth;
 /// </summary>
 public sealed partial class CrossSiteGuard
 {
-    public const string HostNotAllowed = "host_not_allowed";
-    public const string OriginNotAllowed = "origin_not_allowed";
+    public const string HostNotAllowed = ErrorCodes.HostNotAllowed;
+    public const string OriginNotAllowed = ErrorCodes.OriginNotAllowed;
 
     // Orchestrators probe by the pod's address or a name the operator never lists, and a probe's
     // answer tells a rebinding page nothing it can use.

@@ -14,7 +14,7 @@ namespace EventHub.Errors;
 /// </remarks>
 public static partial class UnhandledErrorMiddleware
 {
-    public const string Code = "internal_error";
+    public const string Code = EventHub.Contracts.ErrorCodes.InternalError;
     public const string Message = "The request could not be completed on the server. Try again shortly.";
 
     public static IApplicationBuilder UseEventHubErrors(this IApplicationBuilder app)

@@ -16,7 +16,8 @@ namespace EventHub.SignalR;
 /// has <see cref="StreamPolicy"/> authorize, limit and open it (the policy shared with SSE; the
 /// stream source owns validation, offsets, catch-up, live and exactly-once) and pumps the session
 /// into a bounded channel. What is its own: the per-connection stream count, project groups for
-/// notices, and framing errors as HubExceptions.
+/// notices, and framing how a stream ended: a final signal item for clients that ask for it
+/// (<see cref="StreamEventsRequest.SignalItems"/>), a HubException for the others.
 /// </summary>
 public sealed partial class EventsHub(
     StreamPolicy policy,
@@ -24,6 +25,7 @@ public sealed partial class EventsHub(
     ChangeEventCache cache,
     IOptions<EventsHubOptions> options,
     IOptions<LimitsOptions> limits,
+    TimeProvider timeProvider,
     ILogger<EventsHub> logger) : Hub<IEventHubClient>
 {
     // Context.Items key of the connection's ConnectionState (its limiter lease and stream count).
@@ -68,8 +70,11 @@ public sealed partial class EventsHub(
 
     /// <summary>
     /// Streams the events the request selects: catch-up from <see cref="StreamEventsRequest.After"/>
-    /// then live. A request that cannot be served fails with a <see cref="HubException"/> whose
-    /// message starts with the error code. Cancelling the stream frees it at once.
+    /// then live. With <see cref="StreamEventsRequest.SignalItems"/>, a request that cannot be served
+    /// and a stream that ends (reset, token expiry, the server stopping) end with one final
+    /// <see cref="StreamSignal"/> item, then the stream completes; without it they fail the stream
+    /// with a <see cref="HubException"/> whose text says the same (a coded one starts with the code).
+    /// Cancelling the stream frees it at once.
     /// </summary>
     public async Task<ChannelReader<ChangeEvent>> StreamEvents(StreamEventsRequest? request, CancellationToken cancellationToken)
     {
@@ -86,6 +91,7 @@ public sealed partial class EventsHub(
         if (!state.TryOpenStream(maxStreams))
         {
             LogRejected(logger, connectionId, AccessErrorCodes.TooManyStreams);
+            if (request.SignalItems) return SignalOnly(HubStreamSignals.TooManyStreams(maxStreams));
             throw new HubException($"{AccessErrorCodes.TooManyStreams}: This connection already has {maxStreams} open streams " +
                 "(Limits:MaxStreamsPerConnection). Cancel one, or ask for several projects in one stream.");
         }
@@ -108,11 +114,20 @@ public sealed partial class EventsHub(
         // joined below are its projects, never the ones the client named.
         var opening = await policy.OpenAsync(Caller(), new StreamRequest(request.Projects ?? [], request.Types ?? [], request.After),
             countsAsConnection: false, cancellationToken);
-        if (opening.Refusal is { } refusal) throw Error(refusal);
+        // A stream that does not open frees its slot: the throw through StreamEvents' catch, a
+        // signal item here (no pump will).
+        if (opening.Refusal is { } refusal)
+        {
+            if (!request.SignalItems) throw Error(refusal);
+            state.CloseStream();
+            return SignalOnly(HubStreamSignals.Refused(refusal));
+        }
         if (opening.Reset is { } reset)
         {
             await SendResetNoticesAsync(Clients.Caller, opening.Projects, reset);
-            throw ResetError(reset);
+            if (!request.SignalItems) throw ResetError(reset);
+            state.CloseStream();
+            return SignalOnly(HubStreamSignals.Reset(reset));
         }
 
         var session = opening.Session!;
@@ -140,7 +155,17 @@ public sealed partial class EventsHub(
         LogStreamOpened(logger, connectionId, projects.Length == 0 ? "*" : LogValue.Of(string.Join(",", projects)), LogValue.Of(request.After ?? "(now)"));
         // The pump outlives this call: it must not touch the hub instance (SignalR disposes it
         // when the method returns), only what it captured here.
-        _ = PumpAsync(session, channel.Writer, connectionId, projects, Clients.Caller, state, cancellationToken, connectionAborted);
+        _ = PumpAsync(session, channel.Writer, connectionId, projects, Clients.Caller, state, request.SignalItems,
+            cancellationToken, connectionAborted);
+        return channel.Reader;
+    }
+
+    /// <summary>A stream that never opened, for a client that reads signals as items: the one signal, then the end.</summary>
+    private ChannelReader<ChangeEvent> SignalOnly(StreamSignal signal)
+    {
+        var channel = Channel.CreateBounded<ChangeEvent>(1);
+        channel.Writer.TryWrite(signal.ToItem(timeProvider.GetUtcNow()));
+        channel.Writer.TryComplete();
         return channel.Reader;
     }
 
@@ -153,13 +178,14 @@ public sealed partial class EventsHub(
     }
 
     private async Task PumpAsync(StreamSession session, ChannelWriter<ChangeEvent> writer, string connectionId,
-        string[] projects, IEventHubClient caller, ConnectionState state,
+        string[] projects, IEventHubClient caller, ConnectionState state, bool signalItems,
         CancellationToken streamCancelled, CancellationToken connectionAborted)
     {
         // SignalR cancels the stream token when the client cancels the stream or the connection
         // closes; the abort token is linked too so that no path leaves a pump behind.
         using var gone = CancellationTokenSource.CreateLinkedTokenSource(streamCancelled, connectionAborted);
         Exception? error = null;
+        StreamSignal? signal = null;
         try
         {
             var end = await session.RunAsync(async (events, cancellationToken) =>
@@ -174,6 +200,7 @@ public sealed partial class EventsHub(
                         await writer.WriteAsync(item, cancellationToken);
                 }
             }, gone.Token);
+            signal = HubStreamSignals.Ended(end);
             switch (end.Reason)
             {
                 case StreamEndReason.Cancelled:
@@ -204,6 +231,7 @@ public sealed partial class EventsHub(
             LogStreamFailed(logger, connectionId, e);
             error ??= new HubException("The stream failed on the server. Resume by calling StreamEvents again with " +
                 "'after' set to the offset of the last event you received.");
+            signal ??= HubStreamSignals.Failed;
         }
         finally
         {
@@ -219,6 +247,10 @@ public sealed partial class EventsHub(
             {
                 LogLeaveFailed(logger, connectionId, e);
             }
+            // A client that reads signals gets the end as the last item and a clean completion. The
+            // write waits for room like any item (the client may be slow); if the client is gone it
+            // is cancelled, and the error completes a stream nobody reads.
+            if (signalItems && signal is not null && await TryWriteSignalAsync(writer, signal, gone.Token)) error = null;
             writer.TryComplete(error);
         }
     }
@@ -239,6 +271,19 @@ public sealed partial class EventsHub(
                 Message = $"{reset.Reason}: {reset.Message}",
                 Offset = reset.ContinueFrom,
             });
+    }
+
+    private async Task<bool> TryWriteSignalAsync(ChannelWriter<ChangeEvent> writer, StreamSignal signal, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await writer.WriteAsync(signal.ToItem(timeProvider.GetUtcNow()), cancellationToken);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
     }
 
     private static HubException ResetError(StreamResetException reset) =>

@@ -1,3 +1,5 @@
+using EventHub.Contracts;
+
 namespace EventHub.Streaming;
 
 /// <summary>A stream request that cannot be served; <see cref="Code"/> is stable, the message says what to fix.</summary>
@@ -6,14 +8,14 @@ public sealed class StreamRequestException(string code, string message) : Except
     public string Code { get; } = code;
 }
 
-/// <summary>The error codes of <see cref="StreamRequestException"/>.</summary>
+/// <summary>The error codes of <see cref="StreamRequestException"/>, as the contract spells them (<see cref="ErrorCodes"/>).</summary>
 public static class StreamErrorCodes
 {
-    public const string InvalidOffset = "invalid_offset";
-    public const string OffsetOutOfRange = "offset_out_of_range";
-    public const string InvalidProject = "invalid_project";
-    public const string InvalidType = "invalid_type";
-    public const string TooManyProjects = "too_many_projects";
-    public const string TooManyTypes = "too_many_types";
-    public const string MissingRequest = "missing_request";
+    public const string InvalidOffset = ErrorCodes.InvalidOffset;
+    public const string OffsetOutOfRange = ErrorCodes.OffsetOutOfRange;
+    public const string InvalidProject = ErrorCodes.InvalidProject;
+    public const string InvalidType = ErrorCodes.InvalidType;
+    public const string TooManyProjects = ErrorCodes.TooManyProjects;
+    public const string TooManyTypes = ErrorCodes.TooManyTypes;
+    public const string MissingRequest = ErrorCodes.MissingRequest;
 }

@@ -1,3 +1,5 @@
+using EventHub.Contracts;
+
 namespace EventHub.Streaming;
 
 /// <summary>
@@ -9,17 +11,20 @@ namespace EventHub.Streaming;
 /// </summary>
 public sealed class StreamResetException(string reason, string message, string continueFrom) : Exception(message)
 {
-    /// <summary><see cref="ResetReasons.ForeignLog"/> or <see cref="ResetReasons.Pruned"/>.</summary>
+    /// <summary>One of <see cref="ResetReasons"/>.</summary>
     public string Reason { get; } = reason;
 
     /// <summary>The offset to continue from once the client has refetched its state (this log's head).</summary>
     public string ContinueFrom { get; } = continueFrom;
 }
 
-/// <summary>Why a stream was reset.</summary>
+/// <summary>Why a stream was reset: the reset reasons of the contract (<see cref="ErrorCodes"/>, <see cref="ErrorKind.Reset"/>).</summary>
 public static class ResetReasons
 {
-    public const string ForeignLog = "offset_from_another_log";
-    public const string Pruned = "offset_pruned";
-    public const string OffsetFormatChanged = "offset_format_changed";
+    /// <summary>The offset belongs to another log (another database, or one re-created since).</summary>
+    public const string ForeignLog = ErrorCodes.OffsetFromAnotherLog;
+    /// <summary>Retention pruned events after the offset.</summary>
+    public const string Pruned = ErrorCodes.OffsetPruned;
+    /// <summary>An offset in a format this log no longer issues; refetch and continue from the offset given.</summary>
+    public const string OffsetFormatChanged = ErrorCodes.OffsetFormatChanged;
 }

@@ -27,7 +27,7 @@ public sealed partial class StreamPolicy(
     private static readonly StreamRefusal Unavailable = new(StatusCodes.Status503ServiceUnavailable, StreamRefusal.Unavailable,
         "The event log is unavailable right now. Try again shortly and resume from the last offset you received.");
 
-    private static readonly StreamRefusal InternalError = new(StatusCodes.Status500InternalServerError, "internal_error",
+    private static readonly StreamRefusal InternalError = new(StatusCodes.Status500InternalServerError, EventHub.Contracts.ErrorCodes.InternalError,
         "The request could not be completed on the server. Try again shortly.");
 
     /// <summary>

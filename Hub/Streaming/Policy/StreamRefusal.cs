@@ -9,7 +9,7 @@ namespace EventHub.Streaming.Policy;
 public sealed record StreamRefusal(int StatusCode, string Code, string Message)
 {
     /// <summary>The code of a refusal caused by the database, not by the request.</summary>
-    public const string Unavailable = "unavailable";
+    public const string Unavailable = EventHub.Contracts.ErrorCodes.Unavailable;
 }
 
 /// <summary>Thrown by <see cref="StreamPolicy.AcquireConnection"/> when a limit refuses a connection.</summary>

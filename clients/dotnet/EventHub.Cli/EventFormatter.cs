@@ -66,9 +66,11 @@ public static class EventFormatter
     private static string Detail(ChangeEvent evt) => evt switch
     {
         StreamReset r => $"reason={r.Reason} continue-after={r.ContinueFrom}  {r.Message}",
+        SessionUpdated { PreviewUrl: { } preview } s =>
+            $"activity={s.Activity}" + (s.IsTerminated ? " terminated" : "") + $" preview={preview} r{s.PreviewRevision.ToString(CultureInfo.InvariantCulture)}",
         SessionEvent s => $"activity={s.Activity}" + (s.IsTerminated ? " terminated" : ""),
         PrStateEvent p => $"ci={p.Ci} review={p.Review} state={p.State} merge={p.Mergeability}  {p.Url}",
-        PrSessionChanged m => $"from={m.FromSession ?? "-"} to={m.ToSession ?? "-"}  {m.Url}",
+        PrSessionChanged m => $"from={m.FromSession} to={m.ToSession}  {m.Url}",
         PrCheckRecorded c => $"check={c.Name} status={c.Status} commit={c.Commit}  {c.Pr}",
         PrReviewThreadAdded t => $"thread={t.Thread} at={Location(t.Path, t.Line)}{(t.IsBot ? " bot" : "")}  {t.Pr}",
         PrReviewThreadResolved t => $"thread={t.Thread} resolved={(t.Resolved ? "true" : "false")} at={Location(t.Path, t.Line)}  {t.Pr}",

@@ -8,11 +8,14 @@ namespace EventHub.Client.Tests;
 
 public sealed partial class EventHubClientTests
 {
-    [Fact]
-    public async Task A_request_the_hub_rejects_ends_the_enumeration_with_its_code_instead_of_retrying()
+    [Theory]
+    [InlineData(EventHubProtocol.Json)]
+    [InlineData(EventHubProtocol.MessagePack)]
+    public async Task A_request_the_hub_rejects_ends_the_enumeration_with_its_code_instead_of_retrying(EventHubProtocol protocol)
     {
+        // The refusal arrives as the stream's stream_error item (a code, as data), not as a message to parse.
         var policy = new CountingPolicy();
-        await using var reader = new ClientReader(NewClient(fixture.NewProject(), after: "not-an-offset", policy: policy));
+        await using var reader = new ClientReader(NewClient(fixture.NewProject(), protocol, after: "not-an-offset", policy: policy));
 
         var error = await Assert.ThrowsAsync<EventHubRequestException>(() => reader.Completion.WithTimeout());
 

@@ -84,7 +84,8 @@ public sealed class MultiNodeTests
                 var versions = (await c.QueryAsync<int>("SELECT version FROM eventhub_schema_migrations ORDER BY version")).ToList();
                 Assert.NotEmpty(versions);
                 Assert.Equal(versions.Distinct(), versions); // each version once
-                Assert.Equal(Enumerable.Range(versions[0], versions.Count), versions);
+                // Exactly the embedded migrations (numbers may skip: a branch can hold 0008 before 0007 lands).
+                Assert.Equal(EventHub.Storage.SchemaMigrator.EmbeddedMigrations.Select(m => m.Version), versions);
             }
 
             const string p1 = "multi1", p2 = "multi2";

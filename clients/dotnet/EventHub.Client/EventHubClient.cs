@@ -8,9 +8,12 @@
 // restarts. Nothing is buffered between the SignalR channel and the consumer: "the last event
 // read" and "the last event yielded" are the same event, so no event can be lost in a buffer.
 //
-// A reset (the hub cannot continue from our offset: another log, or retention pruned after it) is
-// neither an error nor skipped: the stream ends with "reset: <reason>: ... Continue from offset X.",
-// the client yields a StreamReset item carrying X, and continues after X on the same connection.
+// The client asks for signal items (StreamEventsRequest.SignalItems): the hub ends each stream with
+// a final item saying how (docs/signalr.md), so nothing here parses an exception's text for a reset
+// or an error code. A reset (the hub cannot continue from our offset: another log, retention pruned
+// after it, an offset format the log no longer issues) is neither an error nor skipped: the client
+// yields a StreamReset item carrying the offset X to continue from, and continues after X on the
+// same connection.
 //
 // Duplicates (issue 14): the hub sends each event once, but the client still guards against a
 // repeated seq (Internal/SeqWindow) so that a hub fault cannot reach the application twice. The
@@ -18,9 +21,11 @@
 // eventhub.client.duplicates_dropped metric) and logged as a warning, and the end-to-end tests
 // assert the count stays 0.
 //
-// Errors are sorted by Internal/ErrorClassifier: a request the hub rejects (HubException
-// "code: ...") and HTTP 400/401/403/404 stop the enumeration with an exception; everything else
-// (connection refused or dropped, the hub ending a stream on shutdown) is retried per the policy.
+// Errors are sorted by Internal/ErrorClassifier after the one error contract (EventHub.Contracts.
+// ErrorContract): a code retried "never" and HTTP 400/401/403/404 stop the enumeration with an
+// exception; "at once" reconnects without waiting; "with a fresh token" reconnects at once (the
+// access-token provider is asked again) and stops if the same happens before any event arrives;
+// everything else (connection refused or dropped, unknown codes) is retried per the policy.
 
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
@@ -85,6 +90,9 @@ public sealed partial class EventHubClient : IAsyncDisposable
     private int _attempt;
     private long _troubleSince;
     private long _liveSince;
+    private bool _retryAtOnce;
+    // A fresh-token error (token expired, unauthenticated) since the last event: a second one stops.
+    private bool _freshTokenTried;
 
     /// <summary>Creates a client; nothing connects until <see cref="ReadAllAsync"/> is enumerated.</summary>
     /// <param name="options">The hub URL, the selection and the connection settings.</param>
@@ -174,6 +182,8 @@ public sealed partial class EventHubClient : IAsyncDisposable
         _attempt = 0;
         _lastError = null;
         _everConnected = false;
+        _retryAtOnce = false;
+        _freshTokenTried = false;
         SetState(EventHubConnectionState.Connecting, null);
         try
         {
@@ -230,16 +240,25 @@ public sealed partial class EventHubClient : IAsyncDisposable
         while (true)
         {
             if (_reader is null) await ConnectAsync(cancellationToken).ConfigureAwait(false);
-            Exception error;
+            Exception? error = null;
+            StreamSignal? signal = null;
             try
             {
                 if (await _reader!.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
                 {
                     if (!_reader.TryRead(out var item)) continue;
-                    _attempt = 0; // progress: a later loss starts the backoff afresh
-                    return item;
+                    if (!StreamSignal.TryRead(item, out signal))
+                    {
+                        _attempt = 0; // progress: a later loss starts the backoff afresh
+                        _freshTokenTried = false;
+                        return item;
+                    }
+                    // Acted on below, outside this try: stopping on it throws.
                 }
-                error = new EventHubConnectionException("The hub completed the stream without an error; resuming.");
+                else
+                {
+                    error = new EventHubConnectionException("The hub completed the stream without saying why; resuming.");
+                }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -247,23 +266,30 @@ public sealed partial class EventHubClient : IAsyncDisposable
             }
             catch (Exception e)
             {
+                // The connection dropped, or the hub closed it with an error.
                 var cause = e is ChannelClosedException { InnerException: { } inner } ? inner : e;
-                if (ErrorClassifier.TryGetReset(cause, out var resetReason, out var resetMessage, out var continueFrom))
+                var outcome = ErrorClassifier.Classify(cause, out var code, out var reason);
+                error = code is null ? cause : await FailedAsync(outcome, code, reason, cause).ConfigureAwait(false);
+            }
+
+            if (signal is not null)
+            {
+                // The stream's final item: how it ended. The channel completes after it.
+                _reader = null;
+                if (signal.IsReset)
                 {
                     // Not a failure: the hub cannot continue from our offset without a gap. Hand the
                     // signal to the application (refetch state) and continue from the given offset
                     // on the same connection, at once.
-                    _reader = null;
                     _attempt = 0;
-                    LogReset(_logger, resetReason, _after ?? "(now)", continueFrom);
-                    return new StreamReset(resetReason, resetMessage, continueFrom, _after, _options.Projects ?? [], _time.GetUtcNow());
+                    LogReset(_logger, signal.Code, _after ?? "(now)", signal.Offset!);
+                    return new StreamReset(signal.Code, signal.Message, signal.Offset!, _after, _options.Projects ?? [], _time.GetUtcNow());
                 }
-                if (ErrorClassifier.TryGetRequestError(cause, out var code, out var reason))
-                    throw await StopAsync(Rejected(code, reason, cause)).ConfigureAwait(false);
-                error = cause;
+                error = await FailedAsync(ErrorClassifier.Classify(signal), signal.Code, signal.Message, null).ConfigureAwait(false);
             }
 
             // Lost: the connection dropped or the hub ended the stream (it is shutting down).
+            error ??= new EventHubConnectionException("The hub ended the stream; resuming.");
             LogLost(_logger, HubUrl, _after ?? "(now)", error);
             await DropConnectionAsync().ConfigureAwait(false);
             if (_time.GetElapsedTime(_liveSince) >= StableConnection) _attempt = 0;
@@ -278,7 +304,12 @@ public sealed partial class EventHubClient : IAsyncDisposable
     {
         while (true)
         {
-            if (_lastError is not null)
+            if (_lastError is not null && _retryAtOnce)
+            {
+                _retryAtOnce = false; // the contract says reconnect at once; a failure after this backs off
+                LogAttemptFailed(_logger, _attempt, HubUrl, TimeSpan.Zero, _lastError);
+            }
+            else if (_lastError is not null)
             {
                 _attempt++;
                 var delay = _policy.NextDelay(new EventHubReconnectContext(_attempt, _time.GetElapsedTime(_troubleSince), _lastError));
@@ -346,8 +377,14 @@ public sealed partial class EventHubClient : IAsyncDisposable
             catch (Exception e)
             {
                 await connection.DisposeAsync().ConfigureAwait(false);
-                if (ErrorClassifier.TryGetRequestError(e, out var code, out var reason))
-                    throw await StopAsync(Rejected(code, reason, e)).ConfigureAwait(false);
+                var outcome = ErrorClassifier.Classify(e, out var code, out var reason);
+                if (code is not null)
+                {
+                    // A coded refusal outside the stream (GetHeadOffset, a connection limit).
+                    _lastError = await FailedAsync(outcome, code, reason, e).ConfigureAwait(false);
+                    if (_attempt == 0) _troubleSince = _time.GetTimestamp();
+                    continue;
+                }
                 if (ErrorClassifier.IsRefusedConnection(e))
                     throw await StopAsync(new EventHubConnectionException(
                         $"The hub at {HubUrl} refused the connection ({e.Message}). Check the URL (the hub's path is " +
@@ -377,14 +414,34 @@ public sealed partial class EventHubClient : IAsyncDisposable
             var head = await connection.InvokeAsync<string>(EventHubMethods.GetHeadOffset, cancellationToken).ConfigureAwait(false);
             Volatile.Write(ref _after, head);
         }
-        var request = new StreamEventsRequest { Projects = _options.Projects, Types = _options.Types, After = _after };
-        // The hub does not acknowledge a stream: a request it rejects fails the channel right
-        // after this returns, and NextAsync stops with that error (or surfaces the reset).
+        // Signal items: the stream's end (reset, error code) arrives as its last item, as data.
+        var request = new StreamEventsRequest { Projects = _options.Projects, Types = _options.Types, After = _after, SignalItems = true };
+        // The hub does not acknowledge a stream: a request it refuses sends one stream_error item
+        // right after this returns, and NextAsync acts on it (or surfaces the reset).
         return await connection.StreamAsChannelAsync<ChangeEvent>(EventHubMethods.StreamEvents, request, cancellationToken)
             .ConfigureAwait(false);
     }
 
-    private EventHubRequestException Rejected(string code, string reason, Exception cause)
+    /// <summary>
+    /// Acts on a coded failure per the contract: throws (after stopping) for one retried "never",
+    /// or a second fresh-token one with no event between; otherwise returns the error to record
+    /// before reconnecting, at once or after the policy's delay.
+    /// </summary>
+    private async Task<Exception> FailedAsync(ErrorOutcome outcome, string code, string message, Exception? cause)
+    {
+        var stop = outcome == ErrorOutcome.Stop || (outcome == ErrorOutcome.RetryWithFreshToken && _freshTokenTried);
+        if (stop) throw await StopAsync(Rejected(code, message, cause)).ConfigureAwait(false);
+        if (outcome == ErrorOutcome.RetryWithFreshToken)
+        {
+            // A new connection asks the access-token provider again; drop this one.
+            _freshTokenTried = true;
+            await DropConnectionAsync().ConfigureAwait(false);
+        }
+        _retryAtOnce = outcome is ErrorOutcome.RetryAtOnce or ErrorOutcome.RetryWithFreshToken;
+        return new EventHubConnectionException($"The hub ended the stream ({code}): {message}", cause);
+    }
+
+    private EventHubRequestException Rejected(string code, string reason, Exception? cause)
     {
         LogRejected(_logger, code, reason);
         return new EventHubRequestException(code, $"The hub rejected the stream request ({code}): {reason}", cause);

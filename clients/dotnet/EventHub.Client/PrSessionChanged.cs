@@ -15,19 +15,19 @@ public sealed class PrSessionChanged : TypedChangeEvent
     internal PrSessionChanged(ChangeEvent source) : base(source)
     {
         Url = PayloadReader.String(source.Payload, "url");
-        FromSession = PayloadReader.NullableString(source.Payload, "fromSession");
-        ToSession = PayloadReader.NullableString(source.Payload, "toSession");
+        FromSession = PayloadReader.String(source.Payload, "fromSession");
+        ToSession = PayloadReader.String(source.Payload, "toSession");
     }
 
     /// <summary>The pull request's URL (payload <c>url</c>).</summary>
     [JsonIgnore]
     public string Url { get; init; } = "";
 
-    /// <summary>The session it left, or null (payload <c>fromSession</c>).</summary>
+    /// <summary>The session it left (payload <c>fromSession</c>).</summary>
     [JsonIgnore]
-    public string? FromSession { get; init; }
+    public string FromSession { get; init; } = "";
 
-    /// <summary>The session it joined, or null (payload <c>toSession</c>).</summary>
+    /// <summary>The session it joined (payload <c>toSession</c>).</summary>
     [JsonIgnore]
-    public string? ToSession { get; init; }
+    public string ToSession { get; init; } = "";
 }

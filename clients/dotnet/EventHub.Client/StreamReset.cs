@@ -8,7 +8,8 @@ namespace EventHub.Client;
 /// offset without a gap, because the offset belongs to another log (<see cref="Reasons.OffsetFromAnotherLog"/>:
 /// another database, or the schema was re-created) or retention pruned events after it
 /// (<see cref="Reasons.OffsetPruned"/>). Whatever the application built from earlier events may
-/// be stale: <b>refetch state, then continue</b>. The client continues by itself right after
+/// be stale (the same holds for <see cref="Reasons.OffsetFormatChanged"/>, an offset in a format
+/// the log no longer issues): <b>refetch state, then continue</b>. The client continues by itself right after
 /// this item, from <see cref="ContinueFrom"/> (also <see cref="ChangeEvent.Offset"/>, so storing
 /// the offset of every item you handled stays correct).
 /// </summary>
@@ -29,10 +30,13 @@ public sealed class StreamReset : ChangeEvent
     public static class Reasons
     {
         /// <summary>The offset came from another log (another database, or a re-created schema).</summary>
-        public const string OffsetFromAnotherLog = "offset_from_another_log";
+        public const string OffsetFromAnotherLog = ErrorCodes.OffsetFromAnotherLog;
 
         /// <summary>Retention deleted events after the offset.</summary>
-        public const string OffsetPruned = "offset_pruned";
+        public const string OffsetPruned = ErrorCodes.OffsetPruned;
+
+        /// <summary>The offset is in a format this log no longer issues: refetch, and the stream continues from the offset given.</summary>
+        public const string OffsetFormatChanged = ErrorCodes.OffsetFormatChanged;
     }
 
     /// <summary>Creates a reset item (the client does; tests and fakes may too).</summary>
@@ -61,7 +65,7 @@ public sealed class StreamReset : ChangeEvent
         CreatedAt = receivedAt;
     }
 
-    /// <summary>Why the hub reset the stream: <see cref="Reasons.OffsetFromAnotherLog"/> or <see cref="Reasons.OffsetPruned"/>.</summary>
+    /// <summary>Why the hub reset the stream: one of <see cref="Reasons"/> (a reset reason of <see cref="ErrorContract"/>).</summary>
     public string Reason { get; }
 
     /// <summary>The hub's explanation, for a log or a person.</summary>

@@ -182,6 +182,8 @@ export class EventStream implements AsyncIterable<StreamItem> {
   private async loop(signal: AbortSignal): Promise<void> {
     let failedAttempts = 0;
     let everLive = false;
+    // A fresh-token error (expired, unauthenticated) since the last event: a second one stops.
+    let freshTokenTried = false;
     let continuing = false; // the last connection ended with a reset: continue at once, still "live"
     while (!signal.aborted) {
       if (!continuing) this.state.update({ state: everLive || failedAttempts > 0 ? "reconnecting" : "connecting" });
@@ -196,7 +198,9 @@ export class EventStream implements AsyncIterable<StreamItem> {
           this.state.update({ state: "live", error: null, failedAttempts: 0 });
         },
         event: (frame) => {
-          if (!signal.aborted) this.deliver(frame);
+          if (signal.aborted) return;
+          this.deliver(frame);
+          freshTokenTried = false;
         },
         notice: (notice) => this.options.onNotice?.(notice),
         reset: (signalled) => {
@@ -222,12 +226,19 @@ export class EventStream implements AsyncIterable<StreamItem> {
       } catch (e) {
         if (signal.aborted) return;
         if (!(e instanceof EventStreamError) || !e.retryable) throw e;
+        if (e.retry === "with_fresh_token") {
+          // The next attempt asks the token factory again; if that token fails the same way, no retry will help.
+          if (freshTokenTried) throw e;
+          freshTokenTried = true;
+        }
         error = e;
       }
       failedAttempts = wentLive ? 1 : failedAttempts + 1;
       this.state.update({ state: "reconnecting", error, failedAttempts });
-      const delay = this.retryDelays[Math.min(failedAttempts - 1, this.retryDelays.length - 1)]!;
-      await abortableDelay(Math.max(delay, failedAttempts > 1 ? this.retryHintInMilliseconds : 0), signal);
+      // The contract's "at once" (and a fresh token) reconnects without waiting; the rest backs off.
+      const atOnce = error instanceof EventStreamError && (error.retry === "at_once" || error.retry === "with_fresh_token");
+      const delay = atOnce ? 0 : this.retryDelays[Math.min(failedAttempts - 1, this.retryDelays.length - 1)]!;
+      await abortableDelay(Math.max(delay, !atOnce && failedAttempts > 1 ? this.retryHintInMilliseconds : 0), signal);
     }
   }
 

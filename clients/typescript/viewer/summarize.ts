@@ -32,10 +32,15 @@ export function summarize(event: EventHubEvent): SummaryPart[] {
     return [{ value: text.length > 120 ? `${text.slice(0, 117)}…` : text, tone: "muted" }];
   }
   switch (event.type) {
-    case "session_created":
-    case "session_updated": {
+    case "session_created": {
       const p = event.payload;
       return [pill(p.activity, "activity"), ...(p.isTerminated ? [{ value: "terminated", tone: "bad" as const }] : [])];
+    }
+    case "session_updated": {
+      const p = event.payload;
+      // The preview (issue 15): its URL and revision, once the session has one.
+      const preview = p.previewUrl ? [{ value: `${p.previewUrl} r${p.previewRevision}`, label: "preview" }] : [];
+      return [pill(p.activity, "activity"), ...(p.isTerminated ? [{ value: "terminated", tone: "bad" as const }] : []), ...preview];
     }
     case "pr_created":
     case "pr_updated": {

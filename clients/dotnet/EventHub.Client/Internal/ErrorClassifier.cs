@@ -1,73 +1,80 @@
 using System.Net;
-using System.Text.RegularExpressions;
+using EventHub.Contracts;
 using Microsoft.AspNetCore.SignalR;
 
 namespace EventHub.Client.Internal;
 
 /// <summary>
-/// Sorts failures into "retry" and "stop". The hub ends a request it cannot serve with a
-/// <see cref="HubException"/> whose message starts with a stable code (<c>invalid_offset: …</c>);
-/// sending the same request again gets the same answer, so those stop the client. A
-/// <see cref="HubException"/> without a code is the hub ending a stream it could serve (shutting
-/// down, a failure on its side): retried. Transport failures are retried, except HTTP answers that
-/// say the URL or the credentials are wrong.
+/// Sorts the ways a stream ends by the one error contract (<see cref="ErrorContract"/>), so that
+/// this client and the TypeScript one decide the same (both are tested over
+/// <c>clients/error-classification-cases.json</c>).
 /// </summary>
-internal static partial class ErrorClassifier
+/// <remarks>
+/// A stream's own end arrives as data (a <see cref="StreamSignal"/> item): its code is read, not
+/// parsed. Two failures happen outside a stream and still arrive as a HubException's text: the
+/// refusal of <c>GetHeadOffset</c> and a connection the hub closes at once (a connection limit).
+/// For those the text's leading <c>code: </c> is taken only when the contract knows the code, so
+/// no wording of a message can be misread as a code.
+/// </remarks>
+internal static class ErrorClassifier
 {
+    /// <summary>The outcome of a stream's final signal item.</summary>
+    public static ErrorOutcome Classify(StreamSignal signal) =>
+        signal.IsReset ? ErrorOutcome.Reset : Of(ErrorContract.RetryOf(signal.Code));
+
     /// <summary>
-    /// The hub's reset signal: <c>reset: {reason}: {message} Continue from offset {offset}.</c>
-    /// Not a failure of the request: the client surfaces it and continues from the offset.
+    /// The outcome of a failure outside a stream's items, with the contract's code when the hub
+    /// named one (else null), and the hub's explanation.
     /// </summary>
-    public static bool TryGetReset(Exception error, out string reason, out string message, out string continueFrom)
+    public static ErrorOutcome Classify(Exception error, out string? code, out string message)
     {
-        reason = message = continueFrom = "";
-        if (error is not HubException hub) return false;
-        var text = HubText(hub.Message);
-        var match = ResetMessage().Match(text);
-        if (!match.Success) return false;
-        reason = match.Groups[1].Value;
-        message = match.Groups[2].Value.Trim();
-        continueFrom = match.Groups[3].Value;
-        return true;
-    }
-
-    /// <summary>The hub's code for a stream whose token expired (retryable with a fresh token).</summary>
-    public const string TokenExpiredCode = "token_expired";
-
-    /// <summary>The error code a request failure carries, with the rest of the message, if it is one.</summary>
-    public static bool TryGetRequestError(Exception error, out string code, out string message)
-    {
-        code = message = "";
-        if (error is not HubException hub) return false;
-        var text = HubText(hub.Message);
-        var match = CodePrefix().Match(text);
-        if (match.Success)
+        code = null;
+        message = error.Message;
+        // The negotiation refused for want of a valid token: a fresh one may help (400, 403 and
+        // 404 are IsRefusedConnection's: the URL or the credentials are wrong).
+        if (error is HttpRequestException { StatusCode: HttpStatusCode.Unauthorized })
         {
-            // An expired token is not a wrong request: reconnecting asks the access-token provider
-            // for a fresh one, and the stream resumes from its offset.
-            if (match.Groups[1].Value == TokenExpiredCode) return false;
-            code = match.Groups[1].Value;
-            message = text[match.Length..].Trim();
-            return true;
+            code = ErrorCodes.Unauthenticated;
+            return ErrorOutcome.RetryWithFreshToken;
+        }
+        if (error is not HubException hub) return ErrorOutcome.RetryWithBackoff;
+        var text = HubText(hub.Message);
+        var colon = text.IndexOf(": ", StringComparison.Ordinal);
+        if (colon > 0 && ErrorContract.Find(text[..colon]) is { IsReset: false } known)
+        {
+            code = known.Code;
+            message = text[(colon + 2)..].Trim();
+            return Of(known.Retry);
         }
         // SignalR's own answer to a call the hub could not bind (detailed errors are on): the
         // request itself is malformed, a retry would fail the same way.
-        text = hub.Message;
-        if (text.StartsWith("Failed to invoke", StringComparison.Ordinal) || text.StartsWith("Unknown hub method", StringComparison.Ordinal))
+        if (hub.Message.StartsWith("Failed to invoke", StringComparison.Ordinal) ||
+            hub.Message.StartsWith("Unknown hub method", StringComparison.Ordinal))
         {
-            code = "request_failed";
-            message = text;
-            return true;
+            code = RequestFailed;
+            return ErrorOutcome.Stop;
         }
-        return false;
+        // Uncoded: the hub ending something it could serve (a failure on its side).
+        return ErrorOutcome.RetryWithBackoff;
     }
 
-    /// <summary>HTTP answers to the negotiation that a retry cannot change: wrong URL, no or bad credentials.</summary>
-    public static bool IsRefusedConnection(Exception error) =>
-        error is HttpRequestException { StatusCode: HttpStatusCode.NotFound or HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.BadRequest };
+    /// <summary>The code of a call SignalR could not bind: a client-side code, not the hub's.</summary>
+    public const string RequestFailed = "request_failed";
 
-    // SignalR prefixes what the hub threw: "An unexpected error occurred invoking 'StreamEvents'
-    // on the server. HubException: invalid_offset: …". The hub's own text follows the last marker.
+    /// <summary>HTTP answers to the negotiation that a retry cannot change: a wrong URL, credentials that do not grant access.</summary>
+    public static bool IsRefusedConnection(Exception error) =>
+        error is HttpRequestException { StatusCode: HttpStatusCode.NotFound or HttpStatusCode.Forbidden or HttpStatusCode.BadRequest };
+
+    private static ErrorOutcome Of(RetryMode retry) => retry switch
+    {
+        RetryMode.Never => ErrorOutcome.Stop,
+        RetryMode.AtOnce => ErrorOutcome.RetryAtOnce,
+        RetryMode.WithFreshToken => ErrorOutcome.RetryWithFreshToken,
+        _ => ErrorOutcome.RetryWithBackoff,
+    };
+
+    // SignalR prefixes what the hub threw: "An unexpected error occurred invoking 'GetHeadOffset'
+    // on the server. HubException: forbidden_project: …". The hub's own text follows the last marker.
     private static string HubText(string text)
     {
         var marker = text.LastIndexOf(HubExceptionMarker, StringComparison.Ordinal);
@@ -75,10 +82,4 @@ internal static partial class ErrorClassifier
     }
 
     private const string HubExceptionMarker = "HubException: ";
-
-    [GeneratedRegex(@"^reset: ([a-z][a-z0-9_]*): (.*)\bContinue from offset (\S+?)\.?\s*$", RegexOptions.Singleline)]
-    private static partial Regex ResetMessage();
-
-    [GeneratedRegex(@"^([a-z][a-z0-9_]*):\s")]
-    private static partial Regex CodePrefix();
 }

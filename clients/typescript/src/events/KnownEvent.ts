@@ -1,23 +1,11 @@
-import type { PrCheckRecordedEvent } from "./PrCheckRecordedEvent.js";
-import type { PrCreatedEvent } from "./PrCreatedEvent.js";
-import type { PrReviewThreadAddedEvent } from "./PrReviewThreadAddedEvent.js";
-import type { PrReviewThreadResolvedEvent } from "./PrReviewThreadResolvedEvent.js";
-import type { PrSessionChangedEvent } from "./PrSessionChangedEvent.js";
-import type { PrUpdatedEvent } from "./PrUpdatedEvent.js";
-import type { SessionCreatedEvent } from "./SessionCreatedEvent.js";
-import type { SessionUpdatedEvent } from "./SessionUpdatedEvent.js";
+import type { ChangeEventBase } from "./ChangeEventBase.js";
+import type { EventPayloads } from "./eventTypes.generated.js";
+import type { KnownEventType } from "./KnownEventType.js";
 
 /**
- * The eight event types of the CDC contract: a union discriminated by `type`. Check an
- * {@link EventHubEvent} with {@link isKnownEvent} first, then `switch (event.type)` narrows the
+ * The event types of the CDC contract: a union discriminated by `type`, one member per type of
+ * Contracts/event-types.json (a type added there joins it when the types are regenerated). Check
+ * an {@link EventHubEvent} with {@link isKnownEvent} first, then `switch (event.type)` narrows the
  * payload.
  */
-export type KnownEvent =
-  | SessionCreatedEvent
-  | SessionUpdatedEvent
-  | PrCreatedEvent
-  | PrUpdatedEvent
-  | PrSessionChangedEvent
-  | PrCheckRecordedEvent
-  | PrReviewThreadAddedEvent
-  | PrReviewThreadResolvedEvent;
+export type KnownEvent = { [T in KnownEventType]: ChangeEventBase<T, EventPayloads[T]> }[KnownEventType];

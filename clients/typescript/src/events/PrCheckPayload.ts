@@ -1,13 +1,4 @@
-import type { CheckStatus } from "./PayloadValues.js";
+import type { PrCheckRecordedPayload } from "./eventTypes.generated.js";
 
-/** Payload of `pr_check_recorded`. */
-export interface PrCheckPayload {
-  /** The URL of the PR the check ran on. */
-  readonly pr: string;
-  /** The check's name. */
-  readonly name: string;
-  /** The commit the check ran on. */
-  readonly commit: string;
-  /** The check's status. */
-  readonly status: CheckStatus;
-}
+/** Payload of `pr_check_recorded`. Generated from Contracts/event-types.json. */
+export type PrCheckPayload = PrCheckRecordedPayload;

@@ -1,9 +1,2 @@
-/** Payload of `pr_session_changed`: a PR moved to another session. */
-export interface PrSessionChangedPayload {
-  /** The PR's URL. */
-  readonly url: string;
-  /** The session the PR belonged to. */
-  readonly fromSession: string;
-  /** The session the PR belongs to now (its project is the event's project). */
-  readonly toSession: string;
-}
+// Generated from Contracts/event-types.json (eventTypes.generated.ts); re-exported under its own file like the other payloads.
+export type { PrSessionChangedPayload } from "./eventTypes.generated.js";

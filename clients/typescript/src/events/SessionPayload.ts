@@ -1,11 +1,8 @@
-import type { SessionActivity } from "./PayloadValues.js";
+import type { SessionCreatedPayload } from "./eventTypes.generated.js";
 
-/** Payload of `session_created` and `session_updated`. */
-export interface SessionPayload {
-  /** The session id, `{project}-{num}`. */
-  readonly id: string;
-  /** The session's activity state. */
-  readonly activity: SessionActivity;
-  /** Whether the session has been terminated. */
-  readonly isTerminated: boolean;
-}
+/**
+ * The fields every session event carries: the payload of `session_created`; `session_updated`'s
+ * ({@link SessionUpdatedPayload}) adds the preview. Generated from Contracts/event-types.json.
+ */
+export type SessionPayload = SessionCreatedPayload;
+export type { SessionCreatedPayload, SessionUpdatedPayload } from "./eventTypes.generated.js";

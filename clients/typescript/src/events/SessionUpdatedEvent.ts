@@ -1,5 +1,5 @@
 import type { ChangeEventBase } from "./ChangeEventBase.js";
-import type { SessionPayload } from "./SessionPayload.js";
+import type { SessionUpdatedPayload } from "./eventTypes.generated.js";
 
-/** A session's activity or termination changed. */
-export type SessionUpdatedEvent = ChangeEventBase<"session_updated", SessionPayload>;
+/** A session's activity, termination or preview changed, or it sent its first signal. */
+export type SessionUpdatedEvent = ChangeEventBase<"session_updated", SessionUpdatedPayload>;

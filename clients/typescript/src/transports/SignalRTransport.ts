@@ -2,7 +2,7 @@ import { HubConnectionBuilder, LogLevel, type HubConnection, type ISubscription 
 import { EventStreamError } from "../EventStreamError.js";
 import type { ProjectNotice } from "../ProjectNotice.js";
 import type { StreamRequest } from "../StreamRequest.js";
-import { fromSignalRError, parseResetError } from "./hubErrors.js";
+import { fromHttpStatus, fromSignalRError, signalFromItem } from "./hubErrors.js";
 import { hubUrl } from "./hubUrl.js";
 import { loadMessagePackProtocol } from "./loadMessagePackProtocol.js";
 import type { Transport } from "./Transport.js";
@@ -12,7 +12,9 @@ import type { TransportSink } from "./TransportSink.js";
 export const SIGNALR_HUB_PATH = "/hubs/events";
 
 /**
- * SignalR transport: one `HubConnection` per attempt, one `StreamEvents(request)` stream on it.
+ * SignalR transport: one `HubConnection` per attempt, one `StreamEvents(request)` stream on it,
+ * opened with `signalItems: true`: the hub ends the stream with a final `reset` or `stream_error`
+ * item (the SSE frames' data) and completes it, so how it ended is read as data.
  * SignalR's own automatic reconnect is not used: a reconnected connection would not re-open the
  * stream, and the stream's loop already resumes from its offset with its own delays. @internal
  */
@@ -44,7 +46,13 @@ export class SignalRTransport implements Transport {
         await started;
       } catch (e) {
         if (signal.aborted) return;
-        throw new EventStreamError("transport", `Could not connect to the SignalR hub: ${(e as Error).message}`, true);
+        const message = `Could not connect to the SignalR hub: ${(e as Error).message}`;
+        // The negotiation's HTTP status: 401 wants a fresh token, 400/403/404 stop. @microsoft/signalr
+        // wraps the HttpError that carries it in FailedToNegotiateWithServerError, keeping only its
+        // text ("... Status code '401'"), so the status is read from there when the property is gone.
+        const status = negotiationStatus(e);
+        if (status !== null) throw fromHttpStatus(status, message);
+        throw new EventStreamError("transport", message, true);
       } finally {
         signal.removeEventListener("abort", onAbortStart);
       }
@@ -89,26 +97,24 @@ export class SignalRTransport implements Transport {
         projects: request.projects.length > 0 ? [...request.projects] : null,
         types: request.types.length > 0 ? [...request.types] : null,
         after: request.after,
+        signalItems: true,
       }).subscribe({
         next: (item) => {
           if (done) return;
           try {
-            sink.event(item);
+            const end = signalFromItem(item);
+            if (end === null) sink.event(item);
+            // The reset signal: not a failure. Report it; the stream continues from its offset.
+            else if ("reset" in end) { sink.reset(end.reset); finish(); }
+            else finish(end.error);
           } catch (e) {
             finish(e);
           }
         },
         error: (e) => {
           if (signal.aborted) { finish(); return; }
-          // The reset signal: not a failure. Report it; the stream continues from its offset.
-          const reset = parseResetError(e);
-          if (reset === null) { finish(fromSignalRError(e)); return; }
-          try {
-            sink.reset(reset);
-            finish();
-          } catch (error) {
-            finish(error);
-          }
+          // Not the stream's own end (that is its final item): the connection failed or closed.
+          finish(fromSignalRError(e));
         },
         complete: () => finish(),
       });
@@ -116,4 +122,12 @@ export class SignalRTransport implements Transport {
       else sink.open();
     });
   }
+}
+
+/** The HTTP status that refused SignalR's negotiation, if `error` says one. */
+function negotiationStatus(error: unknown): number | null {
+  const status = (error as { statusCode?: unknown }).statusCode;
+  if (typeof status === "number") return status >= 400 ? status : null;
+  const match = /Status code '(\d{3})'/.exec(error instanceof Error ? error.message : String(error));
+  return match === null ? null : Number(match[1]);
 }

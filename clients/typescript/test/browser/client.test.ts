@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import type { BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { launchChromium } from "../support/browser.js";
+import { foreignLogOffset } from "../support/foreignLog.js";
 import { closeDb, createProject, createSession, uniqueProject, writeAllEightTypes } from "../support/db.js";
 
 let browser: Awaited<ReturnType<typeof launchChromium>>;
@@ -87,6 +88,7 @@ const resetCases: Array<[string, string, boolean]> = [
 
 describe.each(resetCases)("a reset in a browser page over %s", (_name, query, eventSource) => {
   it("is delivered as a reset item, then the stream continues from its offset", async () => {
+    const foreign = await foreignLogOffset(); // another database's offset: opaque, whatever its format
     const project = uniqueProject("prz");
     await createProject(project);
     const page = await context.newPage();
@@ -94,7 +96,7 @@ describe.each(resetCases)("a reset in a browser page over %s", (_name, query, ev
     page.on("pageerror", (e) => errors.push(e.message));
     type Page = { __eventhub?: { seqs: number[]; resets: unknown[]; error: string | null } };
     try {
-      await page.goto(`${inject("hub").url}/__test__/client.html?${query}&project=${project}&after=feedc0de01.12345.67`);
+      await page.goto(`${inject("hub").url}/__test__/client.html?${query}&project=${project}&after=${encodeURIComponent(foreign)}`);
       await page.waitForFunction(() => {
         const r = (window as unknown as Page).__eventhub;
         return r !== undefined && (r.resets.length >= 1 || r.error !== null);

@@ -42,8 +42,10 @@ describe("the live event viewer", () => {
     expect(rowTypes.at(-1)).toBe("session_created"); // the oldest last
     for (const t of KNOWN_EVENT_TYPES) expect(rowTypes).toContain(t);
     expect(rowTypes).toContain("tracker_issue_opened");
+    // session_updated shows the session's preview (issue 15).
+    await page.locator("[data-testid=events] .row[data-type=session_updated]", { hasText: `preview.example/${project}-1 r3` }).waitFor({ timeout: 5_000 });
     const offset = await page.locator("[data-testid=offset]").textContent();
-    expect(offset).toMatch(/^[0-9a-f]+\.\d+\.\d+$/);
+    expect(offset).not.toBe(""); // opaque: shown, never parsed
     expect(await page.locator("[data-testid=received]").getAttribute("data-count")).toBe(String(total));
 
     const dir = join(repoRoot, "TestResults");

@@ -1,12 +1,18 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import {
   EventStream, isEventType, isKnownEvent, isUnknownEvent, type EventHubEvent,
 } from "../../src/index.js";
 import { Collector } from "../support/collect.js";
 import { closeDb, uniqueProject, writeAllEightTypes } from "../support/db.js";
+import { repoRoot } from "../support/HubProcess.js";
 import { allTransports } from "../support/transports.js";
 
 afterAll(closeDb);
+
+const description = JSON.parse(readFileSync(resolve(repoRoot, "Contracts/event-types.json"), "utf8")) as
+  { types: Array<{ type: string; payload: Array<{ name: string }> }> };
 
 describe.each(allTransports)("decoding over %s", (_name, transport) => {
   it("delivers all eight event types typed, and an unknown type untouched, in log order", async () => {
@@ -40,11 +46,16 @@ function checkEvents(events: EventHubEvent[], project: string): void {
     expect(typeof e.offset).toBe("string");
     expect(e.offset.length).toBeGreaterThan(0);
   }
-  const [created, updated, prCreated, prUpdated, created2, moved, check, threadAdded, threadResolved, unknown] = events;
+  const [created, updated, firstSignal, preview, prCreated, prUpdated, created2, moved, check, threadAdded, threadResolved, unknown] = events;
 
   expect(isEventType(created!, "session_created") && created.payload).toEqual({ id: s1, activity: "active", isTerminated: false });
   expect(created!.sessionId).toBe(s1);
-  expect(isEventType(updated!, "session_updated") && updated.payload).toEqual({ id: s1, activity: "waiting_input", isTerminated: false });
+  expect(isEventType(updated!, "session_updated") && updated.payload).toEqual(
+    { id: s1, activity: "waiting_input", isTerminated: false, previewUrl: null, previewRevision: 0 });
+  expect(isEventType(firstSignal!, "session_updated") && firstSignal.payload).toEqual(
+    { id: s1, activity: "waiting_input", isTerminated: false, previewUrl: null, previewRevision: 0 });
+  expect(isEventType(preview!, "session_updated") && preview.payload).toEqual(
+    { id: s1, activity: "waiting_input", isTerminated: false, previewUrl: `https://preview.example/${s1}`, previewRevision: 3 });
   expect(isEventType(prCreated!, "pr_created") && prCreated.payload).toEqual(
     { url, session: s1, state: "open", ci: "unknown", review: "none", mergeability: "unknown" });
   expect(isEventType(prUpdated!, "pr_updated") && prUpdated.payload).toEqual(
@@ -57,6 +68,12 @@ function checkEvents(events: EventHubEvent[], project: string): void {
     { pr: url, thread: "t1", path: "src/a.ts", line: 42, resolved: false, isBot: true });
   expect(isEventType(threadResolved!, "pr_review_thread_resolved") && threadResolved.payload).toEqual(
     { pr: url, thread: "t1", path: "src/a.ts", line: 42, resolved: true });
+
+  // Every known event carries exactly the fields of the one description (Contracts/event-types.json).
+  for (const e of events.filter(isKnownEvent)) {
+    const fields = description.types.find((t) => t.type === e.type)!.payload.map((f) => f.name);
+    expect(Object.keys(e.payload).sort(), e.type).toEqual([...fields].sort());
+  }
 
   expect(isKnownEvent(unknown!)).toBe(false);
   expect(isUnknownEvent(unknown!)).toBe(true);

@@ -40,13 +40,16 @@ export async function createSession(project: string, num: number): Promise<strin
 }
 
 /**
- * Writes rows that make each of the eight event types at least once, plus one event of an
- * unknown type written straight into change_log. Returns the event types in log order.
+ * Writes rows that make each of the eight event types at least once (session_updated also for a
+ * first signal and a preview), plus one event of an unknown type written straight into
+ * change_log. Returns the event types in log order.
  */
 export async function writeAllEightTypes(project: string): Promise<string[]> {
   await createProject(project);
   const s1 = await createSession(project, 1); // session_created
   await db().query("UPDATE sessions SET activity_state = 'waiting_input' WHERE id = $1", [s1]); // session_updated
+  await db().query("UPDATE sessions SET first_signal_at = now() WHERE id = $1", [s1]); // session_updated (first signal)
+  await db().query("UPDATE sessions SET preview_url = $2, preview_revision = 3 WHERE id = $1", [s1, `https://preview.example/${s1}`]); // session_updated (preview)
   const url = `https://git.example/${project}/pull/1`;
   await db().query("INSERT INTO pr (url, session_id, number) VALUES ($1, $2, 1)", [url, s1]); // pr_created
   await db().query("UPDATE pr SET ci_state = 'passing', review_decision = 'approved' WHERE url = $1", [url]); // pr_updated
@@ -57,7 +60,7 @@ export async function writeAllEightTypes(project: string): Promise<string[]> {
   await db().query("UPDATE pr_review_threads SET resolved = true WHERE pr_url = $1 AND thread_id = 't1'", [url]); // pr_review_thread_resolved
   await db().query("INSERT INTO change_log (project_id, session_id, event_type, payload) VALUES ($1, NULL, 'tracker_issue_opened', $2)",
     [project, JSON.stringify({ issue: "TRK-7", title: "A future event family" })]);
-  return ["session_created", "session_updated", "pr_created", "pr_updated", "session_created", "pr_session_changed",
+  return ["session_created", "session_updated", "session_updated", "session_updated", "pr_created", "pr_updated", "session_created", "pr_session_changed",
     "pr_check_recorded", "pr_review_thread_added", "pr_review_thread_resolved", "tracker_issue_opened"];
 }
 

@@ -1,20 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { decodeEvent, isChangeEvent, isEventType, isKnownEvent, isStreamReset, isUnknownEvent, type StreamReset } from "../../src/index.js";
-import { parseResetError, parseResetFrame } from "../../src/transports/hubErrors.js";
+import { parseResetFrame, signalFromItem } from "../../src/transports/hubErrors.js";
 
 describe("the reset signal", () => {
-  it("is read from the SignalR stream error, with its reason and the offset to continue from", () => {
-    expect(parseResetError(new Error("An unexpected error occurred invoking 'StreamEvents' on the server. HubException: reset: offset_pruned: Events after this offset were pruned. Continue from offset e1f2.9.9.")))
-      .toEqual({ reason: "offset_pruned", message: "Events after this offset were pruned.", offset: "e1f2.9.9" });
-    expect(parseResetError(new Error("reset: offset_from_another_log: Another log. Continue from offset 0.")))
-      .toEqual({ reason: "offset_from_another_log", message: "Another log.", offset: "0" });
-    expect(parseResetError(new Error("HubException: invalid_offset: 'x' is not an offset."))).toBeNull();
-    expect(parseResetError(new Error("The server ended this stream. Resume by calling StreamEvents again"))).toBeNull();
+  it("is read from the SignalR stream's final reset item, whose payload is the SSE frame's data", () => {
+    const item = { seq: 0, projectId: "", type: "reset", payload: { reason: "offset_pruned", message: "Pruned.", offset: "opaque-1" }, createdAt: new Date(), offset: "opaque-1" };
+    expect(signalFromItem(item)).toEqual({ reset: { reason: "offset_pruned", message: "Pruned.", offset: "opaque-1" } });
+    expect(signalFromItem({ ...item, type: "pr_updated" })).toBeNull();
+    expect(() => signalFromItem({ ...item, payload: { message: "m" } })).toThrow(/reset without a reason or an offset/);
   });
 
   it("is read from the SSE reset frame", () => {
     expect(parseResetFrame('{"reason":"offset_pruned","message":"m","offset":"e.1.2"}')).toEqual({ reason: "offset_pruned", message: "m", offset: "e.1.2" });
-    expect(() => parseResetFrame('{"message":"m"}')).toThrow(/reset frame/);
+    expect(() => parseResetFrame('{"message":"m"}')).toThrow(/reset without a reason or an offset/);
   });
 
   it("is told apart from events by the guards", () => {

@@ -1,0 +1,52 @@
+using EventHub.Client.Tests.Infrastructure;
+using EventHub.Tests.Infrastructure;
+using static EventHub.Client.EventHubConnectionState;
+
+namespace EventHub.Client.Tests;
+
+public sealed partial class EventHubClientTests
+{
+    [Theory]
+    [InlineData(EventHubProtocol.Json)]
+    [InlineData(EventHubProtocol.MessagePack)]
+    public async Task A_project_the_token_does_not_grant_stops_the_client_without_a_retry(EventHubProtocol protocol)
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, TestTokens.TokenModeSettings());
+        var policy = new CountingPolicy();
+        await using var reader = new ClientReader(new EventHubClient(new EventHubClientOptions
+        {
+            HubUrl = hub.BaseAddress, Projects = ["not-granted"], StartAfter = "0", Protocol = protocol, ReconnectPolicy = policy,
+            AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.Mint(["granted"])),
+        }));
+
+        // The refusal is the stream's stream_error item: forbidden_project, retried "never".
+        var error = await Assert.ThrowsAsync<EventHubRequestException>(() => reader.Completion.WithTimeout());
+
+        Assert.Equal("forbidden_project", error.Code);
+        Assert.Equal(0, policy.Calls);
+        Assert.DoesNotContain(Reconnecting, reader.States);
+    }
+
+    [Theory]
+    [InlineData(EventHubProtocol.Json)]
+    [InlineData(EventHubProtocol.MessagePack)]
+    public async Task A_token_the_hub_rejects_stops_the_client_after_one_fresh_token(EventHubProtocol protocol)
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, TestTokens.TokenModeSettings());
+        var policy = new CountingPolicy();
+        await using var reader = new ClientReader(new EventHubClient(new EventHubClientOptions
+        {
+            HubUrl = hub.BaseAddress, Projects = ["ao"], StartAfter = "0", Protocol = protocol, ReconnectPolicy = policy,
+            AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.Mint(["ao"], key: "a-key-the-hub-does-not-know-0123456789abcdef")),
+        }));
+
+        // 401 at the negotiation is "unauthenticated": one fresh token at once, then a stop.
+        var error = await Assert.ThrowsAsync<EventHubRequestException>(() => reader.Completion.WithTimeout());
+
+        Assert.Equal("unauthenticated", error.Code);
+        Assert.Equal(0, policy.Calls); // at once: the backoff policy was never asked
+        Assert.Equal(Stopped, reader.Client.State);
+    }
+}

@@ -1,0 +1,91 @@
+// Access errors end a stream as the one error contract says, over every transport: a project the
+// token does not grant stops it (no retry), an expired token is replaced by a fresh one from the
+// factory and the stream resumes without loss, and a token the hub rejects stops it after one
+// fresh try. Over SignalR each arrives as the stream's final stream_error item (JSON and
+// MessagePack), not as text to parse.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EventStream, EventStreamError } from "../../src/index.js";
+import { Collector, waitUntil } from "../support/collect.js";
+import { closeDb, connectionString, createProject, createSession, uniqueProject } from "../support/db.js";
+import { freePort, HubProcess } from "../support/HubProcess.js";
+import { mintToken, TOKEN_MODE } from "../support/tokens.js";
+import { allTransports } from "../support/transports.js";
+
+let hub: HubProcess;
+beforeAll(async () => {
+  hub = await HubProcess.start(await freePort(), { "ConnectionStrings:EventHub": connectionString(), ...TOKEN_MODE });
+});
+afterAll(async () => {
+  await hub?.stop();
+  await closeDb();
+});
+
+/** Every state `stream` goes through from now on. */
+function recordStates(stream: EventStream): string[] {
+  const states: string[] = [];
+  stream.state.subscribe(() => { const s = stream.state.getSnapshot().state; if (states.at(-1) !== s) states.push(s); });
+  return states;
+}
+
+/** The error that stopped `stream` (it must stop by itself). */
+function stopped(stream: EventStream): Promise<EventStreamError> {
+  return new Promise((resolve, reject) => stream.subscribe({
+    next: () => {},
+    error: (e) => (e instanceof EventStreamError ? resolve(e) : reject(e)),
+    complete: () => reject(new Error("the stream completed without an error")),
+  }));
+}
+
+describe.each(allTransports)("access errors over %s", (_name, transport) => {
+  it("stops on a project the token does not grant, without retrying", async () => {
+    const stream = new EventStream({
+      url: hub.url, projects: ["not-granted"], after: "0", retryDelaysInMilliseconds: [10],
+      accessTokenFactory: () => mintToken(["granted"]), ...transport,
+    });
+    const states = recordStates(stream);
+    const error = await stopped(stream);
+    expect([error.code, error.retry]).toEqual(["forbidden_project", "never"]);
+    expect(states).not.toContain("reconnecting");
+    expect(stream.state.getSnapshot().failedAttempts).toBe(0);
+  });
+
+  it("gets a fresh token when its token expires and resumes without loss", async () => {
+    const project = uniqueProject("tx");
+    await createProject(project);
+    let issued = 0;
+    const stream = new EventStream({
+      url: hub.url, projects: [project], after: "0", retryDelaysInMilliseconds: [10],
+      accessTokenFactory: () => { issued++; return mintToken([project], 2); }, ...transport,
+    });
+    const collector = new Collector(stream);
+    try {
+      await createSession(project, 1);
+      await collector.waitFor(1);
+      const first = issued;
+      await createSession(project, 2); // committed while the first token runs out
+      // The hub ends the stream with token_expired; the stream asks the factory again at once.
+      await waitUntil(() => issued > first, (fn) => stream.state.subscribe(fn), 15_000, () => `no fresh token; issued ${issued}`);
+      await createSession(project, 3);
+      const events = await collector.waitFor(3);
+      expect(events.map((e) => e.sessionId)).toEqual([`${project}-1`, `${project}-2`, `${project}-3`]);
+      expect(stream.state.getSnapshot().duplicates).toBe(0);
+    } finally {
+      await stream.stop();
+    }
+  });
+
+  it("stops on a token the hub rejects once a fresh one is rejected too", async () => {
+    let issued = 0;
+    const stream = new EventStream({
+      url: hub.url, after: "0", retryDelaysInMilliseconds: [10],
+      accessTokenFactory: () => { issued++; return mintToken(["any"], 600, "a-key-the-hub-does-not-know-0123456789abcdef"); }, ...transport,
+    });
+    const states = recordStates(stream);
+    const error = await stopped(stream);
+    expect([error.code, error.retry]).toEqual(["unauthenticated", "with_fresh_token"]);
+    // One fresh try: a second attempt asked the factory again (SignalR asks once per request of an attempt).
+    expect(stream.state.getSnapshot().failedAttempts).toBe(1);
+    expect(states.filter((s) => s === "reconnecting")).toHaveLength(1);
+    expect(issued).toBeGreaterThan(1);
+  });
+});
