@@ -19,4 +19,10 @@ public static class EventHubMethods
     /// Over HTTP: <c>GET /api/v1/events/head</c> returns <c>{"offset":"..."}</c>.
     /// </summary>
     public const string GetHeadOffset = "GetHeadOffset";
+
+    /// <summary>
+    /// Returns the <see cref="LiveState"/> of the projects and types a <see cref="StreamEventsRequest"/>
+    /// selects (its <c>After</c> is ignored), authorized like the stream.
+    /// </summary>
+    public const string GetState = "GetState";
 }

@@ -81,6 +81,9 @@ public static class EventHubApp
         services.AddSingleton(_ => HubDataSources.Create(connectionString, "EventHub"));
         services.AddSingleton<SchemaMigrator>();
         services.AddHostedService<MigrationHostedService>(); // first: the others need the schema
+        services.AddOptions<EventHub.State.EntityKeyOptions>().Bind(configuration.GetSection(EventHub.State.EntityKeyOptions.Section));
+        services.AddHostedService<EventHub.State.EntityKeySync>(); // before the ticker folds ticks into the state
+        services.AddSingleton<EventHub.State.LiveStateReader>();
 
         // The tail's own pool (LogDataSources says why): the wake-up's LISTEN connection and the
         // tail's reads never queue behind catch-ups.
@@ -152,6 +155,7 @@ public static class EventHubApp
     {
         app.UseEventHubViewer(); // the live event viewer at /
         app.MapEventStream();
+        EventHub.State.StateEndpoint.MapLiveState(app);
         app.MapEventHubHealth();
         app.MapEventHubMetrics(managementPorts ?? new HashSet<int>());
         app.MapEventsHub();

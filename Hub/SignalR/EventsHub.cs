@@ -69,6 +69,34 @@ public sealed partial class EventsHub(
     }
 
     /// <summary>
+    /// The live state of the projects and types <paramref name="request"/> selects (its
+    /// <c>After</c> is ignored): the latest event of every entity and the offset it is exact at.
+    /// Authorized like the stream; a refusal is a <see cref="HubException"/> starting with its code.
+    /// </summary>
+    public async Task<LiveState> GetState(StreamEventsRequest? request)
+    {
+        var (state, refusal) = await policy.GetStateAsync(Caller(),
+            new StreamRequest(request?.Projects ?? [], request?.Types ?? [], null), Context.ConnectionAborted);
+        if (refusal is not null) throw Error(refusal);
+        return new LiveState
+        {
+            Offset = state!.Offset,
+            Entities = state.Entities.Select(x => new LiveEntity
+            {
+                Kind = x.Kind,
+                Key = x.Key,
+                Event = new ChangeEvent
+                {
+                    Seq = x.Event.Seq, ProjectId = x.Event.ProjectId, SessionId = x.Event.SessionId, Type = x.Event.Type,
+                    Payload = System.Text.Json.JsonSerializer.Deserialize<System.Text.Json.JsonElement>(x.Event.PayloadJson),
+                    CreatedAt = x.Event.CreatedAt, Offset = x.Event.Offset,
+                },
+            }).ToList(),
+            UnkeyedTypes = state.UnkeyedTypes,
+        };
+    }
+
+    /// <summary>
     /// Streams the events the request selects: catch-up from <see cref="StreamEventsRequest.After"/>
     /// then live. With <see cref="StreamEventsRequest.SignalItems"/>, a request that cannot be served
     /// and a stream that ends (reset, token expiry, the server stopping) end with one final

@@ -28,7 +28,7 @@ public static class SseEndpoint
         return endpoints.MapGet(Path, HandleAsync);
     }
 
-    private static StreamCaller Caller(HttpContext context) =>
+    internal static StreamCaller Caller(HttpContext context) =>
         new(context.User, context.Connection.RemoteIpAddress, EventHubMetrics.Sse);
 
     private static async Task HandleAsync(HttpContext context, StreamPolicy policy, IOptions<SseOptions> options, TimeProvider timeProvider)

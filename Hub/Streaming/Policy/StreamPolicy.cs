@@ -20,6 +20,8 @@ public sealed partial class StreamPolicy(
     StreamAccess access,
     ConnectionLimiter limiter,
     EventStreamSource source,
+    StreamRequestValidator validator,
+    EventHub.State.LiveStateReader state,
     EventHubMetrics metrics,
     TimeProvider timeProvider,
     ILogger<StreamPolicy> logger)
@@ -117,6 +119,32 @@ public sealed partial class StreamPolicy(
         {
             access.Authorize(caller.User, new StreamRequest([], [], null));
             return (await source.GetHeadOffsetAsync(cancellationToken), null);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            var refusal = Refuse(e) ?? InternalError;
+            if (refusal.StatusCode >= 500) LogOpenFailed(logger, caller.Transport, e);
+            else LogRefused(logger, caller.Transport, refusal.Code);
+            return (null, refusal);
+        }
+    }
+
+    /// <summary>
+    /// The live state of what <paramref name="request"/> selects, narrowed to what the caller may
+    /// read (the same authorization and filters as a stream; its offset is ignored), or the
+    /// refusal. Throws only <see cref="OperationCanceledException"/> on cancellation.
+    /// </summary>
+    public async Task<(EventHub.State.LiveStateRows? State, StreamRefusal? Refusal)> GetStateAsync(StreamCaller caller,
+        StreamRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var grant = access.Authorize(caller.User, request with { After = null });
+            return (await state.ReadAsync(validator.Validate(grant.Request).Filter, cancellationToken), null);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -1,0 +1,175 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Dapper;
+using EventHub.Contracts;
+using EventHub.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace EventHub.Tests.State;
+
+/// <summary>
+/// The live state (issue 15): the latest event of every entity at one offset, from which the
+/// stream continues with exactly the later changes, while writers commit out of order.
+/// </summary>
+public sealed class LiveStateTests
+{
+    [Fact]
+    public async Task A_state_taken_while_writers_commit_out_of_order_plus_the_stream_after_its_offset_is_exactly_the_state_computed_from_the_log()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await db.Writer.ProjectAsync("ao");
+        await using var hub = await HubServer.StartAsync(db.ConnectionString);
+        using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        var writers = Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            var random = new Random(w);
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                var session = await db.Writer.SessionAsync("ao", w * 1000 + i);
+                var pr = await db.Writer.PrAsync(session, w * 1000 + i);
+                await db.Writer.CheckAsync(pr, "build", "c1", "pending");
+                await db.Writer.ThreadAsync(pr, "t1", "a.cs", i);
+                // One transaction stays open across other writers' commits: it commits out of order.
+                await using var c = await db.DataSource.OpenConnectionAsync();
+                await using var tx = await c.BeginTransactionAsync();
+                await c.ExecuteAsync("UPDATE sessions SET activity_state = 'idle' WHERE id = @session", new { session }, tx);
+                await c.ExecuteAsync("UPDATE pr_checks SET status = 'success' WHERE pr_url = @pr", new { pr }, tx);
+                await Task.Delay(random.Next(1, 30));
+                await tx.CommitAsync();
+                await db.Writer.ResolveThreadAsync(pr, "t1");
+            }
+        })).ToList();
+
+        await Task.Delay(1000); // some history first, then the state, while the writers go on
+        var state = await http.GetFromJsonAsync<JsonElement>("/api/v1/state?project=ao").WithTimeout();
+        var offset = state.GetProperty("offset").GetString()!;
+        await using var after = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao", lastEventId: offset);
+        await Task.WhenAll(writers);
+
+        // The state, then every later event applied in stream order.
+        var entities = new Dictionary<string, (long Seq, string Type)>();
+        foreach (var e in state.GetProperty("entities").EnumerateArray())
+        {
+            var ev = e.GetProperty("event");
+            entities[$"{e.GetProperty("kind").GetString()} {e.GetProperty("key").GetRawText()}"] =
+                (ev.GetProperty("seq").GetInt64(), ev.GetProperty("type").GetString()!);
+        }
+        var inState = entities.Values.Select(v => v.Seq).ToHashSet();
+        var total = await db.ChangeLogCountAsync();
+        var expected = await ExpectedStateAsync(db);
+        var streamed = 0;
+        while (entities.Count < expected.Count || !entities.OrderBy(x => x.Key).SequenceEqual(expected.OrderBy(x => x.Key)))
+        {
+            var frame = await after.ReadEventAsync(TimeSpan.FromSeconds(30));
+            var seq = frame.Payload.GetProperty("seq").GetInt64();
+            Assert.DoesNotContain(seq, inState); // no overlap: the state's events are not streamed again
+            var (kind, key) = KeyOf(frame.Payload.GetProperty("type").GetString()!, frame.Payload.GetProperty("payload"));
+            entities[$"{kind} {key}"] = (seq, frame.Payload.GetProperty("type").GetString()!);
+            streamed++;
+        }
+        Assert.True(inState.Count > 10 && streamed > 10, $"{inState.Count} entities in the state, {streamed} events after it, of {total}");
+        Assert.Equal(expected.OrderBy(x => x.Key), entities.OrderBy(x => x.Key));
+    }
+
+    [Fact]
+    public async Task Types_without_a_key_are_left_out_and_named_a_configured_key_takes_a_new_type_in_and_the_hub_method_agrees_with_HTTP()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
+        {
+            ["State:EntityKeys:tracker_updated:Kind"] = "tracker",
+            ["State:EntityKeys:tracker_updated:Fields:0"] = "issue",
+        });
+        await db.Writer.ProjectAsync("ao");
+        await db.Writer.SessionAsync("ao", 1);
+        await db.Writer.ExecuteAsync("""
+            INSERT INTO change_log (project_id, event_type, payload) VALUES
+                ('ao', 'tracker_created', '{"issue":"I-1"}'),
+                ('ao', 'tracker_updated', '{"issue":"I-1","state":"open"}'),
+                ('ao', 'tracker_updated', '{"issue":"I-1","state":"closed"}')
+            """);
+        using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+        await http.GetStringAsync("/api/v1/events/head").WithTimeout(); // every write above is in a tick
+
+        var state = await http.GetFromJsonAsync<JsonElement>("/api/v1/state?project=ao").WithTimeout();
+        var kinds = state.GetProperty("entities").EnumerateArray()
+            .Select(e => (e.GetProperty("kind").GetString(), e.GetProperty("key").GetRawText(), e.GetProperty("event").GetProperty("type").GetString()))
+            .ToList();
+        Assert.Equal([("session", "[\"ao-1\"]", "session_created"), ("tracker", "[\"I-1\"]", "tracker_updated")], kinds);
+        Assert.Equal("closed", state.GetProperty("entities")[1].GetProperty("event").GetProperty("payload").GetProperty("state").GetString());
+        Assert.Equal(["tracker_created"], state.GetProperty("unkeyedTypes").EnumerateArray().Select(t => t.GetString()));
+
+        foreach (var protocol in new[] { WireProtocol.Json, WireProtocol.MessagePack })
+        {
+            await using var client = await EventsHubClient.ConnectAsync(hub.BaseAddress, protocol);
+            var viaHub = await client.Connection.InvokeAsync<LiveState>(EventHubMethods.GetState,
+                new StreamEventsRequest { Projects = ["ao"] }).WithTimeout();
+            Assert.Equal(state.GetProperty("offset").GetString(), viaHub.Offset);
+            Assert.Equal(kinds, viaHub.Entities.Select(e => ((string?)e.Kind, e.Key, (string?)e.Event.Type)));
+            Assert.Equal(["tracker_created"], viaHub.UnkeyedTypes);
+        }
+    }
+
+    [Fact]
+    public async Task The_state_survives_retention_and_is_authorized_like_the_stream()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await db.Writer.ProjectAsync("a");
+        await db.Writer.ProjectAsync("b");
+        for (var i = 1; i <= 20; i++) await db.Writer.SessionAsync("a", i);
+        await db.Writer.SessionAsync("b", 1);
+        var settings = TestTokens.TokenModeSettings();
+        settings["Retention:MaxEvents"] = "5";
+        settings["Retention:Interval"] = "01:00:00";
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, settings);
+        await TaskTimeouts.UntilAsync(() => db.ChangeLogCountAsync().GetAwaiter().GetResult() <= 5, because: "retention did not prune");
+
+        using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", TestTokens.Mint(["a"]));
+        var state = await http.GetFromJsonAsync<JsonElement>("/api/v1/state").WithTimeout();
+        // Every session of a, though the log keeps 5 events; none of b, which the token may not read.
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => $"[\"a-{i}\"]").Order(),
+            state.GetProperty("entities").EnumerateArray().Select(e => e.GetProperty("key").GetRawText()).Order());
+        var forbidden = await http.GetAsync("/api/v1/state?project=b").WithTimeout();
+        Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
+        Assert.Equal("forbidden_project", JsonDocument.Parse(await forbidden.Content.ReadAsStringAsync()).RootElement
+            .GetProperty("error").GetProperty("code").GetString());
+        http.DefaultRequestHeaders.Authorization = null;
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/api/v1/state").WithTimeout()).StatusCode);
+    }
+
+    /// <summary>The entity an event describes, by the contract's keys (written here independently of migration 0009).</summary>
+    private static (string Kind, string Key) KeyOf(string type, JsonElement payload)
+    {
+        string Json(params string[] fields) => "[" + string.Join(",", fields.Select(f => payload.GetProperty(f).GetRawText())) + "]";
+        return type switch
+        {
+            "session_created" or "session_updated" => ("session", Json("id")),
+            "pr_created" or "pr_updated" or "pr_session_changed" => ("pr", Json("url")),
+            "pr_check_recorded" => ("check", Json("pr", "name", "commit")),
+            "pr_review_thread_added" or "pr_review_thread_resolved" => ("thread", Json("pr", "thread")),
+            _ => throw new InvalidOperationException(type),
+        };
+    }
+
+    /// <summary>The latest event of every entity, folding the whole log in its order.</summary>
+    private static async Task<Dictionary<string, (long Seq, string Type)>> ExpectedStateAsync(TestDatabase db)
+    {
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        var rows = await c.QueryAsync<(long Seq, string Type, string Payload)>(
+            "SELECT seq, event_type, payload::text FROM change_log ORDER BY eventhub_tick_of(tx_id), tx_id, seq");
+        var state = new Dictionary<string, (long, string)>();
+        foreach (var (seq, type, payload) in rows)
+        {
+            // jsonb's text spaces values as PostgreSQL does; re-serialize so keys compare as the hub writes them.
+            var (kind, key) = KeyOf(type, JsonDocument.Parse(payload).RootElement);
+            state[$"{kind} {CompactJson(key)}"] = (seq, type);
+        }
+        return state;
+    }
+
+    private static string CompactJson(string json) => JsonSerializer.Serialize(JsonDocument.Parse(json).RootElement);
+}

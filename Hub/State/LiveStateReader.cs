@@ -1,0 +1,85 @@
+using System.Globalization;
+using System.Text;
+using Dapper;
+using EventHub.Log;
+using Npgsql;
+
+namespace EventHub.State;
+
+/// <summary>
+/// Reads the compacted log (<c>eventhub_state</c>, migration 0009): the latest event of every
+/// entity of the selected projects and types, and the newest tick, in one statement.
+/// </summary>
+/// <remarks>
+/// Why one statement is exact: the ticker folds each tick's batch into the state in the tick's own
+/// transaction, so any snapshot sees the state of exactly the ticks it sees, no more, no less.
+/// The offset returned is the end of the newest of them: streaming after it gives every later
+/// change, and none the state already holds. Retention never touches the state.
+/// </remarks>
+public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReader log)
+{
+    public async Task<LiveStateRows> ReadAsync(EventFilter filter, CancellationToken cancellationToken)
+    {
+        var epoch = await log.GetEpochAsync(cancellationToken);
+        var where = new StringBuilder("true");
+        var parameters = new DynamicParameters();
+        if (filter.Projects is not null)
+        {
+            where.Append(" AND s.project_id = ANY(@projects)");
+            parameters.Add("projects", filter.Projects);
+        }
+        if (filter.HasTypeFilter)
+        {
+            where.Append(" AND (s.event_type = ANY(@types) OR EXISTS (SELECT 1 FROM unnest(@prefixes::text[]) AS f(prefix) WHERE starts_with(s.event_type, f.prefix)))");
+            parameters.Add("types", filter.ExactTypes);
+            parameters.Add("prefixes", filter.TypePrefixes);
+        }
+        var unkeyedWhere = filter.Projects is null ? "true" : "u.project_id = ANY(@projects)";
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = (await connection.QueryAsync<Row>(new CommandDefinition($"""
+            SELECT h.head, h.unkeyed, s.kind, s.entity_key, s.tick_id, s.tx_id::text AS tx, s.seq, s.project_id,
+                   s.session_id, s.event_type, s.payload::text AS payload, s.created_at
+            FROM (SELECT (SELECT coalesce(max(tick_id), 0) FROM eventhub_tick) AS head,
+                         (SELECT coalesce(array_agg(DISTINCT u.event_type ORDER BY u.event_type), ARRAY[]::text[])
+                          FROM eventhub_state_unkeyed u WHERE {unkeyedWhere}) AS unkeyed) h
+            LEFT JOIN eventhub_state s ON {where}
+            ORDER BY s.project_id, s.kind, s.entity_key
+            """, parameters, cancellationToken: cancellationToken))).AsList();
+        var entities = new List<(string Kind, string Key, LogEvent Event)>(rows.Count);
+        foreach (var r in rows)
+        {
+            if (r.tx is null) continue;
+            var position = new LogPosition(r.tick_id, ulong.Parse(r.tx, CultureInfo.InvariantCulture), r.seq);
+            entities.Add((r.kind!, Compact(r.entity_key!), new LogEvent(position, Offset.Format(epoch, position), r.seq, r.project_id!,
+                r.session_id, r.event_type!, r.payload!, new DateTimeOffset(DateTime.SpecifyKind(r.created_at, DateTimeKind.Utc)))));
+        }
+        return new LiveStateRows(Offset.Format(epoch, LogPosition.EndOf(rows[0].head)), entities, rows[0].unkeyed);
+    }
+
+    /// <summary>
+    /// The key as compact JSON (<c>["a","b"]</c>; jsonb's text puts a space after each comma), so a
+    /// client that builds keys from streamed events' payloads gets the same string.
+    /// </summary>
+    private static string Compact(string json) => System.Text.Json.JsonSerializer.Serialize(System.Text.Json.JsonDocument.Parse(json).RootElement);
+
+#pragma warning disable IDE1006
+    private sealed class Row
+    {
+        public long head { get; set; }
+        public string[] unkeyed { get; set; } = [];
+        public string? kind { get; set; }
+        public string? entity_key { get; set; }
+        public long tick_id { get; set; }
+        public string? tx { get; set; }
+        public long seq { get; set; }
+        public string? project_id { get; set; }
+        public string? session_id { get; set; }
+        public string? event_type { get; set; }
+        public string? payload { get; set; }
+        public DateTime created_at { get; set; }
+    }
+#pragma warning restore IDE1006
+}
+
+/// <summary>The state as read: its offset, the entities with their latest events, the unkeyed types.</summary>
+public sealed record LiveStateRows(string Offset, IReadOnlyList<(string Kind, string Key, LogEvent Event)> Entities, IReadOnlyList<string> UnkeyedTypes);
