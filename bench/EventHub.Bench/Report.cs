@@ -167,7 +167,7 @@ public static class Report
         foreach (var w in r.WriteCost)
         {
             var plain = r.WriteCost.FirstOrDefault(x => !x.Triggers && x.SynchronousCommit == w.SynchronousCommit);
-            s.AppendLine($"| {w.Table} | {(w.Triggers ? "yes" : "no")} | {(!w.Triggers ? "-" : w.Notify ? "yes" : "disabled")} | {w.SynchronousCommit} | {w.Writers} | {w.InsertsPerSecond:N0} | {(plain is null ? "" : F(w.InsertsPerSecond / plain.InsertsPerSecond * 100, 0) + " %")} | {F(w.HubCpuSeconds, 2)} |");
+            s.AppendLine($"| {w.Table} | {(w.Triggers ? "yes" : "no")} | {(!w.Triggers ? "-" : w.Notify ? "yes" : r.WriteCost.Any(x => x.Notify) ? "disabled" : "none (core v2)")} | {w.SynchronousCommit} | {w.Writers} | {w.InsertsPerSecond:N0} | {(plain is null ? "" : F(w.InsertsPerSecond / plain.InsertsPerSecond * 100, 0) + " %")} | {F(w.HubCpuSeconds, 2)} |");
         }
         s.AppendLine();
 
