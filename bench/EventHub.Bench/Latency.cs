@@ -97,7 +97,10 @@ public sealed class Timeline(int capacity)
 
     public void Assign(long seq, int cell)
     {
-        if (seq < capacity) Volatile.Write(ref _cell[seq], cell);
+        if (seq >= capacity) return;
+        // A comparison run writes to two databases, whose seqs overlap: forget the other's commit time.
+        Volatile.Write(ref _commit[seq], 0);
+        Volatile.Write(ref _cell[seq], cell);
     }
 
     public void Committed(long seq, long timestamp)

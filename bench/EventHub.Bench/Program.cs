@@ -29,6 +29,22 @@ public sealed class BenchOptions
     public double WriteCostSeconds { get; set; } = 5;
     public bool Baseline { get; set; } = true;
     public HashSet<string> Sections { get; set; } = ["latency", "memory", "dbload", "writecost", "catchup"];
+    /// <summary>The hub to measure; default: this repository's Hub/bin/Release/net10.0/EventHub.Hub.dll.</summary>
+    public string? HubDll { get; set; }
+    public string HubLabel { get; set; } = "hub";
+    /// <summary>A second hub build: the run becomes a comparison of the two (bench/EventHub.Bench/Compare.cs).</summary>
+    public string? CompareDll { get; set; }
+    public string CompareLabel { get; set; } = "compare";
+    public string CompareCommit { get; set; } = "?";
+    public int CompareRounds { get; set; } = 5;
+    public double CompareCellSeconds { get; set; } = 10;
+    public int CompareLogRows { get; set; } = 500_000;
+    public int CompareLogBatch { get; set; } = 1_000;
+    public double StallSeconds { get; set; } = 30;
+    public int Opens { get; set; } = 1000;
+    public bool SectionsGiven { get; set; }
+    /// <summary>A server counts as idle below this share of a core (WaitIdleAsync).</summary>
+    public double IdleCpuShare { get; set; } = 0.06;
 
     public static BenchOptions Parse(string[] args)
     {
@@ -63,7 +79,17 @@ public sealed class BenchOptions
                 case "--idle": o.IdleSubscribers = Ints(); break;
                 case "--dbload-subscribers": o.DbLoadSubscribers = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--no-baseline": o.Baseline = false; break;
-                case "--sections": o.Sections = [.. Next().Split(',')]; break;
+                case "--hub-dll": o.HubDll = Path.GetFullPath(Next()); break;
+                case "--hub-label": o.HubLabel = Next(); break;
+                case "--compare-dll": o.CompareDll = Path.GetFullPath(Next()); break;
+                case "--compare-label": o.CompareLabel = Next(); break;
+                case "--compare-commit": o.CompareCommit = Next(); break;
+                case "--rounds": o.CompareRounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--log-rows": o.CompareLogRows = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--stall-seconds": o.StallSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--opens": o.Opens = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--write-seconds": o.WriteCostSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--sections": o.Sections = [.. Next().Split(',')]; o.SectionsGiven = true; break;
                 case "--transports":
                     o.Transports = Next().Split(',').Select(t => t switch
                     {
@@ -91,7 +117,8 @@ public static class BenchMain
         }
         ThreadPool.SetMinThreads(32, 32);
         var options = BenchOptions.Parse(args);
-        var run = new BenchRun(options, "bash bench/run.sh " + string.Join(' ', args.Where(a => a != "--repo" && !a.StartsWith('/'))));
+        var shown = Environment.GetEnvironmentVariable("EVENTHUB_BENCH_COMMAND");
+        var run = new BenchRun(options, shown ?? "bash bench/run.sh " + string.Join(' ', args.Where(a => a != "--repo" && !a.StartsWith('/'))));
         return await run.RunAsync();
     }
 }
@@ -122,10 +149,14 @@ public sealed partial class BenchRun(BenchOptions o, string command)
         try
         {
             await SetUpAsync(tmp);
-            if (o.Sections.Contains("latency")) await LatencySectionAsync();
-            if (o.Sections.Contains("memory") || o.Sections.Contains("dbload")) await MemoryAndDbLoadSectionAsync();
-            if (o.Sections.Contains("writecost")) await WriteCostSectionAsync();
-            if (o.Sections.Contains("catchup")) await CatchUpSectionAsync();
+            if (o.CompareDll is not null) await CompareAsync();
+            else
+            {
+                if (o.Sections.Contains("latency")) await LatencySectionAsync();
+                if (o.Sections.Contains("memory") || o.Sections.Contains("dbload")) await MemoryAndDbLoadSectionAsync();
+                if (o.Sections.Contains("writecost")) await WriteCostSectionAsync();
+                if (o.Sections.Contains("catchup")) await CatchUpSectionAsync();
+            }
         }
         catch (Exception e)
         {
@@ -136,11 +167,17 @@ public sealed partial class BenchRun(BenchOptions o, string command)
         {
             _r.LoadAverages.Add(Machine.LoadAverage());
             _r.DurationSeconds = Math.Round((DateTime.UtcNow - started).TotalSeconds);
-            if (_hub is not null) await _hub.DisposeAsync();
+            if (o.CompareDll is not null)
+            {
+                foreach (var b in _builds)
+                    if (b.Hub is not null) await b.Hub.DisposeAsync();
+            }
+            else if (_hub is not null) await _hub.DisposeAsync();
             if (_pg is not null) await _pg.StopAsync();
             try { Directory.Delete(tmp, recursive: true); } catch (Exception) { }
         }
-        Report.Evaluate(_r, o);
+        if (o.CompareDll is null) Report.Evaluate(_r, o);
+        else CompareReport.Evaluate(_r, o);
         var (md, json) = Report.Write(_r, o.OutDir, o.Quick);
         Log($"wrote {md} and {json}");
         return 0;
@@ -148,8 +185,9 @@ public sealed partial class BenchRun(BenchOptions o, string command)
 
     private async Task SetUpAsync(string tmp)
     {
-        var hubDll = Path.Combine(o.RepoRoot, "Hub", "bin", "Release", "net10.0", "EventHub.Hub.dll");
+        var hubDll = HubDll();
         if (!File.Exists(hubDll)) throw new FileNotFoundException("Build the hub first: dotnet build -c Release Hub", hubDll);
+        if (o.CompareDll is not null && !File.Exists(o.CompareDll)) throw new FileNotFoundException("--compare-dll", o.CompareDll);
 
         Log($"starting a private PostgreSQL in {tmp}");
         _pg = new EmbeddedPostgres(new EmbeddedPostgresOptions { Directory = tmp }, NullLogger.Instance);
@@ -174,6 +212,18 @@ public sealed partial class BenchRun(BenchOptions o, string command)
         _r.Versions["PostgreSQL"] = await ScalarAsync<string>(new NpgsqlDataSourceBuilder(_pg.ConnectionString).Build(), "SHOW server_version");
         _r.Versions["Microsoft.AspNetCore.SignalR.Client"] = "10.0.15";
         _r.Versions["hub commit"] = GitHead();
+        if (o.CompareDll is not null)
+        {
+            // A comparison run sets up each build's database and hub itself (Compare.cs).
+            _r.Parameters["mode"] = "comparison";
+            _r.Parameters["eventSource"] = "bench_pr: a copy of pr with a padding column 'note'; its AFTER INSERT trigger (same shape as pr's) writes a pr_updated row into change_log";
+            _r.Parameters["writer"] = "open loop: event i due at start+i/rate; one transaction per event (INSERT bench_pr; SELECT currval of change_log seq; COMMIT); commit time = when COMMIT returns; 4 connections";
+            _r.Parameters["latency"] = "client receive time - commit time, same process, Stopwatch clock; an event that arrives before its COMMIT reply counts as 0";
+            _r.Parameters["subscription"] = "SSE, project=bench, from now; clients open 64 at a time (opens: all at once), then a warm-up event must reach every client";
+            _r.Parameters["hubSettings"] = "each build's defaults (its appsettings.json), Logging:LogLevel:Default=Warning; connection string with Pooling=true";
+            _r.Parameters["clientSockets"] = "bound to 127.0.0.2-201 in turn";
+            return;
+        }
 
         await StartHubAsync();
 
@@ -211,13 +261,15 @@ public sealed partial class BenchRun(BenchOptions o, string command)
     private async Task StartHubAsync()
     {
         if (_hub is not null) await _hub.DisposeAsync();
-        var hubDll = Path.Combine(o.RepoRoot, "Hub", "bin", "Release", "net10.0", "EventHub.Hub.dll");
+        var hubDll = HubDll();
         Log("starting the hub (Release) as a separate process");
         _hub = await ServerProcess.StartAsync("hub", hubDll, [],
             new() { ["ConnectionStrings__EventHub"] = new NpgsqlConnectionStringBuilder(_pg.ConnectionString) { Pooling = true }.ConnectionString },
             "/readyz", Path.GetDirectoryName(hubDll)!);
         Log($"hub pid {_hub.Pid} at {_hub.BaseUri}");
     }
+
+    private string HubDll() => o.HubDll ?? Path.Combine(o.RepoRoot, "Hub", "bin", "Release", "net10.0", "EventHub.Hub.dll");
 
     private static long OpenFileLimit()
     {
@@ -283,13 +335,14 @@ public sealed partial class BenchRun(BenchOptions o, string command)
 
     private async Task<long> WaitIdleAsync(ServerProcess server, double maxSeconds)
     {
-        // Until the server uses less than 5 % of a core over half a second (bounded).
+        // Until the server uses less than IdleCpuShare of a core over half a second (6 %; 12 % in a
+        // comparison run, where the tick core's ticker keeps looking every 50 ms when idle) (bounded).
         var sw = Stopwatch.StartNew();
         while (sw.Elapsed.TotalSeconds < maxSeconds)
         {
             var a = server.CpuSeconds();
             await Task.Delay(500);
-            if (server.CpuSeconds() - a < 0.03) break;
+            if (server.CpuSeconds() - a < o.IdleCpuShare / 2) break;
         }
         return sw.ElapsedMilliseconds;
     }

@@ -42,4 +42,6 @@ public sealed class BenchResults
     public List<WriteCostResult> WriteCost { get; set; } = [];
     public List<TargetResult> Targets { get; set; } = [];
     public List<string> Notes { get; set; } = [];
+    /// <summary>Set by a comparison run (--compare-dll) only.</summary>
+    public CompareResults? Comparison { get; set; }
 }

@@ -205,10 +205,15 @@ public sealed partial class BenchRun
     {
         // The third variant splits the cost: the same triggers with change_log's statement-level
         // NOTIFY trigger disabled for the run (PostgreSQL serialises the commits of notifying transactions).
+        // The core v2 schema (migration 0007) has no NOTIFY trigger: then the trigger variant is the default.
+        var wake = await ScalarAsync<long>(_admin, "SELECT count(*) FROM pg_trigger WHERE tgname = 'change_log_wake'") > 0;
+        var variants = wake
+            ? new[] { ("bench_pr_plain", false, false), ("bench_pr", true, true), ("bench_pr", true, false) }
+            : new[] { ("bench_pr_plain", false, false), ("bench_pr", true, false) };
         foreach (var sync in new[] { "on", "off" })
-            foreach (var (table, triggers, notify) in new[] { ("bench_pr_plain", false, false), ("bench_pr", true, true), ("bench_pr", true, false) })
+            foreach (var (table, triggers, notify) in variants)
             {
-                if (!notify && triggers) await ExecAsync(_admin, "ALTER TABLE change_log DISABLE TRIGGER change_log_wake");
+                if (wake && !notify && triggers) await ExecAsync(_admin, "ALTER TABLE change_log DISABLE TRIGGER change_log_wake");
                 try
                 {
                     var r = await WriteCostAsync(table, triggers, sync) with { Notify = notify };
@@ -217,7 +222,7 @@ public sealed partial class BenchRun
                 }
                 finally
                 {
-                    if (!notify && triggers) await ExecAsync(_admin, "ALTER TABLE change_log ENABLE TRIGGER change_log_wake");
+                    if (wake && !notify && triggers) await ExecAsync(_admin, "ALTER TABLE change_log ENABLE TRIGGER change_log_wake");
                 }
             }
     }

@@ -1,0 +1,169 @@
+using System.Globalization;
+using System.Text;
+
+namespace EventHub.Bench;
+
+/// <summary>Targets and markdown of a comparison run (issue 13's figures, one column per build).</summary>
+public static class CompareReport
+{
+    private static string F(double v, int digits = 1) => v.ToString("N" + digits, CultureInfo.InvariantCulture);
+
+    private sealed record Row(string Figure, string Target, Func<string, (string Actual, bool? Met)> For);
+
+    private static List<Row> Rows(BenchResults r)
+    {
+        var c = r.Comparison!;
+        (string, bool?) Latency(string build, Func<CompareLatency, bool> which, double p50, double p99)
+        {
+            var l = c.Latency.FirstOrDefault(x => x.Build == build && which(x));
+            if (l is null) return ("not run", null);
+            return ($"p50 {F(l.Cell.P50Ms)}, p99 {F(l.Cell.P99Ms)}, max {F(l.Cell.MaxMs)} ms" + (l.Cell.Lost > 0 ? $", {l.Cell.Lost:N0} late" : ""),
+                l.Cell.P50Ms <= p50 && l.Cell.P99Ms <= p99 && l.Cell.Lost == 0);
+        }
+        return
+        [
+            new("Write cost, 8 writers, triggers + ordering vs plain inserts (default configuration; median of rounds)", "<= 20 %", b =>
+            {
+                var w = c.WriteCost.FirstOrDefault(x => x.Build == b);
+                return w is null ? ("not run", null)
+                    : ($"{F(w.CostPercent)} % ({w.TriggerMedian:N0} vs {w.PlainMedian:N0} inserts/s; rounds {F(w.CostPercentMin)}–{F(w.CostPercentMax)} %)", w.CostPercent <= 20);
+            }),
+            new("SSE latency, 100 subscribers x 100/s, fresh database", "p50 <= 3 ms, p99 <= 10 ms", b => Latency(b, x => x.Case == "fresh database", 3, 10)),
+            new("SSE latency, 100 subscribers x 100/s, after a 500,000-row analyzed log", "p50 <= 3 ms, p99 <= 10 ms", b => Latency(b, x => x.Case != "fresh database", 3, 10)),
+            new("No stall: 50 events/s while xids are held 30 s (same database + another database)", "p99 <= 50 ms", b =>
+            {
+                var s = c.Stall.FirstOrDefault(x => x.Build == b);
+                return s is null ? ("not run", null)
+                    : ($"p50 {F(s.Cell.P50Ms)}, p99 {F(s.Cell.P99Ms)}, max {F(s.Cell.MaxMs)} ms" + (s.Cell.Lost > 0 ? $", {s.Cell.Lost:N0} late" : ""), s.Cell.P99Ms <= 50 && s.Cell.Lost == 0);
+            }),
+            new("Catch-up, one SSE client from offset 0", ">= 100,000 events/s", b =>
+            {
+                var u = c.CatchUp.FirstOrDefault(x => x.Server == b);
+                return u is null ? ("not run", null)
+                    : ($"{u.EventsPerSecond:N0}/s over {u.LogEvents:N0}" + (u.Completed ? "" : $" (time cap, {u.Received:N0} received)"), u.Completed && u.EventsPerSecond >= 100_000);
+            }),
+            new("Opens: 1,000 SSE subscribers from now at once, time to response headers", "all within 1 s", b =>
+            {
+                var op = c.Opens.FirstOrDefault(x => x.Build == b);
+                return op is null ? ("not run", null)
+                    : ($"p50 {F(op.P50Ms)}, p99 {F(op.P99Ms)}, max {F(op.MaxMs)} ms; {op.Opened:N0} opened, {op.Failed} failed, {op.Live:N0} live",
+                        op.Failed == 0 && op.Opened == op.Requested && op.MaxMs <= 1000);
+            }),
+        ];
+    }
+
+    public static void Evaluate(BenchResults r, BenchOptions o)
+    {
+        _ = o;
+        foreach (var row in Rows(r))
+            foreach (var b in r.Comparison!.Builds)
+            {
+                var (actual, met) = row.For(b);
+                r.Targets.Add(new TargetResult($"{row.Figure} [{b}]", row.Target, actual, met, ""));
+            }
+    }
+
+    private static string Met(bool? m) => m is null ? "n/a" : m.Value ? "yes" : "**no**";
+    private static string Load(double[] l) => string.Join(" / ", l.Select(x => F(x, 2)));
+
+    public static string Markdown(BenchResults r)
+    {
+        var c = r.Comparison!;
+        var builds = c.Builds;
+        var s = new StringBuilder();
+        s.AppendLine($"# EventHub benchmark, {r.Date}: {string.Join(" vs ", builds)} (issue 13)").AppendLine();
+        s.AppendLine($"Command: `{r.Command}` — {r.DurationSeconds:N0} s. Started {r.StartedUtc}. Both builds were measured in this one run, on the same machine and the same PostgreSQL cluster, each against a fresh database of its own.").AppendLine();
+        s.AppendLine("## Machine and versions").AppendLine();
+        foreach (var (k, v) in r.Machine) s.AppendLine($"- {k}: {v}");
+        foreach (var (k, v) in r.Versions) s.AppendLine($"- {k}: {v}");
+        foreach (var b in builds) s.AppendLine($"- build '{b}': {c.BuildDetails[b]}");
+        s.AppendLine($"- load average (1/5/15 min) at start and end of the run: {string.Join(" → ", r.LoadAverages.Select(Load))}; per section below");
+        s.AppendLine("- the hubs, PostgreSQL and the load generator share the machine with another engineer's test suites: figures are noisy; compare the builds within this run, not across runs.").AppendLine();
+        s.AppendLine("## Parameters").AppendLine();
+        foreach (var (k, v) in r.Parameters) s.AppendLine($"- {k}: {v}");
+        s.AppendLine();
+
+        s.AppendLine("## Targets (issue 13)").AppendLine();
+        s.Append("| figure | target |");
+        foreach (var b in builds) s.Append($" {b} | met |");
+        s.AppendLine().Append("|---|---|");
+        foreach (var _ in builds) s.Append("---|---|");
+        s.AppendLine();
+        foreach (var row in Rows(r))
+        {
+            s.Append($"| {row.Figure} | {row.Target} |");
+            foreach (var b in builds)
+            {
+                var (actual, met) = row.For(b);
+                s.Append($" {actual} | {Met(met)} |");
+            }
+            s.AppendLine();
+        }
+        s.AppendLine();
+
+        s.AppendLine("## Write cost").AppendLine();
+        s.AppendLine("8 writers, single-row autocommit INSERTs, synchronous_commit on, each build in its default configuration (its hub running). Inserts/s per round; the builds alternate in order from round to round.").AppendLine();
+        s.AppendLine("| build | configuration | plain, median | with trigger, median | cost | per-round cost range |").AppendLine("|---|---|---:|---:|---:|---|");
+        foreach (var w in c.WriteCost)
+            s.AppendLine($"| {w.Build} | {w.Configuration} | {w.PlainMedian:N0} | {w.TriggerMedian:N0} | {F(w.CostPercent)} % | {F(w.CostPercentMin)}–{F(w.CostPercentMax)} % |");
+        s.AppendLine();
+        s.AppendLine("| round | build | table | inserts/s | hub CPU-s meanwhile |").AppendLine("|---:|---|---|---:|---:|");
+        foreach (var w in c.WriteCostRounds)
+            s.AppendLine($"| {w.Round} | {w.Build} | {w.Table} | {w.InsertsPerSecond:N0} | {F(w.HubCpuSeconds, 2)} |");
+        s.AppendLine();
+
+        s.AppendLine("## SSE latency, commit to client").AppendLine();
+        s.AppendLine("| build | case | log rows before | achieved/s | p50 ms | p99 ms | max ms | deliveries/s | late | hub CPU-s | note |").AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+        foreach (var l in c.Latency)
+            s.AppendLine($"| {l.Build} | {l.Case} | {l.LogRows:N0} | {l.Cell.AchievedRate:N0} | {F(l.Cell.P50Ms)} | {F(l.Cell.P99Ms)} | {F(l.Cell.MaxMs)} | {l.Cell.DeliveriesPerSecond:N0} | {l.Cell.Lost:N0} | {F(l.Cell.HubCpuSeconds, 2)} | {l.Note} |");
+        s.AppendLine();
+
+        if (c.TopStatements.Count > 0)
+        {
+            s.AppendLine("Statements with the most execution time in the build's database during each latency cell (pg_stat_statements, reset before the cell; the writer's role is bench_writer):").AppendLine();
+            foreach (var (k, v) in c.TopStatements)
+            {
+                s.AppendLine($"- {k}:");
+                foreach (var line in v) s.AppendLine($"  - {line}");
+            }
+            s.AppendLine();
+        }
+
+        s.AppendLine("## No stall behind long transactions").AppendLine();
+        s.AppendLine("| build | case | events written | subscribers | p50 ms | p99 ms | max ms | late | xids held |").AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---|");
+        foreach (var l in c.Stall)
+            s.AppendLine($"| {l.Build} | {l.Case} | {l.Cell.Written:N0} | {l.Cell.SubscribersConnected} | {F(l.Cell.P50Ms)} | {F(l.Cell.P99Ms)} | {F(l.Cell.MaxMs)} | {l.Cell.Lost:N0} | {l.Note} |");
+        s.AppendLine();
+
+        s.AppendLine("## Catch-up").AppendLine();
+        s.AppendLine("| build | clients | log events | received | seconds | complete | events/s | hub CPU-s |").AppendLine("|---|---:|---:|---:|---:|---|---:|---:|");
+        foreach (var u in c.CatchUp)
+            s.AppendLine($"| {u.Server} | {u.Clients} | {u.LogEvents:N0} | {u.Received:N0} | {F(u.Seconds)} | {(u.Completed ? "yes" : "time cap")} | {u.EventsPerSecond:N0} | {F(u.HubCpuSeconds, 2)} |");
+        s.AppendLine();
+
+        s.AppendLine("## Opens").AppendLine();
+        s.AppendLine("| build | requested | opened | failed | headers p50 ms | p99 ms | max ms | live (got the next event) | hub CPU-s during the opens |").AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var op in c.Opens)
+            s.AppendLine($"| {op.Build} | {op.Requested:N0} | {op.Opened:N0} | {op.Failed} | {F(op.P50Ms)} | {F(op.P99Ms)} | {F(op.MaxMs)} | {op.Live:N0} | {F(op.HubCpuSeconds, 2)} |");
+        s.AppendLine();
+
+        if (c.Ticks.Count > 0)
+        {
+            s.AppendLine("Ticks at the end of the run: " + string.Join(", ", c.Ticks.Select(t => $"{t.Key}: {t.Value:N0}")) + ".").AppendLine();
+        }
+
+        s.AppendLine("## Machine load per section").AppendLine();
+        s.AppendLine("| section | build | seconds | load average at start (1/5/15) | at end |").AppendLine("|---|---|---:|---|---|");
+        foreach (var l in c.Loads)
+            s.AppendLine($"| {l.Section} | {l.Build} | {l.Seconds:N0} | {Load(l.Start)} | {Load(l.End)} |");
+        s.AppendLine();
+
+        if (r.Notes.Count > 0)
+        {
+            s.AppendLine("## Notes").AppendLine();
+            foreach (var n in r.Notes) s.AppendLine("- " + n);
+            s.AppendLine();
+        }
+        return s.ToString();
+    }
+}
