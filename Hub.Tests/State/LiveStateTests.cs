@@ -30,13 +30,13 @@ public sealed class LiveStateTests
             {
                 var session = await db.Writer.SessionAsync("ao", w * 1000 + i);
                 var pr = await db.Writer.PrAsync(session, w * 1000 + i);
-                await db.Writer.CheckAsync(pr, "build", "c1", "pending");
+                await db.Writer.CheckAsync(pr, "build", "c1", "queued");
                 await db.Writer.ThreadAsync(pr, "t1", "a.cs", i);
                 // One transaction stays open across other writers' commits: it commits out of order.
                 await using var c = await db.DataSource.OpenConnectionAsync();
                 await using var tx = await c.BeginTransactionAsync();
                 await c.ExecuteAsync("UPDATE sessions SET activity_state = 'idle' WHERE id = @session", new { session }, tx);
-                await c.ExecuteAsync("UPDATE pr_checks SET status = 'success' WHERE pr_url = @pr", new { pr }, tx);
+                await c.ExecuteAsync("UPDATE pr_checks SET status = 'passed' WHERE pr_url = @pr", new { pr }, tx);
                 await Task.Delay(random.Next(1, 30));
                 await tx.CommitAsync();
                 await db.Writer.ResolveThreadAsync(pr, "t1");
@@ -64,10 +64,10 @@ public sealed class LiveStateTests
         while (entities.Count < expected.Count || !entities.OrderBy(x => x.Key).SequenceEqual(expected.OrderBy(x => x.Key)))
         {
             var frame = await after.ReadEventAsync(TimeSpan.FromSeconds(30));
-            var seq = frame.Payload.GetProperty("seq").GetInt64();
+            var seq = frame.Json.GetProperty("seq").GetInt64();
             Assert.DoesNotContain(seq, inState); // no overlap: the state's events are not streamed again
-            var (kind, key) = KeyOf(frame.Payload.GetProperty("type").GetString()!, frame.Payload.GetProperty("payload"));
-            entities[$"{kind} {key}"] = (seq, frame.Payload.GetProperty("type").GetString()!);
+            var (kind, key) = KeyOf(frame.Type, frame.Payload);
+            entities[$"{kind} {key}"] = (seq, frame.Type);
             streamed++;
         }
         Assert.True(inState.Count > 10 && streamed > 10, $"{inState.Count} entities in the state, {streamed} events after it, of {total}");
@@ -123,7 +123,7 @@ public sealed class LiveStateTests
         await db.Writer.SessionAsync("b", 1);
         var settings = TestTokens.TokenModeSettings();
         settings["Retention:MaxEvents"] = "5";
-        settings["Retention:Interval"] = "01:00:00";
+        settings["Retention:Interval"] = "00:00:00.500"; // rows are prunable once a tick holds them
         await using var hub = await HubServer.StartAsync(db.ConnectionString, settings);
         await TaskTimeouts.UntilAsync(() => db.ChangeLogCountAsync().GetAwaiter().GetResult() <= 5, because: "retention did not prune");
 
