@@ -46,13 +46,18 @@ CREATE TABLE eventhub_state_unkeyed (
 
 -- Folds tick p_tick's batch into the state: per entity, the batch's last event in position order
 -- replaces what the state held (ticks are applied in order, under the tick lock).
-CREATE FUNCTION eventhub_apply_state(p_tick bigint) RETURNS void LANGUAGE plpgsql AS $$
+CREATE FUNCTION eventhub_apply_state(p_tick bigint) RETURNS void LANGUAGE plpgsql
+-- The tick's bounds are variables, so each read of its batch is an index range scan planned for
+-- them (joined from the tick's row, the bounds became a join filter over all of change_log).
+SET plan_cache_mode = force_custom_plan AS $$
+DECLARE
+    t eventhub_tick;
 BEGIN
-    WITH t AS (SELECT * FROM eventhub_tick WHERE tick_id = p_tick),
-    batch AS (
-        SELECT c.* FROM t, change_log c WHERE c.tx_id = ANY (t.ended)
+    SELECT * INTO t FROM eventhub_tick WHERE tick_id = p_tick;
+    WITH batch AS (
+        SELECT c.* FROM change_log c WHERE c.tx_id = ANY (t.ended)
         UNION ALL
-        SELECT c.* FROM t, change_log c
+        SELECT c.* FROM change_log c
         WHERE c.tx_id >= t.lo AND c.tx_id < t.hi AND pg_visible_in_snapshot(c.tx_id, t.snap)),
     named AS (
         SELECT b.project_id, k.kind,
@@ -69,11 +74,10 @@ BEGIN
     SET tick_id = excluded.tick_id, tx_id = excluded.tx_id, seq = excluded.seq, event_type = excluded.event_type,
         session_id = excluded.session_id, payload = excluded.payload, created_at = excluded.created_at;
 
-    WITH t AS (SELECT * FROM eventhub_tick WHERE tick_id = p_tick),
-    batch AS (
-        SELECT c.project_id, c.event_type FROM t, change_log c WHERE c.tx_id = ANY (t.ended)
+    WITH batch AS (
+        SELECT c.project_id, c.event_type FROM change_log c WHERE c.tx_id = ANY (t.ended)
         UNION ALL
-        SELECT c.project_id, c.event_type FROM t, change_log c
+        SELECT c.project_id, c.event_type FROM change_log c
         WHERE c.tx_id >= t.lo AND c.tx_id < t.hi AND pg_visible_in_snapshot(c.tx_id, t.snap))
     INSERT INTO eventhub_state_unkeyed (project_id, event_type, events)
     SELECT b.project_id, b.event_type, count(*) FROM batch b
