@@ -49,9 +49,11 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
         var pruned = Pruned(header);
         if (events.Count >= limit)
             return new LogBatch(events, events[^1].Position, Complete: false, pruned);
-        // Short: every row of the ticks examined is here.
+        // Short: every row of the ticks examined is here. Complete when they run to the newest
+        // tick, or when there is no tick after the cursor at all (not one examined).
         var through = header.last_tick is { } last ? LogPosition.Max(after, LogPosition.EndOf(last)) : after;
-        return new LogBatch(events, through, Complete: header.last_tick == header.head_tick, pruned);
+        var complete = header.last_tick is null || header.last_tick == header.head_tick;
+        return new LogBatch(events, through, complete, pruned);
     }
 
     public async Task<long> GetHeadTickAsync(CancellationToken cancellationToken = default)
