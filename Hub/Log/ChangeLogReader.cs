@@ -140,12 +140,8 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
         ? LogPosition.Start
         : new LogPosition(header.pruned_tick, ulong.Parse(header.pruned_xid!, CultureInfo.InvariantCulture), header.pruned_seq);
 
-    private static LogEvent ToEvent(string epoch, Row r)
-    {
-        var position = new LogPosition(r.tick_id!.Value, ulong.Parse(r.tx!, CultureInfo.InvariantCulture), r.seq);
-        return new LogEvent(position, Offset.Format(epoch, position), r.seq, r.project_id!, r.session_id,
-            r.event_type!, r.payload!, new DateTimeOffset(DateTime.SpecifyKind(r.created_at, DateTimeKind.Utc)));
-    }
+    private static LogEvent ToEvent(string epoch, Row r) =>
+        LogRows.ToEvent(epoch, r.tick_id!.Value, r.tx!, r.seq, r.project_id!, r.session_id, r.event_type!, r.payload!, r.created_at);
 
     /// <summary>The tail's read (unfiltered), for tests of its plan.</summary>
     internal static string TailReadSql => TickBatchSql.Forward(EventFilter.All);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using Dapper;
 using EventHub.Log;
@@ -49,9 +48,8 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
         foreach (var r in rows)
         {
             if (r.tx is null) continue;
-            var position = new LogPosition(r.tick_id, ulong.Parse(r.tx, CultureInfo.InvariantCulture), r.seq);
-            entities.Add((r.kind!, Compact(r.entity_key!), new LogEvent(position, Offset.Format(epoch, position), r.seq, r.project_id!,
-                r.session_id, r.event_type!, r.payload!, new DateTimeOffset(DateTime.SpecifyKind(r.created_at, DateTimeKind.Utc)))));
+            entities.Add((r.kind!, Compact(r.entity_key!),
+                LogRows.ToEvent(epoch, r.tick_id, r.tx, r.seq, r.project_id!, r.session_id, r.event_type!, r.payload!, r.created_at)));
         }
         return new LiveStateRows(Offset.Format(epoch, LogPosition.EndOf(rows[0].head)), entities, rows[0].unkeyed);
     }
