@@ -25,6 +25,29 @@ public sealed class LiveState
     [DataMember(Name = "unkeyedTypes")]
     [JsonPropertyName("unkeyedTypes")]
     public IReadOnlyList<string> UnkeyedTypes { get; init; } = [];
+
+    /// <summary>
+    /// The key of every keyed event type (built-in and configured): key the events streamed after
+    /// <see cref="Offset"/> by it, and an event lands on the same entity as in <see cref="Entities"/>.
+    /// </summary>
+    [DataMember(Name = "entityKeys")]
+    [JsonPropertyName("entityKeys")]
+    public IReadOnlyDictionary<string, LiveEntityKey> EntityKeys { get; init; } = new Dictionary<string, LiveEntityKey>();
+}
+
+/// <summary>Which entity an event type describes: its kind, and the payload fields whose values (in order) key it.</summary>
+[DataContract]
+public sealed class LiveEntityKey
+{
+    /// <summary>The entity's kind.</summary>
+    [DataMember(Name = "kind")]
+    [JsonPropertyName("kind")]
+    public string Kind { get; init; } = "";
+
+    /// <summary>The payload fields whose values, as a JSON array in this order, are the entity's key.</summary>
+    [DataMember(Name = "fields")]
+    [JsonPropertyName("fields")]
+    public IReadOnlyList<string> Fields { get; init; } = [];
 }
 
 /// <summary>An entity and its latest event.</summary>

@@ -101,6 +101,12 @@ public sealed class LiveStateTests
         Assert.Equal([("session", "[\"ao-1\"]", "session_created"), ("tracker", "[\"I-1\"]", "tracker_updated")], kinds);
         Assert.Equal("closed", state.GetProperty("entities")[1].GetProperty("event").GetProperty("payload").GetProperty("state").GetString());
         Assert.Equal(["tracker_created"], state.GetProperty("unkeyedTypes").EnumerateArray().Select(t => t.GetString()));
+        // Every keyed type's key, built-in and configured, so a client keys streamed events the same way.
+        var keys = state.GetProperty("entityKeys").EnumerateObject().ToDictionary(
+            k => k.Name, k => (k.Value.GetProperty("kind").GetString(), string.Join(",", k.Value.GetProperty("fields").EnumerateArray().Select(f => f.GetString()))));
+        Assert.Equal(("tracker", "issue"), keys["tracker_updated"]);
+        Assert.Equal(("check", "pr,name,commit"), keys["pr_check_recorded"]);
+        Assert.Equal(9, keys.Count);
 
         foreach (var protocol in new[] { WireProtocol.Json, WireProtocol.MessagePack })
         {
@@ -110,6 +116,7 @@ public sealed class LiveStateTests
             Assert.Equal(state.GetProperty("offset").GetString(), viaHub.Offset);
             Assert.Equal(kinds, viaHub.Entities.Select(e => ((string?)e.Kind, e.Key, (string?)e.Event.Type)));
             Assert.Equal(["tracker_created"], viaHub.UnkeyedTypes);
+            Assert.Equal(keys.OrderBy(k => k.Key), viaHub.EntityKeys.Select(k => KeyValuePair.Create(k.Key, ((string?)k.Value.Kind, string.Join(",", k.Value.Fields)))).OrderBy(k => k.Key));
         }
     }
 

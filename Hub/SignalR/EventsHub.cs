@@ -93,6 +93,7 @@ public sealed partial class EventsHub(
                 },
             }).ToList(),
             UnkeyedTypes = state.UnkeyedTypes,
+            EntityKeys = state.EntityKeys.ToDictionary(x => x.Key, x => new LiveEntityKey { Kind = x.Value.Kind, Fields = x.Value.Fields }, StringComparer.Ordinal),
         };
     }
 

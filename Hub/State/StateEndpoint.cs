@@ -8,7 +8,7 @@ namespace EventHub.State;
 /// <summary>
 /// <c>GET /api/v1/state</c>: the live state of the projects and types the query selects (the
 /// stream's <c>project</c> and <c>type</c> parameters, and its authorization), as
-/// <c>{"offset", "entities":[{"kind","key","event"}], "unkeyedTypes"}</c>. Each event is in the
+/// <c>{"offset", "entities":[{"kind","key","event"}], "unkeyedTypes", "entityKeys":{type:{"kind","fields"}}}</c>. Each event is in the
 /// stream's wire shape, written from its cached JSON.
 /// </summary>
 public static class StateEndpoint
@@ -46,6 +46,17 @@ public static class StateEndpoint
             json.WriteStartArray("unkeyedTypes");
             foreach (var type in state.UnkeyedTypes) json.WriteStringValue(type);
             json.WriteEndArray();
+            json.WriteStartObject("entityKeys");
+            foreach (var (type, key) in state.EntityKeys.OrderBy(x => x.Key, StringComparer.Ordinal))
+            {
+                json.WriteStartObject(type);
+                json.WriteString("kind", key.Kind);
+                json.WriteStartArray("fields");
+                foreach (var field in key.Fields) json.WriteStringValue(field);
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
+            json.WriteEndObject();
             json.WriteEndObject();
             await json.FlushAsync(context.RequestAborted);
         });
