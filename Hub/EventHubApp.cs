@@ -103,6 +103,7 @@ public static class EventHubApp
             Math.Max(1, sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<StreamOptions>>().Value.RecentEventsWindowSize)));
         services.AddSingleton<ChangeLogTail>();
         services.AddHostedService(sp => sp.GetRequiredService<ChangeLogTail>());
+        services.AddSingleton<ITickBatchSink>(sp => sp.GetRequiredService<ChangeLogTail>());
         services.AddSingleton<StreamRequestValidator>();
         services.AddSingleton<EventStreamSource>();
         services.AddSingleton<EventHub.Streaming.Policy.StreamPolicy>(); // authorize, limit, open: both transports

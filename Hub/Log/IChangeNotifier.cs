@@ -18,4 +18,12 @@ public interface IChangeNotifier
     /// behind the primary) knows to look again soon rather than at the next announcement.
     /// </summary>
     long LatestTick { get; }
+
+    /// <summary>
+    /// Whether a wake-up since the last call asked for a read whatever the announced ticks say
+    /// (a reconnect of the wake-up, after which announcements may have been lost; any wake-up that
+    /// names no tick). Clears the request. A reader that has published through
+    /// <see cref="LatestTick"/> and gets false may skip its read.
+    /// </summary>
+    bool TakeReadRequest();
 }

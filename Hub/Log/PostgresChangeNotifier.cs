@@ -28,7 +28,12 @@ public sealed class PostgresChangeNotifier : IChangeNotifier
         _wakeup = new WakeupSignal(timeProvider);
         TickerWakeup = new WakeupSignal(timeProvider);
         // The payload is only a hint (the tick table is the truth); a bad one still wakes.
-        listener.Listen(Channel, payload => _wakeup.Signal(long.TryParse(payload, out var tick) ? tick : 0));
+        // A payload that is not a tick id still wakes, and asks for a read.
+        listener.Listen(Channel, payload =>
+        {
+            if (long.TryParse(payload, out var tick)) _wakeup.Signal(tick);
+            else _wakeup.Signal();
+        });
         listener.Listen(WriterChannel, _ => TickerWakeup.Signal());
         listener.Connected += _wakeup.Signal;
     }
@@ -46,6 +51,8 @@ public sealed class PostgresChangeNotifier : IChangeNotifier
         _wakeup.WaitAsync(timeout, cancellationToken);
 
     public long LatestTick => _wakeup.LatestTick;
+
+    public bool TakeReadRequest() => _wakeup.TakeReadRequest();
 
     /// <summary>Announces a tick made by this node's ticker to this node's tail, without the round trip of its NOTIFY.</summary>
     public void SignalTick(long tick) => _wakeup.Signal(tick);

@@ -12,6 +12,7 @@ public class WakeupSignal(TimeProvider timeProvider) : IChangeNotifier
     public WakeupSignal() : this(TimeProvider.System) { }
 
     private long _latestTick;
+    private int _readRequested;
 
     public long LatestTick => Interlocked.Read(ref _latestTick);
 
@@ -20,14 +21,30 @@ public class WakeupSignal(TimeProvider timeProvider) : IChangeNotifier
     {
         long seen;
         while ((seen = Interlocked.Read(ref _latestTick)) < tick && Interlocked.CompareExchange(ref _latestTick, tick, seen) != seen) { }
-        Signal();
+        Wake();
     }
 
+    /// <summary>A wake-up that names no tick: the next <see cref="TakeReadRequest"/> says to read.</summary>
     public void Signal()
+    {
+        Volatile.Write(ref _readRequested, 1);
+        Wake();
+    }
+
+    public bool TakeReadRequest() => Interlocked.Exchange(ref _readRequested, 0) == 1;
+
+    private void Wake()
     {
         try { _signal.Release(); }
         catch (SemaphoreFullException) { /* one wake-up is already pending */ }
     }
+
+    /// <summary>
+    /// The blocking form of <see cref="WaitAsync"/>, for a loop on a thread of its own: the wait
+    /// ends within a few microseconds of the signal or the timeout, with no thread-pool hop.
+    /// </summary>
+    public bool Wait(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        _signal.Wait(timeout, cancellationToken);
 
     public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {

@@ -23,8 +23,12 @@ public sealed partial class ChangeLogTail(
     RecentEventsWindow window,
     IOptions<StreamOptions> options,
     TimeProvider timeProvider,
-    ILogger<ChangeLogTail> logger) : BackgroundService
+    ILogger<ChangeLogTail> logger) : BackgroundService, ITickBatchSink
 {
+    // Publishing (window, fan-out, position) happens under this lock, from this loop's reads and
+    // from the ticker's hand-offs (TryPublishTick), so each event is published once, in order.
+    private readonly Lock _publishLock = new();
+    private bool _started;
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly WakeupSignal _published = new();
     private long _lastReadTimestamp;
@@ -41,7 +45,7 @@ public sealed partial class ChangeLogTail(
     public long LastReadTimestamp => Interlocked.Read(ref _lastReadTimestamp);
 
     /// <summary>The position the tail has published up to (for the lag metric).</summary>
-    public LogPosition Position { get { lock (_ready) return _position; } }
+    public LogPosition Position { get { lock (_publishLock) return _position; } }
 
     /// <summary>How long after its <c>created_at</c> the newest event was published; null before the first.</summary>
     public TimeSpan? LastPublishDelay => Interlocked.Read(ref _lastPublishDelayTicks) is var t and >= 0 ? TimeSpan.FromTicks(t) : null;
@@ -79,32 +83,26 @@ public sealed partial class ChangeLogTail(
                     var headTick = await reader.GetHeadTickAsync(stoppingToken);
                     var head = LogPosition.EndOf(headTick);
                     await InitializeWindowAsync(headTick, stoppingToken);
-                    fanout.Initialize(head);
-                    lock (_ready) _position = head;
+                    lock (_publishLock)
+                    {
+                        fanout.Initialize(head);
+                        _position = head;
+                        _started = true;
+                    }
                     position = head;
                     LogStarted(head.ToString());
                     _ready.TrySetResult();
                 }
 
                 var batch = await reader.ReadAsync(position.Value, EventFilter.All, settings.TailBatchSize, stoppingToken);
-                foreach (var e in batch.Events)
+                lock (_publishLock)
                 {
-                    window.Add(e); // before publishing: the window's head is never behind the fan-out's
-                    fanout.Publish(e);
-                }
-                if (batch.Through > position.Value)
-                {
-                    window.AdvanceTo(batch.Through);
-                    fanout.Advance(batch.Through);
-                    position = batch.Through;
-                    lock (_ready) _position = position.Value;
+                    // The ticker may have handed a tick over while this read ran: what it
+                    // published is skipped here, and the position never moves back.
+                    PublishLocked(batch.Events, batch.Through);
+                    position = _position;
                 }
                 _published.Signal();
-                if (batch.Events.Count > 0)
-                {
-                    var delay = timeProvider.GetUtcNow() - batch.Events[^1].CreatedAt;
-                    Interlocked.Exchange(ref _lastPublishDelayTicks, Math.Max(0, delay.Ticks));
-                }
                 IsHealthy = true;
                 Interlocked.Exchange(ref _lastReadTimestamp, timeProvider.GetTimestamp());
                 backoff = TimeSpan.FromMilliseconds(100);
@@ -113,7 +111,11 @@ public sealed partial class ChangeLogTail(
                 // A tick was announced that this read did not see yet (the tail reads a standby
                 // that has not replayed it): look again soon instead of at the next announcement.
                 var wait = notifier.LatestTick > position.Value.Tick ? settings.HeldBackPollDelay : settings.PollInterval;
-                await notifier.WaitAsync(wait, stoppingToken);
+                // The announcement (NOTIFY) of a tick this node's ticker has already handed over
+                // needs no read; a wake-up that names no tick, a later tick, or the poll does.
+                while (await notifier.WaitAsync(wait, stoppingToken)
+                       && !notifier.TakeReadRequest() && notifier.LatestTick <= Position.Tick)
+                    wait = settings.PollInterval;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -127,6 +129,41 @@ public sealed partial class ChangeLogTail(
                 catch (OperationCanceledException) { break; }
                 backoff = TimeSpan.FromMilliseconds(Math.Min(backoff.TotalMilliseconds * 2, 5000));
             }
+        }
+    }
+
+    public bool TryPublishTick(long tick, IReadOnlyList<LogEvent> events)
+    {
+        lock (_publishLock)
+        {
+            if (!_started || _position != LogPosition.EndOf(tick - 1)) return false;
+            PublishLocked(events, LogPosition.EndOf(tick));
+        }
+        _published.Signal();
+        return true;
+    }
+
+    /// <summary>Publishes the events after the current position and moves it to <paramref name="through"/> (never back).</summary>
+    private void PublishLocked(IReadOnlyList<LogEvent> events, LogPosition through)
+    {
+        LogEvent? last = null;
+        foreach (var e in events)
+        {
+            if (e.Position <= _position) continue;
+            window.Add(e); // before publishing: the window's head is never behind the fan-out's
+            fanout.Publish(e);
+            last = e;
+        }
+        if (through > _position)
+        {
+            window.AdvanceTo(through);
+            fanout.Advance(through);
+            _position = through;
+        }
+        if (last is not null)
+        {
+            var delay = timeProvider.GetUtcNow() - last.CreatedAt;
+            Interlocked.Exchange(ref _lastPublishDelayTicks, Math.Max(0, delay.Ticks));
         }
     }
 

@@ -27,6 +27,12 @@ public sealed class TickerOptions
     /// </summary>
     public TimeSpan Lease { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// A new tick of at most this many rows comes back with the tick and this node's tail publishes
+    /// it without reading it (larger ones are read like any batch).
+    /// </summary>
+    public int HandOffRows { get; set; } = 1000;
+
     /// <summary>How often a node that is not the leader checks whether the lease has expired.</summary>
     public TimeSpan FollowerInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 }

@@ -1,0 +1,115 @@
+using Dapper;
+using EventHub.Log;
+using EventHub.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace EventHub.Tests.Ticks;
+
+/// <summary>
+/// The ticking node's tail takes each tick's batch from the ticker's own statement (migration
+/// 0010, <see cref="ITickBatchSink"/>) instead of reading it back: one statement per event on
+/// that node, and exactly the log still, whatever reads and hand-offs overlap.
+/// </summary>
+public sealed class HandOffTests
+{
+    [Fact]
+    public async Task The_ticking_node_publishes_the_ticks_it_makes_without_reading_them_back()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await db.Writer.ProjectAsync("ao");
+        CountingReader? tail = null;
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, services: s =>
+            s.AddKeyedSingleton<IChangeLogReader>(LogReaders.Tail, (sp, _) =>
+                tail = new CountingReader(new ChangeLogReader(sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.Tail)))));
+        await using var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao");
+
+        var readsBefore = tail!.Reads;
+        for (var i = 1; i <= 30; i++)
+        {
+            await db.Writer.SessionAsync("ao", i); // one tick each: the next write waits for this one's event
+            Assert.Equal($"ao-{i}", (await sse.ReadEventAsync()).Payload.GetProperty("id").GetString());
+        }
+        var reads = tail.Reads - readsBefore;
+        // Read back, each tick cost a read (30 and more). Handed over, what is left is the tail's
+        // fallback poll (one a second) and the ticks whose NOTIFY woke the tail before the ticker's
+        // hand-off ran (both follow the commit; the tail then reads and the hand-off stands down).
+        Assert.True(reads < 20, $"the tail read the log {reads} times for 30 ticks its own node made");
+    }
+
+    [Fact]
+    public async Task A_tick_larger_than_the_hand_off_and_one_larger_than_the_fold_in_memory_are_read_and_folded_exactly()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await db.Writer.ProjectAsync("ao");
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?> { ["Ticker:HandOffRows"] = "5" });
+        await using var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao");
+
+        // 20 rows: past the hand-off (5), read by the tail. 10,050 rows: past the in-memory fold
+        // (10,000), folded set-based by migration 0009's function.
+        foreach (var rows in new[] { 20, 10_050 })
+        {
+            await db.Writer.ExecuteAsync("""
+                INSERT INTO change_log (project_id, event_type, payload)
+                SELECT 'ao', 'session_created', jsonb_build_object('id', 'big-' || @rows || '-' || i) FROM generate_series(1, @rows) i
+                """, new { rows });
+            for (var i = 1; i <= rows; i++)
+                Assert.Equal($"big-{rows}-{i}", (await sse.ReadEventAsync()).Payload.GetProperty("id").GetString());
+        }
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        Assert.Equal(20 + 10_050, await c.ExecuteScalarAsync<long>(
+            "SELECT count(*) FROM eventhub_state WHERE project_id = 'ao' AND kind = 'session' AND entity_key LIKE '[\"big-%'"));
+    }
+
+    [Fact]
+    public async Task With_writers_and_another_ticker_racing_the_hubs_ticker_a_stream_gets_exactly_the_log_in_its_order()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await db.Writer.ProjectAsync("ao");
+        await using var hub = await HubServer.StartAsync(db.ConnectionString);
+        await using var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao");
+
+        // Ticks made elsewhere reach the tail by NOTIFY and a read, the hub's own by hand-off. A
+        // hand-off that does not follow exactly on what the tail published (a tick made elsewhere
+        // in between, not read yet) must stand down, or that tick is lost (this fails then); a
+        // read that overlaps a hand-off returns rows already published, which are skipped.
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        var writers = Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            await using var c = await db.DataSource.OpenConnectionAsync();
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+                await c.ExecuteAsync("INSERT INTO change_log (project_id, event_type, payload) SELECT 'ao', 'x', '{}' FROM generate_series(1, @n)",
+                    new { n = 1 + (i + w) % 3 });
+        })).ToList();
+        var ticker = Task.Run(async () =>
+        {
+            await using var c = await db.DataSource.OpenConnectionAsync();
+            while (!stop.IsCancellationRequested) await c.ExecuteAsync("SELECT eventhub_make_tick()");
+        });
+        await Task.WhenAll(writers.Append(ticker));
+        await db.Writer.ExecuteAsync("SELECT eventhub_make_tick()");
+
+        await using var check = await db.DataSource.OpenConnectionAsync();
+        var expected = (await check.QueryAsync<long>(
+            "SELECT seq FROM change_log WHERE project_id = 'ao' AND event_type = 'x' ORDER BY eventhub_tick_of(tx_id), tx_id, seq")).ToList();
+        var received = new List<long>();
+        while (received.Count < expected.Count)
+            received.Add((await sse.ReadEventAsync(TimeSpan.FromSeconds(30))).Json.GetProperty("seq").GetInt64());
+        Assert.True(expected.Count > 200, $"only {expected.Count} rows were written");
+        Assert.Equal(expected, received);
+        var ticksMade = hub.Get<Ticker>().TicksMade;
+        Assert.True(ticksMade > 10, $"the hub's ticker made only {ticksMade} of the ticks");
+    }
+
+    private sealed class CountingReader(IChangeLogReader inner) : DelegatingChangeLogReader(inner)
+    {
+        private int _reads;
+        public int Reads => Volatile.Read(ref _reads);
+
+        public override Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _reads);
+            return Inner.ReadAsync(after, filter, limit, cancellationToken);
+        }
+    }
+}
