@@ -1,4 +1,7 @@
 using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.IdentityModel.Tokens;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using EventHub.Tests.Infrastructure;
@@ -63,6 +66,87 @@ public sealed partial class AuthTests
         var message = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement
             .GetProperty("error").GetProperty("message").GetString();
         Assert.Contains("'sub'", message);
+    }
+
+    /// <summary>
+    /// A signing key long enough for HS512 (64 bytes). With a shorter one (the fixture's 43 bytes)
+    /// the token library refuses HS384/HS512 for the key's size alone, so only a key this long shows
+    /// whether the hub pins the algorithm itself.
+    /// </summary>
+    private const string LongSigningKey = "eventhub-tests-long-signing-key-0123456789abcdef0123456789abcdef!";
+
+    /// <summary>Signs header and payload with <paramref name="key"/> under <paramref name="algorithm"/> (HS256/HS384/HS512), or not at all.</summary>
+    private static string SignWith(string key, string headerJson, string payloadJson, string? algorithm)
+    {
+        var input = Base64UrlEncoder.Encode(headerJson) + "." + Base64UrlEncoder.Encode(payloadJson);
+        var keyBytes = Encoding.UTF8.GetBytes(key);
+        var data = Encoding.ASCII.GetBytes(input);
+        byte[] signature = algorithm switch
+        {
+            "HS256" => HMACSHA256.HashData(keyBytes, data),
+            "HS384" => HMACSHA384.HashData(keyBytes, data),
+            "HS512" => HMACSHA512.HashData(keyBytes, data),
+            _ => [],
+        };
+        return input + "." + Base64UrlEncoder.Encode(signature);
+    }
+
+    [Fact]
+    public async Task A_token_signed_with_the_key_under_another_algorithm_unsigned_or_without_a_type_is_refused_with_401()
+    {
+        Assert.True(Encoding.UTF8.GetByteCount(LongSigningKey) >= 64);
+        var settings = TestTokens.TokenModeSettings();
+        settings["Auth:SigningKey"] = LongSigningKey;
+        await using var hub = await HubServer.StartAsync(fixture.Db.ConnectionString, settings);
+        var a = fixture.NewProject("a");
+        var payload = $$"""{"iss":"{{TestTokens.Issuer}}","aud":"{{TestTokens.Audience}}","sub":"user-{{a}}","projects":["{{a}}"],"exp":{{TestTokens.UnixTime(TimeSpan.FromMinutes(10))}}}""";
+
+        // The same payload under the pinned header is accepted: below, only the header differs.
+        await using (var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, $"project={a}",
+                         bearer: SignWith(LongSigningKey, """{"alg":"HS256","typ":"JWT"}""", payload, "HS256")))
+        {
+            await Writer.SessionAsync(a, 1);
+            Assert.Equal(a, (await sse.ReadEventAsync()).ProjectId);
+        }
+
+        var tokens = new Dictionary<string, string>
+        {
+            ["HS384 with the key"] = SignWith(LongSigningKey, """{"alg":"HS384","typ":"JWT"}""", payload, "HS384"),
+            ["HS512 with the key"] = SignWith(LongSigningKey, """{"alg":"HS512","typ":"JWT"}""", payload, "HS512"),
+            ["alg none"] = SignWith(LongSigningKey, """{"alg":"none","typ":"JWT"}""", payload, null),
+            ["no typ"] = SignWith(LongSigningKey, """{"alg":"HS256"}""", payload, "HS256"),
+        };
+        var accepted = new List<string>();
+        using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+        foreach (var (name, token) in tokens)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/events?project={a}");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WithTimeout();
+            if (response.StatusCode != HttpStatusCode.Unauthorized) { accepted.Add($"{name}: {(int)response.StatusCode}"); continue; }
+            var refused = await Assert.ThrowsAsync<HttpRequestException>(() => EventsHubClient.ConnectAsync(hub.BaseAddress,
+                WireProtocol.Json, () => Task.FromResult<string?>(token)));
+            if (refused.StatusCode != HttpStatusCode.Unauthorized) accepted.Add($"{name} (hub): {refused.StatusCode}");
+        }
+        Assert.Empty(accepted);
+    }
+
+    [Fact]
+    public async Task The_live_state_needs_a_valid_token_like_the_stream_and_takes_it_from_the_query()
+    {
+        var a = fixture.NewProject("a");
+        using var http = new HttpClient { BaseAddress = fixture.TokenHub.BaseAddress };
+
+        var none = await http.GetAsync($"/api/v1/state?project={a}").WithTimeout();
+        await AssertErrorAsync(none, HttpStatusCode.Unauthorized, "unauthenticated");
+        Assert.Equal("Bearer", none.Headers.WwwAuthenticate.Single().Scheme);
+
+        var expired = await http.GetAsync($"/api/v1/state?project={a}&access_token={TestTokens.Mint([a], TimeSpan.FromMinutes(-1))}").WithTimeout();
+        await AssertErrorAsync(expired, HttpStatusCode.Unauthorized, "token_expired");
+
+        // EventSource-style clients pass the token in the query, as for the stream.
+        var answered = await http.GetAsync($"/api/v1/state?project={a}&access_token={TestTokens.Mint([a])}").WithTimeout();
+        Assert.True(answered.StatusCode == HttpStatusCode.OK, $"{(int)answered.StatusCode} {await answered.Content.ReadAsStringAsync()}");
     }
 
     /// <summary>Projects claims that are not a clean list of project ids, as JSON.</summary>

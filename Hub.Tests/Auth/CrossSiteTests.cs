@@ -106,6 +106,32 @@ public sealed class CrossSiteTests(CrossSiteFixture fixture) : IClassFixture<Cro
         await AssertRefusedAsync(response, CrossSiteGuard.OriginNotAllowed, "Cors:AllowedOrigins");
     }
 
+    [Theory]
+    [InlineData(false, Foreign)]
+    [InlineData(false, "null")]
+    [InlineData(true, Foreign)]
+    public async Task A_live_state_request_from_a_foreign_origin_is_refused_before_the_state_is_read(bool token, string origin)
+    {
+        // CORS would hide the body from the page, but the request would still be served: the
+        // state read from the database for any page that asks. Refused like the stream instead.
+        var p = fixture.NewProject();
+        var path = $"/api/v1/state?project={p}";
+        await fixture.Db.Writer.SessionAsync(p, 1);
+        // The state is kept by the ticker: wait until it holds the session, for a loopback page
+        // and for a client without Origin, so that the refusal below is not an empty state.
+        foreach (var allowed in new[] { "http://localhost:3000", null })
+            await TaskTimeouts.UntilAsync(() =>
+            {
+                var answered = SendAsync(Hub(token), HttpMethod.Get, path, TokenFor(token, p), origin: allowed).GetAwaiter().GetResult();
+                return answered.StatusCode == HttpStatusCode.OK &&
+                       answered.Content.ReadAsStringAsync().GetAwaiter().GetResult().Contains($"\"{p}-1\"");
+            }, because: $"the state did not show {p}-1 to origin {allowed ?? "(none)"}");
+
+        var refused = await SendAsync(Hub(token), HttpMethod.Get, path, TokenFor(token, p), origin: origin);
+        Assert.DoesNotContain(p + "-1", await refused.Content.ReadAsStringAsync());
+        await AssertRefusedAsync(refused, CrossSiteGuard.OriginNotAllowed, "Cors:AllowedOrigins");
+    }
+
     // ---- DNS rebinding ----
 
     [Theory]
@@ -123,6 +149,7 @@ public sealed class CrossSiteTests(CrossSiteFixture fixture) : IClassFixture<Cro
 
     [Theory]
     [InlineData(false, "/api/v1/events/head", "GET")]
+    [InlineData(false, "/api/v1/state", "GET")]
     [InlineData(false, "/hubs/events/negotiate?negotiateVersion=1", "POST")]
     [InlineData(false, "/", "GET")]
     [InlineData(false, "/metrics", "GET")]

@@ -109,6 +109,61 @@ public sealed class OidcAuthorityTests
     }
 
     [Fact]
+    public async Task Tokens_the_authority_signed_for_another_audience_or_of_another_type_are_refused()
+    {
+        using var rsa = RSA.Create(2048);
+        var key = new RsaSecurityKey(rsa) { KeyId = "test-key-1" };
+        var (idp, authority) = await StartIdentityProviderAsync(key);
+        await using var _ = idp;
+
+        await using var db = await TestDatabase.CreateAsync();
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, AuthoritySettings(authority));
+        var credentials = new SigningCredentials(key, SecurityAlgorithms.RsaSha256);
+
+        // Access tokens, typed JWT (the handler's default) or at+jwt (RFC 9068), are accepted.
+        foreach (var access in new[] { Mint(authority, credentials, ["ao"]), Mint(authority, credentials, ["ao"], tokenType: "at+jwt") })
+            await using (await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao&access_token=" + access))
+            {
+            }
+
+        // Signed by the authority's own key, from its issuer, but not an access token for this hub.
+        var payload = $$"""{"iss":"{{authority}}","aud":"{{TestTokens.Audience}}","sub":"oidc-user","projects":["ao"],"exp":{{TestTokens.UnixTime(TimeSpan.FromMinutes(10))}}}""";
+        var tokens = new Dictionary<string, string>
+        {
+            ["no audience"] = Mint(authority, credentials, ["ao"], audience: null),
+            ["another audience"] = Mint(authority, credentials, ["ao"], audience: "another-service"),
+            ["an ID token"] = Mint(authority, credentials, ["ao"], tokenType: "id+jwt"),
+            ["a logout token"] = Mint(authority, credentials, ["ao"], tokenType: "logout+jwt"),
+            ["no typ"] = SignRs256("""{"alg":"RS256","kid":"test-key-1"}""", payload, rsa),
+        };
+        var accepted = new List<string>();
+        foreach (var (name, token) in tokens)
+        {
+            try
+            {
+                await using (await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao&access_token=" + token))
+                    accepted.Add(name);
+            }
+            catch (HttpRequestException e) when (e.StatusCode == HttpStatusCode.Unauthorized)
+            {
+            }
+        }
+        Assert.Empty(accepted);
+        // The control: the hand-written payload under a typed header is accepted, so "no typ" is refused for its header alone.
+        await using (await SseTestClient.ConnectAsync(hub.BaseAddress,
+                         "project=ao&access_token=" + SignRs256("""{"alg":"RS256","kid":"test-key-1","typ":"JWT"}""", payload, rsa)))
+        {
+        }
+    }
+
+    private static string SignRs256(string headerJson, string payloadJson, RSA rsa)
+    {
+        var input = Base64UrlEncoder.Encode(headerJson) + "." + Base64UrlEncoder.Encode(payloadJson);
+        var signature = rsa.SignData(System.Text.Encoding.ASCII.GetBytes(input), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        return input + "." + Base64UrlEncoder.Encode(signature);
+    }
+
+    [Fact]
     public async Task Auth_Algorithms_narrows_the_accepted_algorithms()
     {
         using var rsa = RSA.Create(2048);
@@ -150,11 +205,13 @@ public sealed class OidcAuthorityTests
         Base64UrlEncoder.Encode("""{"alg":"none","typ":"JWT"}""") + "." + Base64UrlEncoder.Encode(
             $$"""{"iss":"{{issuer}}","aud":"{{TestTokens.Audience}}","sub":"oidc-user","projects":["ao"],"exp":{{TestTokens.UnixTime(TimeSpan.FromMinutes(10))}}}""") + ".";
 
-    private static string Mint(string issuer, SigningCredentials credentials, string[] projects, string audience = TestTokens.Audience) =>
+    private static string Mint(string issuer, SigningCredentials credentials, string[] projects, string? audience = TestTokens.Audience,
+        string? tokenType = null) =>
         new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
         {
             Issuer = issuer,
             Audience = audience,
+            TokenType = tokenType,
             Claims = new Dictionary<string, object> { ["sub"] = "oidc-user", ["projects"] = projects },
             Expires = DateTime.UtcNow.AddMinutes(10),
             SigningCredentials = credentials,

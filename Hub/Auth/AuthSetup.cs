@@ -70,12 +70,11 @@ public static partial class AuthSetup
         return app;
     }
 
-    private static bool IsProtected(PathString path) =>
-        path.StartsWithSegments(SseEndpoint.Path) || path.StartsWithSegments(EventHubPaths.Events);
+    private static bool IsProtected(PathString path) => DataPaths.Contains(path);
 
     /// <summary>
-    /// Token mode: every request to the SSE endpoint and the hub (negotiate, connect, every
-    /// transport) carries a valid token, or gets 401 with the JSON error body before it reaches them.
+    /// Token mode: every request to the SSE endpoint, the live state and the hub (negotiate,
+    /// connect, every transport: <see cref="DataPaths"/>) carries a valid token, or gets 401 with the JSON error body before it reaches them.
     /// </summary>
     private static async Task RequireAuthenticatedAsync(HttpContext context, RequestDelegate next)
     {
@@ -167,7 +166,7 @@ public static partial class AuthSetup
                 }
                 catch (TokenContentException e)
                 {
-                    LogTokenRejected(logger, context.Request.Path, nameof(TokenContentException));
+                    LogTokenRejected(logger, Observability.LogValue.Of(context.Request.Path), nameof(TokenContentException));
                     context.Fail(e);
                 }
                 return Task.CompletedTask;

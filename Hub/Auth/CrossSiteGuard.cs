@@ -78,9 +78,11 @@ public sealed partial class CrossSiteGuard
         await _next(context);
     }
 
-    /// <summary>The SSE endpoint (and its head offset) and the SignalR hub (negotiate, every transport).</summary>
-    public static bool IsStreamPath(PathString path) =>
-        path.StartsWithSegments(SseEndpoint.Path) || path.StartsWithSegments(EventHubPaths.Events);
+    /// <summary>
+    /// Every path that reads projects' data (<see cref="DataPaths"/>): the SSE endpoint and its
+    /// head offset, the live state, the SignalR hub (negotiate, every transport).
+    /// </summary>
+    public static bool IsStreamPath(PathString path) => DataPaths.Contains(path);
 
     private static bool IsExempt(PathString path) => HostCheckExempt.Any(p => path.Equals(p, StringComparison.OrdinalIgnoreCase));
 
