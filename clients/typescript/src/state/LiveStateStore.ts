@@ -26,6 +26,7 @@ import type { LiveEntity } from "./LiveEntity.js";
 import { liveEntityId } from "./liveEntityId.js";
 import type { LiveStateOptions } from "./LiveStateOptions.js";
 import type { LiveStateSnapshot } from "./LiveStateSnapshot.js";
+import type { LoadedState } from "./LoadedState.js";
 
 /**
  * The live state of the selected projects: every session, PR, check and review thread (and any
@@ -195,7 +196,7 @@ export class LiveStateStore {
   }
 
   /** Replaces the entities with a loaded state and publishes it at once. */
-  private load(state: ReturnType<typeof decodeLiveState>): void {
+  private load(state: LoadedState): void {
     this.table.replace(state.entities);
     this.entityKeys = state.entityKeys;
     this.unkeyed.clear();
