@@ -174,12 +174,12 @@ class Writer {
 }
 
 /** Writers that run until stopped; `written` counts steps, `onWrite` callbacks run after each. */
-function startWriters(count: number) {
+function startWriters(count: number, firstId = 1) {
   let stop = false;
   let written = 0;
   const onWrite = new Set<() => void>();
   const done = Promise.all(Array.from({ length: count }, async (_, i) => {
-    const w = new Writer(i + 1);
+    const w = new Writer(firstId + i);
     while (!stop) {
       await w.step();
       written++;
@@ -208,6 +208,20 @@ function until(store: LiveStateStore, done: (s: LiveStateSnapshot) => boolean, w
     .finally(() => off());
 }
 
+/** Once every committed write is in a tick: each store equals the database's state, having loaded it `loads` times. */
+async function expectEveryStoreEqualsTheDatabase(stores: Array<{ name: string; store: LiveStateStore }>, loads: number): Promise<Map<string, string>> {
+  await fetch(`${hub!.url}/api/v1/events/head`); // ticks every committed write
+  const expected = await expectedState();
+  expect(new Set([...expected.keys()].map((k) => k.split(" ")[0]))).toEqual(new Set(["session", "pr", "check", "thread"]));
+  for (const { name, store } of stores) {
+    await until(store, (s) => sameState(stateOf(s), expected), `${name}: the store never equalled the database's state`, 60_000)
+      .catch(() => undefined); // the assertion below shows the difference
+    expect(Object.fromEntries(stateOf(store.getSnapshot())), name).toEqual(Object.fromEntries(expected));
+    expect(store.getSnapshot(), name).toMatchObject({ loads, error: null });
+  }
+  return expected;
+}
+
 /** Whether `offset` is pruned on the hub at `url`: the stream after it starts with a reset. */
 async function isPruned(url: string, offset: string): Promise<boolean> {
   const stream = new EventStream({ url, projects, after: offset, transport: "sse" });
@@ -224,7 +238,7 @@ async function isPruned(url: string, offset: string): Promise<boolean> {
 
 it("each transport's store equals the state computed from the database after concurrent out-of-order writes, hub kills and a forced reset",
   { timeout: 240_000 }, async () => {
-    const writers = startWriters(4);
+    let writers = startWriters(4);
     const stores = allTransports.map(([name, transport]) => ({
       name,
       store: new LiveStateStore({ url: hub!.url, projects, retryDelaysInMilliseconds: [50, 100, 250], ...transport }),
@@ -247,6 +261,10 @@ it("each transport's store equals the state computed from the database after con
       await writers.more(100);
       await Promise.all(stores.map(({ store }, i) => until(store, (s) => s.offset !== afterRestart[i], "no event after the restart")));
       for (const { store } of stores) expect(store.getSnapshot()).toMatchObject({ loads: 1, lastReset: null }); // resumed, not reloaded
+      // Checkpoint: the reset below reloads everything, so the resumed state is checked here.
+      await writers.stop();
+      await expectEveryStoreEqualsTheDatabase(stores, 1);
+      writers = startWriters(4, 5);
 
       // 2. A forced reset: while the stores cannot reach it, a hub with retention (on another port)
       // prunes the log past their offsets; when the hub is back on their port, their offsets are gone.
@@ -274,18 +292,10 @@ it("each transport's store equals the state computed from the database after con
 
       // 3. Writers stop; once every write is in a tick, each store must equal the database's state.
       await writers.stop();
-      await fetch(`${hub!.url}/api/v1/events/head`); // ticks every committed write
-      const expected = await expectedState();
-      expect(new Set([...expected.keys()].map((k) => k.split(" ")[0]))).toEqual(new Set(["session", "pr", "check", "thread"]));
+      const expected = await expectEveryStoreEqualsTheDatabase(stores, 2);
       expect(expected.size).toBeGreaterThan(200);
       const pruned = Number((await pool.query<{ n: string }>("SELECT count(*) AS n FROM test_pruned_log")).rows[0]!.n);
       expect(pruned).toBeGreaterThan(500); // the reset was real: most of the history is gone from change_log
-      for (const { name, store } of stores) {
-        await until(store, (s) => sameState(stateOf(s), expected), `${name}: the store never equalled the database's state`, 60_000)
-          .catch(() => undefined);
-        expect(Object.fromEntries(stateOf(store.getSnapshot())), name).toEqual(Object.fromEntries(expected));
-        expect(store.getSnapshot()).toMatchObject({ loads: 2, error: null });
-      }
     } finally {
       await writers.stop().catch(() => undefined);
       await Promise.all(stores.map(({ store }) => store.stop()));
