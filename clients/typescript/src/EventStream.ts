@@ -15,8 +15,7 @@ import { DEFAULT_RETRY_DELAYS_IN_MILLISECONDS } from "./RetryDelays.js";
 import { reportError } from "./reportError.js";
 import { SeqWindow } from "./SeqWindow.js";
 import type { StreamObserver } from "./StreamObserver.js";
-import { SignalRTransport } from "./transports/SignalRTransport.js";
-import { SseTransport } from "./transports/SseTransport.js";
+import { createTransport } from "./transports/createTransport.js";
 import type { Transport } from "./transports/Transport.js";
 import type { ResetSignal, TransportSink } from "./transports/TransportSink.js";
 
@@ -73,9 +72,7 @@ export class EventStream implements AsyncIterable<StreamItem> {
     this.currentOffset = options.after ?? null;
     this.retryDelays = options.retryDelaysInMilliseconds?.length ? options.retryDelaysInMilliseconds : DEFAULT_RETRY_DELAYS_IN_MILLISECONDS;
     this.seen = new SeqWindow(options.dedupWindow ?? 10_000);
-    this.transport = transport ?? ((options.transport ?? "signalr") === "sse"
-      ? new SseTransport(options.url, options.sseReader ?? "auto", options.accessTokenFactory)
-      : new SignalRTransport(options.url, options.protocol ?? "json", options.accessTokenFactory));
+    this.transport = transport ?? createTransport(options);
     this.state = new ConnectionStateStore({ state: "idle", offset: this.currentOffset, error: null, failedAttempts: 0, lastReset: null, duplicates: 0 });
   }
 

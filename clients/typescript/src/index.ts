@@ -43,3 +43,12 @@ export {
 } from "./events/guards.js";
 export { decodeEvent } from "./events/decodeEvent.js";
 export { EventDecodeError } from "./events/EventDecodeError.js";
+
+export { LiveStateStore } from "./state/LiveStateStore.js";
+export type { LiveStateOptions } from "./state/LiveStateOptions.js";
+export type { LiveStateSnapshot } from "./state/LiveStateSnapshot.js";
+export type { LiveStateStatus } from "./state/LiveStateStatus.js";
+export type { LiveEntity } from "./state/LiveEntity.js";
+export type { EntityKeyDefinition } from "./state/EntityKeyDefinition.js";
+export type { SessionEntityEvent, PrEntityEvent, CheckEntityEvent, ThreadEntityEvent } from "./state/EntityEvents.js";
+export { liveEntityId } from "./state/liveEntityId.js";

@@ -1,21 +1,25 @@
 // The live event viewer served by the hub at "/". It uses the package itself: useEventStream
 // keeps the newest 500 events and re-renders at most every 100 ms, so 1,000 events a minute (or
-// a catch-up of thousands) costs a few renders a second and a bounded DOM.
+// a catch-up of thousands) costs a few renders a second and a bounded DOM. Its second view
+// (`?view=state`) is the live state of the selected project, from useLiveState.
 import { memo, useEffect, useMemo, useState } from "react";
 import { eventFamilyOf, KNOWN_EVENT_TYPES, type EventHubEvent } from "../src/index.js";
-import { useEventStream } from "../src/react/index.js";
+import { useEventStream, useLiveState } from "../src/react/index.js";
+import { StateView } from "./StateView.js";
 import { summarize } from "./summarize.js";
 
 const MAX_ROWS = 500;
 
 type Transport = "sse" | "signalr";
 type From = "0" | "now";
+type View = "events" | "state";
 
 interface ViewerSettings {
   project: string; // "" = all projects
   types: string[]; // [] = every type, including unknown ones
   from: From;
   transport: Transport;
+  view: View;
 }
 
 function readSettings(): ViewerSettings {
@@ -25,6 +29,7 @@ function readSettings(): ViewerSettings {
     types: q.getAll("type"),
     from: q.get("from") === "now" ? "now" : "0",
     transport: q.get("transport") === "signalr" ? "signalr" : "sse",
+    view: q.get("view") === "state" ? "state" : "events",
   };
 }
 
@@ -34,6 +39,7 @@ function writeSettings(s: ViewerSettings): void {
   for (const t of s.types) q.append("type", t);
   if (s.from === "now") q.set("from", "now");
   if (s.transport !== "sse") q.set("transport", s.transport);
+  if (s.view !== "events") q.set("view", s.view);
   const search = q.toString();
   history.replaceState(null, "", search ? `?${search}` : location.pathname);
 }
@@ -58,15 +64,26 @@ export function App() {
     after: settings.from === "0" ? "0" : null,
     transport: settings.transport,
   }), [settings]);
-  const { events, received, state, offset, error, lastReset } = useEventStream(options, { enabled: !paused, capacity: MAX_ROWS });
+  const showState = settings.view === "state";
+  // Only the view shown streams: the events list, or the live state of the selected project.
+  const stream = useEventStream(showState ? null : options, { enabled: !paused, capacity: MAX_ROWS });
+  const { events, received, lastReset } = stream;
+  const live = useLiveState(showState
+    ? { url: "", projects: options.projects, transport: settings.transport, enabled: !paused }
+    : null);
+  const state = showState ? live.status : stream.state;
+  const offset = showState ? live.offset : stream.offset;
+  const error = showState ? live.error : stream.error;
 
-  // The project picker offers every project seen so far.
+  // The project picker offers every project seen so far (in events, or in the state).
   useEffect(() => {
     const seen = new Set(projects);
     let added = false;
-    for (const e of events) if (!seen.has(e.projectId)) { seen.add(e.projectId); added = true; }
+    const see = (p: string) => { if (!seen.has(p)) { seen.add(p); added = true; } };
+    for (const e of events) see(e.projectId);
+    for (const kind of live.kinds.values()) for (const e of kind.values()) see(e.projectId);
     if (added) setProjects([...seen].sort());
-  }, [events, projects]);
+  }, [events, live.kinds, projects]);
 
   const toggleType = (type: string) => setSettings((s) => {
     const current = s.types.length === 0 ? [...KNOWN_EVENT_TYPES] : s.types;
@@ -79,12 +96,18 @@ export function App() {
   return (
     <div className="app">
       <header className="bar">
-        <div className="brand"><span className="logo">◆</span> EventHub <span className="sub">live events</span></div>
+        <div className="brand"><span className="logo">◆</span> EventHub <span className="sub">{showState ? "live state" : "live events"}</span></div>
+        <div className="tabs" role="group" aria-label="View">
+          <button data-testid="view-events" aria-pressed={!showState} onClick={() => setSettings((s) => ({ ...s, view: "events" }))}>Events</button>
+          <button data-testid="view-state" aria-pressed={showState} onClick={() => setSettings((s) => ({ ...s, view: "state" }))}>State</button>
+        </div>
         <div className={`status status-${shown}`} data-testid="state"><span className="dot" />{shown}</div>
-        <div className="offset" title="Offset of the last event received: a resume starts after it">
+        <div className="offset" title={showState ? "The offset the state shown is exact at" : "Offset of the last event received: a resume starts after it"}>
           <span className="k">offset</span><code data-testid="offset">{offset ?? "—"}</code>
         </div>
-        <div className="count"><span className="k">received</span><b data-testid="received" data-count={received}>{received.toLocaleString()}</b></div>
+        {showState
+          ? <div className="count"><span className="k">loads</span><b data-testid="loads" data-count={live.loads}>{live.loads}</b></div>
+          : <div className="count"><span className="k">received</span><b data-testid="received" data-count={received}>{received.toLocaleString()}</b></div>}
         <button className={`pause ${paused ? "paused" : ""}`} data-testid="pause" onClick={() => setPaused((p) => !p)}>
           {paused ? "▶ Resume" : "❚❚ Pause"}
         </button>
@@ -98,13 +121,13 @@ export function App() {
             {projects.map((p) => <option key={p} value={p}>{p}</option>)}
           </select>
         </label>
-        <label className="field">
+        {!showState && <label className="field">
           <span>From</span>
           <select value={settings.from} onChange={(e) => setSettings((s) => ({ ...s, from: e.target.value as From }))}>
             <option value="0">beginning</option>
             <option value="now">now</option>
           </select>
-        </label>
+        </label>}
         <label className="field">
           <span>Transport</span>
           <select value={settings.transport} onChange={(e) => setSettings((s) => ({ ...s, transport: e.target.value as Transport }))}>
@@ -112,7 +135,7 @@ export function App() {
             <option value="signalr">SignalR</option>
           </select>
         </label>
-        <div className="types" role="group" aria-label="Event types">
+        {!showState && <div className="types" role="group" aria-label="Event types">
           {KNOWN_EVENT_TYPES.map((t) => {
             const on = settings.types.length === 0 || settings.types.includes(t);
             return (
@@ -121,23 +144,28 @@ export function App() {
               </button>
             );
           })}
-        </div>
+        </div>}
       </section>
 
       {error && state !== "live" && <div className="error" role="alert">{error.message}</div>}
-      {lastReset && (
+      {showState && live.lastReset && (
+        <div className="error" role="status" data-testid="reset">
+          The hub reset the stream ({live.lastReset.reason}) at {live.lastReset.receivedAt.toLocaleTimeString()}: the state was loaded again.
+        </div>
+      )}
+      {!showState && lastReset && (
         <div className="error" role="status" data-testid="reset">
           The hub reset the stream ({lastReset.reason}) at {lastReset.receivedAt.toLocaleTimeString()}: earlier events
           could not be continued, so the list restarted from offset {lastReset.offset}.
         </div>
       )}
 
-      <main className="list" data-testid="events">
+      {showState ? <StateView state={live} /> : <main className="list" data-testid="events">
         {events.length === 0
           ? <div className="empty">{state === "live" ? "Waiting for events…" : "No events yet."}</div>
           : events.map((e) => <Row key={`${e.seq}:${e.offset}`} event={e} />)}
         {received > events.length && <div className="more">Showing the newest {events.length} of {received.toLocaleString()} events.</div>}
-      </main>
+      </main>}
     </div>
   );
 }

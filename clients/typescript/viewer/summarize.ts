@@ -15,8 +15,13 @@ const tones: Record<string, SummaryPart["tone"]> = {
   unknown: "muted", none: "muted", skipped: "muted", cancelled: "muted", idle: "muted", exited: "muted",
 };
 
+/** The colour of a payload value (an activity, a PR, CI, review or check state). */
+export function toneOf(value: string): NonNullable<SummaryPart["tone"]> {
+  return tones[value] ?? "plain";
+}
+
 function pill(value: string, label?: string): SummaryPart {
-  return { value, tone: tones[value] ?? "plain", ...(label ? { label } : {}) };
+  return { value, tone: toneOf(value), ...(label ? { label } : {}) };
 }
 
 /** `https://host/org/repo/pull/12` → `repo#12`. */

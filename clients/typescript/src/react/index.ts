@@ -3,3 +3,6 @@
 export { useEventStream } from "./useEventStream.js";
 export type { UseEventStreamResult } from "./UseEventStreamResult.js";
 export type { UseEventStreamSettings } from "./UseEventStreamSettings.js";
+export { useLiveState } from "./useLiveState.js";
+export type { UseLiveStateResult } from "./UseLiveStateResult.js";
+export type { UseLiveStateSettings } from "./UseLiveStateSettings.js";

@@ -5,6 +5,7 @@ import type { StreamRequest } from "../StreamRequest.js";
 import { fromHttpStatus, fromSignalRError, signalFromItem } from "./hubErrors.js";
 import { hubUrl } from "./hubUrl.js";
 import { loadMessagePackProtocol } from "./loadMessagePackProtocol.js";
+import type { StateLoader, StateRequest } from "./StateLoader.js";
 import type { Transport } from "./Transport.js";
 import type { TransportSink } from "./TransportSink.js";
 
@@ -31,32 +32,10 @@ export class SignalRTransport implements Transport {
   ) {}
 
   async run(request: StreamRequest, sink: TransportSink, signal: AbortSignal): Promise<void> {
-    const builder = new HubConnectionBuilder()
-      .withUrl(hubUrl(this.baseUrl, SIGNALR_HUB_PATH), this.accessTokenFactory ? { accessTokenFactory: this.accessTokenFactory } : {})
-      .configureLogging(LogLevel.None);
-    if (this.protocol === "msgpack") builder.withHubProtocol(await loadMessagePackProtocol());
-    const connection = builder.build();
+    const connection = await this.build();
     connection.on("ProjectNotice", (notice: ProjectNotice) => sink.notice(notice));
     try {
-      if (signal.aborted) return;
-      const started = connection.start();
-      const onAbortStart = () => void connection.stop();
-      signal.addEventListener("abort", onAbortStart, { once: true });
-      try {
-        await started;
-      } catch (e) {
-        if (signal.aborted) return;
-        const message = `Could not connect to the SignalR hub: ${(e as Error).message}`;
-        // The negotiation's HTTP status: 401 wants a fresh token, 400/403/404 stop. @microsoft/signalr
-        // wraps the HttpError that carries it in FailedToNegotiateWithServerError, keeping only its
-        // text ("... Status code '401'"), so the status is read from there when the property is gone.
-        const status = negotiationStatus(e);
-        if (status !== null) throw fromHttpStatus(status, message);
-        throw new EventStreamError("transport", message, true);
-      } finally {
-        signal.removeEventListener("abort", onAbortStart);
-      }
-      if (signal.aborted) return;
+      if (!(await this.start(connection, signal))) return;
       let after = request.after;
       if (after === null) {
         // "From now" as a fixed point: a drop before the first event resumes from here.
@@ -73,6 +52,59 @@ export class SignalRTransport implements Transport {
     } finally {
       await connection.stop().catch(() => undefined);
     }
+  }
+
+  /** `GetState({projects, types})` on a connection of its own: the live state, as the protocol decoded it. */
+  async loadState(request: StateRequest, signal: AbortSignal): Promise<unknown> {
+    const connection = await this.build();
+    const onAbort = () => void connection.stop();
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      if (!(await this.start(connection, signal))) throw new EventStreamError("aborted", "The state load was stopped.", false);
+      try {
+        return await connection.invoke<unknown>("GetState", {
+          projects: request.projects.length > 0 ? [...request.projects] : null,
+          types: request.types.length > 0 ? [...request.types] : null,
+          after: null,
+        });
+      } catch (e) {
+        throw fromSignalRError(e);
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      await connection.stop().catch(() => undefined);
+    }
+  }
+
+  private async build(): Promise<HubConnection> {
+    const builder = new HubConnectionBuilder()
+      .withUrl(hubUrl(this.baseUrl, SIGNALR_HUB_PATH), this.accessTokenFactory ? { accessTokenFactory: this.accessTokenFactory } : {})
+      .configureLogging(LogLevel.None);
+    if (this.protocol === "msgpack") builder.withHubProtocol(await loadMessagePackProtocol());
+    return builder.build();
+  }
+
+  /** Starts `connection`; false when `signal` aborted first. Throws the classified error of a refused start. */
+  private async start(connection: HubConnection, signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return false;
+    const started = connection.start();
+    const onAbortStart = () => void connection.stop();
+    signal.addEventListener("abort", onAbortStart, { once: true });
+    try {
+      await started;
+    } catch (e) {
+      if (signal.aborted) return false;
+      const message = `Could not connect to the SignalR hub: ${(e as Error).message}`;
+      // The negotiation's HTTP status: 401 wants a fresh token, 400/403/404 stop. @microsoft/signalr
+      // wraps the HttpError that carries it in FailedToNegotiateWithServerError, keeping only its
+      // text ("... Status code '401'"), so the status is read from there when the property is gone.
+      const status = negotiationStatus(e);
+      if (status !== null) throw fromHttpStatus(status, message);
+      throw new EventStreamError("transport", message, true);
+    } finally {
+      signal.removeEventListener("abort", onAbortStart);
+    }
+    return !signal.aborted;
   }
 
   private stream(connection: HubConnection, request: StreamRequest, sink: TransportSink, signal: AbortSignal): Promise<void> {

@@ -2,6 +2,7 @@ import type { StreamRequest } from "../StreamRequest.js";
 import { eventSourceListenTypes } from "../sse/eventSourceListenTypes.js";
 import { readBrowserEventSource } from "../sse/readBrowserEventSource.js";
 import { readFetchEventStream } from "../sse/readFetchEventStream.js";
+import type { StateLoader, StateRequest } from "./StateLoader.js";
 import type { Transport } from "./Transport.js";
 import type { TransportSink } from "./TransportSink.js";
 import { hubUrl } from "./hubUrl.js";
@@ -10,13 +11,16 @@ import { EventStreamError } from "../EventStreamError.js";
 
 /** The hub's SSE endpoint, relative to its base address. */
 export const SSE_PATH = "/api/v1/events";
+/** The hub's live-state endpoint, relative to its base address. */
+export const STATE_PATH = "/api/v1/state";
 
 /**
  * Server-Sent Events transport: `GET /api/v1/events?project=..&type=..&after=..`. The offset
  * goes in `after` on every attempt (the stream, not the browser, resumes), so the browser's own
- * `Last-Event-ID` never comes into play. @internal
+ * `Last-Event-ID` never comes into play. The live state is `GET /api/v1/state` with the same
+ * `project`/`type` parameters and the same token. @internal
  */
-export class SseTransport implements Transport {
+export class SseTransport implements Transport, StateLoader {
   /**
    * @param baseUrl - the hub's base address.
    * @param reader - which reader to use (see `EventStreamOptions.sseReader`).
@@ -66,6 +70,27 @@ export class SseTransport implements Transport {
       message: (m) => (m.type === "reset" ? onReset(m.data) : m.type === "stream_error" ? onStreamError(m.data) : onData(m.data)),
       retry: (ms) => sink.retryHint(ms),
     }, () => sink.open(), signal);
+  }
+
+  /** `GET /api/v1/state?project=..&type=..`: the live state, as parsed JSON. */
+  async loadState(request: StateRequest, signal: AbortSignal): Promise<unknown> {
+    const token = this.accessTokenFactory ? await this.accessTokenFactory() : undefined;
+    const query = new URLSearchParams();
+    for (const p of request.projects) query.append("project", p);
+    for (const t of request.types) query.append("type", t);
+    const search = query.toString();
+    const url = `${hubUrl(this.baseUrl, STATE_PATH)}${search ? `?${search}` : ""}`;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        headers: { Accept: "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) }, signal, cache: "no-store",
+      });
+      if (!response.ok) throw await fromHttpResponse(response);
+      return await response.json();
+    } catch (e) {
+      if (e instanceof EventStreamError) throw e;
+      throw new EventStreamError("transport", `Could not load the live state from ${url}: ${(e as Error).message}`, true);
+    }
   }
 
   /** `GET /api/v1/events/head`: the log's head offset ("now" as a fixed point). */
