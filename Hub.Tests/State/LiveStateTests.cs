@@ -67,7 +67,9 @@ public sealed class LiveStateTests
             var seq = frame.Json.GetProperty("seq").GetInt64();
             Assert.DoesNotContain(seq, inState); // no overlap: the state's events are not streamed again
             var (kind, key) = KeyOf(frame.Type, frame.Payload);
-            entities[$"{kind} {key}"] = (seq, frame.Type);
+            // An entity's version is its seq (migration 0010 says why): an older one is not applied.
+            if (!entities.TryGetValue($"{kind} {key}", out var held) || held.Seq < seq)
+                entities[$"{kind} {key}"] = (seq, frame.Type);
             streamed++;
         }
         Assert.True(inState.Count > 10 && streamed > 10, $"{inState.Count} entities in the state, {streamed} events after it, of {total}");
@@ -163,6 +165,43 @@ public sealed class LiveStateTests
     }
 
     /// <summary>The latest event of every entity, folding the whole log in its order.</summary>
+    [Fact]
+    public async Task Of_two_transactions_that_change_one_entity_in_one_tick_the_one_that_committed_last_is_the_state_whatever_their_xids()
+    {
+        // Found by the .NET client's end-to-end test: inside a tick rows go by (tx_id, seq), and
+        // the transaction with the older xid can be the one that committed second. Folding in
+        // position order kept the first commit's value; the sessions table holds the second's.
+        await using var db = await TestDatabase.CreateAsync();
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, ObservedReader.FollowerSettings); // ticks made here
+        await db.Writer.ProjectAsync("ao");
+        await db.Writer.SessionAsync("ao", 1);
+        await db.Writer.ExecuteAsync("SELECT eventhub_make_tick()");
+        using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+        var before = (await http.GetFromJsonAsync<JsonElement>("/api/v1/state?project=ao").WithTimeout()).GetProperty("offset").GetString();
+        await using var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao", lastEventId: before);
+
+        await using var b = await db.DataSource.OpenConnectionAsync();
+        await using var bTx = await b.BeginTransactionAsync();
+        await b.ExecuteAsync("SELECT pg_current_xact_id()", transaction: bTx); // B takes the older xid
+        await using (var a = await db.DataSource.OpenConnectionAsync())
+            await a.ExecuteAsync("UPDATE sessions SET activity_state = 'idle' WHERE id = 'ao-1'"); // A commits first
+        await b.ExecuteAsync("UPDATE sessions SET activity_state = 'exited' WHERE id = 'ao-1'", transaction: bTx);
+        await bTx.CommitAsync(); // B commits second: 'exited' is the truth
+        await db.Writer.ExecuteAsync("SELECT eventhub_make_tick()"); // one tick holds both
+
+        await using (var check = await db.DataSource.OpenConnectionAsync())
+            Assert.Equal("exited", await check.QuerySingleAsync<string>("SELECT activity_state FROM sessions WHERE id = 'ao-1'"));
+        var state = await http.GetFromJsonAsync<JsonElement>("/api/v1/state?project=ao").WithTimeout();
+        var session = state.GetProperty("entities").EnumerateArray().Single(e => e.GetProperty("kind").GetString() == "session");
+        Assert.Equal("exited", session.GetProperty("event").GetProperty("payload").GetProperty("activity").GetString());
+
+        // The stream gives B's event first (older xid), then A's; by seq a client keeps B's.
+        var first = await sse.ReadEventAsync();
+        var second = await sse.ReadEventAsync();
+        Assert.Equal(["exited", "idle"], new[] { first, second }.Select(f => f.Payload.GetProperty("activity").GetString()));
+        Assert.True(first.Json.GetProperty("seq").GetInt64() > second.Json.GetProperty("seq").GetInt64());
+    }
+
     private static async Task<Dictionary<string, (long Seq, string Type)>> ExpectedStateAsync(TestDatabase db)
     {
         await using var c = await db.DataSource.OpenConnectionAsync();
@@ -173,7 +212,8 @@ public sealed class LiveStateTests
         {
             // jsonb's text spaces values as PostgreSQL does; re-serialize so keys compare as the hub writes them.
             var (kind, key) = KeyOf(type, JsonDocument.Parse(payload).RootElement);
-            state[$"{kind} {CompactJson(key)}"] = (seq, type);
+            if (!state.TryGetValue($"{kind} {CompactJson(key)}", out var held) || held.Item1 < seq)
+                state[$"{kind} {CompactJson(key)}"] = (seq, type);
         }
         return state;
     }

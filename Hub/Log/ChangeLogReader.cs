@@ -90,10 +90,22 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
             case OffsetKind.Legacy:
             {
                 // The previous core's position (xid, seq) is exact in the first tick when every row at
-                // or before it was final then (migration 0007 says why); a later one is not.
-                var xmin = await connection.QuerySingleAsync<string?>(new CommandDefinition(
-                    "SELECT genesis_xmin::text FROM eventhub_epoch", cancellationToken: cancellationToken));
-                return xmin is not null && offset.LegacyTransactionId < ulong.Parse(xmin, CultureInfo.InvariantCulture)
+                // or before it is in that tick and none after it in the tick was delivered before it
+                // (migration 0007 says why). That core handed out (x, s) only once every xid below x
+                // had ended, so it holds when x is in the first tick's snapshot and every xid that
+                // was in progress then and is below x has ended since without writing to the log
+                // (one of another database, or a read-only one). Below the first tick's xmin that is
+                // always so; the first tick itself may be gone to retention, then only that is used.
+                var exact = await connection.QuerySingleAsync<bool?>(new CommandDefinition("""
+                    SELECT CASE WHEN t.tick_id IS NULL THEN @x::xid8 < e.genesis_xmin
+                                ELSE pg_visible_in_snapshot(@x::xid8, t.snap) AND NOT EXISTS (
+                                    SELECT 1 FROM pg_snapshot_xip(t.snap) AS p(x)
+                                    WHERE p.x < @x::xid8
+                                      AND (pg_xact_status(p.x) IS NOT DISTINCT FROM 'in progress'
+                                           OR EXISTS (SELECT 1 FROM change_log c WHERE c.tx_id = p.x))) END
+                    FROM eventhub_epoch e LEFT JOIN eventhub_tick t ON t.tick_id = 1
+                    """, new { x = offset.LegacyTransactionId.ToString(CultureInfo.InvariantCulture) }, cancellationToken: cancellationToken));
+                return exact == true
                     ? new OffsetLookup(OffsetLookupResult.Found, new LogPosition(1, offset.LegacyTransactionId, offset.Seq))
                     : new OffsetLookup(OffsetLookupResult.FormatChanged, default);
             }

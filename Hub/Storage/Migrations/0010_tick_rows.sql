@@ -3,9 +3,17 @@
 -- change_log: that was most of a tick's cost), and the ticker's call returns them, so the ticking
 -- node's tail publishes the tick without a read of its own (one statement per event instead of two).
 
--- Folds one tick's rows (already read, in position order) into the state; the set-based
--- eventhub_apply_state of migration 0009 remains for ticks too large to hold as an array.
--- Reads no table but the small eventhub_entity_key, so a generic plan is the right one.
+-- An entity's version is its event's seq, not its position. Events of one entity come from
+-- writes to one source row, and a writer that changes a row another transaction changed waits
+-- for that one's commit (the row lock) before its trigger draws a seq: so for one entity, seq
+-- order is commit order. Position order is not: inside a tick rows go by (tx_id, seq), and of two
+-- transactions committed in one tick the one with the older xid may have committed second (its
+-- event is then the newer one). So the state keeps, per entity, the event with the highest seq,
+-- and clients apply a streamed event to an entity only when its seq is higher than the one held.
+
+-- Folds one tick's rows into the state; the set-based eventhub_apply_state remains for ticks too
+-- large to hold as an array. Reads no table but the small eventhub_entity_key, so a generic plan
+-- is the right one.
 CREATE FUNCTION eventhub_fold_state(p_tick bigint, p_rows change_log[]) RETURNS void LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
@@ -16,13 +24,54 @@ BEGIN
                  (SELECT jsonb_agg(b.payload -> u.f ORDER BY u.o) FROM unnest(k.key_fields) WITH ORDINALITY AS u(f, o))::text AS entity_key,
                  b.tx_id, b.seq, b.event_type, b.session_id, b.payload, b.created_at
           FROM unnest(p_rows) AS b JOIN eventhub_entity_key k ON k.event_type = b.event_type) n
-    ORDER BY n.project_id, n.kind, n.entity_key, n.tx_id DESC, n.seq DESC
+    ORDER BY n.project_id, n.kind, n.entity_key, n.seq DESC
     ON CONFLICT (project_id, kind, entity_key) DO UPDATE
     SET tick_id = excluded.tick_id, tx_id = excluded.tx_id, seq = excluded.seq, event_type = excluded.event_type,
-        session_id = excluded.session_id, payload = excluded.payload, created_at = excluded.created_at;
+        session_id = excluded.session_id, payload = excluded.payload, created_at = excluded.created_at
+    WHERE eventhub_state.seq < excluded.seq;
 
     INSERT INTO eventhub_state_unkeyed (project_id, event_type, events)
     SELECT b.project_id, b.event_type, count(*) FROM unnest(p_rows) AS b
+    WHERE NOT EXISTS (SELECT 1 FROM eventhub_entity_key k WHERE k.event_type = b.event_type)
+    GROUP BY b.project_id, b.event_type
+    ON CONFLICT (project_id, event_type) DO UPDATE SET events = eventhub_state_unkeyed.events + excluded.events;
+END $$;
+
+-- Migration 0009's set-based fold, for ticks above 10,000 rows, with the seq rule above.
+CREATE OR REPLACE FUNCTION eventhub_apply_state(p_tick bigint) RETURNS void LANGUAGE plpgsql
+SET plan_cache_mode = force_custom_plan AS $$
+DECLARE
+    t eventhub_tick;
+BEGIN
+    SELECT * INTO t FROM eventhub_tick WHERE tick_id = p_tick;
+    WITH batch AS (
+        SELECT c.* FROM change_log c WHERE c.tx_id = ANY (t.ended)
+        UNION ALL
+        SELECT c.* FROM change_log c
+        WHERE c.tx_id >= t.lo AND c.tx_id < t.hi AND pg_visible_in_snapshot(c.tx_id, t.snap)),
+    named AS (
+        SELECT b.project_id, k.kind,
+               (SELECT jsonb_agg(b.payload -> u.f ORDER BY u.o) FROM unnest(k.key_fields) WITH ORDINALITY AS u(f, o))::text AS entity_key,
+               b.tx_id, b.seq, b.event_type, b.session_id, b.payload, b.created_at
+        FROM batch b JOIN eventhub_entity_key k ON k.event_type = b.event_type),
+    keyed AS (
+        SELECT DISTINCT ON (project_id, kind, entity_key) *
+        FROM named
+        ORDER BY project_id, kind, entity_key, seq DESC)
+    INSERT INTO eventhub_state (project_id, kind, entity_key, tick_id, tx_id, seq, event_type, session_id, payload, created_at)
+    SELECT project_id, kind, entity_key, p_tick, tx_id, seq, event_type, session_id, payload, created_at FROM keyed
+    ON CONFLICT (project_id, kind, entity_key) DO UPDATE
+    SET tick_id = excluded.tick_id, tx_id = excluded.tx_id, seq = excluded.seq, event_type = excluded.event_type,
+        session_id = excluded.session_id, payload = excluded.payload, created_at = excluded.created_at
+    WHERE eventhub_state.seq < excluded.seq;
+
+    WITH batch AS (
+        SELECT c.project_id, c.event_type FROM change_log c WHERE c.tx_id = ANY (t.ended)
+        UNION ALL
+        SELECT c.project_id, c.event_type FROM change_log c
+        WHERE c.tx_id >= t.lo AND c.tx_id < t.hi AND pg_visible_in_snapshot(c.tx_id, t.snap))
+    INSERT INTO eventhub_state_unkeyed (project_id, event_type, events)
+    SELECT b.project_id, b.event_type, count(*) FROM batch b
     WHERE NOT EXISTS (SELECT 1 FROM eventhub_entity_key k WHERE k.event_type = b.event_type)
     GROUP BY b.project_id, b.event_type
     ON CONFLICT (project_id, event_type) DO UPDATE SET events = eventhub_state_unkeyed.events + excluded.events;
@@ -129,3 +178,6 @@ BEGIN
         RETURN QUERY SELECT r.tick_id, r.made, true, r.made AND r.batch IS NOT NULL, null::text, null::bigint, null::text, null::text, null::text, null::text, null::timestamptz;
     END IF;
 END $$;
+
+-- The state already kept stays as it is (folding it again from the log would lose the entities
+-- whose events retention pruned); the seq rule applies from the next tick on.

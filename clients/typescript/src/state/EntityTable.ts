@@ -26,12 +26,21 @@ export class EntityTable {
     for (const e of entities) this.put(e);
   }
 
-  /** Sets an entity (its latest event wins). */
-  put(entity: LiveEntity): void {
+  /**
+   * Sets an entity unless it holds a newer event already, and says whether it did. An entity's
+   * version is its event's `seq`: one entity's events come from writes to one source row, and a
+   * write waits for the commit of the one before it, so for one entity `seq` order is commit
+   * order. The stream's order is not (inside a tick, two transactions go by transaction id, and
+   * the older id may have committed second); the hub's state follows the same rule.
+   */
+  put(entity: LiveEntity): boolean {
     let kind = this.live.get(entity.kind);
     if (kind === undefined) this.live.set(entity.kind, kind = new Map());
+    const held = kind.get(entity.id);
+    if (held !== undefined && held.event.seq >= entity.event.seq) return false;
     kind.set(entity.id, Object.freeze(entity));
     this.dirty.add(entity.kind);
+    return true;
   }
 
   /** The current (unpublished) entity, if any. */

@@ -16,6 +16,6 @@ export interface LiveEntity<E extends EventHubEvent = EventHubEvent> {
   readonly projectId: string;
   /** The key's values, in the order of the kind's key fields (for a check: `[pr, name, commit]`). */
   readonly keyValues: readonly unknown[];
-  /** The entity's latest event (in the log's order) as of the store's offset. */
+  /** The entity's latest event (the highest `seq` of the entity's events) as of the store's offset. */
   readonly event: E;
 }
