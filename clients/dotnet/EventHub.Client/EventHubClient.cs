@@ -359,6 +359,7 @@ public sealed partial class EventHubClient : IAsyncDisposable
             {
                 LogConnecting(_logger, HubUrl, _attempt + 1, _after ?? "(now)");
                 await connection.StartAsync(cancellationToken).ConfigureAwait(false);
+                Volatile.Write(ref _reachedHub, 1);
                 var reader = await OpenStreamAsync(connection, cancellationToken).ConfigureAwait(false);
                 _connection = connection;
                 _reader = reader;
