@@ -28,6 +28,9 @@ public sealed partial class EventHubClient
     [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "The hub sent event seq {Seq} (offset {Offset}) a second time; it was dropped ({Count} so far). The hub should send each event once.")]
     private static partial void LogDuplicate(ILogger logger, long seq, string offset, long count);
 
+    [LoggerMessage(EventId = 10, Level = LogLevel.Debug, Message = "Attempt {Attempt} to fetch the state from {Url} failed.")]
+    private static partial void LogStateAttemptFailed(ILogger logger, int attempt, Uri url, Exception error);
+
     [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "A StateChanged handler threw; the client goes on.")]
     private static partial void LogHandlerFailed(ILogger logger, Exception error);
 }

@@ -181,7 +181,9 @@ public sealed partial class EventHubClient : IAsyncDisposable
         var token = linked.Token;
         _attempt = 0;
         _lastError = null;
-        _everConnected = false;
+        // A client that reached its hub before (an earlier enumeration, a state request) is past its
+        // initial connection: a hub down now is a lost connection, retried per the policy.
+        _everConnected = Volatile.Read(ref _reachedHub) == 1;
         _retryAtOnce = false;
         _freshTokenTried = false;
         SetState(EventHubConnectionState.Connecting, null);
@@ -359,6 +361,7 @@ public sealed partial class EventHubClient : IAsyncDisposable
             {
                 LogConnecting(_logger, HubUrl, _attempt + 1, _after ?? "(now)");
                 await connection.StartAsync(cancellationToken).ConfigureAwait(false);
+                Volatile.Write(ref _reachedHub, 1);
                 var reader = await OpenStreamAsync(connection, cancellationToken).ConfigureAwait(false);
                 _connection = connection;
                 _reader = reader;

@@ -56,7 +56,8 @@ public sealed class EventHubClientOptions
     /// Whether a failure of the very first connection is retried per <see cref="ReconnectPolicy"/>.
     /// False (the default, as SignalR's own <c>StartAsync</c>) throws an
     /// <see cref="EventHubConnectionException"/> at once, so a wrong URL is reported rather than
-    /// retried forever. Connections lost later are always retried.
+    /// retried forever. Once the client has reached a hub (a stream or a state request), every
+    /// later failure is retried: connections lost later, a later enumeration, a later state request.
     /// </summary>
     public bool RetryInitialConnection { get; init; }
 

@@ -1,0 +1,64 @@
+using EventHub.Contracts;
+
+namespace EventHub.Client;
+
+/// <summary>What changed the live state (<see cref="LiveStateChange.Kind"/>).</summary>
+public enum LiveStateChangeKind
+{
+    /// <summary>The state was loaded from the hub (the first time).</summary>
+    Loaded,
+
+    /// <summary>
+    /// The state was loaded again after the hub reset the stream (<see cref="LiveStateChange.Reset"/>):
+    /// every entity may have changed; redraw everything.
+    /// </summary>
+    Reloaded,
+
+    /// <summary>An event replaced (or created) one entity's latest event.</summary>
+    Applied,
+
+    /// <summary>An event of a type without a key arrived: the offset moved, no entity changed.</summary>
+    Unkeyed,
+}
+
+/// <summary>One change of an <see cref="EventHubLiveState"/>, with the state after it.</summary>
+public sealed class LiveStateChange
+{
+    internal LiveStateChange(LiveStateChangeKind kind, LiveStateSnapshot state, ChangeEvent? changeEvent = null,
+        LiveEntityId? entity = null, ChangeEvent? previous = null, StreamReset? reset = null)
+    {
+        Kind = kind;
+        State = state;
+        Event = changeEvent;
+        Entity = entity;
+        Previous = previous;
+        Reset = reset;
+    }
+
+    /// <summary>What happened.</summary>
+    public LiveStateChangeKind Kind { get; }
+
+    /// <summary>The state after the change (consistent; later changes do not alter it).</summary>
+    public LiveStateSnapshot State { get; }
+
+    /// <summary>The streamed event (typed where the client knows its type) for <see cref="LiveStateChangeKind.Applied"/> and <see cref="LiveStateChangeKind.Unkeyed"/>; else null.</summary>
+    public ChangeEvent? Event { get; }
+
+    /// <summary>The entity the event landed on, for <see cref="LiveStateChangeKind.Applied"/>; else null.</summary>
+    public LiveEntityId? Entity { get; }
+
+    /// <summary>For <see cref="LiveStateChangeKind.Applied"/>: the entity's event before this one, or null when the entity is new.</summary>
+    public ChangeEvent? Previous { get; }
+
+    /// <summary>For <see cref="LiveStateChangeKind.Reloaded"/>: the reset that made the live state load the state again.</summary>
+    public StreamReset? Reset { get; }
+
+    /// <inheritdoc />
+    public override string ToString() => Kind switch
+    {
+        LiveStateChangeKind.Applied => $"applied {Event?.Type} to {Entity} at {State.Offset}",
+        LiveStateChangeKind.Unkeyed => $"unkeyed {Event?.Type} at {State.Offset}",
+        LiveStateChangeKind.Reloaded => $"reloaded ({Reset?.Reason}) at {State.Offset}",
+        _ => $"loaded at {State.Offset}",
+    };
+}
