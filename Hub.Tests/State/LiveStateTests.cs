@@ -4,6 +4,7 @@ using System.Text.Json;
 using Dapper;
 using EventHub.Contracts;
 using EventHub.Tests.Infrastructure;
+using EventHub.Tests.Operations;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace EventHub.Tests.State;

@@ -152,7 +152,7 @@ public sealed partial class EventHubLiveState
         return new LiveStateChange(reset is null ? LiveStateChangeKind.Loaded : LiveStateChangeKind.Reloaded, snapshot, reset: reset);
     }
 
-    /// <summary>Applies one streamed event to the entity it keys (it is later than everything the state holds).</summary>
+    /// <summary>Applies one streamed event to the entity it keys, unless the entity holds a newer event (by seq).</summary>
     private LiveStateChange Apply(ChangeEvent changeEvent)
     {
         var current = Current;
@@ -164,6 +164,15 @@ public sealed partial class EventHubLiveState
         }
         var typed = changeEvent.ToTyped();
         var previous = current.Find(id);
+        // An entity's version is its event's seq: for one entity seq order is commit order, the
+        // stream's order is not (inside a tick two transactions go by transaction id, and the
+        // older id may have committed second). The hub's state follows the same rule.
+        if (previous is not null && previous.Seq >= changeEvent.Seq)
+        {
+            var passed = current.Pass(changeEvent);
+            Volatile.Write(ref _current, passed);
+            return new LiveStateChange(LiveStateChangeKind.Superseded, passed, typed, id, previous);
+        }
         var next = current.Apply(id, typed);
         Volatile.Write(ref _current, next);
         return new LiveStateChange(LiveStateChangeKind.Applied, next, typed, id, previous);

@@ -19,6 +19,13 @@ public enum LiveStateChangeKind
 
     /// <summary>An event of a type without a key arrived: the offset moved, no entity changed.</summary>
     Unkeyed,
+
+    /// <summary>
+    /// An event older (by seq, an entity's version) than the one its entity holds arrived: the
+    /// offset moved, no entity changed. Two transactions that change one entity and commit in one
+    /// tick reach the stream in transaction-id order, which need not be their commit order.
+    /// </summary>
+    Superseded,
 }
 
 /// <summary>One change of an <see cref="EventHubLiveState"/>, with the state after it.</summary>
@@ -58,6 +65,7 @@ public sealed class LiveStateChange
     {
         LiveStateChangeKind.Applied => $"applied {Event?.Type} to {Entity} at {State.Offset}",
         LiveStateChangeKind.Unkeyed => $"unkeyed {Event?.Type} at {State.Offset}",
+        LiveStateChangeKind.Superseded => $"superseded {Event?.Type} for {Entity} at {State.Offset}",
         LiveStateChangeKind.Reloaded => $"reloaded ({Reset?.Reason}) at {State.Offset}",
         _ => $"loaded at {State.Offset}",
     };

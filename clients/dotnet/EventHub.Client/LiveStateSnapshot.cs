@@ -123,6 +123,9 @@ public sealed class LiveStateSnapshot
         return new LiveStateSnapshot(latest.Offset, _entities.SetItem(id, latest), _byKind.SetItem(id.Kind, kind.SetItem(id, latest)), _unkeyed);
     }
 
+    /// <summary>The same entities, at the offset of an event that changed none (it was older, by seq, than its entity's).</summary>
+    internal LiveStateSnapshot Pass(ChangeEvent superseded) => new(superseded.Offset, _entities, _byKind, _unkeyed);
+
     /// <summary>This state at the offset of <paramref name="unkeyed"/>, an event of a type without a key (no entity changes).</summary>
     internal LiveStateSnapshot Skip(ChangeEvent unkeyed) =>
         new(unkeyed.Offset, _entities, _byKind, _unkeyed.Add(unkeyed.Type));

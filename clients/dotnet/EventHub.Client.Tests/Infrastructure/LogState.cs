@@ -6,9 +6,10 @@ namespace EventHub.Client.Tests.Infrastructure;
 
 /// <summary>
 /// The live state computed directly from the database, to compare a client's with: the whole log
-/// (what retention pruned too, kept by <see cref="KeepPrunedRowsAsync"/>) folded in the log's order
-/// (<c>eventhub_tick_of(tx_id), tx_id, seq</c>), the latest event per (project, kind, key), by the
-/// contract's keys written out here independently of the hub and the client.
+/// (what retention pruned too, kept by <see cref="KeepPrunedRowsAsync"/>): per (project, kind, key)
+/// the event with the highest seq (an entity's version: for one entity seq order is commit order,
+/// position order inside a tick is not; migration 0010), by the contract's keys written out here
+/// independently of the hub and the client.
 /// </summary>
 public static class LogState
 {
@@ -58,7 +59,8 @@ public static class LogState
         foreach (var (_, seq, type, payload) in rows)
         {
             var json = JsonDocument.Parse(payload).RootElement;
-            if (KeyOf(type, json) is { } key) state[key] = new Latest(seq, type, Compact(json));
+            if (KeyOf(type, json) is { } key && (!state.TryGetValue(key, out var held) || held.Seq < seq))
+                state[key] = new Latest(seq, type, Compact(json));
         }
         return state;
     }
