@@ -77,6 +77,29 @@ public sealed class LiveStateUnitTests
     }
 
     [Fact]
+    public async Task An_event_older_by_seq_than_its_entitys_moves_the_offset_and_changes_nothing()
+    {
+        // Two transactions that change one session and commit in one tick reach the stream in
+        // transaction-id order: here the one committed second (seq 9) comes before the first (seq 8).
+        var source = new FakeSource();
+        source.States.Enqueue(State("s1",
+            Entity("session", "[\"ao-1\"]", Event(1, "session_created", "{\"id\":\"ao-1\",\"activity\":\"active\",\"isTerminated\":false}"))));
+        source.Streams["s1"] =
+        [
+            Event(9, "session_updated", "{\"id\":\"ao-1\",\"activity\":\"exited\",\"isTerminated\":false,\"previewUrl\":null,\"previewRevision\":0}"),
+            Event(8, "session_updated", "{\"id\":\"ao-1\",\"activity\":\"idle\",\"isTerminated\":false,\"previewUrl\":null,\"previewRevision\":0}"),
+        ];
+        var live = new EventHubLiveState(source, null);
+
+        var changes = await ReadAllAsync(live);
+
+        Assert.Equal([LiveStateChangeKind.Loaded, LiveStateChangeKind.Applied, LiveStateChangeKind.Superseded], changes.Select(c => c.Kind));
+        Assert.Equal("exited", Assert.IsType<SessionUpdated>(live.Current.Session("ao", "ao-1")).Activity);
+        Assert.Equal("o8", live.Current.Offset); // the offset moved past it all the same
+        Assert.Equal(9, changes[2].Previous!.Seq);
+    }
+
+    [Fact]
     public async Task A_reset_stops_the_stream_loads_the_state_again_and_streams_after_the_new_states_offset()
     {
         var source = new FakeSource();

@@ -116,6 +116,27 @@ describe("the live state store", () => {
     expect(store.getSnapshot().status).toBe("stopped");
   });
 
+  it("keeps an entity's newest event by seq when an older one arrives after it (one tick, xid order)", async () => {
+    const s1 = ev("session_created", { id: "ao-1", activity: "active", isTerminated: false });
+    const transport = new ScriptedTransport([{ offset: s1.offset, entities: [{ kind: "session", key: '["ao-1"]', event: s1 }], unkeyedTypes: [], entityKeys: KEYS }]);
+    const store = new LiveStateStore({ url: "http://unused", notifyIntervalInMilliseconds: 0 }, transport);
+    await store.start();
+    try {
+      const c = await transport.connection(1);
+      // Two transactions that change ao-1 and commit in one tick reach the stream in xid order:
+      // the one committed second (the higher seq) can come first.
+      const idle = ev("session_updated", { id: "ao-1", activity: "idle", isTerminated: false, previewUrl: null, previewRevision: 0 });
+      const exited = ev("session_updated", { id: "ao-1", activity: "exited", isTerminated: false, previewUrl: null, previewRevision: 0 });
+      c.sink.event(exited);
+      c.sink.event(idle);
+      const snap = store.getSnapshot();
+      expect(snap.sessions.get(liveEntityId("ao", "ao-1"))?.event.payload).toMatchObject({ activity: "exited" });
+      expect(snap.offset).toBe(idle.offset); // the offset moves past it all the same
+    } finally {
+      await store.stop();
+    }
+  });
+
   it("reads the SignalR MessagePack shape (maps, Dates) like the JSON one", async () => {
     const s1 = ev("session_created", { id: "ao-1", activity: "active", isTerminated: false });
     const packed = new Map<string, unknown>([
