@@ -26,6 +26,54 @@ public sealed partial class ChangeLogRetention(
 {
     private const long RetentionLockKey = 0x45_76_48_75_62_52_65_74; // "EvHubRet"
 
+    /// <summary>
+    /// The cut (parameters <c>@maxAge</c>, <c>@maxEvents</c>, <c>@batch</c>): the newest position
+    /// that is too old or beyond the size limit, but no more than <c>@batch</c> rows from the start
+    /// of what remains. LargeStatePlanTests checks its plan on a large log.
+    /// </summary>
+    internal const string CutSql = """
+        WITH by_age AS (
+            SELECT t.tick_id, '18446744073709551615'::xid8 AS tx_id, 9223372036854775807 AS seq
+            FROM eventhub_tick t
+            WHERE @maxAge::interval IS NOT NULL AND t.created_at < now() - @maxAge::interval
+            ORDER BY t.created_at DESC LIMIT 1),
+        kept_from AS (
+            SELECT c.tx_id, c.seq FROM change_log c
+            WHERE @maxEvents::bigint IS NOT NULL
+            ORDER BY c.seq DESC OFFSET coalesce(@maxEvents::bigint, 0) LIMIT 1),
+        by_size AS (
+            SELECT eventhub_tick_of(k.tx_id) AS tick_id, k.tx_id, k.seq
+            FROM kept_from k),
+        wanted AS (
+            SELECT * FROM (SELECT * FROM by_age UNION ALL SELECT * FROM by_size WHERE tick_id IS NOT NULL) w
+            ORDER BY tick_id DESC, tx_id DESC, seq DESC LIMIT 1),
+        batch_end AS (
+            SELECT r.tick_id, r.tx_id, r.seq FROM (
+                SELECT t.tick_id, b.tx_id, b.seq
+                FROM (SELECT * FROM eventhub_tick ORDER BY tick_id LIMIT @batch) t
+                CROSS JOIN LATERAL (
+                    SELECT * FROM (
+                        (SELECT c.tx_id, c.seq FROM change_log c WHERE c.tx_id = ANY(t.ended) ORDER BY c.tx_id, c.seq LIMIT @batch)
+                        UNION ALL
+                        (SELECT c.tx_id, c.seq FROM change_log c
+                         WHERE c.tx_id >= t.lo AND c.tx_id < t.hi AND pg_visible_in_snapshot(c.tx_id, t.snap)
+                         ORDER BY c.tx_id, c.seq LIMIT @batch)) u
+                    ORDER BY u.tx_id, u.seq LIMIT @batch) b
+                ORDER BY t.tick_id, b.tx_id, b.seq LIMIT @batch) r
+            ORDER BY r.tick_id DESC, r.tx_id DESC, r.seq DESC LIMIT 1)
+        SELECT tick_id, tx_id::text, seq FROM (
+            SELECT * FROM wanted
+            UNION ALL SELECT * FROM batch_end WHERE EXISTS (SELECT 1 FROM wanted)
+        ) c ORDER BY tick_id, tx_id, seq LIMIT 1
+        """;
+
+    /// <summary>The prefix through the cut (<c>@tick</c>, <c>@xid</c>, <c>@seq</c>).</summary>
+    internal const string DeleteSql = """
+        DELETE FROM change_log c USING eventhub_tick t
+        WHERE t.tick_id = @tick AND c.tx_id < t.hi AND pg_visible_in_snapshot(c.tx_id, t.snap)
+          AND NOT ((c.tx_id = ANY(t.ended) OR c.tx_id >= t.lo) AND (c.tx_id > @xid::xid8 OR (c.tx_id = @xid::xid8 AND c.seq > @seq)))
+        """;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
@@ -65,41 +113,7 @@ public sealed partial class ChangeLogRetention(
         // beyond the size limit (the row MaxEvents from the newest by seq, placed in its tick: the
         // first tick whose snapshot sees its transaction), but no more than BatchSize rows from the
         // start of what remains.
-        var cut = await connection.QueryFirstOrDefaultAsync<(long tick, string tx, long seq)?>(new CommandDefinition("""
-            WITH by_age AS (
-                SELECT t.tick_id, '18446744073709551615'::xid8 AS tx_id, 9223372036854775807 AS seq
-                FROM eventhub_tick t
-                WHERE @maxAge::interval IS NOT NULL AND t.created_at < now() - @maxAge::interval
-                ORDER BY t.created_at DESC LIMIT 1),
-            kept_from AS (
-                SELECT c.tx_id, c.seq FROM change_log c
-                WHERE @maxEvents::bigint IS NOT NULL
-                ORDER BY c.seq DESC OFFSET coalesce(@maxEvents::bigint, 0) LIMIT 1),
-            by_size AS (
-                SELECT eventhub_tick_of(k.tx_id) AS tick_id, k.tx_id, k.seq
-                FROM kept_from k),
-            wanted AS (
-                SELECT * FROM (SELECT * FROM by_age UNION ALL SELECT * FROM by_size WHERE tick_id IS NOT NULL) w
-                ORDER BY tick_id DESC, tx_id DESC, seq DESC LIMIT 1),
-            batch_end AS (
-                SELECT r.tick_id, r.tx_id, r.seq FROM (
-                    SELECT t.tick_id, b.tx_id, b.seq
-                    FROM (SELECT * FROM eventhub_tick ORDER BY tick_id LIMIT @batch) t
-                    CROSS JOIN LATERAL (
-                        SELECT * FROM (
-                            (SELECT c.tx_id, c.seq FROM change_log c WHERE c.tx_id = ANY(t.ended) ORDER BY c.tx_id, c.seq LIMIT @batch)
-                            UNION ALL
-                            (SELECT c.tx_id, c.seq FROM change_log c
-                             WHERE c.tx_id >= t.lo AND c.tx_id < t.hi AND pg_visible_in_snapshot(c.tx_id, t.snap)
-                             ORDER BY c.tx_id, c.seq LIMIT @batch)) u
-                        ORDER BY u.tx_id, u.seq LIMIT @batch) b
-                    ORDER BY t.tick_id, b.tx_id, b.seq LIMIT @batch) r
-                ORDER BY r.tick_id DESC, r.tx_id DESC, r.seq DESC LIMIT 1)
-            SELECT tick_id, tx_id::text, seq FROM (
-                SELECT * FROM wanted
-                UNION ALL SELECT * FROM batch_end WHERE EXISTS (SELECT 1 FROM wanted)
-            ) c ORDER BY tick_id, tx_id, seq LIMIT 1
-            """, new
+        var cut = await connection.QueryFirstOrDefaultAsync<(long tick, string tx, long seq)?>(new CommandDefinition(CutSql, new
             {
                 maxAge = settings.MaxAge,
                 maxEvents = settings.MaxEvents,
@@ -110,11 +124,7 @@ public sealed partial class ChangeLogRetention(
         var parameters = new { tick = c.tick, xid = c.tx, c.seq };
         // Rows of earlier ticks: visible in tick P's snapshot but not in P's batch; rows of P's
         // batch: up to the cut.
-        var deleted = await connection.ExecuteAsync(new CommandDefinition("""
-            DELETE FROM change_log c USING eventhub_tick t
-            WHERE t.tick_id = @tick AND c.tx_id < t.hi AND pg_visible_in_snapshot(c.tx_id, t.snap)
-              AND NOT ((c.tx_id = ANY(t.ended) OR c.tx_id >= t.lo) AND (c.tx_id > @xid::xid8 OR (c.tx_id = @xid::xid8 AND c.seq > @seq)))
-            """, parameters, tx, cancellationToken: cancellationToken));
+        var deleted = await connection.ExecuteAsync(new CommandDefinition(DeleteSql, parameters, tx, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition("""
             UPDATE eventhub_retention
             SET pruned_through_tick = @tick, pruned_through_xid = @xid::xid8, pruned_through_seq = @seq, pruned_at = now()

@@ -28,7 +28,7 @@ public sealed class BenchOptions
     public double DbLoadSeconds { get; set; } = 10;
     public double WriteCostSeconds { get; set; } = 5;
     public bool Baseline { get; set; } = true;
-    public HashSet<string> Sections { get; set; } = ["latency", "memory", "dbload", "writecost", "catchup"];
+    public HashSet<string> Sections { get; set; } = ["latency", "memory", "dbload", "writecost", "catchup", "state"];
     /// <summary>The hub to measure; default: this repository's Hub/bin/Release/net10.0/EventHub.Hub.dll.</summary>
     public string? HubDll { get; set; }
     public string HubLabel { get; set; } = "hub";
@@ -45,6 +45,11 @@ public sealed class BenchOptions
     public bool SectionsGiven { get; set; }
     /// <summary>A server counts as idle below this share of a core (WaitIdleAsync).</summary>
     public double IdleCpuShare { get; set; } = 0.06;
+    /// <summary>The state section (issue 15): log size, entities of the project, writer rate, requests.</summary>
+    public long StateEvents { get; set; } = 1_000_000;
+    public int StateEntities { get; set; } = 10_000;
+    public double StateWriterRate { get; set; } = 100;
+    public int StateRequests { get; set; } = 100;
 
     public static BenchOptions Parse(string[] args)
     {
@@ -69,6 +74,8 @@ public sealed class BenchOptions
                     o.DbLoadSubscribers = 1000;
                     o.DbLoadSeconds = 5;
                     o.WriteCostSeconds = 3;
+                    o.StateEvents = 100_000;
+                    o.StateRequests = 20;
                     break;
                 case "--repo": o.RepoRoot = Next(); break;
                 case "--out": o.OutDir = Next(); break;
@@ -87,6 +94,10 @@ public sealed class BenchOptions
                 case "--rounds": o.CompareRounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--log-rows": o.CompareLogRows = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--stall-seconds": o.StallSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--state-events": o.StateEvents = long.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--state-entities": o.StateEntities = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--state-rate": o.StateWriterRate = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--state-requests": o.StateRequests = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--opens": o.Opens = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--write-seconds": o.WriteCostSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--sections": o.Sections = [.. Next().Split(',')]; o.SectionsGiven = true; break;
@@ -156,6 +167,7 @@ public sealed partial class BenchRun(BenchOptions o, string command)
                 if (o.Sections.Contains("memory") || o.Sections.Contains("dbload")) await MemoryAndDbLoadSectionAsync();
                 if (o.Sections.Contains("writecost")) await WriteCostSectionAsync();
                 if (o.Sections.Contains("catchup")) await CatchUpSectionAsync();
+                if (o.Sections.Contains("state")) await StateSectionAsync();
             }
         }
         catch (Exception e)
@@ -255,6 +267,12 @@ public sealed partial class BenchRun(BenchOptions o, string command)
         _r.Parameters["hubSettings"] = "defaults (appsettings.json), Logging:LogLevel:Default=Warning, Server GC as shipped; connection string with Pooling=true (Npgsql's default; EmbeddedPostgres.ConnectionString turns it off)";
         _r.Parameters["baseline"] = o.Baseline ? $"naive SSE server (bench/EventHub.Bench/Baseline.cs), separate process, own query per client every {BaselineServer.PollInterval.TotalMilliseconds} ms, LIMIT {BaselineServer.BatchSize}, pool 100" : "off";
         _r.Parameters["clientSockets"] = "bound to 127.0.0.2-201 in turn";
+        if (o.Sections.Contains("state"))
+            _r.Parameters["state"] = $"log grown to {o.StateEvents:N0} events (at least 10 per entity) by INSERT ... SELECT generate_series into change_log, 5,000 per transaction, " +
+                $"60 % to project {StateProject} ({o.StateEntities:N0} entities: 80 % sessions, 10 % PRs, 6 % checks, 4 % review threads, created then updated in turn), 40 % to 20 other projects (40,000 sessions), " +
+                $"while the hub runs (its ticker folds each tick into eventhub_state); no manual ANALYZE; then a writer at {o.StateWriterRate}/s (session_updated of existing sessions, one transaction each) " +
+                $"and one transaction holding an xid (pg_current_xact_id()) from 5 s before the first request to after the last; 1 + {o.StateRequests} sequential GET /api/v1/state?project={StateProject} " +
+                "(HttpClient, time to the full body; the first reported apart)";
     }
 
     /// <summary>Starts the hub, or restarts it so that a measurement begins from a fresh process.</summary>

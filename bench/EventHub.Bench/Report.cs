@@ -66,6 +66,8 @@ public static class Report
         }
         else r.Targets.Add(new TargetResult("Database queries/s independent of subscribers", "flat", "not run", null, ""));
 
+        StateTarget(r);
+
         foreach (var sync in new[] { "on", "off" })
         {
             var plain = r.WriteCost.FirstOrDefault(w => !w.Triggers && w.SynchronousCommit == sync);
@@ -80,6 +82,15 @@ public static class Report
                 (sync == "off" ? "no fsync per commit. " : "default settings. ") +
                 (quiet is null ? "" : $"Without the NOTIFY trigger: {F((1 - quiet.InsertsPerSecond / plain.InsertsPerSecond) * 100)} % ({quiet.InsertsPerSecond:N0}/s)")));
         }
+    }
+
+    private static void StateTarget(BenchResults r)
+    {
+        var st = r.State.LastOrDefault();
+        r.Targets.Add(new TargetResult("State of a project with 10,000 entities, 1,000,000-event log (issue 15)", "<= 100 ms",
+            st is null ? "not run" : $"p50 {F(st.P50Ms)} ms, p99 {F(st.P99Ms)} ms, max {F(st.MaxMs)} ms ({st.Entities:N0} entities, {st.LogRows:N0} events, {st.BodyBytes / 1048576.0:F1} MiB)",
+            st is null ? null : st.P99Ms <= 100,
+            st is null ? "" : $"time to the full body over {st.Requests} sequential requests, writer at {F(st.WriterRate)}/s and one xid held open; met = p99 within the target"));
     }
 
     public static (string Md, string Json) Write(BenchResults r, string outDir, bool quick)
@@ -170,6 +181,32 @@ public static class Report
             s.AppendLine($"| {w.Table} | {(w.Triggers ? "yes" : "no")} | {(!w.Triggers ? "-" : w.Notify ? "yes" : r.WriteCost.Any(x => x.Notify) ? "disabled" : "none (core v2)")} | {w.SynchronousCommit} | {w.Writers} | {w.InsertsPerSecond:N0} | {(plain is null ? "" : F(w.InsertsPerSecond / plain.InsertsPerSecond * 100, 0) + " %")} | {F(w.HubCpuSeconds, 2)} |");
         }
         s.AppendLine();
+
+        if (r.State.Count > 0)
+        {
+            s.AppendLine("## Live state (issue 15)").AppendLine();
+            s.AppendLine("Time from sending `GET /api/v1/state?project=…` to the last byte of the body, requests one after the other, while a writer updates the project's entities and one transaction holds an xid open.").AppendLine();
+            s.AppendLine("Times in ms. *hub CPU per request*: the hub's CPU time (utime + stime) over the requests, less what it used per second with the writer alone (measured for 4 s before them), per request. *database per request*: the statement's mean execution time in PostgreSQL (`pg_stat_statements`, calls in the requests' window).").AppendLine();
+            s.AppendLine("| project | log events | entities | body | requests | first | p50 | p99 | max | mean | writer/s | hub CPU per request | database per request |");
+            s.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (var st in r.State)
+                s.AppendLine($"| {st.Project} | {st.LogRows:N0} | {st.Entities:N0} | {st.BodyBytes / 1048576.0:F2} MiB | {st.Requests} | {F(st.FirstMs)} | {F(st.P50Ms)} | {F(st.P99Ms)} | {F(st.MaxMs)} | {F(st.MeanMs)} | {F(st.WriterRate)} | {F(st.HubCpuPerRequestMs)} | {F(st.ServerMeanMs, 1)} (× {st.ServerCalls}) |");
+            s.AppendLine();
+            foreach (var st in r.State)
+                s.AppendLine($"Hub CPU: {F(st.HubCpuSeconds, 2)} s over {F(st.RequestsWallSeconds)} s of requests; {F(st.HubCoresWriterOnly, 3)} cores with the writer alone.").AppendLine();
+            foreach (var st in r.State)
+            {
+                s.AppendLine($"Log built in {st.BuildSeconds:N0} s ({st.BuildTransactions} transactions, {st.Ticks} ticks). Load average (1/5/15 min) before and after the section: {string.Join(" / ", st.LoadBefore.Select(x => F(x, 2)))} → {string.Join(" / ", st.LoadAfter.Select(x => F(x, 2)))}.").AppendLine();
+                s.AppendLine("Table statistics (`pg_stat_user_tables`; no manual ANALYZE or VACUUM was run):").AppendLine();
+                s.AppendLine("| when | table | live | dead | pages | modified since analyze | autovacuum | autoanalyze |").AppendLine("|---|---|---:|---:|---:|---:|---|---|");
+                foreach (var (when, list) in new[] { ("after the build", st.TablesAfterBuild), ("after the requests", st.TablesAfterRequests) })
+                    foreach (var t in list)
+                        s.AppendLine($"| {when} | {t.Table} | {t.LiveTuples:N0} | {t.DeadTuples:N0} | {t.Pages:N0} | {t.ModifiedSinceAnalyze:N0} | {(t.AutovacuumCount == 0 ? "never" : $"{t.AutovacuumCount}×, last {t.LastAutovacuum}")} | {(t.AutoanalyzeCount == 0 ? "never" : $"{t.AutoanalyzeCount}×, last {t.LastAutoanalyze}")} |");
+                s.AppendLine();
+                s.AppendLine("The state read's plan (LiveStateReader's SQL, a session with the hub's settings, during the writer and the open transaction):").AppendLine();
+                s.AppendLine("```").AppendLine(st.Plan).AppendLine("```").AppendLine();
+            }
+        }
 
         if (r.Notes.Count > 0)
         {
