@@ -51,6 +51,11 @@ public static class EventHubApp
 
         // Before the host is built: the management port is one more address for Kestrel.
         var managementPorts = ManagementPort.Configure(builder);
+        // A storm of opens (a dashboard fleet after a restart) arrives as one burst of SYNs: past
+        // the accept backlog (Kestrel's default 512) the kernel drops them and clients retry after
+        // 1 s. The kernel caps the backlog at net.core.somaxconn (4096 on current kernels).
+        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions>(o =>
+            o.Backlog = builder.Configuration.GetValue("Server:ListenBacklog", 4096));
         AddEventHub(builder.Services, builder.Configuration, connectionString);
         builder.Services.AddEventHubAuth(builder.Configuration); // auth: docs/security.md
         overrideServices?.Invoke(builder.Services);

@@ -17,32 +17,56 @@ namespace EventHub.State;
 /// </remarks>
 public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReader log)
 {
+    /// <summary>
+    /// The state, materialized and ordered by (project, kind, key) ordinally (the hub method's
+    /// answer). <see cref="StreamAsync"/> is the same read without holding it.
+    /// </summary>
     public async Task<LiveStateRows> ReadAsync(EventFilter filter, CancellationToken cancellationToken)
     {
-        var epoch = await log.GetEpochAsync(cancellationToken);
-        var (sql, parameters) = Sql(filter);
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = (await connection.QueryAsync<Row>(new CommandDefinition(sql, parameters, cancellationToken: cancellationToken))).AsList();
-        var entities = new List<(string Kind, string Key, LogEvent Event)>(rows.Count);
-        Row? head = null;
-        foreach (var r in rows)
+        LiveStateHead? head = null;
+        var entities = new List<(string Kind, string Key, LogEvent Event)>();
+        await foreach (var item in StreamAsync(filter, cancellationToken))
         {
-            if (r.tx is null) { head = r; continue; }
-            entities.Add((r.kind!, Compact(r.entity_key!),
-                LogRows.ToEvent(epoch, r.tick_id, r.tx, r.seq, r.project_id!, r.session_id, r.event_type!, r.payload!, r.created_at)));
+            if (item.Head is { } h) head = h;
+            else entities.Add((item.Kind!, item.Key!, item.Event!));
         }
-        // In (project, kind, key) order, by ordinal comparison: sorting here costs ~1 ms for 10,000
-        // entities, where the database's sort (collation-aware, wide rows) cost tens of ms and
-        // spilled to disk at ~10,000 entities.
+        // Sorting here costs ~1 ms for 10,000 entities, where the database's sort (collation-aware,
+        // wide rows) cost tens of ms and spilled to disk at ~10,000 entities.
         entities.Sort(static (a, b) =>
         {
             var c = string.CompareOrdinal(a.Event.ProjectId, b.Event.ProjectId);
             if (c == 0) c = string.CompareOrdinal(a.Kind, b.Kind);
             return c != 0 ? c : string.CompareOrdinal(a.Key, b.Key);
         });
-        var keys = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, EntityKeyRow>>(head!.keys)!
-            .ToDictionary(x => x.Key, x => new EntityKey { Kind = x.Value.kind, Fields = [.. x.Value.fields] }, StringComparer.Ordinal);
-        return new LiveStateRows(Offset.Format(epoch, LogPosition.EndOf(head.head)), entities, head.unkeyed, keys);
+        return new LiveStateRows(head!.Offset, entities, head.UnkeyedTypes, head.EntityKeys);
+    }
+
+    /// <summary>
+    /// The state as the statement returns it: first its head (offset, unkeyed types, keys), then
+    /// one item per entity, in no particular order, each as soon as its row arrives, so a caller
+    /// that writes them out works while the database still reads (the HTTP endpoint does).
+    /// </summary>
+    public async IAsyncEnumerable<LiveStateItem> StreamAsync(EventFilter filter,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var epoch = await log.GetEpochAsync(cancellationToken);
+        var (sql, parameters) = Sql(filter);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var headSeen = false;
+        await foreach (var r in connection.QueryUnbufferedAsync<Row>(sql, parameters).WithCancellation(cancellationToken))
+        {
+            if (r.tx is null)
+            {
+                var keys = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, EntityKeyRow>>(r.keys)!
+                    .ToDictionary(x => x.Key, x => new EntityKey { Kind = x.Value.kind, Fields = [.. x.Value.fields] }, StringComparer.Ordinal);
+                headSeen = true;
+                yield return new LiveStateItem(new LiveStateHead(Offset.Format(epoch, LogPosition.EndOf(r.head)), r.unkeyed, keys), null, null, null);
+                continue;
+            }
+            if (!headSeen) throw new InvalidOperationException("The state read returned an entity before its head row.");
+            yield return new LiveStateItem(null, r.kind, Compact(r.entity_key!),
+                LogRows.ToEvent(epoch, r.tick_id, r.tx, r.seq, r.project_id!, r.session_id, r.event_type!, r.payload!, r.created_at));
+        }
     }
 
     /// <summary>
@@ -74,18 +98,21 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
             parameters.Add("prefixes", filter.TypePrefixes);
         }
         var unkeyedWhere = filter.Projects is null ? "true" : "u.project_id = ANY(@projects)";
+        // The head row first (Append runs its branches in order): the caller can write the offset
+        // before the entities stream by.
         return ($"""
-            SELECT NULL::bigint AS head, NULL::text[] AS unkeyed, NULL::text AS keys, s.kind, s.entity_key, s.tick_id, s.tx_id::text AS tx,
-                   s.seq, s.project_id, s.session_id, s.event_type, s.payload::text AS payload, s.created_at
+            SELECT (SELECT coalesce(max(tick_id), 0) FROM eventhub_tick) AS head,
+                   (SELECT coalesce(array_agg(DISTINCT u.event_type ORDER BY u.event_type), ARRAY[]::text[])
+                    FROM eventhub_state_unkeyed u WHERE {unkeyedWhere}) AS unkeyed,
+                   (SELECT coalesce(jsonb_object_agg(k.event_type, jsonb_build_object('kind', k.kind, 'fields', k.key_fields)), jsonb_build_object())::text
+                    FROM eventhub_entity_key k) AS keys,
+                   NULL::text AS kind, NULL::text AS entity_key, NULL::bigint AS tick_id, NULL::text AS tx, NULL::bigint AS seq,
+                   NULL::text AS project_id, NULL::text AS session_id, NULL::text AS event_type, NULL::text AS payload, NULL::timestamptz AS created_at
+            UNION ALL
+            SELECT NULL, NULL, NULL, s.kind, s.entity_key, s.tick_id, s.tx_id::text, s.seq, s.project_id, s.session_id, s.event_type,
+                   s.payload::text, s.created_at
             FROM {source}
             WHERE {where}
-            UNION ALL
-            SELECT (SELECT coalesce(max(tick_id), 0) FROM eventhub_tick),
-                   (SELECT coalesce(array_agg(DISTINCT u.event_type ORDER BY u.event_type), ARRAY[]::text[])
-                    FROM eventhub_state_unkeyed u WHERE {unkeyedWhere}),
-                   (SELECT coalesce(jsonb_object_agg(k.event_type, jsonb_build_object('kind', k.kind, 'fields', k.key_fields)), jsonb_build_object())::text
-                    FROM eventhub_entity_key k),
-                   NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
             """, parameters);
     }
 
@@ -94,8 +121,25 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
     /// client that builds keys from streamed events' payloads gets the same string (escaped like
     /// JavaScript's <c>JSON.stringify</c>: non-ASCII and HTML characters as they are).
     /// </summary>
-    private static string Compact(string json) =>
-        System.Text.Json.JsonSerializer.Serialize(System.Text.Json.JsonDocument.Parse(json).RootElement, CompactKey);
+    private static string Compact(string json)
+    {
+        // Printable ASCII without escapes (nearly every key): dropping the spaces outside strings is
+        // the same text as the round trip below, without a document per entity.
+        var plain = true;
+        foreach (var ch in json)
+            if (ch is < ' ' or > '~' or '\\') { plain = false; break; }
+        if (!plain)
+            return System.Text.Json.JsonSerializer.Serialize(System.Text.Json.JsonDocument.Parse(json).RootElement, CompactKey);
+        var compact = new StringBuilder(json.Length);
+        var inString = false;
+        foreach (var ch in json)
+        {
+            if (ch == '"') inString = !inString;
+            else if (!inString && ch == ' ') continue;
+            compact.Append(ch);
+        }
+        return compact.ToString();
+    }
 
     private static readonly System.Text.Json.JsonSerializerOptions CompactKey =
         new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -121,6 +165,12 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
     private sealed record EntityKeyRow(string kind, string[] fields);
 #pragma warning restore IDE1006
 }
+
+/// <summary>The state's head: the offset it is exact at, the unkeyed types, the key of every keyed type.</summary>
+public sealed record LiveStateHead(string Offset, IReadOnlyList<string> UnkeyedTypes, IReadOnlyDictionary<string, EntityKey> EntityKeys);
+
+/// <summary>One item of <see cref="LiveStateReader.StreamAsync"/>: the head, or an entity (kind, compact key, latest event).</summary>
+public sealed record LiveStateItem(LiveStateHead? Head, string? Kind, string? Key, LogEvent? Event);
 
 /// <summary>
 /// The state as read: its offset, the entities with their latest events, the unkeyed types, and

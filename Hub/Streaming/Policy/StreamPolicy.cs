@@ -159,6 +159,38 @@ public sealed partial class StreamPolicy(
         }
     }
 
+    /// <summary>
+    /// The live state of what <paramref name="request"/> selects, as a read in progress positioned
+    /// on its head (the same authorization, filters and refusals as <see cref="GetStateAsync"/>), for
+    /// a transport that writes the entities while they are read. The caller disposes it.
+    /// </summary>
+    public async Task<(IAsyncEnumerator<EventHub.State.LiveStateItem>? State, StreamRefusal? Refusal)> OpenStateAsync(StreamCaller caller,
+        StreamRequest request, CancellationToken cancellationToken)
+    {
+        IAsyncEnumerator<EventHub.State.LiveStateItem>? items = null;
+        try
+        {
+            var grant = access.Authorize(caller.User, request with { After = null });
+            items = state.StreamAsync(validator.Validate(grant.Request).Filter, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            if (!await items.MoveNextAsync() || items.Current.Head is null)
+                throw new InvalidOperationException("The state read returned no head row.");
+            return (items, null);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            if (items is not null) await items.DisposeAsync();
+            throw;
+        }
+        catch (Exception e)
+        {
+            if (items is not null) await items.DisposeAsync();
+            var refusal = Refuse(e) ?? InternalError;
+            if (refusal.StatusCode >= 500) LogOpenFailed(logger, caller.Transport, e);
+            else LogRefused(logger, caller.Transport, refusal.Code);
+            return (null, refusal);
+        }
+    }
+
     /// <summary>The refusal for an exception a request can cause; null for anything else (a bug: 500).</summary>
     private static StreamRefusal? Refuse(Exception e) => e switch
     {
