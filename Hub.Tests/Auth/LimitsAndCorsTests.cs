@@ -97,10 +97,13 @@ public sealed class LimitsAndCorsTests : IAsyncLifetime
         Assert.Contains("too_many_streams:", error.Message);
         Assert.Contains("Limits:MaxStreamsPerConnection", error.Message);
 
+        // Every stream has joined its group first (a stream the client holds may not have yet:
+        // counting down from there mistook a late join for the cancelled stream's leave).
+        var tracker = _hub.Get<EventHub.SignalR.ProjectGroupTracker>();
+        await TaskTimeouts.UntilAsync(() => tracker.StreamCount(client.ConnectionId, p) == MaxStreams);
         await first.CancelAsync();
         await streams[0].EndAsync();
         // The server frees the slot before the stream leaves its project group.
-        var tracker = _hub.Get<EventHub.SignalR.ProjectGroupTracker>();
         await TaskTimeouts.UntilAsync(() => tracker.StreamCount(client.ConnectionId, p) == MaxStreams - 1);
         var replacement = await client.StreamAsync([p], after: "0");
         await _db.Writer.SessionAsync(p, 1);

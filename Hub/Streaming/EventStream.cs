@@ -119,59 +119,86 @@ public sealed class EventStream : IAsyncDisposable
     {
         var batchSize = _options.CatchUpBatchSize;
         var fromWindow = new List<LogEvent>();
-        while (true)
+        // The next batch, read while this one is written out: the database's read and the
+        // client's writes overlap instead of taking turns. Only a batch that hit its limit has a
+        // next one, and it starts exactly where this one ends.
+        Task<LogBatch>? prefetched = null;
+        try
         {
-            // From memory when the window covers our position: it holds every event after it up
-            // to a head at least the fan-out's (so at least our target), and only final events.
-            fromWindow.Clear();
-            if (_window.TryRead(_last, _filter, batchSize, fromWindow))
+            while (true)
             {
-                foreach (var e in fromWindow)
+                if (prefetched is null)
+                {
+                    // From memory when the window covers our position: it holds every event after
+                    // it up to a head at least the fan-out's (so at least our target), and only
+                    // final events.
+                    fromWindow.Clear();
+                    if (_window.TryRead(_last, _filter, batchSize, fromWindow))
+                    {
+                        foreach (var e in fromWindow)
+                        {
+                            _last = e.Position;
+                            yield return e;
+                        }
+                        if (fromWindow.Count >= batchSize) continue;
+                        yield break;
+                    }
+                }
+
+                LogBatch batch;
+                try
+                {
+                    batch = await (prefetched ?? _reader.ReadAsync(_last, _filter, batchSize, cancellationToken));
+                }
+                catch (OperationCanceledException) when (!caller.IsCancellationRequested && _stopping.IsCancellationRequested)
+                {
+                    yield break;
+                }
+                finally
+                {
+                    prefetched = null;
+                }
+                // Retention deleted rows after our position: continuing would leave a silent gap.
+                // (Read in the same query as the rows, so a concurrent prune cannot slip between.)
+                // A stream from the beginning ("0") that has delivered nothing yet just starts at
+                // what remains.
+                if (_last != LogPosition.Start && _last < batch.PrunedThrough)
+                    throw new StreamResetException(ResetReasons.Pruned,
+                        "Events after your offset were pruned by retention. Refetch your state, then continue from the offset given.",
+                        Offset.Format(_epoch, _fanout.Head));
+                // The read covered every position up to Through (the end of the last tick it
+                // examined, or its last event): nothing at or before it can still come, so live
+                // events there are duplicates.
+                var end = batch.Events.Count > 0 ? LogPosition.Max(batch.Events[^1].Position, batch.Through) : LogPosition.Max(_last, batch.Through);
+                if (!batch.Complete)
+                    prefetched = _reader.ReadAsync(end, _filter, batchSize, cancellationToken);
+                foreach (var e in batch.Events)
                 {
                     _last = e.Position;
                     yield return e;
                 }
-                if (fromWindow.Count >= batchSize) continue;
-                yield break;
+                _last = LogPosition.Max(_last, end);
+                if (!batch.Complete) continue;
+                // Caught up once past the head the fan-out reported: on the primary that always
+                // holds, since the tail read that tick before. A lagging replica may not have it yet: wait.
+                if (_last >= _catchUpTarget) yield break;
+                try
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(10), _timeProvider, cancellationToken);
+                }
+                catch (OperationCanceledException) when (!caller.IsCancellationRequested && _stopping.IsCancellationRequested)
+                {
+                    yield break;
+                }
             }
-
-            LogBatch batch;
-            try
-            {
-                batch = await _reader.ReadAsync(_last, _filter, batchSize, cancellationToken);
-            }
-            catch (OperationCanceledException) when (!caller.IsCancellationRequested && _stopping.IsCancellationRequested)
-            {
-                yield break;
-            }
-            // Retention deleted rows after our position: continuing would leave a silent gap.
-            // (Read in the same query as the rows, so a concurrent prune cannot slip between.)
-            // A stream from the beginning ("0") that has delivered nothing yet just starts at
-            // what remains.
-            if (_last != LogPosition.Start && _last < batch.PrunedThrough)
-                throw new StreamResetException(ResetReasons.Pruned,
-                    "Events after your offset were pruned by retention. Refetch your state, then continue from the offset given.",
-                    Offset.Format(_epoch, _fanout.Head));
-            foreach (var e in batch.Events)
-            {
-                _last = e.Position;
-                yield return e;
-            }
-            // The read covered every position up to Through (the end of the last tick it examined):
-            // nothing at or before it can still come, so live events there are duplicates.
-            _last = LogPosition.Max(_last, batch.Through);
-            if (!batch.Complete) continue;
-            // Caught up once past the head the fan-out reported: on the primary that always holds,
-            // since the tail read that tick before. A lagging replica may not have it yet: wait.
-            if (_last >= _catchUpTarget) yield break;
-            try
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(10), _timeProvider, cancellationToken);
-            }
-            catch (OperationCanceledException) when (!caller.IsCancellationRequested && _stopping.IsCancellationRequested)
-            {
-                yield break;
-            }
+        }
+        finally
+        {
+            // A stream that ends mid catch-up leaves its read in flight to finish (or be cancelled
+            // with the request) on its own, without holding the stream's end; its failure is
+            // observed, as there is nobody left to deliver it to.
+            _ = prefetched?.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 
