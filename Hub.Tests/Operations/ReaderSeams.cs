@@ -60,3 +60,18 @@ public sealed class ObservedReader(IChangeLogReader inner, Func<CancellationToke
         return await Inner.LookUpAsync(offset, cancellationToken);
     }
 }
+
+/// <summary>Counts the forward reads (<see cref="IChangeLogReader.ReadAsync"/>) of the reader it wraps.</summary>
+public sealed class CountingReader(IChangeLogReader inner) : DelegatingChangeLogReader(inner)
+{
+    private int _reads;
+
+    /// <summary>Forward reads so far.</summary>
+    public int Reads => Volatile.Read(ref _reads);
+
+    public override Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _reads);
+        return Inner.ReadAsync(after, filter, limit, cancellationToken);
+    }
+}

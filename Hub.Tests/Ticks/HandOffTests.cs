@@ -1,6 +1,7 @@
 using Dapper;
 using EventHub.Log;
 using EventHub.Tests.Infrastructure;
+using EventHub.Tests.Operations;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
@@ -99,17 +100,5 @@ public sealed class HandOffTests
         Assert.Equal(expected, received);
         var ticksMade = hub.Get<Ticker>().TicksMade;
         Assert.True(ticksMade > 10, $"the hub's ticker made only {ticksMade} of the ticks");
-    }
-
-    private sealed class CountingReader(IChangeLogReader inner) : DelegatingChangeLogReader(inner)
-    {
-        private int _reads;
-        public int Reads => Volatile.Read(ref _reads);
-
-        public override Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
-        {
-            Interlocked.Increment(ref _reads);
-            return Inner.ReadAsync(after, filter, limit, cancellationToken);
-        }
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using EventHub.Log;
 using EventHub.Tests.Infrastructure;
+using EventHub.Tests.Operations;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
@@ -41,17 +42,5 @@ public sealed class IdleTests
 
         await db.Writer.SessionAsync("ao", 2);
         Assert.Equal("ao-2", (await sse.ReadEventAsync()).Payload.GetProperty("id").GetString());
-    }
-
-    private sealed class CountingReader(IChangeLogReader inner) : DelegatingChangeLogReader(inner)
-    {
-        private int _reads;
-        public int Reads => Volatile.Read(ref _reads);
-
-        public override Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
-        {
-            Interlocked.Increment(ref _reads);
-            return Inner.ReadAsync(after, filter, limit, cancellationToken);
-        }
     }
 }
