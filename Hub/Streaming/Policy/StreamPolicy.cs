@@ -102,10 +102,7 @@ public sealed partial class StreamPolicy(
         catch (Exception e)
         {
             connection?.Dispose();
-            var refusal = Refuse(e) ?? InternalError;
-            if (refusal.StatusCode >= 500) LogOpenFailed(logger, caller.Transport, e);
-            else LogRefused(logger, caller.Transport, refusal.Code);
-            return StreamOpening.Refused(refusal);
+            return StreamOpening.Refused(RefuseLogged(caller, e));
         }
     }
 
@@ -126,10 +123,7 @@ public sealed partial class StreamPolicy(
         }
         catch (Exception e)
         {
-            var refusal = Refuse(e) ?? InternalError;
-            if (refusal.StatusCode >= 500) LogOpenFailed(logger, caller.Transport, e);
-            else LogRefused(logger, caller.Transport, refusal.Code);
-            return (null, refusal);
+            return (null, RefuseLogged(caller, e));
         }
     }
 
@@ -152,10 +146,7 @@ public sealed partial class StreamPolicy(
         }
         catch (Exception e)
         {
-            var refusal = Refuse(e) ?? InternalError;
-            if (refusal.StatusCode >= 500) LogOpenFailed(logger, caller.Transport, e);
-            else LogRefused(logger, caller.Transport, refusal.Code);
-            return (null, refusal);
+            return (null, RefuseLogged(caller, e));
         }
     }
 
@@ -184,11 +175,17 @@ public sealed partial class StreamPolicy(
         catch (Exception e)
         {
             if (items is not null) await items.DisposeAsync();
-            var refusal = Refuse(e) ?? InternalError;
-            if (refusal.StatusCode >= 500) LogOpenFailed(logger, caller.Transport, e);
-            else LogRefused(logger, caller.Transport, refusal.Code);
-            return (null, refusal);
+            return (null, RefuseLogged(caller, e));
         }
+    }
+
+    /// <summary>The refusal for <paramref name="e"/> (a 500 for anything a request cannot cause), logged as such.</summary>
+    private StreamRefusal RefuseLogged(StreamCaller caller, Exception e)
+    {
+        var refusal = Refuse(e) ?? InternalError;
+        if (refusal.StatusCode >= 500) LogOpenFailed(logger, caller.Transport, e);
+        else LogRefused(logger, caller.Transport, refusal.Code);
+        return refusal;
     }
 
     /// <summary>The refusal for an exception a request can cause; null for anything else (a bug: 500).</summary>
