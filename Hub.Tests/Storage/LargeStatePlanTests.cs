@@ -38,7 +38,7 @@ public sealed class LargeStatePlanTests(ITestOutputHelper output)
             // The state of one project: the SQL the reader ran, as it ran it.
             var state = await reader.ReadAsync(new EventFilter(["bench"], null), CancellationToken.None);
             Assert.Equal(BenchEntities, state.Entities.Count);
-            var plan = await ExplainAsync(hubSessions, await LastStatementAsync(c, "eventhub_state"), new[] { "bench" });
+            var plan = await ExplainStateAsync(hubSessions, new EventFilter(["bench"], null));
             var (buffers, _) = Report($"state of project bench at {rows:N0} rows{(held ? ", a transaction open since 500,000" : "")}", plan);
             if (!held) measured[rows] = buffers;
             var nodes = Flatten(plan).ToList();
@@ -58,10 +58,18 @@ public sealed class LargeStatePlanTests(ITestOutputHelper output)
 
             // Every project (no filter): the whole state, still no read of the log, no spill.
             await reader.ReadAsync(EventFilter.All, CancellationToken.None);
-            var all = await ExplainAsync(hubSessions, await LastStatementAsync(c, "eventhub_state"));
+            var all = await ExplainStateAsync(hubSessions, EventFilter.All);
             Report($"state of every project at {rows:N0} rows", all);
             Assert.DoesNotContain(Flatten(all), n => Relation(n) == "change_log");
             Assert.Equal(0, all.GetProperty("Temp Written Blocks").GetInt64());
+
+            // Statistics as autovacuum's analyze leaves them (the bench saw it run mid-way): the
+            // planner, not knowing which project the array names, takes each for 1/21 of the
+            // entities, and chose a Seq Scan of all of them unless the read says otherwise.
+            await c.ExecuteAsync("ANALYZE eventhub_state");
+            var analyzed = await ExplainStateAsync(hubSessions, new EventFilter(["bench"], null));
+            Report($"state of project bench at {rows:N0} rows, eventhub_state analyzed", analyzed);
+            Assert.DoesNotContain(Flatten(analyzed), n => Relation(n) == "eventhub_state" && Type(n) is "Seq Scan" or "Bitmap Heap Scan");
         });
         // Twice the events (the same entities, updated twice as often): about the same cost.
         Assert.Equal(2, measured.Count);
@@ -209,13 +217,6 @@ public sealed class LargeStatePlanTests(ITestOutputHelper output)
         """;
 
     /// <summary>The last statement a session of this application ran that mentions the table (pg_stat_activity keeps it while the pooled session idles).</summary>
-    private static async Task<string> LastStatementAsync(NpgsqlConnection c, string mentions) =>
-        await c.QuerySingleAsync<string>("""
-            SELECT query FROM pg_stat_activity
-            WHERE application_name = @application AND query LIKE '%' || @mentions || '%' AND query NOT LIKE 'EXPLAIN%'
-            ORDER BY query_start DESC LIMIT 1
-            """, new { application = Application, mentions });
-
     private static async Task<string> TableStatsAsync(NpgsqlConnection c)
     {
         var stats = await c.QueryAsync<(string, long, long, long, DateTime?, DateTime?)>("""
@@ -238,18 +239,15 @@ public sealed class LargeStatePlanTests(ITestOutputHelper output)
         return (buffers, ms);
     }
 
-    private static async Task<JsonElement> ExplainAsync(NpgsqlDataSource dataSource, string sql, string[] projects)
+    /// <summary>The state read's plan: its SQL, in a transaction with its setting (LiveStateReader.PlanSetting), as the reader runs it.</summary>
+    private static async Task<JsonElement> ExplainStateAsync(NpgsqlDataSource dataSource, EventFilter filter)
     {
         await using var c = await dataSource.OpenConnectionAsync();
-        await using var explain = new NpgsqlCommand("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, c);
-        explain.Parameters.Add(new NpgsqlParameter { Value = projects });
-        return JsonDocument.Parse((string)(await explain.ExecuteScalarAsync())!).RootElement[0].GetProperty("Plan");
-    }
-
-    private static async Task<JsonElement> ExplainAsync(NpgsqlDataSource dataSource, string sql)
-    {
-        await using var c = await dataSource.OpenConnectionAsync();
-        return JsonDocument.Parse(await c.QuerySingleAsync<string>("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql)).RootElement[0].GetProperty("Plan");
+        await using var transaction = await c.BeginTransactionAsync();
+        if (LiveStateReader.PlanSetting(filter) is { } setting) await c.ExecuteAsync(setting, transaction: transaction);
+        var (sql, parameters) = LiveStateReader.Sql(filter);
+        return JsonDocument.Parse(await c.QuerySingleAsync<string>("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, parameters, transaction))
+            .RootElement[0].GetProperty("Plan");
     }
 
     private static async Task<JsonElement> ExplainAsync(NpgsqlDataSource dataSource, string sql, object args)

@@ -39,8 +39,8 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
         AddFilter(parameters, filter);
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = (await connection.QueryAsync<Row>(new CommandDefinition(TickBatchSql.Forward(filter), parameters,
-            cancellationToken: cancellationToken))).AsList();
+        var rows = await BufferedRows.QueryAsync<Row>(connection, new CommandDefinition(TickBatchSql.Forward(filter), parameters,
+            cancellationToken: cancellationToken));
 
         var header = rows[0]; // the header comes on every row, and on one row of nulls when nothing matched
         var events = new List<LogEvent>(rows.Count);
@@ -67,8 +67,8 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
     {
         var epoch = await GetEpochAsync(cancellationToken);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = (await connection.QueryAsync<Row>(new CommandDefinition(TickBatchSql.Backward(),
-            new { tick = throughTick, limit = count }, cancellationToken: cancellationToken))).AsList();
+        var rows = await BufferedRows.QueryAsync<Row>(connection, new CommandDefinition(TickBatchSql.Backward(),
+            new { tick = throughTick, limit = count }, cancellationToken: cancellationToken));
         var header = rows[0];
         var events = rows.Where(r => r.tx is not null).Select(r => ToEvent(epoch, r)).Reverse().ToList();
         var pruned = Pruned(header);

@@ -62,7 +62,13 @@ public static partial class StateEndpoint
                     json.WritePropertyName("event");
                     json.WriteRawValue(e!.Json.Span, skipInputValidation: true);
                     json.WriteEndObject();
-                    if (json.BytesPending > 16 * 1024) await json.FlushAsync(context.RequestAborted);
+                    if (json.BytesPending > 32 * 1024)
+                    {
+                        // Utf8JsonWriter's own FlushAsync only hands its bytes to the pipe; the
+                        // pipe's flush sends them (without it the whole answer went out at the end).
+                        json.Flush();
+                        await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+                    }
                 }
             }
             catch (Exception e) when (!context.RequestAborted.IsCancellationRequested)

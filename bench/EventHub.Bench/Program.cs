@@ -50,6 +50,8 @@ public sealed class BenchOptions
     public int StateEntities { get; set; } = 10_000;
     public double StateWriterRate { get; set; } = 100;
     public int StateRequests { get; set; } = 100;
+    /// <summary>Seconds the state section keeps its database, hub and writer up after its requests (for profiling by hand).</summary>
+    public int StateHoldSeconds { get; set; }
 
     public static BenchOptions Parse(string[] args)
     {
@@ -97,6 +99,7 @@ public sealed class BenchOptions
                 case "--state-events": o.StateEvents = long.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--state-entities": o.StateEntities = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--state-rate": o.StateWriterRate = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--state-hold": o.StateHoldSeconds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--state-requests": o.StateRequests = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--opens": o.Opens = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--write-seconds": o.WriteCostSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;

@@ -116,6 +116,11 @@ public sealed partial class BenchRun
         var plan = await ExplainStateAsync();
         var writerSeconds = Stopwatch.GetElapsedTime(writerStart).TotalSeconds;
         var afterRequests = await TableStatsAsync();
+        if (o.StateHoldSeconds > 0)
+        {
+            Log($"state: holding {o.StateHoldSeconds} s: database {_pg.ConnectionString}; hub {_hub.BaseUri} (pid {_hub.Pid}); {url}");
+            await Task.Delay(TimeSpan.FromSeconds(o.StateHoldSeconds));
+        }
         stopWriter.Cancel();
         await writer;
         await open.RollbackAsync();
@@ -245,12 +250,17 @@ public sealed partial class BenchRun
         await using var hubSessions = EventHub.Storage.HubDataSources.Create(
             new NpgsqlConnectionStringBuilder(_pg.ConnectionString) { Pooling = true, ApplicationName = "bench-explain" }.ConnectionString, "bench-explain");
         await using var c = await hubSessions.OpenConnectionAsync();
-        var (sql, _) = LiveStateReader.Sql(new EventFilter([StateProject], null));
-        await using var cmd = new NpgsqlCommand("EXPLAIN (ANALYZE, BUFFERS) " + sql, c);
+        var filter = new EventFilter([StateProject], null);
+        var (sql, _) = LiveStateReader.Sql(filter);
+        await using var transaction = await c.BeginTransactionAsync(); // as the reader runs it: its setting, then its SQL
+        var setting = LiveStateReader.PlanSetting(filter);
+        if (setting is not null)
+            await using (var set = new NpgsqlCommand(setting, c, transaction)) await set.ExecuteNonQueryAsync();
+        await using var cmd = new NpgsqlCommand("EXPLAIN (ANALYZE, BUFFERS) " + sql, c, transaction);
         cmd.Parameters.AddWithValue("projects", new[] { StateProject });
         var lines = new List<string>
         {
-            "-- session: " + string.Join(", ", await SettingsAsync(c)),
+            "-- session: " + string.Join(", ", await SettingsAsync(c)) + (setting is null ? "" : "; then " + setting),
         };
         await using var r = await cmd.ExecuteReaderAsync();
         while (await r.ReadAsync()) lines.Add(r.GetString(0));
