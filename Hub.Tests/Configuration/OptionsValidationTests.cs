@@ -20,6 +20,9 @@ public sealed class OptionsValidationTests
         { "Health:MaxTailLag", "00:00:00" },
         { "Retention:Interval", "00:00:00" },
         { "Retention:MaxEvents", "0" },
+        { "Ticker:Interval", "00:00:00" },
+        { "Ticker:BusyInterval", "00:00:00.001" },
+        { "Ticker:BusyRate", "-1" },
     };
 
     [Theory]

@@ -39,6 +39,48 @@ public sealed class HandOffTests
     }
 
     [Fact]
+    public async Task A_ticks_NOTIFY_that_comes_before_its_hand_off_does_not_make_the_tail_read_the_tick()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await db.Writer.ProjectAsync("ao");
+        CountingReader? tail = null;
+        // Every hand-off comes 30 ms after the tick's commit, so every tick's NOTIFY reaches the
+        // tail first (the race that made a fifth of the ticks under load read back).
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, services: s =>
+        {
+            s.AddKeyedSingleton<IChangeLogReader>(LogReaders.Tail, (sp, _) =>
+                tail = new CountingReader(new ChangeLogReader(sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.Tail))));
+            s.AddSingleton<ITickBatchSink>(sp => new LateHandOff(sp.GetRequiredService<EventHub.Streaming.ChangeLogTail>(), TimeSpan.FromMilliseconds(30)));
+        });
+        await using var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao");
+
+        var readsBefore = tail!.Reads;
+        for (var i = 1; i <= 30; i++)
+        {
+            await db.Writer.SessionAsync("ao", i);
+            Assert.Equal($"ao-{i}", (await sse.ReadEventAsync()).Payload.GetProperty("id").GetString());
+        }
+        // Reading on every NOTIFY: 30 reads and more. Waiting for the round: the fallback poll only
+        // (one a second; 30 ticks take about 1.5 s).
+        var reads = tail.Reads - readsBefore;
+        Assert.True(reads <= 4, $"the tail read the log {reads} times for 30 ticks its own node handed over");
+    }
+
+    /// <summary>The tail as the ticker's sink, its hand-offs delayed (the ticker's thread sleeps: it is its own).</summary>
+    private sealed class LateHandOff(ITickBatchSink inner, TimeSpan delay) : ITickBatchSink
+    {
+        public bool TryPublishTick(long tick, IReadOnlyList<LogEvent> events)
+        {
+            Thread.Sleep(delay);
+            return inner.TryPublishTick(tick, events);
+        }
+
+        public void BeginRound() => inner.BeginRound();
+
+        public void EndRound() => inner.EndRound();
+    }
+
+    [Fact]
     public async Task A_tick_larger_than_the_hand_off_and_one_larger_than_the_fold_in_memory_are_read_and_folded_exactly()
     {
         await using var db = await TestDatabase.CreateAsync();

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace EventHub.Configuration;
 
 /// <summary>
-/// Start-up checks (<c>ValidateOnStart</c>) of the streaming, SSE, SignalR, health and retention
+/// Start-up checks (<c>ValidateOnStart</c>) of the streaming, SSE, SignalR, health, retention and ticker
 /// settings: a bad value stops the hub before it binds, with an error that names the setting
 /// (Program prints it as one line and exits with 2). The auth settings have their own
 /// (<see cref="Auth.AuthOptionsValidator"/>).
@@ -34,6 +34,15 @@ public static class OptionsValidation
             .Validate(o => o.BatchSize > 0, Positive("Retention:BatchSize", "a number of rows"))
             .Validate(o => o.MaxAge is null || o.MaxAge > TimeSpan.Zero, "Retention:MaxAge must be positive when set (or left unset: keep every age).")
             .Validate(o => o.MaxEvents is null || o.MaxEvents > 0, "Retention:MaxEvents must be at least 1 when set (or left unset: keep every event).")
+            .ValidateOnStart();
+        services.AddOptions<Log.TickerOptions>()
+            .Validate(o => o.Interval > TimeSpan.Zero, Positive("Ticker:Interval", "a time span such as 00:00:00.002"))
+            .Validate(o => o.IdleInterval >= o.Interval, "Ticker:IdleInterval must be at least Ticker:Interval.")
+            .Validate(o => o.BusyInterval >= o.Interval, "Ticker:BusyInterval must be at least Ticker:Interval.")
+            .Validate(o => o.BusyRate >= 0, "Ticker:BusyRate must not be negative (events per second; 0 turns it off).")
+            .Validate(o => o.Lease > TimeSpan.Zero, Positive("Ticker:Lease", "a time span such as 00:00:01"))
+            .Validate(o => o.FollowerInterval > TimeSpan.Zero, Positive("Ticker:FollowerInterval", "a time span such as 00:00:00.250"))
+            .Validate(o => o.HandOffRows >= 0, "Ticker:HandOffRows must not be negative.")
             .ValidateOnStart();
         return services;
     }

@@ -34,6 +34,11 @@ public sealed partial class ChangeLogTail(
     private long _lastReadTimestamp;
     private LogPosition _position;
     private long _lastPublishDelayTicks = -1;
+    private int _roundsInFlight;
+    private readonly WakeupSignal _roundEnded = new();
+
+    /// <summary>How long a NOTIFY of a tick waits for this node's ticker round to hand it over before the tail reads it.</summary>
+    private static readonly TimeSpan OwnRoundWait = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Completes once the tail knows where "now" is and is publishing.</summary>
     public Task Ready => _ready.Task;
@@ -113,8 +118,8 @@ public sealed partial class ChangeLogTail(
                 var wait = notifier.LatestTick > position.Value.Tick ? settings.HeldBackPollDelay : settings.PollInterval;
                 // The announcement (NOTIFY) of a tick this node's ticker has already handed over
                 // needs no read; a wake-up that names no tick, a later tick, or the poll does.
-                while (await notifier.WaitAsync(wait, stoppingToken)
-                       && !notifier.TakeReadRequest() && notifier.LatestTick <= Position.Tick)
+                while (await notifier.WaitAsync(wait, stoppingToken) && !notifier.TakeReadRequest()
+                       && (notifier.LatestTick <= Position.Tick || await OwnRoundHandedOverAsync(stoppingToken)))
                     wait = settings.PollInterval;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -130,6 +135,34 @@ public sealed partial class ChangeLogTail(
                 backoff = TimeSpan.FromMilliseconds(Math.Min(backoff.TotalMilliseconds * 2, 5000));
             }
         }
+    }
+
+    public void BeginRound() => Interlocked.Increment(ref _roundsInFlight);
+
+    public void EndRound()
+    {
+        Interlocked.Decrement(ref _roundsInFlight);
+        _roundEnded.Signal();
+    }
+
+    /// <summary>
+    /// Whether, once this node's ticker round in flight has ended, everything announced so far is
+    /// published (the round handed its tick over). Race guarded: a tick's NOTIFY is sent at its
+    /// commit, inside the ticker's round, and often reached the tail before the round's hand-off;
+    /// the tail then read the tick the hand-off was about to publish (a fifth of the ticks under a
+    /// write load). A round that made the tick hands it over or announces it before it ends; one
+    /// that does not end within <see cref="OwnRoundWait"/>, or no round at all, leaves it to a read.
+    /// </summary>
+    private async Task<bool> OwnRoundHandedOverAsync(CancellationToken cancellationToken)
+    {
+        var start = timeProvider.GetTimestamp();
+        while (Volatile.Read(ref _roundsInFlight) > 0)
+        {
+            var left = OwnRoundWait - timeProvider.GetElapsedTime(start);
+            if (left <= TimeSpan.Zero) return false;
+            await _roundEnded.WaitAsync(left, cancellationToken); // a stale signal only loops once more
+        }
+        return notifier.LatestTick <= Position.Tick;
     }
 
     public bool TryPublishTick(long tick, IReadOnlyList<LogEvent> events)

@@ -13,4 +13,14 @@ namespace EventHub.Log;
 public interface ITickBatchSink
 {
     bool TryPublishTick(long tick, IReadOnlyList<LogEvent> events);
+
+    /// <summary>
+    /// The ticker starts a round: a tick the round makes is handed over (<see cref="TryPublishTick"/>)
+    /// or announced to this node before <see cref="EndRound"/>. Its NOTIFY, sent at the tick's commit,
+    /// can reach the sink first; the sink need not read the tick for it until the round has ended.
+    /// </summary>
+    void BeginRound();
+
+    /// <summary>The round begun by <see cref="BeginRound"/> has ended (made a tick or not, failed or not).</summary>
+    void EndRound();
 }

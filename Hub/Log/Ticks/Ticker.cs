@@ -115,6 +115,7 @@ public sealed partial class Ticker(
         tick.Parameters.AddWithValue("max", settings.HandOffRows);
         tick.Prepare();
         using var cancel = stoppingToken.Register(() => { try { tick.Cancel(); } catch { /* the round ends anyway */ } });
+        var pacing = new TickPacing(settings);
         var delay = settings.Interval;
         var lastMade = timeProvider.GetTimestamp();
         while (!stoppingToken.IsCancellationRequested)
@@ -123,11 +124,15 @@ public sealed partial class Ticker(
             bool made = false, leader = false, hasRows = false;
             List<LogEvent>? events = null;
             var round = Interlocked.Exchange(ref _nextRound, new TaskCompletionSource<long?>(TaskCreationOptions.RunContinuationsAsynchronously));
+            // Until EndRound, a NOTIFY of this round's tick need not make the tail read it.
+            sink.BeginRound();
             try
             {
-                // Disposing the reader reads on to ReadyForQuery, i.e. past the statement's
-                // (synchronous) commit: no row of a tick is handed on before the tick is durable.
-                using (var reader = tick.ExecuteReader())
+                try
+                {
+                    // Disposing the reader reads on to ReadyForQuery, i.e. past the statement's
+                    // (synchronous) commit: no row of a tick is handed on before the tick is durable.
+                    using var reader = tick.ExecuteReader();
                     while (reader.Read())
                     {
                         leader = reader.GetBoolean(2);
@@ -139,29 +144,32 @@ public sealed partial class Ticker(
                             (events ??= []).Add(LogRows.ToEvent(epoch, tickId, reader.GetString(4), reader.GetInt64(5), reader.GetString(6),
                                 reader.IsDBNull(7) ? null : reader.GetString(7), reader.GetString(8), reader.GetString(9), reader.GetDateTime(10)));
                     }
+                }
+                catch
+                {
+                    round.TrySetResult(null); // a failed round: callers tick themselves
+                    throw;
+                }
+                SetLeader(leader);
+                if (made)
+                {
+                    Interlocked.Increment(ref _ticksMade);
+                    // This node's tail takes the batch as it is; when it cannot (it is behind, or the
+                    // batch was too large to return), it reads the tick. Other nodes: the NOTIFY.
+                    if (!(hasRows && sink.TryPublishTick(tickId, (IReadOnlyList<LogEvent>?)events ?? [])))
+                        notifier.SignalTick(tickId);
+                    delay = pacing.AfterTick(events?.Count ?? (hasRows ? 0 : settings.HandOffRows + 1), timeProvider.GetElapsedTime(lastMade));
+                    lastMade = timeProvider.GetTimestamp();
+                }
+                else if (!leader)
+                    delay = settings.FollowerInterval;
+                else
+                    delay = pacing.AfterNoTick(timeProvider.GetElapsedTime(lastMade));
             }
-            catch
+            finally
             {
-                round.TrySetResult(null); // a failed round: callers tick themselves
-                throw;
+                sink.EndRound();
             }
-            SetLeader(leader);
-            if (made)
-            {
-                Interlocked.Increment(ref _ticksMade);
-                // This node's tail takes the batch as it is; when it cannot (it is behind, or the
-                // batch was too large to return), it reads the tick. Other nodes: the NOTIFY.
-                if (!(hasRows && sink.TryPublishTick(tickId, (IReadOnlyList<LogEvent>?)events ?? [])))
-                    notifier.SignalTick(tickId);
-                lastMade = timeProvider.GetTimestamp();
-                delay = settings.Interval;
-            }
-            else if (!leader)
-                delay = settings.FollowerInterval;
-            else if (timeProvider.GetElapsedTime(lastMade) > settings.IdleAfter)
-                delay = TimeSpan.FromTicks(Math.Min(Math.Max(delay.Ticks, settings.Interval.Ticks) * 2, settings.IdleInterval.Ticks));
-            else
-                delay = settings.Interval;
             round.TrySetResult(leader ? tickId : null);
             // A writer's opt-in NOTIFY (docs/deploy.md) or a caller of NextRoundAsync cuts the pause short.
             notifier.TickerWakeup.Wait(delay, stoppingToken);

@@ -15,6 +15,17 @@ public sealed class TickerOptions
     /// </summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromMilliseconds(2);
 
+    /// <summary>
+    /// While the log grows faster than this (events per second, smoothed), the leader pauses
+    /// <see cref="BusyInterval"/> between looks instead of <see cref="Interval"/>: fewer, larger
+    /// ticks, so ticking takes less of the database from the writers (<see cref="TickPacing"/>).
+    /// 0 turns it off.
+    /// </summary>
+    public double BusyRate { get; set; } = 1000;
+
+    /// <summary>The pause between looks while the log grows faster than <see cref="BusyRate"/>.</summary>
+    public TimeSpan BusyInterval { get; set; } = TimeSpan.FromMilliseconds(20);
+
     /// <summary>After <see cref="IdleAfter"/> without a tick the pause doubles up to this, so an idle hub costs ~20 looks a second.</summary>
     public TimeSpan IdleInterval { get; set; } = TimeSpan.FromMilliseconds(50);
 
