@@ -88,7 +88,9 @@ public static class EventHubApp
         services.AddHostedService<MigrationHostedService>(); // first: the others need the schema
         services.AddOptions<EventHub.State.EntityKeyOptions>().Bind(configuration.GetSection(EventHub.State.EntityKeyOptions.Section));
         services.AddHostedService<EventHub.State.EntityKeySync>(); // before the ticker folds ticks into the state
-        services.AddSingleton<EventHub.State.LiveStateReader>();
+        services.AddSingleton(sp => new EventHub.State.LiveStateReader(sp.GetRequiredService<NpgsqlDataSource>(),
+            sp.GetRequiredService<IChangeLogReader>(),
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<CatchUpLimitsOptions>>().Value.MaxConcurrentStateReads));
 
         // The tail's own pool (LogDataSources says why): the wake-up's LISTEN connection and the
         // tail's reads never queue behind catch-ups.

@@ -16,8 +16,16 @@ public sealed class CatchUpLimitsOptions
     public int MaxConcurrentCatchUps { get; set; } = 8;
 
     /// <summary>
+    /// Live-state reads (<c>GET /api/v1/state</c>, the hub method <c>GetState</c>) running at once
+    /// (default 2). More wait their turn; each holds one connection of the shared pool for the
+    /// read (~50 ms for 10,000 entities) and is one of <see cref="PoolReserve"/>'s users.
+    /// </summary>
+    public int MaxConcurrentStateReads { get; set; } = 2;
+
+    /// <summary>
     /// Connections of the shared pool kept for what is not a catch-up read: stream opens (epoch,
-    /// snapshot, horizon), the head offset computation, the lag sampler, retention, project notices.
+    /// snapshot, horizon), live-state reads, the head offset computation, the lag sampler, retention,
+    /// project notices.
     /// </summary>
     public const int PoolReserve = 4;
 }

@@ -14,6 +14,7 @@ public static class CatchUpLimitsSetup
         var poolSize = LogDataSources.SharedPoolSize(catchUpConnectionString);
         services.AddOptions<CatchUpLimitsOptions>().Bind(configuration.GetSection(CatchUpLimitsOptions.Section))
             .Validate(o => o.MaxConcurrentCatchUps > 0, "Limits:MaxConcurrentCatchUps must be at least 1.")
+            .Validate(o => o.MaxConcurrentStateReads > 0, "Limits:MaxConcurrentStateReads must be at least 1.")
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<CatchUpLimitsOptions>>(new PoolValidator(poolSize));
         return services;

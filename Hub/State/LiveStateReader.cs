@@ -15,8 +15,22 @@ namespace EventHub.State;
 /// The offset returned is the end of the newest of them: streaming after it gives every later
 /// change, and none the state already holds. Retention never touches the state.
 /// </remarks>
-public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReader log)
+/// <remarks>
+/// At most <c>maxConcurrentReads</c> reads run at once (<c>Limits:MaxConcurrentStateReads</c>); the
+/// rest wait their turn, and one whose request is cancelled leaves the queue at once. A state read
+/// holds a pooled connection and streams megabytes: unbounded, a burst of them (a fleet of
+/// dashboards reloading after a reset) took the pool that stream opens and catch-ups need.
+/// </remarks>
+public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReader log, int maxConcurrentReads = int.MaxValue) : IDisposable
 {
+    private readonly SemaphoreSlim _slots = new(Math.Min(maxConcurrentReads, 1 << 20));
+    private int _queued;
+
+    /// <summary>Reads waiting for their turn now.</summary>
+    public int Queued => Volatile.Read(ref _queued);
+
+    public void Dispose() => _slots.Dispose();
+
     /// <summary>
     /// The state, materialized and ordered by (project, kind, key) ordinally (the hub method's
     /// answer). <see cref="StreamAsync"/> is the same read without holding it.
@@ -47,6 +61,29 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
     /// that writes them out works while the database still reads (the HTTP endpoint does).
     /// </summary>
     public async IAsyncEnumerable<LiveStateItem> StreamAsync(EventFilter filter,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _queued);
+        try
+        {
+            await _slots.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _queued);
+        }
+        try
+        {
+            await foreach (var item in ReadRowsAsync(filter, cancellationToken))
+                yield return item;
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    private async IAsyncEnumerable<LiveStateItem> ReadRowsAsync(EventFilter filter,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var epoch = await log.GetEpochAsync(cancellationToken);

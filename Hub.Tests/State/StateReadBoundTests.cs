@@ -1,0 +1,49 @@
+using System.Net;
+using Dapper;
+using EventHub.State;
+using EventHub.Tests.Infrastructure;
+
+namespace EventHub.Tests.State;
+
+/// <summary>
+/// Live-state reads run at most Limits:MaxConcurrentStateReads at a time: a burst of them (a fleet
+/// of dashboards reloading after a reset) waits its turn in the hub instead of taking the pool.
+/// </summary>
+public sealed class StateReadBoundTests
+{
+    [Fact]
+    public async Task State_reads_past_the_bound_wait_in_the_hub_not_in_the_database_and_all_are_answered()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await db.Writer.ProjectAsync("ao");
+        await db.Writer.SessionAsync("ao", 1);
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?> { ["Limits:MaxConcurrentStateReads"] = "1" });
+        using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+        await TaskTimeouts.UntilAsync(() => http.GetStringAsync("/api/v1/state?project=ao").GetAwaiter().GetResult().Contains("ao-1"));
+
+        // Every read of the state now waits for this lock in the database, as long as it is held.
+        await using var locker = await db.DataSource.OpenConnectionAsync();
+        await using var lockHolder = await locker.BeginTransactionAsync();
+        await locker.ExecuteAsync("LOCK TABLE eventhub_state IN ACCESS EXCLUSIVE MODE", transaction: lockHolder);
+
+        var reads = Enumerable.Range(0, 3).Select(_ => http.GetAsync("/api/v1/state?project=ao")).ToList();
+        await using var watcher = await db.DataSource.OpenConnectionAsync();
+        var reader = hub.Get<LiveStateReader>();
+        // One read waits on the lock in the database; the other two in the hub. Unbounded, three
+        // sessions wait on the lock and nothing queues in the hub (this never holds).
+        await TaskTimeouts.UntilAsync(() => reader.Queued == 2 && WaitingOnTheLockAsync(watcher).GetAwaiter().GetResult() == 1);
+
+        await lockHolder.RollbackAsync();
+        foreach (var response in await Task.WhenAll(reads).WithTimeout())
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Contains("ao-1", await response.Content.ReadAsStringAsync());
+        }
+        Assert.Equal(0, reader.Queued);
+    }
+
+    private static Task<long> WaitingOnTheLockAsync(Npgsql.NpgsqlConnection c) => c.ExecuteScalarAsync<long>("""
+        SELECT count(*) FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%eventhub_state%' AND pid <> pg_backend_pid()
+        """);
+}
