@@ -12,6 +12,15 @@ namespace EventHub.Log;
 public sealed class LogEvent
 {
     private byte[]? _json;
+    private EncodingEntry? _encodings;
+
+    /// <summary>One transport's encoding, in a list that only grows (one entry per transport).</summary>
+    private sealed class EncodingEntry(object key, object value, EncodingEntry? next)
+    {
+        public readonly object Key = key;
+        public readonly object Value = value;
+        public readonly EncodingEntry? Next = next;
+    }
 
     public LogEvent(LogPosition position, string offset, long seq, string projectId, string? sessionId,
         string type, string payloadJson, DateTimeOffset createdAt)
@@ -42,6 +51,22 @@ public sealed class LogEvent
     /// Computed once; benign race: two threads may both compute it, the results are equal.
     /// </summary>
     public ReadOnlyMemory<byte> Json => _json ??= EncodeJson();
+
+    /// <summary>
+    /// <paramref name="encoding"/>'s encoding of this event, built on first use and kept with the
+    /// event. Lock-free: a thread that loses the race to add it uses the winner's (equal) value.
+    /// </summary>
+    public T Encoded<T>(EventEncoding<T> encoding) where T : class
+    {
+        while (true)
+        {
+            var head = Volatile.Read(ref _encodings);
+            for (var entry = head; entry is not null; entry = entry.Next)
+                if (ReferenceEquals(entry.Key, encoding)) return (T)entry.Value;
+            var value = encoding.Encode(this);
+            if (Interlocked.CompareExchange(ref _encodings, new EncodingEntry(encoding, value, head), head) == head) return value;
+        }
+    }
 
     private byte[] EncodeJson()
     {

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text;
 using EventHub.Log;
 
@@ -9,16 +8,19 @@ namespace EventHub.Sse;
 /// event and shared by every SSE subscriber: fan-out never re-encodes an event.
 /// </summary>
 /// <remarks>
-/// The frames hang off the events in a <see cref="ConditionalWeakTable{TKey,TValue}"/>, so the log
-/// layer knows nothing of SSE and a frame lives exactly as long as its event (the window and the
-/// subscribers' buffers hold the events). Benign race: two writers may both build a frame; the
-/// table keeps one, and the results are equal.
+/// The frame is kept on the event (<see cref="LogEvent.Encoded{T}"/>), so the log layer knows
+/// nothing of SSE and a frame lives exactly as long as its event (the window and the subscribers'
+/// buffers hold the events).
 /// </remarks>
-public static class SseEventFrames
+public sealed class SseEventFrames : EventEncoding<byte[]>
 {
-    private static readonly ConditionalWeakTable<LogEvent, byte[]> Frames = new();
+    private static readonly SseEventFrames Instance = new();
 
-    public static ReadOnlyMemory<byte> Of(LogEvent e) => Frames.GetValue(e, Build);
+    private SseEventFrames() { }
+
+    public static ReadOnlyMemory<byte> Of(LogEvent e) => e.Encoded(Instance);
+
+    public override byte[] Encode(LogEvent e) => Build(e);
 
     private static byte[] Build(LogEvent e)
     {

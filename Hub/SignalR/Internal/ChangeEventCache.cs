@@ -1,16 +1,19 @@
-using System.Runtime.CompilerServices;
 using EventHub.Log;
 
 namespace EventHub.SignalR.Internal;
 
 /// <summary>
-/// Maps each <see cref="LogEvent"/> to its one <see cref="SharedChangeEvent"/>, for as long as the
-/// event is alive (weakly: the cache never keeps an event that every stream has passed).
+/// Each <see cref="LogEvent"/>'s one <see cref="SharedChangeEvent"/>, kept on the event
+/// (<see cref="LogEvent.Encoded{T}"/>) for as long as the event is alive.
 /// </summary>
 public sealed class ChangeEventCache
 {
-    private readonly ConditionalWeakTable<LogEvent, SharedChangeEvent> _events = new();
+    private readonly Encoding _encoding = new();
 
-    internal SharedChangeEvent Get(LogEvent e) =>
-        _events.GetValue(e, static e => new SharedChangeEvent(e));
+    internal SharedChangeEvent Get(LogEvent e) => e.Encoded(_encoding);
+
+    private sealed class Encoding : EventEncoding<SharedChangeEvent>
+    {
+        public override SharedChangeEvent Encode(LogEvent e) => new(e);
+    }
 }
