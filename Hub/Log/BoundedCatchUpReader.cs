@@ -16,30 +16,21 @@ namespace EventHub.Log;
 /// </remarks>
 public sealed class BoundedCatchUpReader(IChangeLogReader inner, int maxConcurrentReads) : DelegatingChangeLogReader(inner), IDisposable
 {
-    private readonly SemaphoreSlim _slots = new(maxConcurrentReads, maxConcurrentReads);
+    private readonly ReadSlots _slots = new(maxConcurrentReads);
 
     /// <summary>Reads waiting for a slot now.</summary>
-    public int Queued => Volatile.Read(ref _queued);
-    private int _queued;
+    public int Queued => _slots.Queued;
 
     public override async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
     {
-        Interlocked.Increment(ref _queued);
-        try
-        {
-            await _slots.WaitAsync(cancellationToken);
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _queued);
-        }
+        await _slots.EnterAsync(cancellationToken);
         try
         {
             return await Inner.ReadAsync(after, filter, limit, cancellationToken);
         }
         finally
         {
-            _slots.Release();
+            _slots.Exit();
         }
     }
 

@@ -23,11 +23,10 @@ namespace EventHub.State;
 /// </remarks>
 public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReader log, int maxConcurrentReads = int.MaxValue) : IDisposable
 {
-    private readonly SemaphoreSlim _slots = new(Math.Min(maxConcurrentReads, 1 << 20));
-    private int _queued;
+    private readonly ReadSlots _slots = new(Math.Min(maxConcurrentReads, 1 << 20));
 
     /// <summary>Reads waiting for their turn now.</summary>
-    public int Queued => Volatile.Read(ref _queued);
+    public int Queued => _slots.Queued;
 
     public void Dispose() => _slots.Dispose();
 
@@ -63,15 +62,7 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
     public async IAsyncEnumerable<LiveStateItem> StreamAsync(EventFilter filter,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        Interlocked.Increment(ref _queued);
-        try
-        {
-            await _slots.WaitAsync(cancellationToken);
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _queued);
-        }
+        await _slots.EnterAsync(cancellationToken);
         try
         {
             await foreach (var item in ReadRowsAsync(filter, cancellationToken))
@@ -79,7 +70,7 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
         }
         finally
         {
-            _slots.Release();
+            _slots.Exit();
         }
     }
 
