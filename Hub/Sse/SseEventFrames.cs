@@ -20,9 +20,7 @@ public sealed class SseEventFrames : EventEncoding<byte[]>
 
     public static ReadOnlyMemory<byte> Of(LogEvent e) => e.Encoded(Instance);
 
-    public override byte[] Encode(LogEvent e) => Build(e);
-
-    private static byte[] Build(LogEvent e)
+    public override byte[] Encode(LogEvent e)
     {
         // Offsets and JSON (Utf8JsonWriter escapes control characters) hold no line breaks;
         // the type comes from the database, so strip any a future trigger might put in it.

@@ -14,8 +14,6 @@ namespace EventHub.State;
 /// transaction, so any snapshot sees the state of exactly the ticks it sees, no more, no less.
 /// The offset returned is the end of the newest of them: streaming after it gives every later
 /// change, and none the state already holds. Retention never touches the state.
-/// </remarks>
-/// <remarks>
 /// At most <c>maxConcurrentReads</c> reads run at once (<c>Limits:MaxConcurrentStateReads</c>); the
 /// rest wait their turn, and one whose request is cancelled leaves the queue at once. A state read
 /// holds a pooled connection and streams megabytes: unbounded, a burst of them (a fleet of
@@ -23,7 +21,7 @@ namespace EventHub.State;
 /// </remarks>
 public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReader log, int maxConcurrentReads = int.MaxValue) : IDisposable
 {
-    private readonly ReadSlots _slots = new(Math.Min(maxConcurrentReads, 1 << 20));
+    private readonly ReadSlots _slots = new(maxConcurrentReads);
 
     /// <summary>Reads waiting for their turn now.</summary>
     public int Queued => _slots.Queued;
