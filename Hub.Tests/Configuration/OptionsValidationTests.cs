@@ -21,7 +21,7 @@ public sealed class OptionsValidationTests
         { "Retention:Interval", "00:00:00" },
         { "Retention:MaxEvents", "0" },
         { "Ticker:Interval", "00:00:00" },
-        { "Ticker:BusyInterval", "00:00:00.001" },
+        { "Ticker:BusyInterval", "00:00:00.0005" }, // below Ticker:Interval (1 ms)
         { "Ticker:BusyRate", "-1" },
     };
 

@@ -34,7 +34,9 @@ public sealed partial class ChangeLogTail(
     private long _lastReadTimestamp;
     private LogPosition _position;
     private long _lastPublishDelayTicks = -1;
-    private int _roundsInFlight;
+    // The ticker's rounds, begun and ended (one ticker thread: they end in the order they begin).
+    private long _roundsBegun;
+    private long _roundsEnded;
     private readonly WakeupSignal _roundEnded = new();
 
     /// <summary>How long a NOTIFY of a tick waits for this node's ticker round to hand it over before the tail reads it.</summary>
@@ -137,11 +139,11 @@ public sealed partial class ChangeLogTail(
         }
     }
 
-    public void BeginRound() => Interlocked.Increment(ref _roundsInFlight);
+    public void BeginRound() => Interlocked.Increment(ref _roundsBegun);
 
     public void EndRound()
     {
-        Interlocked.Decrement(ref _roundsInFlight);
+        Interlocked.Increment(ref _roundsEnded);
         _roundEnded.Signal();
     }
 
@@ -152,11 +154,16 @@ public sealed partial class ChangeLogTail(
     /// the tail then read the tick the hand-off was about to publish (a fifth of the ticks under a
     /// write load). A round that made the tick hands it over or announces it before it ends; one
     /// that does not end within <see cref="OwnRoundWait"/>, or no round at all, leaves it to a read.
+    /// The wait is for the rounds begun so far, not for a moment with no round in flight: with
+    /// rounds 1 ms apart the next had often begun before this continuation ran, and the tail waited
+    /// out the whole bound and read (10 of 30 ticks in <c>HandOffTests</c>).
     /// </summary>
     private async Task<bool> OwnRoundHandedOverAsync(CancellationToken cancellationToken)
     {
         var start = timeProvider.GetTimestamp();
-        while (Volatile.Read(ref _roundsInFlight) > 0)
+        // The announced tick was made by a round begun before its NOTIFY arrived, so by this one or an earlier one.
+        var round = Volatile.Read(ref _roundsBegun);
+        while (Volatile.Read(ref _roundsEnded) < round)
         {
             var left = OwnRoundWait - timeProvider.GetElapsedTime(start);
             if (left <= TimeSpan.Zero) return false;

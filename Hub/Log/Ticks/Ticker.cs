@@ -65,7 +65,7 @@ public sealed partial class Ticker(
         }
         // A thread of its own, with blocking calls and waits: every event waits for this loop's
         // next look, and a pause on the thread pool (timer, then a queued continuation) ran 3-5 ms
-        // over its 2 ms under load, which went straight into every event's latency.
+        // over a 2 ms pause under load, which went straight into every event's latency.
         return Task.Factory.StartNew(() => Run(settings, stoppingToken), CancellationToken.None,
                 TaskCreationOptions.LongRunning, TaskScheduler.Default)
             .ContinueWith(_ => ReleaseLeaseAsync(), TaskScheduler.Default).Unwrap();
