@@ -35,8 +35,11 @@ public class WakeupSignal(TimeProvider timeProvider) : IChangeNotifier
 
     private void Wake()
     {
+        // A pending wake-up is the common case for a signal nobody waits on (the tail's "round
+        // ended", raised by every ticker round, ~1,000 a second): skip the Release that would throw.
+        if (_signal.CurrentCount > 0) return;
         try { _signal.Release(); }
-        catch (SemaphoreFullException) { /* one wake-up is already pending */ }
+        catch (SemaphoreFullException) { /* another signal won the race: one wake-up is pending */ }
     }
 
     /// <summary>
