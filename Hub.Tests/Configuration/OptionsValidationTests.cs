@@ -23,6 +23,8 @@ public sealed class OptionsValidationTests
         { "Ticker:Interval", "00:00:00" },
         { "Ticker:BusyInterval", "00:00:00.0005" }, // below Ticker:Interval (1 ms)
         { "Ticker:BusyRate", "-1" },
+        { "Ticker:WaitInDatabase", "-00:00:00.010" },
+        { "Ticker:WaitInDatabase", "00:00:00.300" }, // above a quarter of Ticker:Lease (1 s)
     };
 
     [Theory]

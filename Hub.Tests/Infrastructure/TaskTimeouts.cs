@@ -19,4 +19,15 @@ public static class TaskTimeouts
             await Task.Delay(10);
         }
     }
+
+    /// <summary>As <see cref="UntilAsync(Func{bool}, TimeSpan?, string?)"/>, for a condition that must be queried (a database's view).</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan? timeout = null, string? because = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? Default);
+        while (!await condition())
+        {
+            if (cts.IsCancellationRequested) throw new TimeoutException(because ?? "The condition did not hold in time.");
+            await Task.Delay(10);
+        }
+    }
 }

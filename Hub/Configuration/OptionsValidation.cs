@@ -43,6 +43,8 @@ public static class OptionsValidation
             .Validate(o => o.Lease > TimeSpan.Zero, Positive("Ticker:Lease", "a time span such as 00:00:01"))
             .Validate(o => o.FollowerInterval > TimeSpan.Zero, Positive("Ticker:FollowerInterval", "a time span such as 00:00:00.250"))
             .Validate(o => o.HandOffRows >= 0, "Ticker:HandOffRows must not be negative.")
+            .Validate(o => o.WaitInDatabase >= TimeSpan.Zero && o.WaitInDatabase <= o.Lease / 4,
+                "Ticker:WaitInDatabase must be between 0 (a round trip per look) and a quarter of Ticker:Lease (a round renews the lease when it ends).")
             .ValidateOnStart();
         return services;
     }

@@ -7,6 +7,8 @@ namespace EventHub.Log;
 /// Makes the log's ticks (migration 0007, <c>eventhub_tick</c>): while it holds the lease, it
 /// calls the tick function every <see cref="TickerOptions.Interval"/>; the function stores a
 /// snapshot only when a committed row is in no tick yet, and NOTIFYs every hub of the new tick.
+/// With <see cref="TickerOptions.WaitInDatabase"/> set, the looks between ticks run inside the
+/// database while events flow (migration 0012), so a round trip comes about once per tick.
 /// Writers pay nothing for the wake-up: no trigger of theirs notifies.
 /// </summary>
 /// <remarks>
@@ -28,7 +30,9 @@ public sealed partial class Ticker(
     private readonly Guid _owner = Guid.NewGuid();
     private volatile bool _leader;
     private long _ticksMade;
+    private long _rounds;
     private TaskCompletionSource<long?> _nextRound = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _waitingForRound;
 
     /// <summary>
     /// The newest tick after the first round of this ticker that starts after the call (made or
@@ -44,9 +48,18 @@ public sealed partial class Ticker(
     public Task<long?> NextRoundAsync()
     {
         if (!_leader) return Task.FromResult<long?>(null); // a follower's rounds only check the lease
+        // Counted before the source is read: a round that answers this caller reads the count after
+        // its swap, so it sees the caller and does not wait in the database (see WaitInDatabase).
+        Interlocked.Increment(ref _waitingForRound);
         var round = Volatile.Read(ref _nextRound).Task;
         notifier.TickerWakeup.Signal();
-        return round;
+        return AnsweredAsync(round);
+    }
+
+    private async Task<long?> AnsweredAsync(Task<long?> round)
+    {
+        try { return await round; }
+        finally { Interlocked.Decrement(ref _waitingForRound); }
     }
 
     /// <summary>Whether this node holds the lease now.</summary>
@@ -54,6 +67,9 @@ public sealed partial class Ticker(
 
     /// <summary>Ticks this node made.</summary>
     public long TicksMade => Interlocked.Read(ref _ticksMade);
+
+    /// <summary>Rounds this node's ticker began: one round trip to the database each.</summary>
+    public long Rounds => Interlocked.Read(ref _rounds);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -107,14 +123,23 @@ public sealed partial class Ticker(
 
     private void Tick(NpgsqlConnection connection, string epoch, TickerOptions settings, CancellationToken stoppingToken)
     {
-        using var tick = new NpgsqlCommand(
-            "SELECT tick_id, made, leader, has_rows, tx, seq, project_id, session_id, event_type, payload, created_at FROM eventhub_tick_rows(@owner, @lease, @max)",
-            connection);
-        tick.Parameters.AddWithValue("owner", _owner);
-        tick.Parameters.AddWithValue("lease", settings.Lease);
-        tick.Parameters.AddWithValue("max", settings.HandOffRows);
-        tick.Prepare();
-        using var cancel = stoppingToken.Register(() => { try { tick.Cancel(); } catch { /* the round ends anyway */ } });
+        // One round trip a round: the tick function, after the wait for a commit (migration 0012)
+        // when the leader waits in the database, in one batch (one implicit transaction; each
+        // statement has its own snapshot).
+        var waits = settings.WaitInDatabase > TimeSpan.Zero;
+        var waitFor = new NpgsqlParameter<TimeSpan> { TypedValue = TimeSpan.Zero };
+        var waitStep = new NpgsqlParameter<TimeSpan> { TypedValue = settings.Interval };
+        using var batch = new NpgsqlBatch(connection);
+        if (waits)
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT eventhub_wait_for_commit($1, $2)") { Parameters = { waitFor, waitStep } });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(
+            "SELECT tick_id, made, leader, has_rows, tx, seq, project_id, session_id, event_type, payload, created_at FROM eventhub_tick_rows($1, $2, $3)")
+        {
+            Parameters = { new NpgsqlParameter<Guid> { TypedValue = _owner }, new NpgsqlParameter<TimeSpan> { TypedValue = settings.Lease },
+                           new NpgsqlParameter<int> { TypedValue = settings.HandOffRows } },
+        });
+        batch.Prepare();
+        using var cancel = stoppingToken.Register(() => { try { batch.Cancel(); } catch { /* the round ends anyway */ } });
         var pacing = new TickPacing(settings);
         var delay = settings.Interval;
         var lastMade = timeProvider.GetTimestamp();
@@ -125,15 +150,28 @@ public sealed partial class Ticker(
             bool made = false, leader = false, hasRows = false;
             List<LogEvent>? events = null;
             var round = Interlocked.Exchange(ref _nextRound, new TaskCompletionSource<long?>(TaskCreationOptions.RunContinuationsAsynchronously));
+            // While events flow, the leader's looks run in the database, Interval apart, until a
+            // commit is due or WaitInDatabase has passed. Not while the log is busy (the pauses
+            // there make ticks larger on purpose), nor when idle (backing off, a look every few
+            // tens of ms costs little, and an open from now is answered at once), nor for a
+            // follower, nor when a caller of NextRoundAsync waits for this round (it wants the
+            // answer of one look).
+            var wait = waits && _leader && !pacing.Busy && delay <= settings.Interval
+                       && Volatile.Read(ref _waitingForRound) == 0
+                ? settings.WaitInDatabase : TimeSpan.Zero;
+            waitFor.TypedValue = wait;
+            waitStep.TypedValue = delay;
+            Interlocked.Increment(ref _rounds);
             // Until EndRound, a NOTIFY of this round's tick need not make the tail read it.
             sink.BeginRound();
             try
             {
                 try
                 {
-                    // Disposing the reader reads on to ReadyForQuery, i.e. past the statement's
+                    // Disposing the reader reads on to ReadyForQuery, i.e. past the batch's
                     // (synchronous) commit: no row of a tick is handed on before the tick is durable.
-                    using var reader = tick.ExecuteReader();
+                    using var reader = batch.ExecuteReader();
+                    if (waits) reader.NextResult(); // past the wait's answer: the tick function decides
                     while (reader.Read())
                     {
                         leader = reader.GetBoolean(2);
@@ -178,9 +216,15 @@ public sealed partial class Ticker(
             // commit waited that much longer for its tick). A writer's opt-in NOTIFY
             // (docs/deploy.md) or a caller of NextRoundAsync cuts the pause short. At least a
             // quarter of the pause remains: rounds slowed by a loaded database do not run back to
-            // back (with a 1 ms interval they did, 2,300 statements a second).
-            var pause = delay - timeProvider.GetElapsedTime(roundStart);
-            notifier.TickerWakeup.Wait(pause > delay / 4 ? pause : delay / 4, stoppingToken);
+            // back (with a 1 ms interval they did, 2,300 statements a second). An empty round that
+            // waited in the database has made its looks there: the next follows at once (it pauses
+            // only if the wait came back early).
+            var elapsed = timeProvider.GetElapsedTime(roundStart);
+            var pause = !made && leader && wait > TimeSpan.Zero
+                ? delay - elapsed
+                : (delay - elapsed > delay / 4 ? delay - elapsed : delay / 4);
+            if (pause > TimeSpan.Zero)
+                notifier.TickerWakeup.Wait(pause, stoppingToken);
         }
     }
 
