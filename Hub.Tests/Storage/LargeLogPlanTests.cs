@@ -171,6 +171,52 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
         Assert.True(read <= 20 * 10, $"20 ticks of one row each read {read} rows of a 100,000-row log");
     }
 
+    [Fact]
+    public async Task A_log_written_by_few_transactions_is_probed_by_index_for_the_xids_that_ended_since_the_last_tick()
+    {
+        // The ended xids of a tick (in progress at the last one, over since) are probed in the log
+        // one by one. A generic plan estimates "tx_id = $x" at rows / n_distinct(tx_id): on a log
+        // written by one transaction that is all of it, and the plan was a Seq Scan (the part's
+        // probe) and a hash of the whole log (the "nothing new?" test) on every look while any
+        // xid of the cluster had ended since the last tick: bulk loads, restores, this test.
+        await using var db = await TestDatabase.CreateAsync();
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        await c.ExecuteAsync("""
+            INSERT INTO change_log (project_id, event_type, payload)
+            SELECT 'p', 'session_created', '{}' FROM generate_series(1, 100000)
+            """);
+        await c.ExecuteAsync("SELECT eventhub_make_tick()");
+        await c.ExecuteAsync("ANALYZE change_log");
+
+        // An xid in progress at a tick, then over without writing to the log (a job elsewhere).
+        await using (var other = await db.DataSource.OpenConnectionAsync())
+        {
+            await using var tx = await other.BeginTransactionAsync();
+            await other.ExecuteAsync("SELECT pg_current_xact_id()", transaction: tx);
+            await c.ExecuteAsync("INSERT INTO change_log (project_id, event_type, payload) VALUES ('p', 'session_created', '{\"id\": \"a\"}')");
+            Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
+            await tx.CommitAsync();
+        }
+
+        async Task<long> ChangeLogRowsReadAsync()
+        {
+            await using var s = await db.DataSource.OpenConnectionAsync();
+            return await s.ExecuteScalarAsync<long>(
+                "SELECT seq_tup_read + coalesce(idx_tup_fetch, 0) FROM pg_stat_user_tables WHERE relname = 'change_log'");
+        }
+        await c.ExecuteAsync("SELECT pg_stat_force_next_flush()");
+        var before = await ChangeLogRowsReadAsync();
+        for (var i = 0; i < 10; i++) // each look probes the ended xid: nothing new
+            Assert.False(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
+        Assert.False(await c.QuerySingleAsync<bool>("SELECT eventhub_wait_for_commit('0', '1 ms')")); // so does the wait's look
+        await c.ExecuteAsync("INSERT INTO change_log (project_id, event_type, payload) VALUES ('p', 'session_created', '{\"id\": \"b\"}')");
+        Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()")); // its batch probes it too
+        await c.ExecuteAsync("SELECT pg_stat_force_next_flush()");
+        var read = await ChangeLogRowsReadAsync() - before;
+        output.WriteLine($"10 looks, a tick and a wait's look with an ended xid read {read} change_log rows");
+        Assert.True(read <= 100, $"looks with an ended xid read {read} rows of a 100,000-row log written by one transaction");
+    }
+
     /// <summary>The planning time of the last EXPLAIN, in ms (reported: every read is planned afresh).</summary>
     private static double LastPlanningMs;
 
