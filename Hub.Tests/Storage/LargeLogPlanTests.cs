@@ -135,19 +135,8 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
         // check then scanned the whole table on every look (90 ms on 500,000 rows, ~10 ticks/s).
         await using var db = await TestDatabase.CreateAsync();
         await using var c = await db.DataSource.OpenConnectionAsync();
-        await c.ExecuteAsync("""
-            INSERT INTO change_log (project_id, event_type, payload)
-            SELECT 'p', 'session_created', '{}' FROM generate_series(1, 100000)
-            """);
-        await c.ExecuteAsync("SELECT eventhub_make_tick()");
-        await c.ExecuteAsync("ANALYZE change_log");
-
-        async Task<long> ChangeLogRowsReadAsync()
-        {
-            await using var s = await db.DataSource.OpenConnectionAsync();
-            return await s.ExecuteScalarAsync<long>(
-                "SELECT seq_tup_read + coalesce(idx_tup_fetch, 0) FROM pg_stat_user_tables WHERE relname = 'change_log'");
-        }
+        await WriteOneTransactionLogAsync(c);
+        Task<long> ChangeLogRowsReadAsync() => RowsReadAsync(db);
         await c.ExecuteAsync("SELECT pg_stat_force_next_flush()");
         var before = await ChangeLogRowsReadAsync();
         for (var i = 0; i < 20; i++)
@@ -181,12 +170,7 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
         // xid of the cluster had ended since the last tick: bulk loads, restores, this test.
         await using var db = await TestDatabase.CreateAsync();
         await using var c = await db.DataSource.OpenConnectionAsync();
-        await c.ExecuteAsync("""
-            INSERT INTO change_log (project_id, event_type, payload)
-            SELECT 'p', 'session_created', '{}' FROM generate_series(1, 100000)
-            """);
-        await c.ExecuteAsync("SELECT eventhub_make_tick()");
-        await c.ExecuteAsync("ANALYZE change_log");
+        await WriteOneTransactionLogAsync(c);
 
         // An xid in progress at a tick, then over without writing to the log (a job elsewhere).
         await using (var other = await db.DataSource.OpenConnectionAsync())
@@ -197,13 +181,7 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
             Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
             await tx.CommitAsync();
         }
-
-        async Task<long> ChangeLogRowsReadAsync()
-        {
-            await using var s = await db.DataSource.OpenConnectionAsync();
-            return await s.ExecuteScalarAsync<long>(
-                "SELECT seq_tup_read + coalesce(idx_tup_fetch, 0) FROM pg_stat_user_tables WHERE relname = 'change_log'");
-        }
+        Task<long> ChangeLogRowsReadAsync() => RowsReadAsync(db);
         await c.ExecuteAsync("SELECT pg_stat_force_next_flush()");
         var before = await ChangeLogRowsReadAsync();
         for (var i = 0; i < 10; i++) // each look probes the ended xid: nothing new
@@ -215,6 +193,25 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
         var read = await ChangeLogRowsReadAsync() - before;
         output.WriteLine($"10 looks, a tick and a wait's look with an ended xid read {read} change_log rows");
         Assert.True(read <= 100, $"looks with an ended xid read {read} rows of a 100,000-row log written by one transaction");
+    }
+
+    /// <summary>100,000 rows written by one transaction, in one tick, analyzed.</summary>
+    private static async Task WriteOneTransactionLogAsync(NpgsqlConnection c)
+    {
+        await c.ExecuteAsync("""
+            INSERT INTO change_log (project_id, event_type, payload)
+            SELECT 'p', 'session_created', '{}' FROM generate_series(1, 100000)
+            """);
+        await c.ExecuteAsync("SELECT eventhub_make_tick()");
+        await c.ExecuteAsync("ANALYZE change_log");
+    }
+
+    /// <summary>Rows of change_log read so far, by scans of any kind (after pg_stat_force_next_flush).</summary>
+    private static async Task<long> RowsReadAsync(TestDatabase db)
+    {
+        await using var s = await db.DataSource.OpenConnectionAsync();
+        return await s.ExecuteScalarAsync<long>(
+            "SELECT seq_tup_read + coalesce(idx_tup_fetch, 0) FROM pg_stat_user_tables WHERE relname = 'change_log'");
     }
 
     /// <summary>The planning time of the last EXPLAIN, in ms (reported: every read is planned afresh).</summary>

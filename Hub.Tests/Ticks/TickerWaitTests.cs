@@ -17,14 +17,10 @@ public sealed class TickerWaitTests
     public async Task Between_events_the_leader_makes_a_round_trip_per_wait_not_per_look()
     {
         await using var db = await TestDatabase.CreateAsync();
-        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
-        {
-            ["Ticker:Interval"] = "00:00:00.002",
-            ["Ticker:WaitInDatabase"] = "00:00:00.200",
-            ["Ticker:IdleAfter"] = "00:01:00", // no idle back-off: the looks stay 2 ms apart
-        });
+        // No idle back-off (IdleAfter): the looks stay 2 ms apart.
+        await using var hub = await StartLeaderAsync(db,
+            ("Ticker:Interval", "00:00:00.002"), ("Ticker:WaitInDatabase", "00:00:00.200"), ("Ticker:IdleAfter", "00:01:00"));
         var ticker = hub.Get<Ticker>();
-        await TaskTimeouts.UntilAsync(() => ticker.IsLeader, because: "the only hub never took the ticker's lease");
         await using var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "after=0");
         await db.Writer.SessionAsync("ao", 1); // events flow: the pacing is at Ticker:Interval
         await sse.ReadEventAsync();
@@ -44,15 +40,9 @@ public sealed class TickerWaitTests
     public async Task A_commit_during_a_wait_in_the_database_is_ticked_at_the_next_look_not_when_the_wait_ends()
     {
         await using var db = await TestDatabase.CreateAsync();
-        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
-        {
-            ["Ticker:Interval"] = "00:00:00.002",
-            ["Ticker:Lease"] = "00:00:20",
-            ["Ticker:WaitInDatabase"] = "00:00:05",
-            ["Ticker:IdleAfter"] = "00:01:00",
-        });
+        await using var hub = await StartLeaderAsync(db, ("Ticker:Interval", "00:00:00.002"), ("Ticker:Lease", "00:00:20"),
+            ("Ticker:WaitInDatabase", "00:00:05"), ("Ticker:IdleAfter", "00:01:00"));
         var ticker = hub.Get<Ticker>();
-        await TaskTimeouts.UntilAsync(() => ticker.IsLeader, because: "the only hub never took the ticker's lease");
         await using var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "after=0");
         await db.Writer.SessionAsync("ao", 1);
         await sse.ReadEventAsync();
@@ -71,15 +61,9 @@ public sealed class TickerWaitTests
     public async Task An_open_from_now_waits_for_the_round_in_flight_and_then_for_one_look_not_for_a_second_wait()
     {
         await using var db = await TestDatabase.CreateAsync();
-        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
-        {
-            ["Ticker:Interval"] = "00:00:00.002",
-            ["Ticker:Lease"] = "00:00:20",
-            ["Ticker:WaitInDatabase"] = "00:00:02",
-            ["Ticker:IdleAfter"] = "00:01:00",
-        });
+        await using var hub = await StartLeaderAsync(db, ("Ticker:Interval", "00:00:00.002"), ("Ticker:Lease", "00:00:20"),
+            ("Ticker:WaitInDatabase", "00:00:02"), ("Ticker:IdleAfter", "00:01:00"));
         var ticker = hub.Get<Ticker>();
-        await TaskTimeouts.UntilAsync(() => ticker.IsLeader, because: "the only hub never took the ticker's lease");
         await using (var first = await SseTestClient.ConnectAsync(hub.BaseAddress, "after=0"))
         {
             await db.Writer.SessionAsync("ao", 1);
@@ -95,5 +79,21 @@ public sealed class TickerWaitTests
             $"the open from now took {opening.ElapsedMilliseconds} ms with rounds waiting 2 s in the database");
         await db.Writer.SessionAsync("ao", 2);
         Assert.Equal("ao-2", (await fromNow.ReadEventAsync()).Payload.GetProperty("id").GetString());
+    }
+
+    /// <summary>A hub with these ticker settings, once it holds the ticker's lease.</summary>
+    private static async Task<HubServer> StartLeaderAsync(TestDatabase db, params (string Key, string Value)[] settings)
+    {
+        var hub = await HubServer.StartAsync(db.ConnectionString, settings.ToDictionary(s => s.Key, s => (string?)s.Value));
+        try
+        {
+            await TaskTimeouts.UntilAsync(() => hub.Get<Ticker>().IsLeader, because: "the only hub never took the ticker's lease");
+            return hub;
+        }
+        catch
+        {
+            await hub.DisposeAsync();
+            throw;
+        }
     }
 }
