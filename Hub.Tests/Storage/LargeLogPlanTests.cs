@@ -188,11 +188,25 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
             Assert.False(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
         Assert.False(await c.QuerySingleAsync<bool>("SELECT eventhub_wait_for_commit('0', '1 ms')")); // so does the wait's look
         await c.ExecuteAsync("INSERT INTO change_log (project_id, event_type, payload) VALUES ('p', 'session_created', '{\"id\": \"b\"}')");
-        Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()")); // its batch probes it too
+        var tick = await c.QuerySingleAsync<long>("SELECT tick_id FROM eventhub_make_tick() WHERE made"); // its batch probes it too
         await c.ExecuteAsync("SELECT pg_stat_force_next_flush()");
         var read = await ChangeLogRowsReadAsync() - before;
         output.WriteLine($"10 looks, a tick and a wait's look with an ended xid read {read} change_log rows");
         Assert.True(read <= 100, $"looks with an ended xid read {read} rows of a 100,000-row log written by one transaction");
+
+        // The hub's read of that tick probes the same list (tx_id = ANY(ended)) with the same
+        // estimate; its ORDER BY ... LIMIT keeps it an index scan (it runs in a hub session).
+        await using var hubSessions = EventHub.Storage.HubDataSources.Create(db.ConnectionString, "plan-test");
+        await using var hub = await hubSessions.OpenConnectionAsync();
+        Assert.NotEmpty(await c.QuerySingleAsync<string[]>("SELECT ended::text[] FROM eventhub_tick WHERE tick_id = @tick", new { tick }));
+        var plan = await ExplainAsync(hub, TickBatchSql.Forward(EventFilter.All),
+            new() { ["tick"] = tick, ["x"] = "0", ["s"] = 0L, ["limit"] = Limit });
+        var buffers = plan.GetProperty("Shared Hit Blocks").GetInt64() + plan.GetProperty("Shared Read Blocks").GetInt64();
+        output.WriteLine($"the hub's read of the tick: {plan.GetProperty("Actual Rows")} rows, {buffers} buffers");
+        Assert.Equal(1, (int)plan.GetProperty("Actual Rows").GetDouble()); // row 'b'
+        Assert.DoesNotContain(Flatten(plan), n => n.GetProperty("Node Type").GetString() == "Seq Scan"
+            && n.TryGetProperty("Relation Name", out var r) && r.GetString() == "change_log");
+        Assert.True(buffers <= 50, $"the hub's read of one row's tick touched {buffers} buffers");
     }
 
     /// <summary>100,000 rows written by one transaction, in one tick, analyzed.</summary>
