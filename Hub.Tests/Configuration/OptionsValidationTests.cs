@@ -21,7 +21,7 @@ public sealed class OptionsValidationTests
         { "Retention:Interval", "00:00:00" },
         { "Retention:MaxEvents", "0" },
         { "Ticker:Interval", "00:00:00" },
-        { "Ticker:BusyInterval", "00:00:00.0005" }, // below Ticker:Interval (1 ms)
+        { "Ticker:BusyInterval", "00:00:00.0002" }, // below Ticker:Interval (0.5 ms)
         { "Ticker:BusyRate", "-1" },
         { "Ticker:WaitInDatabase", "-00:00:00.010" },
         { "Ticker:WaitInDatabase", "00:00:00.300" }, // above a quarter of Ticker:Lease (1 s)

@@ -56,7 +56,7 @@ public sealed class TickPacingTests
     {
         var pacing = new TickPacing(Settings);
         var delays = Enumerable.Range(0, 10).Select(_ => pacing.AfterNoTick(Settings.IdleAfter + Ms(1))).ToList();
-        Assert.Equal([Ms(2), Ms(4), Ms(8), Ms(16), Ms(32), Ms(50), Ms(50)], delays.Take(7)); // from Interval (1 ms), doubling
+        Assert.Equal([Ms(1), Ms(2), Ms(4), Ms(8), Ms(16), Ms(32), Ms(50), Ms(50)], delays.Take(8)); // from Interval (0.5 ms), doubling
         Assert.Equal(Settings.Interval, pacing.AfterTick(1, TimeSpan.FromSeconds(3)));
     }
 
