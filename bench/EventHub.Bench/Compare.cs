@@ -20,7 +20,9 @@ public sealed class HubBuild(string label, string dll, string commit, string dat
 
 public sealed record SectionLoad(string Section, string Build, double[] Start, double[] End, double Seconds);
 public sealed record WriteCostRound(string Build, int Round, string Table, bool Trigger, double Seconds, long Inserts, double InsertsPerSecond, double HubCpuSeconds);
-public sealed record WriteCostSummary(string Build, string Configuration, double PlainMedian, double TriggerMedian, double CostPercent, double CostPercentMin, double CostPercentMax, int Rounds);
+/// <summary>Plain: the trigger table's twin with its foreign key; NoFk: without it (the baseline of older results).</summary>
+public sealed record WriteCostSummary(string Build, string Configuration, double PlainMedian, double TriggerMedian, double CostPercent, double CostPercentMin, double CostPercentMax, int Rounds,
+    double NoFkMedian = 0, double CostPercentNoFk = 0);
 public sealed record CompareLatency(string Build, string Case, int LogRows, LatencyCell Cell, string Note);
 public sealed record OpensResult(string Build, int Requested, int Opened, int Failed, double P50Ms, double P99Ms, double MaxMs, int Live, double HubCpuSeconds);
 
@@ -268,9 +270,11 @@ public sealed partial class BenchRun
             foreach (var b in order)
             {
                 Use(b);
+                // The baseline has the trigger table's foreign key (Env.cs); the table without it is
+                // measured too, the baseline of results before 2026-12-02-fk-baseline.
                 var tables = (round + (b == _builds[0] ? 0 : 1)) % 2 == 1
-                    ? new[] { ("bench_pr_plain", false), ("bench_pr", true) }
-                    : new[] { ("bench_pr", true), ("bench_pr_plain", false) };
+                    ? new[] { ("bench_pr_plain", false), ("bench_pr", true), ("bench_pr_nofk", false) }
+                    : new[] { ("bench_pr_nofk", false), ("bench_pr", true), ("bench_pr_plain", false) };
                 foreach (var (table, trigger) in tables)
                 {
                     await WaitIdleAsync(b.Hub, 5);
@@ -283,14 +287,16 @@ public sealed partial class BenchRun
         foreach (var b in _builds)
         {
             var rounds = Cmp.WriteCostRounds.Where(w => w.Build == b.Label).ToList();
-            var plain = Median(rounds.Where(w => !w.Trigger).Select(w => w.InsertsPerSecond));
+            var plain = Median(rounds.Where(w => w.Table == "bench_pr_plain").Select(w => w.InsertsPerSecond));
+            var noFk = Median(rounds.Where(w => w.Table == "bench_pr_nofk").Select(w => w.InsertsPerSecond));
             var trig = Median(rounds.Where(w => w.Trigger).Select(w => w.InsertsPerSecond));
             var perRound = rounds.GroupBy(w => w.Round)
-                .Select(g => 100 * (1 - g.First(w => w.Trigger).InsertsPerSecond / g.First(w => !w.Trigger).InsertsPerSecond)).ToList();
+                .Select(g => 100 * (1 - g.First(w => w.Trigger).InsertsPerSecond / g.First(w => w.Table == "bench_pr_plain").InsertsPerSecond)).ToList();
             var wake = await ScalarAsync<long>(b.Admin, "SELECT count(*) FROM pg_trigger WHERE tgname = 'change_log_wake' AND tgenabled <> 'D'");
             Cmp.WriteCost.Add(new WriteCostSummary(b.Label,
                 wake > 0 ? "default: change_log trigger + NOTIFY trigger change_log_wake" : "default: change_log trigger, no NOTIFY trigger, hub ticker running",
-                plain, trig, Math.Round(100 * (1 - trig / plain), 1), Math.Round(perRound.Min(), 1), Math.Round(perRound.Max(), 1), rounds.Count / 2));
+                plain, trig, Math.Round(100 * (1 - trig / plain), 1), Math.Round(perRound.Min(), 1), Math.Round(perRound.Max(), 1), o.CompareRounds,
+                noFk, Math.Round(100 * (1 - trig / noFk), 1)));
         }
     }
 

@@ -26,7 +26,8 @@ public static class CompareReport
             {
                 var w = c.WriteCost.FirstOrDefault(x => x.Build == b);
                 return w is null ? ("not run", null)
-                    : ($"{F(w.CostPercent)} % ({w.TriggerMedian:N0} vs {w.PlainMedian:N0} inserts/s; rounds {F(w.CostPercentMin)}–{F(w.CostPercentMax)} %)", w.CostPercent <= 20);
+                    : ($"{F(w.CostPercent)} % ({w.TriggerMedian:N0} vs {w.PlainMedian:N0} inserts/s; rounds {F(w.CostPercentMin)}–{F(w.CostPercentMax)} %)"
+                       + (w.NoFkMedian > 0 ? $"; {F(w.CostPercentNoFk)} % against the table without its foreign key ({w.NoFkMedian:N0}/s)" : ""), w.CostPercent <= 20);
             }),
             new("SSE latency, 100 subscribers x 100/s, fresh database", "p50 <= 3 ms, p99 <= 10 ms", b => Latency(b, x => x.Case == "fresh database", 3, 10)),
             new("SSE latency, 100 subscribers x 100/s, after a 500,000-row analyzed log", "p50 <= 3 ms, p99 <= 10 ms", b => Latency(b, x => x.Case != "fresh database", 3, 10)),
@@ -102,10 +103,11 @@ public static class CompareReport
         s.AppendLine();
 
         s.AppendLine("## Write cost").AppendLine();
-        s.AppendLine("8 writers, single-row autocommit INSERTs, synchronous_commit on, each build in its default configuration (its hub running). Inserts/s per round; the builds alternate in order from round to round.").AppendLine();
-        s.AppendLine("| build | configuration | plain, median | with trigger, median | cost | per-round cost range |").AppendLine("|---|---|---:|---:|---:|---|");
+        s.AppendLine("8 writers, single-row autocommit INSERTs, synchronous_commit on, each build in its default configuration (its hub running). Inserts/s per round; the builds alternate in order from round to round. " +
+            "Plain is bench_pr_plain: bench_pr with its foreign key to sessions and without the change-log trigger; bench_pr_nofk lacks the key too (the baseline of results before 2026-12-02-fk-baseline).").AppendLine();
+        s.AppendLine("| build | configuration | plain, median | with trigger, median | cost | per-round cost range | without the key, median | cost against it |").AppendLine("|---|---|---:|---:|---:|---|---:|---:|");
         foreach (var w in c.WriteCost)
-            s.AppendLine($"| {w.Build} | {w.Configuration} | {w.PlainMedian:N0} | {w.TriggerMedian:N0} | {F(w.CostPercent)} % | {F(w.CostPercentMin)}–{F(w.CostPercentMax)} % |");
+            s.AppendLine($"| {w.Build} | {w.Configuration} | {w.PlainMedian:N0} | {w.TriggerMedian:N0} | {F(w.CostPercent)} % | {F(w.CostPercentMin)}–{F(w.CostPercentMax)} % | {w.NoFkMedian:N0} | {F(w.CostPercentNoFk)} % |");
         s.AppendLine();
         s.AppendLine("| round | build | table | inserts/s | hub CPU-s meanwhile |").AppendLine("|---:|---|---|---:|---:|");
         foreach (var w in c.WriteCostRounds)

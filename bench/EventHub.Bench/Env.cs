@@ -157,7 +157,18 @@ public static class BenchSchema
                 pr_state text NOT NULL DEFAULT 'open', ci_state text NOT NULL DEFAULT 'pending',
                 review_decision text NOT NULL DEFAULT 'none', mergeability text NOT NULL DEFAULT 'mergeable',
                 note text NOT NULL DEFAULT '', updated_at timestamptz NOT NULL DEFAULT now());
+            -- The baseline: the same table, foreign key included, without the change-log trigger.
+            -- LIKE copies no foreign key, and the key costs the writers as much as a tenth of their
+            -- throughput here (8 writers lock the one session row FOR KEY SHARE: a MultiXact per
+            -- insert); results before 2026-12-02-fk-baseline compared against a table without it,
+            -- kept as bench_pr_nofk for comparison with them.
             CREATE TABLE IF NOT EXISTS bench_pr_plain (LIKE bench_pr INCLUDING ALL);
+            CREATE TABLE IF NOT EXISTS bench_pr_nofk (LIKE bench_pr INCLUDING ALL);
+            DO $fk$ BEGIN
+                IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = 'bench_pr_plain'::regclass AND contype = 'f') THEN
+                    ALTER TABLE bench_pr_plain ADD FOREIGN KEY (session_id) REFERENCES sessions (id);
+                END IF;
+            END $fk$;
             -- The trigger of pr (a session lookup, a jsonb payload, one change_log row with the
             -- writer's transaction id), with a padding field so that events are ~300 bytes of payload.
             CREATE OR REPLACE FUNCTION bench_change_log_pr() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -208,8 +208,8 @@ public sealed partial class BenchRun
         // The core v2 schema (migration 0007) has no NOTIFY trigger: then the trigger variant is the default.
         var wake = await ScalarAsync<long>(_admin, "SELECT count(*) FROM pg_trigger WHERE tgname = 'change_log_wake'") > 0;
         var variants = wake
-            ? new[] { ("bench_pr_plain", false, false), ("bench_pr", true, true), ("bench_pr", true, false) }
-            : new[] { ("bench_pr_plain", false, false), ("bench_pr", true, false) };
+            ? new[] { ("bench_pr_plain", false, false), ("bench_pr", true, true), ("bench_pr", true, false), ("bench_pr_nofk", false, false) }
+            : new[] { ("bench_pr_plain", false, false), ("bench_pr", true, false), ("bench_pr_nofk", false, false) };
         foreach (var sync in new[] { "on", "off" })
             foreach (var (table, triggers, notify) in variants)
             {
