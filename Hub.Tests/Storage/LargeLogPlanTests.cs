@@ -209,6 +209,44 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
         Assert.True(buffers <= 50, $"the hub's read of one row's tick touched {buffers} buffers");
     }
 
+    [Fact]
+    public async Task A_tick_too_large_to_fold_in_memory_is_folded_by_reading_its_own_rows_not_the_log()
+    {
+        // Ticks above 10,000 rows are folded into the live state set-based (eventhub_apply_state,
+        // inside the tick function): both its reads must be index range scans of the tick, also on
+        // a log written mostly by one transaction (n_distinct(tx_id) = 1) and with an ended xid to probe.
+        await using var db = await TestDatabase.CreateAsync();
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        await c.ExecuteAsync("""
+            INSERT INTO change_log (project_id, event_type, payload)
+            SELECT 'p', 'session_created', jsonb_build_object('id', 'a' || i) FROM generate_series(1, 300000) AS i
+            """);
+        await c.ExecuteAsync("SELECT eventhub_make_tick()");
+        await c.ExecuteAsync("ANALYZE change_log; ANALYZE eventhub_state");
+        await using (var other = await db.DataSource.OpenConnectionAsync())
+        {
+            await using var tx = await other.BeginTransactionAsync();
+            await other.ExecuteAsync("SELECT pg_current_xact_id()", transaction: tx); // in progress at the next tick
+            await c.ExecuteAsync("INSERT INTO change_log (project_id, event_type, payload) VALUES ('p', 'session_created', '{\"id\": \"b\"}')");
+            Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
+            await tx.CommitAsync(); // ended, without rows: the next tick probes it
+        }
+        await c.ExecuteAsync("""
+            INSERT INTO change_log (project_id, event_type, payload)
+            SELECT 'p', 'session_created', jsonb_build_object('id', 'c' || i) FROM generate_series(1, 20000) AS i
+            """);
+        await c.ExecuteAsync("SELECT pg_stat_force_next_flush()");
+        var before = await RowsReadAsync(db);
+        var tick = await c.QuerySingleAsync<long>("SELECT tick_id FROM eventhub_make_tick() WHERE made");
+        await c.ExecuteAsync("SELECT pg_stat_force_next_flush()");
+        var read = await RowsReadAsync(db) - before;
+        output.WriteLine($"a tick of 20,000 rows on a 300,000-row log read {read} change_log rows");
+        Assert.NotEmpty(await c.QuerySingleAsync<string[]>("SELECT ended::text[] FROM eventhub_tick WHERE tick_id = @tick", new { tick }));
+        Assert.Equal(320_001, await c.QuerySingleAsync<long>("SELECT count(*) FROM eventhub_state")); // every entity folded
+        // The tick function reads up to 10,001 rows before it hands over; the fold reads the tick twice.
+        Assert.True(read <= 3 * 20_000 + 1_000, $"a tick of 20,000 rows read {read} rows of a 320,000-row log");
+    }
+
     /// <summary>100,000 rows written by one transaction, in one tick, analyzed.</summary>
     private static async Task WriteOneTransactionLogAsync(NpgsqlConnection c)
     {
