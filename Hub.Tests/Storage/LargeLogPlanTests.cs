@@ -29,10 +29,7 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
         await using var c = await db.DataSource.OpenConnectionAsync();
         for (var t = 0; t < Ticks; t++)
         {
-            await c.ExecuteAsync("""
-                INSERT INTO change_log (project_id, event_type, payload)
-                SELECT 'p' || (i % 20), 'session_created', jsonb_build_object('id', 's' || i) FROM generate_series(1, @n) AS i
-                """, new { n = RowsPerTick });
+            await InsertSessionEventsAsync(c, RowsPerTick, "'p' || (i % 20)", "s");
             await c.ExecuteAsync("SELECT eventhub_make_tick()");
         }
         await c.ExecuteAsync("ANALYZE change_log; ANALYZE eventhub_tick");
@@ -95,10 +92,7 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
         // The first tick of a migrated log holds the whole old log; a bulk load makes one too.
         await using var db = await TestDatabase.CreateAsync();
         await using var c = await db.DataSource.OpenConnectionAsync();
-        await c.ExecuteAsync("""
-            INSERT INTO change_log (project_id, event_type, payload)
-            SELECT 'p' || (i % 20), 'session_created', jsonb_build_object('id', 's' || i) FROM generate_series(1, 100000) AS i
-            """);
+        await InsertSessionEventsAsync(c, 100_000, "'p' || (i % 20)", "s");
         var tick = await c.QuerySingleAsync<long>("SELECT tick_id FROM eventhub_make_tick()");
         await c.ExecuteAsync("ANALYZE change_log; ANALYZE eventhub_tick");
         await using var hubSessions = EventHub.Storage.HubDataSources.Create(db.ConnectionString, "plan-test");
@@ -217,10 +211,7 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
         // a log written mostly by one transaction (n_distinct(tx_id) = 1) and with an ended xid to probe.
         await using var db = await TestDatabase.CreateAsync();
         await using var c = await db.DataSource.OpenConnectionAsync();
-        await c.ExecuteAsync("""
-            INSERT INTO change_log (project_id, event_type, payload)
-            SELECT 'p', 'session_created', jsonb_build_object('id', 'a' || i) FROM generate_series(1, 300000) AS i
-            """);
+        await InsertSessionEventsAsync(c, 300_000, "'p'", "a");
         await c.ExecuteAsync("SELECT eventhub_make_tick()");
         await c.ExecuteAsync("ANALYZE change_log; ANALYZE eventhub_state");
         await using (var other = await db.DataSource.OpenConnectionAsync())
@@ -231,10 +222,7 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
             Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
             await tx.CommitAsync(); // ended, without rows: the next tick probes it
         }
-        await c.ExecuteAsync("""
-            INSERT INTO change_log (project_id, event_type, payload)
-            SELECT 'p', 'session_created', jsonb_build_object('id', 'c' || i) FROM generate_series(1, 20000) AS i
-            """);
+        await InsertSessionEventsAsync(c, 20_000, "'p'", "c");
         await c.ExecuteAsync("SELECT pg_stat_force_next_flush()");
         var before = await RowsReadAsync(db);
         var tick = await c.QuerySingleAsync<long>("SELECT tick_id FROM eventhub_make_tick() WHERE made");
@@ -246,6 +234,13 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
         // The tick function reads up to 10,001 rows before it hands over; the fold reads the tick twice.
         Assert.True(read <= 3 * 20_000 + 1_000, $"a tick of 20,000 rows read {read} rows of a 320,000-row log");
     }
+
+    /// <summary><paramref name="count"/> session_created events in one statement: project <paramref name="project"/> (SQL over i), ids prefix || i.</summary>
+    private static Task InsertSessionEventsAsync(NpgsqlConnection c, int count, string project, string idPrefix) =>
+        c.ExecuteAsync($"""
+            INSERT INTO change_log (project_id, event_type, payload)
+            SELECT {project}, 'session_created', jsonb_build_object('id', @prefix || i) FROM generate_series(1, @count) AS i
+            """, new { count, prefix = idPrefix });
 
     /// <summary>100,000 rows written by one transaction, in one tick, analyzed.</summary>
     private static async Task WriteOneTransactionLogAsync(NpgsqlConnection c)
