@@ -75,8 +75,7 @@ public sealed class ResetTests
             ["Retention:MaxEvents"] = "10",
             ["Retention:Interval"] = "01:00:00",
         }))
-            await TaskTimeouts.UntilAsync(() => db.ChangeLogCountAsync().GetAwaiter().GetResult() == 10,
-                because: "retention did not prune to 10 events");
+            await UntilPrunedToTenAsync(db, null);
 
         // The restarted hub loads the 10 remaining events into a window that could hold 20,000.
         await using var hub = await HubServer.StartAsync(db.ConnectionString);
@@ -109,9 +108,7 @@ public sealed class ResetTests
             ["Stream:RecentEventsWindowSize"] = "1",
         }, services: logs.AddTo);
         var retention = hub.Get<ChangeLogRetention>();
-        await TaskTimeouts.UntilAsync(() => db.ChangeLogCountAsync().GetAwaiter().GetResult() == 10,
-            because: "retention did not prune to 10 events: " + string.Join(" | ", logs.Entries
-                .Where(e => e.Category.Contains("Retention")).Select(e => e.Message + " " + e.Exception)));
+        await UntilPrunedToTenAsync(db, logs);
         Assert.Equal(0, await retention.PruneOnceAsync()); // nothing more to prune
         // Ticks are pruned with the log: the oldest kept is the one retention stopped in.
         await using (var c = await db.DataSource.OpenConnectionAsync())
@@ -132,6 +129,31 @@ public sealed class ResetTests
         // "0" means what remains.
         await using (var fromStart = await SseTestClient.ConnectAsync(hub.BaseAddress, "after=0"))
             Assert.Equal(frames.Skip(20).Select(f => f.Id), (await fromStart.ReadEventsAsync(10)).Select(f => f.Id));
+    }
+
+    /// <summary>
+    /// Waits for retention to leave 10 events; on a timeout the message shows what it pruned, the
+    /// rows left and the ticks (once in a full CI run retention pruned all 30 rows, "through tick 2
+    /// at (1005,30)", and it has not been reproduced since).
+    /// </summary>
+    private static async Task UntilPrunedToTenAsync(TestDatabase db, LogSink? logs)
+    {
+        try
+        {
+            await TaskTimeouts.UntilAsync(async () => await db.ChangeLogCountAsync() == 10);
+        }
+        catch (TimeoutException)
+        {
+            await using var c = await db.DataSource.OpenConnectionAsync();
+            var rows = await c.QueryAsync<string>(
+                "SELECT seq || ':' || tx_id || '@' || coalesce(eventhub_tick_of(tx_id)::text, '-') FROM change_log ORDER BY seq");
+            var ticks = await c.QueryAsync<string>(
+                "SELECT tick_id || ' lo ' || lo || ' hi ' || hi || ' ended ' || ended::text || ' snap ' || snap::text FROM eventhub_tick ORDER BY tick_id");
+            var retention = await c.QuerySingleAsync<string>("SELECT row_to_json(r)::text FROM eventhub_retention r");
+            throw new TimeoutException("retention did not prune to 10 events. Log: "
+                + string.Join(" | ", logs?.Entries.Where(e => e.Category.Contains("Retention")).Select(e => e.Message + " " + e.Exception) ?? [])
+                + $". Rows (seq:xid@tick): {string.Join(", ", rows)}. Ticks: {string.Join("; ", ticks)}. Retention: {retention}");
+        }
     }
 
     /// <summary>Writes 30 sessions of project ao and returns their frames, read by a hub that then stops.</summary>
