@@ -11,6 +11,13 @@ namespace EventHub.Tests.Ticks;
 /// </summary>
 public sealed class TickerPauseTests
 {
+    [Fact]
+    public void On_linux_the_short_sleep_is_libcs_nanosleep_not_a_whole_millisecond_wait()
+    {
+        if (OperatingSystem.IsLinux())
+            Assert.True(ShortSleep.Precise, "libc's nanosleep was not found: pauses fall back to whole milliseconds");
+    }
+
     [Theory]
     [InlineData(0.3)]
     [InlineData(0.7)]

@@ -22,10 +22,31 @@ internal static class ShortSleep
     [DllImport("libc", EntryPoint = "nanosleep")]
     private static extern int NanoSleep(ref Timespec request, IntPtr remaining);
 
+    // Whether libc's nanosleep could be called here (decided once; a C library that "libc" does
+    // not resolve to falls back to whole milliseconds rather than failing every pause).
+    private static readonly bool HasNanoSleep = Probe();
+
+    /// <summary>Whether fractions of a millisecond are honoured here (libc's nanosleep was found).</summary>
+    public static bool Precise => HasNanoSleep;
+
+    private static bool Probe()
+    {
+        if (!(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD())) return false;
+        try
+        {
+            var none = new Timespec();
+            return NanoSleep(ref none, IntPtr.Zero) == 0;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
     public static void For(TimeSpan duration)
     {
         if (duration <= TimeSpan.Zero) return;
-        if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD())
+        if (HasNanoSleep)
         {
             var request = new Timespec
             {
