@@ -5,8 +5,7 @@ namespace EventHub.Log;
 /// <summary>
 /// A sleep that honours fractions of a millisecond. .NET's waits (<c>Thread.Sleep</c>,
 /// <c>Monitor.Wait</c>, <c>SemaphoreSlim.Wait</c>) count whole milliseconds, truncating a
-/// <see cref="TimeSpan"/>: a 0.7 ms pause of the ticker was no pause at all, and its looks ran
-/// back to back (8,300 a second at 100 events/s, where the design meant 1,000).
+/// <see cref="TimeSpan"/> (<see cref="WakeupSignal.Wait"/> says what that did to the ticker).
 /// </summary>
 internal static class ShortSleep
 {
@@ -22,12 +21,11 @@ internal static class ShortSleep
     [DllImport("libc", EntryPoint = "nanosleep")]
     private static extern int NanoSleep(ref Timespec request, IntPtr remaining);
 
-    // Whether libc's nanosleep could be called here (decided once; a C library that "libc" does
-    // not resolve to falls back to whole milliseconds rather than failing every pause).
-    private static readonly bool HasNanoSleep = Probe();
-
-    /// <summary>Whether fractions of a millisecond are honoured here (libc's nanosleep was found).</summary>
-    public static bool Precise => HasNanoSleep;
+    /// <summary>
+    /// Whether fractions of a millisecond are honoured here: libc's nanosleep was found (decided
+    /// once; where "libc" does not resolve, sleeps fall back to whole milliseconds).
+    /// </summary>
+    public static bool Precise { get; } = Probe();
 
     private static bool Probe()
     {
@@ -46,7 +44,7 @@ internal static class ShortSleep
     public static void For(TimeSpan duration)
     {
         if (duration <= TimeSpan.Zero) return;
-        if (HasNanoSleep)
+        if (Precise)
         {
             var request = new Timespec
             {

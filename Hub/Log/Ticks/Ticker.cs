@@ -216,32 +216,17 @@ public sealed partial class Ticker(
             // commit waited that much longer for its tick). A writer's opt-in NOTIFY
             // (docs/deploy.md) or a caller of NextRoundAsync cuts the pause short. At least a
             // quarter of the pause remains: rounds slowed by a loaded database do not run back to
-            // back (Pause says how they did anyway until it honoured fractions of a millisecond:
-            // 4,400-8,300 looks a second at 100 events/s with a 1 ms interval). An empty round that
+            // back (WakeupSignal.Wait says how they did anyway until it honoured fractions of a
+            // millisecond). An empty round that
             // waited in the database has made its looks there: the next follows at once (it pauses
             // only if the wait came back early).
             var elapsed = timeProvider.GetElapsedTime(roundStart);
             var pause = !made && leader && wait > TimeSpan.Zero
                 ? delay - elapsed
                 : (delay - elapsed > delay / 4 ? delay - elapsed : delay / 4);
-            Pause(pause, stoppingToken);
+            if (pause > TimeSpan.Zero)
+                notifier.TickerWakeup.Wait(pause, stoppingToken);
         }
-    }
-
-    /// <summary>
-    /// Pauses for <paramref name="pause"/>, ended early by the ticker's wake-up. The wake-up's wait
-    /// counts whole milliseconds (a TimeSpan is truncated): it takes those, and a short sleep the
-    /// rest. Until this, a pause under a millisecond was none, and at 100 events/s the looks ran
-    /// back to back, 8,300 a second rather than 1,000, for most of the hub's CPU and 0.3 of a
-    /// database core. A wake-up during the short sleep (under a millisecond) waits for the next
-    /// look; it stays pending, so the pause after that round ends at once.
-    /// </summary>
-    private void Pause(TimeSpan pause, CancellationToken stoppingToken)
-    {
-        if (pause <= TimeSpan.Zero) return;
-        var whole = TimeSpan.FromMilliseconds(Math.Floor(pause.TotalMilliseconds));
-        if (whole > TimeSpan.Zero && notifier.TickerWakeup.Wait(whole, stoppingToken)) return;
-        if (!stoppingToken.IsCancellationRequested) ShortSleep.For(pause - whole);
     }
 
     /// <summary>On a graceful stop another node need not wait for the lease to expire.</summary>
