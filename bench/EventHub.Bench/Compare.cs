@@ -19,7 +19,8 @@ public sealed class HubBuild(string label, string dll, string commit, string dat
 }
 
 public sealed record SectionLoad(string Section, string Build, double[] Start, double[] End, double Seconds);
-public sealed record WriteCostRound(string Build, int Round, string Table, bool Trigger, double Seconds, long Inserts, double InsertsPerSecond, double HubCpuSeconds);
+public sealed record WriteCostRound(string Build, int Round, string Table, bool Trigger, double Seconds, long Inserts, double InsertsPerSecond, double HubCpuSeconds,
+    double WriterSessionsCpuSeconds = 0, double HubSessionsCpuSeconds = 0, long WalBytes = 0);
 /// <summary>Plain: the trigger table's twin with its foreign key; NoFk: without it (the baseline of older results).</summary>
 public sealed record WriteCostSummary(string Build, string Configuration, double PlainMedian, double TriggerMedian, double CostPercent, double CostPercentMin, double CostPercentMax, int Rounds,
     double NoFkMedian = 0, double CostPercentNoFk = 0);
@@ -279,7 +280,8 @@ public sealed partial class BenchRun
                 {
                     await WaitIdleAsync(b.Hub, 5);
                     var r = await WriteCostAsync(table, trigger, "on");
-                    Cmp.WriteCostRounds.Add(new WriteCostRound(b.Label, round, table, trigger, r.Seconds, r.Inserts, r.InsertsPerSecond, r.HubCpuSeconds));
+                    Cmp.WriteCostRounds.Add(new WriteCostRound(b.Label, round, table, trigger, r.Seconds, r.Inserts, r.InsertsPerSecond, r.HubCpuSeconds,
+                        r.WriterSessionsCpuSeconds, r.HubSessionsCpuSeconds, r.WalBytes));
                     Log($"  round {round} [{b.Label}] {table}: {r.InsertsPerSecond:F0} inserts/s (hub CPU {r.HubCpuSeconds:F2} s)");
                 }
             }
@@ -317,7 +319,7 @@ public sealed partial class BenchRun
         return top;
     }
 
-    private static double Median(IEnumerable<double> values)
+    internal static double Median(IEnumerable<double> values)
     {
         var v = values.Order().ToArray();
         if (v.Length == 0) return 0;

@@ -109,9 +109,17 @@ public static class CompareReport
         foreach (var w in c.WriteCost)
             s.AppendLine($"| {w.Build} | {w.Configuration} | {w.PlainMedian:N0} | {w.TriggerMedian:N0} | {F(w.CostPercent)} % | {F(w.CostPercentMin)}–{F(w.CostPercentMax)} % | {w.NoFkMedian:N0} | {F(w.CostPercentNoFk)} % |");
         s.AppendLine();
-        s.AppendLine("| round | build | table | inserts/s | hub CPU-s meanwhile |").AppendLine("|---:|---|---|---:|---:|");
+        s.AppendLine("Per insert, medians over the rounds: the WAL the cluster wrote (the writers wait for its flushes), and the CPU (µs) of the writers' own backends, of the hub's database sessions (the ticker's tick function with its live-state fold, and the tail) and of the hub process.").AppendLine();
+        s.AppendLine("| build | table | WAL bytes | writers' backends | hub's sessions | hub process |").AppendLine("|---|---|---:|---:|---:|---:|");
+        foreach (var g in c.WriteCostRounds.GroupBy(w => (w.Build, w.Table)))
+        {
+            double PerInsert(Func<WriteCostRound, double> cpu) => BenchRun.Median(g.Where(w => w.Inserts > 0).Select(w => cpu(w) * 1e6 / w.Inserts));
+            s.AppendLine($"| {g.Key.Build} | {g.Key.Table} | {BenchRun.Median(g.Where(w => w.Inserts > 0).Select(w => (double)w.WalBytes / w.Inserts)):N0} | {F(PerInsert(w => w.WriterSessionsCpuSeconds), 0)} | {F(PerInsert(w => w.HubSessionsCpuSeconds), 0)} | {F(PerInsert(w => w.HubCpuSeconds), 0)} |");
+        }
+        s.AppendLine();
+        s.AppendLine("| round | build | table | inserts/s | hub CPU-s meanwhile | writers' backends CPU-s | hub's sessions CPU-s |").AppendLine("|---:|---|---|---:|---:|---:|---:|");
         foreach (var w in c.WriteCostRounds)
-            s.AppendLine($"| {w.Round} | {w.Build} | {w.Table} | {w.InsertsPerSecond:N0} | {F(w.HubCpuSeconds, 2)} |");
+            s.AppendLine($"| {w.Round} | {w.Build} | {w.Table} | {w.InsertsPerSecond:N0} | {F(w.HubCpuSeconds, 2)} | {F(w.WriterSessionsCpuSeconds, 2)} | {F(w.HubSessionsCpuSeconds, 2)} |");
         s.AppendLine();
 
         s.AppendLine("## SSE latency, commit to client").AppendLine();

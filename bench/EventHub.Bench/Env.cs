@@ -59,14 +59,7 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>User + system CPU seconds of the process so far (/proc/pid/stat fields 14 and 15).</summary>
-    public double CpuSeconds()
-    {
-        var stat = File.ReadAllText($"/proc/{Pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        // fields[0] is field 3 (state): utime is field 14, stime field 15.
-        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-        return ticks / 100.0; // USER_HZ
-    }
+    public double CpuSeconds() => Machine.ProcessCpuSeconds(Pid) ?? 0;
 
     /// <summary>VmRSS in bytes.</summary>
     public long RssBytes()
@@ -101,6 +94,18 @@ public sealed class ServerProcess : IAsyncDisposable
 
 public static class Machine
 {
+    /// <summary>User + system CPU seconds of a process so far (/proc/pid/stat fields 14 and 15); null once it is gone.</summary>
+    public static double? ProcessCpuSeconds(int pid)
+    {
+        string stat;
+        try { stat = File.ReadAllText($"/proc/{pid}/stat"); }
+        catch (IOException) { return null; }
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        // fields[0] is field 3 (state): utime is field 14, stime field 15.
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return ticks / 100.0; // USER_HZ
+    }
+
     public static double[] LoadAverage()
     {
         var parts = File.ReadAllText("/proc/loadavg").Split(' ');

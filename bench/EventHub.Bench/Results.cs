@@ -19,7 +19,8 @@ public sealed record DbLoadResult(string Server, int Subscribers, int Connected,
     long Statements, double StatementsPerSecond, long Transactions, double TransactionsPerSecond);
 
 public sealed record WriteCostResult(string Table, bool Triggers, string SynchronousCommit, int Writers, double Seconds,
-    long Inserts, double InsertsPerSecond, double HubCpuSeconds, bool Notify = false);
+    long Inserts, double InsertsPerSecond, double HubCpuSeconds, bool Notify = false,
+    double WriterSessionsCpuSeconds = 0, double HubSessionsCpuSeconds = 0, long WalBytes = 0);
 
 public sealed record TargetResult(string Name, string Target, string Actual, bool? Met, string Note);
 

@@ -232,6 +232,14 @@ public sealed partial class BenchRun
         await WaitIdleAsync(_hub, 20);
         long inserts = 0;
         var note = BenchSchema.Note(o.PayloadNoteLength);
+        // Where the cell's CPU goes, besides the hub process: the writers' own backends and the
+        // hub's database sessions (the ticker's, whose tick function folds each event into the live
+        // state, and the tail's). The cluster runs on this machine, so /proc has their counters.
+        var hubSessions = await SessionCpuAsync(_admin, "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'EventHub%'");
+        var writerCpu = new double[8];
+        // WAL written meanwhile (the whole cluster's, but nothing else writes during a cell): with
+        // synchronous commits the writers wait for its flushes, so its volume is a cost of its own.
+        var wal0 = await ScalarAsync<string>(_admin, "SELECT pg_current_wal_lsn()::text");
         var cpu0 = _hub.CpuSeconds();
         var t0 = Stopwatch.GetTimestamp();
         var until = t0 + (long)(o.WriteCostSeconds * Stopwatch.Frequency);
@@ -239,6 +247,8 @@ public sealed partial class BenchRun
         {
             await using var c = await _writerDb.OpenConnectionAsync();
             await using (var set = new NpgsqlCommand($"SET synchronous_commit = {sync}", c)) await set.ExecuteNonQueryAsync();
+            var backend = c.ProcessID;
+            var backendCpu0 = Machine.ProcessCpuSeconds(backend);
             await using var cmd = new NpgsqlCommand($"INSERT INTO {table} (url, session_id, ci_state, note) VALUES ($1, $2, 'passing', $3)", c);
             var url = new NpgsqlParameter { Value = "" };
             cmd.Parameters.Add(url);
@@ -251,10 +261,31 @@ public sealed partial class BenchRun
                 await cmd.ExecuteNonQueryAsync();
                 Interlocked.Increment(ref inserts);
             }
+            writerCpu[w] = (Machine.ProcessCpuSeconds(backend) - backendCpu0) ?? 0;
         }));
         var seconds = (Stopwatch.GetTimestamp() - t0) / (double)Stopwatch.Frequency;
+        var hubCpu = _hub.CpuSeconds() - cpu0;
+        var hubSessionsCpu = hubSessions.Elapsed();
+        var walBytes = await ScalarAsync<decimal>(_admin, $"SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '{wal0}')");
         return new WriteCostResult(table, triggers, sync, 8, Math.Round(seconds, 2), inserts, Math.Round(inserts / seconds),
-            Math.Round(_hub.CpuSeconds() - cpu0, 2));
+            Math.Round(hubCpu, 2), WriterSessionsCpuSeconds: Math.Round(writerCpu.Sum(), 2),
+            HubSessionsCpuSeconds: Math.Round(hubSessionsCpu, 2), WalBytes: (long)walBytes);
+    }
+
+    /// <summary>The CPU the backends a query names use from now on (those that end meanwhile count up to their last reading).</summary>
+    private static async Task<SessionCpu> SessionCpuAsync(NpgsqlDataSource db, string pidsSql)
+    {
+        var pids = new List<int>();
+        await using (var c = await db.OpenConnectionAsync())
+        await using (var cmd = new NpgsqlCommand(pidsSql, c))
+        await using (var r = await cmd.ExecuteReaderAsync())
+            while (await r.ReadAsync()) pids.Add(r.GetInt32(0));
+        return new SessionCpu(pids.ToDictionary(p => p, p => Machine.ProcessCpuSeconds(p) ?? 0));
+    }
+
+    private sealed class SessionCpu(Dictionary<int, double> start)
+    {
+        public double Elapsed() => start.Sum(p => Machine.ProcessCpuSeconds(p.Key) is { } now ? now - p.Value : 0);
     }
 
     // ---------------------------------------------------------------- catch-up
