@@ -272,7 +272,7 @@ public sealed partial class BenchRun
             HubSessionsCpuSeconds: Math.Round(hubSessionsCpu, 2), WalBytes: (long)walBytes);
     }
 
-    /// <summary>The CPU the backends a query names use from now on (those that end meanwhile count up to their last reading).</summary>
+    /// <summary>The CPU the backends a query names use from now on (a backend that ends meanwhile counts nothing).</summary>
     private static async Task<SessionCpu> SessionCpuAsync(NpgsqlDataSource db, string pidsSql)
     {
         var pids = new List<int>();

@@ -3,8 +3,9 @@
 -- key meanwhile and a plain join decides insert or update. ON CONFLICT paid for a race that cannot
 -- happen here: a new entity was a speculative insertion (an index probe first, then a confirmation
 -- record in the WAL), and a changed one was locked (a lock record) before its update. With 8
--- writers inserting a new entity each, the fold's WAL per event went from 806 to ~760 bytes
--- (pg_walinspect; docs/design.md, "Costs": with synchronous commits the writers wait on that WAL).
+-- writers inserting a new entity each, the fold's WAL per event went from 791-802 to 741-748 bytes
+-- (lab, pg_walinspect, full-page images aside; docs/design.md, "Costs": with synchronous commits
+-- the writers wait on that WAL).
 -- Same rows, same rules: per entity the batch's event with the highest seq, applied only when its
 -- seq is higher than the one held.
 
