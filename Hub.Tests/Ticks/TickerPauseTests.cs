@@ -60,4 +60,38 @@ public sealed class TickerPauseTests
         await db.Writer.SessionAsync("ao", 2);
         Assert.Equal("ao-2", (await sse.ReadEventAsync()).Payload.GetProperty("id").GetString());
     }
+
+    [Fact]
+    public void A_pause_of_whole_milliseconds_blocks_at_once_without_spinning_on_the_cpu()
+    {
+        if (!File.Exists("/proc/thread-self/schedstat")) return; // Linux: the thread's time on a CPU, in ns
+        var signal = new WakeupSignal();
+        long onCpuNs = 0, waited = 0;
+        const int Pauses = 100;
+        // On a thread of its own, as the ticker's: each pause times out (nothing signals).
+        var thread = new Thread(() =>
+        {
+            for (var i = 0; i < 10; i++) signal.Wait(TimeSpan.FromMilliseconds(1)); // compiled, warm
+            var before = OnCpuNanoseconds();
+            var clock = Stopwatch.StartNew();
+            for (var i = 0; i < Pauses; i++) signal.Wait(TimeSpan.FromMilliseconds(2));
+            waited = clock.ElapsedTicks;
+            onCpuNs = OnCpuNanoseconds() - before;
+        });
+        thread.Start();
+        Assert.True(thread.Join(TimeSpan.FromSeconds(30)), "the pauses did not end");
+        var perPauseUs = onCpuNs / 1000.0 / Pauses;
+        // SemaphoreSlim.Wait(2 ms) spins first (up to 140 rounds of spinning, sched_yield and
+        // Sleep(0)): 170-186 µs on a CPU per pause on the 2-core machine; a blocking wait 22-65.
+        Assert.True(perPauseUs < 100, $"{perPauseUs:F1} µs on a CPU per 2 ms pause ({TimeSpan.FromTicks(waited * TimeSpan.TicksPerSecond / Stopwatch.Frequency).TotalMilliseconds:F0} ms for {Pauses})");
+        Assert.True(TimeSpan.FromTicks(waited * TimeSpan.TicksPerSecond / Stopwatch.Frequency) >= TimeSpan.FromMilliseconds(2 * Pauses), "the pauses ended early");
+
+        // Signalled, the pause ends at once; the signal is taken once.
+        signal.Signal();
+        Assert.True(signal.Wait(TimeSpan.FromSeconds(10)));
+        Assert.False(signal.Wait(TimeSpan.FromMilliseconds(1)));
+    }
+
+    private static long OnCpuNanoseconds() =>
+        long.Parse(File.ReadAllText("/proc/thread-self/schedstat").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
 }
