@@ -64,8 +64,9 @@ public class WakeupSignal(TimeProvider timeProvider) : IChangeNotifier
     /// blocks it spins up to 140 rounds, most of them <c>sched_yield</c> or <c>Sleep(0)</c>. The
     /// ticker pauses 20 ms between ticks under a heavy write load, so on 2 cores those yields went
     /// to the writers' backends and back, 65 of them a round (strace), an eighth of the ticker
-    /// thread's samples (perf); 170-186 µs on a CPU per 2 ms pause, 22-65 without (TickerPauseTests). The wait handle's wait is a
-    /// plain blocking wait; the semaphore's count stays the one truth (taken with a zero wait).
+    /// thread's samples (perf); 170-186 µs on a CPU per 2 ms pause, 22-65 without
+    /// (TickerPauseTests). The wait handle's wait is a plain blocking wait; the semaphore's count
+    /// stays the one truth (taken with a zero wait).
     /// </summary>
     private bool WaitWithoutSpinning(TimeSpan timeout, CancellationToken cancellationToken)
     {
