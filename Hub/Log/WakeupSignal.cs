@@ -45,7 +45,7 @@ public class WakeupSignal(TimeProvider timeProvider) : IChangeNotifier
     /// <summary>
     /// The blocking form of <see cref="WaitAsync"/>, for a loop on a thread of its own: the wait
     /// ends within a few microseconds of the signal or the timeout, with no thread-pool hop.
-    /// The semaphore's wait counts whole milliseconds (a TimeSpan is truncated): it takes those,
+    /// A blocking wait counts whole milliseconds (a TimeSpan is truncated): it takes those,
     /// and a short sleep the rest. Until then a timeout under a millisecond was none, and the
     /// ticker's looks ran back to back (4,400-8,300 a second at 100 events/s with a 1 ms interval).
     /// A signal during the short sleep (under a millisecond) does not end it; it stays pending,
