@@ -78,8 +78,37 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
                 Assert.True(input <= 3 * Limit, $"{name}: a Sort of {input} rows");
             }
         }
+        // The metrics' lag count (UnpublishedRowsSql): from a tick's end and from inside a tick, it
+        // reads at most its cap of rows by index, however much of the log lies after the position.
+        foreach (var (where, tick) in new[] { ("start", 2L), ("middle", 250L), ("end", 480L) })
+        {
+            var (x, s) = await c.QuerySingleAsync<(string, long)>("""
+                SELECT r.tx_id::text, r.seq FROM eventhub_tick t, change_log r
+                WHERE t.tick_id = @tick AND r.tx_id >= t.lo AND r.tx_id < t.hi AND pg_visible_in_snapshot(r.tx_id, t.snap)
+                ORDER BY r.tx_id, r.seq OFFSET @half LIMIT 1
+                """, new { tick, half = RowsPerTick / 2 });
+            foreach (var position in new[] { LogPosition.EndOf(tick), new LogPosition(tick, ulong.Parse(x, CultureInfo.InvariantCulture), s) })
+            {
+                var name = $"lag count, {where}{(position.IsTickEnd ? ", tick end" : ", inside the tick")}";
+                var plan = await ExplainAsync(hub, UnpublishedRowsSql.AfterTick, new()
+                {
+                    ["tick"] = tick, ["x"] = position.TransactionId.ToString(CultureInfo.InvariantCulture), ["s"] = position.Seq, ["cap"] = Limit,
+                });
+                var cost = plan.GetProperty("Total Cost").GetDouble();
+                var shared = plan.GetProperty("Shared Hit Blocks").GetInt64() + plan.GetProperty("Shared Read Blocks").GetInt64();
+                buffers[name] = shared;
+                output.WriteLine($"{name}: {shared} buffers, cost {cost.ToString("F0", CultureInfo.InvariantCulture)}, " +
+                    $"{plan.GetProperty("Actual Total Time").GetDouble().ToString("F1", CultureInfo.InvariantCulture)} ms");
+                Assert.True(cost < 100_000, $"{name}: cost {cost} reaches jit_above_cost");
+                Assert.DoesNotContain(Flatten(plan), n => n.GetProperty("Node Type").GetString() is "Seq Scan" or "Bitmap Heap Scan" or "Sort");
+                Assert.Equal(Limit, await UnpublishedRowsSql.CountAsync(hub, position, Limit, CancellationToken.None));
+            }
+        }
+        var last = await c.ExecuteScalarAsync<long>("SELECT max(tick_id) FROM eventhub_tick");
+        Assert.Equal(0, await UnpublishedRowsSql.CountAsync(hub, LogPosition.EndOf(last), Limit, CancellationToken.None));
+
         // The same cost wherever a read starts: no read pays for the log before or after it.
-        foreach (var kind in new[] { "all projects", "one project", "three projects", "window load" })
+        foreach (var kind in new[] { "all projects", "one project", "three projects", "window load", "lag count" })
         {
             var costs = buffers.Where(b => b.Key.StartsWith(kind, StringComparison.Ordinal)).Select(b => b.Value).ToList();
             Assert.True(costs.Max() <= 3 * costs.Min() + 50, $"{kind}: {string.Join(", ", costs)} buffers at start, middle and end");

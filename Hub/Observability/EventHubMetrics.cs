@@ -22,6 +22,9 @@ public sealed partial class EventHubMetrics : BackgroundService
 
     private static readonly TimeSpan LagSampleInterval = TimeSpan.FromSeconds(2);
 
+    /// <summary>The lag in events is counted up to this many (a sample reads at most this many rows).</summary>
+    public const int LagEventsCap = 10_000;
+
     private readonly Meter _meter;
     private readonly UpDownCounter<long> _connections;
     private readonly UpDownCounter<long> _streams;
@@ -50,7 +53,7 @@ public sealed partial class EventHubMetrics : BackgroundService
             $"Live subscriptions per project: with Metrics:ProjectLabels the top {TopProjects} projects by name and the rest as \"other\", " +
             "otherwise all of them as \"project\"; all-project streams as \"*\".");
         _meter.CreateObservableGauge("eventhub.tail.lag.events", () => Interlocked.Read(ref _lagEvents), "{event}",
-            "Committed change_log rows after the newest event this node published (sampled every 2 s).");
+            $"Committed change_log rows after the newest event this node published, counted up to {LagEventsCap:N0} (sampled every 2 s).");
         _meter.CreateObservableGauge("eventhub.tail.lag", ObserveLagMs, "ms",
             "How long after its created_at the newest event was published by this node (0 before the first).");
         _meter.CreateObservableCounter("eventhub.catchup.reads", ObserveCatchUpReads, "{read}",
@@ -112,7 +115,7 @@ public sealed partial class EventHubMetrics : BackgroundService
         yield return new Measurement<long>(window.Misses, new KeyValuePair<string, object?>("source", "log"));
     }
 
-    /// <summary>Samples the lag in events: committed rows after the newest published position.</summary>
+    /// <summary>Samples the lag in events: committed rows after the newest published position, up to <see cref="LagEventsCap"/>.</summary>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var tail = _services.GetService<ChangeLogTail>();
@@ -126,14 +129,9 @@ public sealed partial class EventHubMetrics : BackgroundService
             {
                 try
                 {
-                    var position = tail.Position;
                     await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
-                    await using var command = new NpgsqlCommand(
-                        "SELECT count(*) FROM change_log WHERE (tx_id, seq) > (@tx::text::xid8, @seq)", connection);
-                    command.Parameters.AddWithValue("tx", position.TransactionId.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                    command.Parameters.AddWithValue("seq", position.Seq);
-                    command.CommandTimeout = 5;
-                    Interlocked.Exchange(ref _lagEvents, Convert.ToInt64(await command.ExecuteScalarAsync(stoppingToken)));
+                    if (await UnpublishedRowsSql.CountAsync(connection, tail.Position, LagEventsCap, stoppingToken) is { } lag)
+                        Interlocked.Exchange(ref _lagEvents, lag);
                 }
                 catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
                 {

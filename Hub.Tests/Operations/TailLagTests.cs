@@ -1,0 +1,129 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Dapper;
+using EventHub.Log;
+using EventHub.Storage;
+using EventHub.Tests.Infrastructure;
+using Npgsql;
+
+namespace EventHub.Tests.Operations;
+
+/// <summary>
+/// The lag in events (<c>eventhub_tail_lag_events</c>): committed rows after the tail's position,
+/// which goes by tick. It read 0 whenever the tail stood at a tick's end (always, between ticks)
+/// and never counted the rows of a transaction that was open across the tail's tick.
+/// </summary>
+public sealed class TailLagTests
+{
+    private static async Task<long?> CountAsync(TestDatabase db, LogPosition position, int cap = 1_000)
+    {
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        return await UnpublishedRowsSql.CountAsync(c, position, cap, CancellationToken.None);
+    }
+
+    private static Task<long> InsertAsync(NpgsqlConnection c, NpgsqlTransaction? tx = null) =>
+        c.ExecuteScalarAsync<long>("INSERT INTO change_log (project_id, event_type, payload) VALUES ('p', 'x', '{}') RETURNING seq", transaction: tx);
+
+    private static async Task<long> TickAsync(NpgsqlConnection c) =>
+        (await c.QuerySingleAsync<(long tick_id, bool made)>("SELECT * FROM eventhub_make_tick()")).tick_id;
+
+    private static async Task<LogPosition> PositionOfAsync(NpgsqlConnection c, long tick, long seq) =>
+        new(tick, ulong.Parse(await c.ExecuteScalarAsync<string>("SELECT tx_id::text FROM change_log WHERE seq = @seq", new { seq }) ?? "0",
+            CultureInfo.InvariantCulture), seq);
+
+    [Fact]
+    public async Task Rows_of_a_transaction_open_across_the_tails_tick_count_once_it_commits_and_a_ticks_end_is_not_above_every_row()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        await using var longConnection = await db.DataSource.OpenConnectionAsync();
+        await using var open = await longConnection.BeginTransactionAsync();
+        await InsertAsync(longConnection, open); // the older xid, still in progress
+
+        await InsertAsync(c);
+        var first = await TickAsync(c);
+        Assert.Equal(0, await CountAsync(db, LogPosition.EndOf(first)));
+
+        await open.CommitAsync(); // in no tick yet; its xid is below every row of the tick
+        Assert.Equal(1, await CountAsync(db, LogPosition.EndOf(first)));
+        await InsertAsync(c);
+        Assert.Equal(2, await CountAsync(db, LogPosition.EndOf(first)));
+
+        var second = await TickAsync(c);
+        Assert.Equal(0, await CountAsync(db, LogPosition.EndOf(second)));
+        Assert.Equal(2, await CountAsync(db, LogPosition.EndOf(first)));
+    }
+
+    [Fact]
+    public async Task Inside_a_tick_the_rest_of_it_counts_whether_the_position_is_in_its_ended_part_or_its_range()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        await using var longConnection = await db.DataSource.OpenConnectionAsync();
+        await using var open = await longConnection.BeginTransactionAsync();
+        var ended1 = await InsertAsync(longConnection, open);
+        var ended2 = await InsertAsync(longConnection, open);
+        await InsertAsync(c);
+        await TickAsync(c); // the long transaction is in progress here
+        await open.CommitAsync();
+
+        await using var batch = await c.BeginTransactionAsync();
+        var range1 = await InsertAsync(c, batch);
+        var range2 = await InsertAsync(c, batch);
+        var range3 = await InsertAsync(c, batch);
+        await batch.CommitAsync();
+        var tick = await TickAsync(c); // ended: the long transaction's two rows; range: three rows
+
+        Assert.Equal(4, await CountAsync(db, await PositionOfAsync(c, tick, ended1)));
+        Assert.Equal(3, await CountAsync(db, await PositionOfAsync(c, tick, ended2)));
+        Assert.Equal(2, await CountAsync(db, await PositionOfAsync(c, tick, range1)));
+        Assert.Equal(0, await CountAsync(db, await PositionOfAsync(c, tick, range3)));
+        Assert.Equal(1, await CountAsync(db, await PositionOfAsync(c, tick, range2)));
+    }
+
+    [Fact]
+    public async Task The_count_stops_at_its_cap_and_before_the_first_tick_every_row_counts()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        for (var i = 0; i < 5; i++) await InsertAsync(c);
+        Assert.Equal(5, await CountAsync(db, LogPosition.Start));
+        Assert.Equal(3, await CountAsync(db, LogPosition.Start, cap: 3));
+
+        var tick = await TickAsync(c);
+        for (var i = 0; i < 5; i++) await InsertAsync(c);
+        Assert.Equal(5, await CountAsync(db, LogPosition.EndOf(tick)));
+        Assert.Equal(3, await CountAsync(db, LogPosition.EndOf(tick), cap: 3));
+        Assert.Null(await CountAsync(db, LogPosition.EndOf(tick + 1000)));
+    }
+
+    [Fact]
+    public async Task The_metric_shows_the_rows_the_tail_has_not_published_and_zero_once_it_has()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var port = LoopbackPorts.Free();
+        // No ticker: the test makes the ticks, so the rows it commits stay unpublished until it does.
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Management:Urls"] = $"http://127.0.0.1:{port}",
+            ["Ticker:Enabled"] = "false",
+        });
+        using var http = new HttpClient();
+        var management = new Uri($"http://127.0.0.1:{port}/metrics");
+        async Task<bool> LagIs(long events) =>
+            Regex.IsMatch(await http.GetStringAsync(management), $@"(?m)^eventhub_tail_lag_events(\{{[^}}]*\}})? {events}(\s|$)");
+
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        await InsertAsync(c);
+        await TickAsync(c);
+        await using (var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "after=0"))
+            await sse.ReadEventAsync(); // the tail has published the tick
+        await TaskTimeouts.UntilAsync(() => LagIs(0), because: "the tail has published every row");
+
+        for (var i = 0; i < 3; i++) await InsertAsync(c);
+        await TaskTimeouts.UntilAsync(() => LagIs(3), because: "three committed rows are in no tick");
+
+        await TickAsync(c);
+        await TaskTimeouts.UntilAsync(() => LagIs(0), because: "the tail publishes the tick");
+    }
+}

@@ -1,0 +1,67 @@
+using Dapper;
+using Npgsql;
+
+namespace EventHub.Log;
+
+/// <summary>
+/// Counts the committed rows after a position (the tail's lag in events), up to a cap: the rows no
+/// tick up to the position's tick holds, and the rest of that tick after the position.
+/// </summary>
+/// <remarks>
+/// Positions go by tick, not by <c>(tx_id, seq)</c>: a transaction that was open across tick N
+/// commits into a later tick with an xid below everything N holds, and the tail's position is
+/// usually the end of a tick (<see cref="LogPosition.EndOf"/>), above every row. Counting
+/// <c>(tx_id, seq) &gt; position</c>, as the sampler did, read 0 whenever the tail stood at a
+/// tick's end and never counted a long transaction's rows. The rows a tick does not hold are
+/// those its snapshot does not see: xids from its <c>xmax</c> on, and those it saw in progress.
+/// Each part is an index range scan (or probes) of <c>change_log_position_idx</c> in position
+/// order with the cap as its LIMIT, so a sample costs at most the cap's rows however far behind
+/// the tail is (the unbounded count took 39 ms a sample on a 600,000-row log while behind).
+/// The tick's part after a cursor starts at one row bound never below <c>lo</c>, as
+/// <see cref="TickBatchSql"/>'s range part does.
+/// </remarks>
+public static class UnpublishedRowsSql
+{
+    /// <summary>Parameters: <c>@tick</c>, <c>@x</c> (xid as text) and <c>@s</c> (the position), <c>@cap</c>. No row when the tick is unknown (pruned).</summary>
+    public const string AfterTick = """
+        SELECT (SELECT count(*) FROM (
+                    SELECT 1 FROM (
+                        (SELECT 1 FROM change_log c WHERE c.tx_id >= t.hi ORDER BY c.tx_id, c.seq LIMIT @cap)
+                        UNION ALL
+                        (SELECT 1 FROM change_log c WHERE c.tx_id = ANY (ARRAY(SELECT pg_snapshot_xip(t.snap)))
+                         ORDER BY c.tx_id, c.seq LIMIT @cap)
+                        UNION ALL
+                        (SELECT 1 FROM change_log c
+                         WHERE c.tx_id = ANY (t.ended) AND (c.tx_id, c.seq) > (@x::xid8, @s)
+                         ORDER BY c.tx_id, c.seq LIMIT @cap)
+                        UNION ALL
+                        (SELECT 1 FROM change_log c
+                         WHERE (c.tx_id, c.seq) > (CASE WHEN @x::xid8 >= t.lo THEN @x::xid8 ELSE t.lo END,
+                                                   CASE WHEN @x::xid8 >= t.lo THEN @s ELSE -1 END)
+                           AND c.tx_id < t.hi AND pg_visible_in_snapshot(c.tx_id, t.snap)
+                         ORDER BY c.tx_id, c.seq LIMIT @cap)
+                    ) u LIMIT @cap) n)
+        FROM eventhub_tick t WHERE t.tick_id = @tick
+        """;
+
+    /// <summary>Before the first tick every committed row is unpublished. Parameter: <c>@cap</c>.</summary>
+    public const string BeforeAnyTick = "SELECT count(*) FROM (SELECT 1 FROM change_log LIMIT @cap) n";
+
+    /// <summary>
+    /// The committed rows after <paramref name="position"/>, at most <paramref name="cap"/>; null
+    /// when the position's tick is no longer in the log (pruned).
+    /// </summary>
+    public static async Task<long?> CountAsync(NpgsqlConnection connection, LogPosition position, int cap, CancellationToken cancellationToken)
+    {
+        var command = position.Tick == 0
+            ? new CommandDefinition(BeforeAnyTick, new { cap }, cancellationToken: cancellationToken)
+            : new CommandDefinition(AfterTick, new
+            {
+                tick = position.Tick,
+                x = position.TransactionId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                s = position.Seq,
+                cap,
+            }, commandTimeout: 5, cancellationToken: cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<long?>(command);
+    }
+}
