@@ -128,6 +128,12 @@ public static class CompareReport
             s.AppendLine($"| {l.Build} | {l.Case} | {l.LogRows:N0} | {l.Cell.AchievedRate:N0} | {F(l.Cell.P50Ms)} | {F(l.Cell.P99Ms)} | {F(l.Cell.MaxMs)} | {l.Cell.DeliveriesPerSecond:N0} | {l.Cell.Lost:N0} | {F(l.Cell.HubCpuSeconds, 2)} | {l.Note} |");
         s.AppendLine();
 
+        s.AppendLine("Per event (each of the cell's ~1,000 events counts once): the latency of its first delivery, commit to the first of the 100 clients (what the database and the hub add before the fan-out), and its spread, first to last client (the fan-out and the clients); and the bench process's own GC pauses during the cell (each pause delays every client's receive time).").AppendLine();
+        s.AppendLine("| build | case | first delivery p50 ms | first delivery p99 ms | spread p50 ms | spread p99 ms | bench GC pauses ms |").AppendLine("|---|---|---:|---:|---:|---:|---:|");
+        foreach (var l in c.Latency)
+            s.AppendLine($"| {l.Build} | {l.Case} | {F(l.Cell.FirstP50Ms)} | {F(l.Cell.FirstP99Ms)} | {F(l.Cell.SpreadP50Ms)} | {F(l.Cell.SpreadP99Ms)} | {F(l.Cell.BenchGcPauseMs)} |");
+        s.AppendLine();
+
         if (c.TopStatements.Count > 0)
         {
             s.AppendLine("Statements with the most execution time in the build's database during each latency cell (pg_stat_statements, reset before the cell; the writer's role is bench_writer):").AppendLine();

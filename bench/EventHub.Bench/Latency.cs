@@ -82,6 +82,10 @@ public sealed class Timeline(int capacity)
 {
     private readonly long[] _commit = new long[capacity];
     private readonly int[] _cell = new int[capacity];
+    // Per event, the first and the last client's receive time: is a late event late for every
+    // client (the hub or the database held it) or only for some (the fan-out or the clients)?
+    private readonly long[] _first = new long[capacity];
+    private readonly long[] _last = new long[capacity];
     private readonly ConcurrentQueue<(long Seq, long Received)> _early = new();
     private readonly CellStats?[] _cells = new CellStats?[4096];
     private int _cellCount;
@@ -100,6 +104,8 @@ public sealed class Timeline(int capacity)
         if (seq >= capacity) return;
         // A comparison run writes to two databases, whose seqs overlap: forget the other's commit time.
         Volatile.Write(ref _commit[seq], 0);
+        Volatile.Write(ref _first[seq], 0);
+        Volatile.Write(ref _last[seq], 0);
         Volatile.Write(ref _cell[seq], cell);
     }
 
@@ -116,6 +122,10 @@ public sealed class Timeline(int capacity)
         if (cell == 0) return; // not a measured event (warm-up, catch-up data)
         var stats = _cells[cell]!;
         stats.AddReceived(1);
+        for (var f = Volatile.Read(ref _first[seq]); f == 0 || timestamp < f; f = Volatile.Read(ref _first[seq]))
+            if (Interlocked.CompareExchange(ref _first[seq], timestamp, f) == f) break;
+        for (var l = Volatile.Read(ref _last[seq]); timestamp > l; l = Volatile.Read(ref _last[seq]))
+            if (Interlocked.CompareExchange(ref _last[seq], timestamp, l) == l) break;
         var commit = Volatile.Read(ref _commit[seq]);
         if (commit == 0) { _early.Enqueue((seq, timestamp)); return; }
         stats.Latency.Record(Micros(timestamp - commit));
@@ -135,6 +145,26 @@ public sealed class Timeline(int capacity)
         }
         foreach (var e in keep) _early.Enqueue(e);
         return n;
+    }
+
+    /// <summary>
+    /// Per event of <paramref name="cell"/> that reached a client: the latency of its first
+    /// delivery (commit to the first client) and its spread (first to last client), in µs.
+    /// </summary>
+    public (Histogram First, Histogram Spread) EventStats(int cell)
+    {
+        var first = new Histogram();
+        var spread = new Histogram();
+        for (var seq = 1; seq < capacity; seq++)
+        {
+            if (Volatile.Read(ref _cell[seq]) != cell) continue;
+            var commit = Volatile.Read(ref _commit[seq]);
+            var f = Volatile.Read(ref _first[seq]);
+            if (commit == 0 || f == 0) continue;
+            first.Record(Math.Max(0, Micros(f - commit)));
+            spread.Record(Micros(Volatile.Read(ref _last[seq]) - f));
+        }
+        return (first, spread);
     }
 
     public static long Micros(long ticks) => ticks * 1_000_000 / Stopwatch.Frequency;

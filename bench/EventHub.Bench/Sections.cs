@@ -62,6 +62,7 @@ public sealed partial class BenchRun
         var stats = new CellStats();
         var id = _timeline.NewCell(stats);
         var benchCpu0 = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+        var benchPause0 = GC.GetTotalPauseDuration();
         var cpu0 = server.CpuSeconds();
         var t0 = Stopwatch.GetTimestamp();
         var write = await _writer.RunAsync(rate, TimeSpan.FromSeconds(o.CellSeconds), id, rate >= 500 ? 8 : 4);
@@ -71,7 +72,9 @@ public sealed partial class BenchRun
         var t1 = Stopwatch.GetTimestamp();
         var cpu1 = server.CpuSeconds();
         var benchCpu1 = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+        var benchPause = (GC.GetTotalPauseDuration() - benchPause0).TotalMilliseconds;
         _timeline.ResolveEarly();
+        var (first, spread) = _timeline.EventStats(id);
         var wall = (t1 - t0) / (double)Stopwatch.Frequency;
         var received = stats.Received;
         var hubCpu = cpu1 - cpu0;
@@ -80,7 +83,9 @@ public sealed partial class BenchRun
             received >= expected,
             stats.Latency.Percentile(50) / 1000.0, stats.Latency.Percentile(99) / 1000.0, stats.Latency.Max / 1000.0,
             Math.Round(received / wall), Math.Round(hubCpu, 2), hubCpu > 0 ? Math.Round(received / hubCpu) : 0,
-            Math.Round(wall, 2), Math.Round(benchCpu1 - benchCpu0, 2));
+            Math.Round(wall, 2), Math.Round(benchCpu1 - benchCpu0, 2),
+            first.Percentile(50) / 1000.0, first.Percentile(99) / 1000.0, spread.Percentile(50) / 1000.0, spread.Percentile(99) / 1000.0,
+            Math.Round(benchPause, 1));
     }
 
     // ---------------------------------------------------------------- memory per idle subscriber, database load
