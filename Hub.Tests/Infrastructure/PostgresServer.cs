@@ -120,14 +120,15 @@ public sealed class PostgresServer
         AppDomain.CurrentDomain.ProcessExit += (_, _) => server._stop?.Invoke().GetAwaiter().GetResult();
 
     /// <summary>Creates a fresh, empty database and returns its connection string.</summary>
-    public async Task<string> CreateDatabaseAsync(string nameHint)
+    /// <param name="options">Appended to CREATE DATABASE (for example a locale provider).</param>
+    public async Task<string> CreateDatabaseAsync(string nameHint, string? options = null)
     {
         var name = ("t_" + new string(nameHint.ToLowerInvariant().Where(char.IsAsciiLetterOrDigit).Take(30).ToArray())
                     + "_" + Guid.NewGuid().ToString("N")[..8]);
         await using (var connection = new NpgsqlConnection(AdminConnectionString))
         {
             await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {name} {options}", connection);
             await create.ExecuteNonQueryAsync();
         }
         return new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name, Pooling = true }.ConnectionString;

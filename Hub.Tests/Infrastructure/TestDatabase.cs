@@ -21,10 +21,11 @@ public sealed class TestDatabase : IAsyncDisposable
     /// <summary>Writes rows into the source tables, as the orchestrator would.</summary>
     public SourceWriter Writer { get; }
 
-    public static async Task<TestDatabase> CreateAsync([CallerMemberName] string name = "", bool migrate = true)
+    /// <param name="createOptions">Appended to CREATE DATABASE (for example another default collation).</param>
+    public static async Task<TestDatabase> CreateAsync([CallerMemberName] string name = "", bool migrate = true, string? createOptions = null)
     {
         var server = await PostgresServer.GetAsync();
-        var connectionString = await server.CreateDatabaseAsync(name);
+        var connectionString = await server.CreateDatabaseAsync(name, createOptions);
         var dataSource = NpgsqlDataSource.Create(connectionString);
         if (migrate)
             await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync();
