@@ -53,15 +53,17 @@ public static class UnpublishedRowsSql
     /// </summary>
     public static async Task<long?> CountAsync(NpgsqlConnection connection, LogPosition position, int cap, CancellationToken cancellationToken)
     {
+        // A sample that cannot finish quickly is skipped (the gauge keeps its last value).
+        const int timeoutSeconds = 5;
         var command = position.Tick == 0
-            ? new CommandDefinition(BeforeAnyTick, new { cap }, cancellationToken: cancellationToken)
+            ? new CommandDefinition(BeforeAnyTick, new { cap }, commandTimeout: timeoutSeconds, cancellationToken: cancellationToken)
             : new CommandDefinition(AfterTick, new
             {
                 tick = position.Tick,
                 x = position.TransactionId.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 s = position.Seq,
                 cap,
-            }, commandTimeout: 5, cancellationToken: cancellationToken);
+            }, commandTimeout: timeoutSeconds, cancellationToken: cancellationToken);
         return await connection.QuerySingleOrDefaultAsync<long?>(command);
     }
 }
