@@ -38,6 +38,7 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
         await using var hub = await hubSessions.OpenConnectionAsync();
 
         var reads = new List<(string Name, string Sql, Dictionary<string, object> Args)>();
+        var insideTicks = new List<(string Where, LogPosition Position)>();
         foreach (var (where, tick) in new[] { ("start", 2L), ("middle", 250L), ("end", 480L) })
         {
             var (x, s) = await c.QuerySingleAsync<(string, long)>("""
@@ -45,6 +46,7 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
                 WHERE t.tick_id = @tick AND r.tx_id >= t.lo AND r.tx_id < t.hi AND pg_visible_in_snapshot(r.tx_id, t.snap)
                 ORDER BY r.tx_id, r.seq OFFSET @half LIMIT 1
                 """, new { tick, half = RowsPerTick / 2 });
+            insideTicks.Add((where, new LogPosition(tick, ulong.Parse(x, CultureInfo.InvariantCulture), s)));
             Dictionary<string, object> At() => new() { ["tick"] = tick, ["x"] = x, ["s"] = s, ["limit"] = Limit };
             reads.Add(($"all projects, {where}", TickBatchSql.Forward(EventFilter.All), At()));
             var one = At(); one["project"] = "p3";
@@ -80,19 +82,14 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
         }
         // The metrics' lag count (UnpublishedRowsSql): from a tick's end and from inside a tick, it
         // reads at most its cap of rows by index, however much of the log lies after the position.
-        foreach (var (where, tick) in new[] { ("start", 2L), ("middle", 250L), ("end", 480L) })
+        foreach (var (where, inside) in insideTicks)
         {
-            var (x, s) = await c.QuerySingleAsync<(string, long)>("""
-                SELECT r.tx_id::text, r.seq FROM eventhub_tick t, change_log r
-                WHERE t.tick_id = @tick AND r.tx_id >= t.lo AND r.tx_id < t.hi AND pg_visible_in_snapshot(r.tx_id, t.snap)
-                ORDER BY r.tx_id, r.seq OFFSET @half LIMIT 1
-                """, new { tick, half = RowsPerTick / 2 });
-            foreach (var position in new[] { LogPosition.EndOf(tick), new LogPosition(tick, ulong.Parse(x, CultureInfo.InvariantCulture), s) })
+            foreach (var position in new[] { LogPosition.EndOf(inside.Tick), inside })
             {
                 var name = $"lag count, {where}{(position.IsTickEnd ? ", tick end" : ", inside the tick")}";
                 var plan = await ExplainAsync(hub, UnpublishedRowsSql.AfterTick, new()
                 {
-                    ["tick"] = tick, ["x"] = position.TransactionId.ToString(CultureInfo.InvariantCulture), ["s"] = position.Seq, ["cap"] = Limit,
+                    ["tick"] = position.Tick, ["x"] = position.TransactionId.ToString(CultureInfo.InvariantCulture), ["s"] = position.Seq, ["cap"] = Limit,
                 });
                 var cost = plan.GetProperty("Total Cost").GetDouble();
                 var shared = plan.GetProperty("Shared Hit Blocks").GetInt64() + plan.GetProperty("Shared Read Blocks").GetInt64();

@@ -31,7 +31,7 @@ public sealed partial class ChangeLogRetention(
     /// that is too old or beyond the size limit, but no more than <c>@batch</c> rows from the start
     /// of what remains. LargeStatePlanTests checks its plan on a large log.
     /// </summary>
-    internal const string CutSql = """
+    internal static readonly string CutSql = $"""
         WITH RECURSIVE by_age AS (
             SELECT t.tick_id, '18446744073709551615'::xid8 AS tx_id, 9223372036854775807 AS seq
             FROM eventhub_tick t
@@ -52,53 +52,42 @@ public sealed partial class ChangeLogRetention(
         -- The ticks in order with the rows before each, until @batch rows are passed: a pass reads
         -- about @batch rows however long the log. (Sorting the first @batch rows of every tick, as
         -- this did, read every tick's rows whenever the planner chose a full Sort over an
-        -- incremental one: 254,970 rows for a batch of 10,000, LargeStatePlanTests.) Rows of
-        -- a tick: one index probe per ended xid, one range scan, as the stream reads them.
+        -- incremental one: 254,970 rows for a batch of 10,000, LargeStatePlanTests.) The walk
+        -- starts before tick 1 (tick_id 0, no rows); each step counts the next tick's rows only up
+        -- to what the batch still needs.
         walk AS (
-            SELECT t.tick_id, 0::bigint AS before, n.rows
-            FROM (SELECT * FROM eventhub_tick ORDER BY tick_id LIMIT 1) t
-            CROSS JOIN LATERAL (SELECT count(*) AS rows FROM (
-                (SELECT e.tx_id, e.seq FROM unnest(t.ended) AS d(x)
-                          CROSS JOIN LATERAL (SELECT c.tx_id, c.seq FROM change_log c WHERE c.tx_id = d.x
-                                              ORDER BY c.seq LIMIT @batch) e
-                          ORDER BY e.tx_id, e.seq LIMIT @batch)
-                         UNION ALL
-                         (SELECT c.tx_id, c.seq FROM change_log c
-                          WHERE c.tx_id >= t.lo AND c.tx_id < t.hi AND pg_visible_in_snapshot(c.tx_id, t.snap)
-                          ORDER BY c.tx_id, c.seq LIMIT @batch)) x) n
+            SELECT 0::bigint AS tick_id, 0::bigint AS before, 0::bigint AS rows
             UNION ALL
             SELECT t.tick_id, w.before + w.rows, n.rows
             FROM walk w
             CROSS JOIN LATERAL (SELECT * FROM eventhub_tick k WHERE k.tick_id > w.tick_id ORDER BY k.tick_id LIMIT 1) t
-            CROSS JOIN LATERAL (SELECT count(*) AS rows FROM (
-                (SELECT e.tx_id, e.seq FROM unnest(t.ended) AS d(x)
-                          CROSS JOIN LATERAL (SELECT c.tx_id, c.seq FROM change_log c WHERE c.tx_id = d.x
-                                              ORDER BY c.seq LIMIT @batch - w.before - w.rows) e
-                          ORDER BY e.tx_id, e.seq LIMIT @batch - w.before - w.rows)
-                         UNION ALL
-                         (SELECT c.tx_id, c.seq FROM change_log c
-                          WHERE c.tx_id >= t.lo AND c.tx_id < t.hi AND pg_visible_in_snapshot(c.tx_id, t.snap)
-                          ORDER BY c.tx_id, c.seq LIMIT @batch - w.before - w.rows)) x) n
+            CROSS JOIN LATERAL (SELECT count(*) AS rows FROM ({TickRows("@batch - w.before - w.rows")}) x) n
             WHERE w.before + w.rows < @batch),
         -- The @batch-th row (or the last walked): in the last tick walked, after the rows before it.
         batch_end AS (
             SELECT w.tick_id, r.tx_id, r.seq
             FROM (SELECT * FROM walk ORDER BY tick_id DESC LIMIT 1) w
             JOIN eventhub_tick t ON t.tick_id = w.tick_id
-            CROSS JOIN LATERAL (SELECT u.tx_id, u.seq FROM (
-                (SELECT e.tx_id, e.seq FROM unnest(t.ended) AS d(x)
-                          CROSS JOIN LATERAL (SELECT c.tx_id, c.seq FROM change_log c WHERE c.tx_id = d.x
-                                              ORDER BY c.seq LIMIT @batch) e
-                          ORDER BY e.tx_id, e.seq LIMIT @batch)
-                         UNION ALL
-                         (SELECT c.tx_id, c.seq FROM change_log c
-                          WHERE c.tx_id >= t.lo AND c.tx_id < t.hi AND pg_visible_in_snapshot(c.tx_id, t.snap)
-                          ORDER BY c.tx_id, c.seq LIMIT @batch)) u
+            CROSS JOIN LATERAL (SELECT u.tx_id, u.seq FROM ({TickRows("@batch - w.before")}) u
                 ORDER BY u.tx_id, u.seq OFFSET greatest(least(w.rows, @batch - w.before) - 1, 0) LIMIT 1) r)
         SELECT tick_id, tx_id::text, seq FROM (
             SELECT * FROM wanted
             UNION ALL SELECT * FROM batch_end WHERE EXISTS (SELECT 1 FROM wanted)
         ) c ORDER BY tick_id, tx_id, seq LIMIT 1
+        """;
+
+    /// <summary>
+    /// The first <paramref name="limit"/> rows of tick <c>t</c>'s batch in each of its two parts, as
+    /// the stream reads them: one index probe per ended xid, one range scan.
+    /// </summary>
+    private static string TickRows(string limit) => $"""
+        (SELECT e.tx_id, e.seq FROM unnest(t.ended) AS d(x)
+         CROSS JOIN LATERAL (SELECT c.tx_id, c.seq FROM change_log c WHERE c.tx_id = d.x ORDER BY c.seq LIMIT {limit}) e
+         ORDER BY e.tx_id, e.seq LIMIT {limit})
+        UNION ALL
+        (SELECT c.tx_id, c.seq FROM change_log c
+         WHERE c.tx_id >= t.lo AND c.tx_id < t.hi AND pg_visible_in_snapshot(c.tx_id, t.snap)
+         ORDER BY c.tx_id, c.seq LIMIT {limit})
         """;
 
     /// <summary>
