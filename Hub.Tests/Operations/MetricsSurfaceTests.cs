@@ -9,6 +9,10 @@ namespace EventHub.Tests.Operations;
 /// /metrics is an operator's surface: it lives on the management port only, and names no project
 /// unless the operator asks for project labels (issue 12, point 4).
 /// </summary>
+// OpenTelemetry's meter listener is process-wide: beside the parallel tests a scrape of this
+// test's hub also collects other hubs' EventHub meters (and drops duplicate instruments), so the
+// subscribers gauge it waits for could be another hub's (as TailLagTests met in CI).
+[Collection(AloneCollection.Name)]
 public sealed class MetricsSurfaceTests
 {
     private static async Task<(HubServer Hub, Uri Management)> StartAsync(TestDatabase db, bool projectLabels = false)
