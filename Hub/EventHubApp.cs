@@ -88,6 +88,11 @@ public static class EventHubApp
         services.AddHostedService<MigrationHostedService>(); // first: the others need the schema
         services.AddOptions<EventHub.State.EntityKeyOptions>().Bind(configuration.GetSection(EventHub.State.EntityKeyOptions.Section));
         services.AddHostedService<EventHub.State.EntityKeySync>(); // before the ticker folds ticks into the state
+        services.AddOptions<EventHub.State.StateBaseOptions>().Bind(configuration.GetSection(EventHub.State.StateBaseOptions.Section))
+            .Validate(o => o.BaseInterval >= TimeSpan.Zero, "State:BaseInterval must not be negative (0 leaves the base to retention).")
+            .ValidateOnStart();
+        services.AddSingleton<EventHub.State.StateBaseUpkeep>();
+        services.AddHostedService(sp => sp.GetRequiredService<EventHub.State.StateBaseUpkeep>());
         services.AddSingleton(sp => new EventHub.State.LiveStateReader(sp.GetRequiredService<NpgsqlDataSource>(),
             sp.GetRequiredService<IChangeLogReader>(),
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<CatchUpLimitsOptions>>().Value.MaxConcurrentStateReads));

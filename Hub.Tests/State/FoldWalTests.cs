@@ -5,24 +5,24 @@ using Npgsql;
 namespace EventHub.Tests.State;
 
 /// <summary>
-/// Migration 0014: the live-state folds write each entity as a plain insert or update. With
-/// synchronous commits the writers wait on the WAL the ticker's transaction adds, and
-/// <c>INSERT ... ON CONFLICT</c> added records of its own for a race the tick lock rules out: a
-/// confirmation per new entity (speculative insertion) and a lock record before each update
-/// (docs/design.md, "Live state"). Read back with <c>pg_walinspect</c>.
+/// The live state's WAL. Migration 0016: the folds in the ticks' transactions write none (the state
+/// is unlogged; with synchronous commits the writers waited on its ~520 bytes per event). Migration
+/// 0014: the durable base, which retention folds the ticks it prunes into, writes each entity as a
+/// plain insert or update: <c>INSERT ... ON CONFLICT</c> added records of its own for a race the
+/// locks rule out, a confirmation per new entity (speculative insertion) and a lock record before
+/// each update (docs/design.md, "Live state"). Read back with <c>pg_walinspect</c>.
 /// An update whose new version does not fit on the old one's page writes a lock record of its own
 /// before it looks for room (heap_update), indistinguishable from ON CONFLICT's; whether the page has
 /// room depends on pruning, which another test's open transaction on the shared cluster holds back
 /// (CI failed once on 14 such records). So the test holds an xid open itself, and every version it
-/// writes fits on one page: 10 entities, and the set-based fold starts from a truncated table
-/// rather than from dead versions.
+/// writes fits on one page: 10 entities.
 /// </summary>
 public sealed class FoldWalTests
 {
     private const int Entities = 10;
 
     [Fact]
-    public async Task Both_folds_write_new_entities_and_updates_without_confirmation_or_lock_records()
+    public async Task The_folds_write_no_WAL_for_the_state_and_the_base_writes_plain_inserts_and_updates()
     {
         await using var db = await TestDatabase.CreateAsync();
         await using var c = await db.DataSource.OpenConnectionAsync();
@@ -34,29 +34,27 @@ public sealed class FoldWalTests
         await holder.ExecuteAsync("SELECT pg_current_xact_id()", transaction: held);
 
         // The small-tick fold (eventhub_fold_state): 10 new entities, then an update of each.
-        var inserts = await FoldedRecordsAsync(c, () => WriteEventsAsync(c, "v1"), "SELECT made FROM eventhub_make_tick()");
-        AssertPlain(inserts, expectInserts: Entities, expectUpdates: 0);
-        var updates = await FoldedRecordsAsync(c, () => WriteEventsAsync(c, "v2"), "SELECT made FROM eventhub_make_tick()");
-        AssertPlain(updates, expectInserts: 0, expectUpdates: Entities);
-
-        // The large-tick fold (eventhub_apply_state, set-based) over the last tick again: first into
-        // an empty state, then over rows that hold older events of the same entities.
-        var tick = await c.QuerySingleAsync<long>("SELECT max(tick_id) FROM eventhub_tick");
+        var inserts = await RecordsAsync(c, () => WriteEventsAsync(c, "v1"), "SELECT made FROM eventhub_make_tick()", "eventhub_state");
+        Assert.Empty(inserts);
+        var tick1 = await c.QuerySingleAsync<long>("SELECT max(tick_id) FROM eventhub_tick");
+        var updates = await RecordsAsync(c, () => WriteEventsAsync(c, "v2"), "SELECT made FROM eventhub_make_tick()", "eventhub_state");
+        Assert.Empty(updates);
+        var tick2 = await c.QuerySingleAsync<long>("SELECT max(tick_id) FROM eventhub_tick");
+        // The large-tick fold (eventhub_apply_state, set-based), from an empty state.
         await c.ExecuteAsync("TRUNCATE eventhub_state");
-        var setInserts = await FoldedRecordsAsync(c, () => Task.CompletedTask, $"SELECT true FROM eventhub_apply_state({tick})");
-        AssertPlain(setInserts, expectInserts: Entities, expectUpdates: 0);
-        await c.ExecuteAsync("""
-            CREATE TEMP TABLE held AS SELECT * FROM eventhub_state;
-            TRUNCATE eventhub_state;
-            INSERT INTO eventhub_state (project_id, kind, entity_key, tick_id, tx_id, seq, event_type, session_id, payload, created_at)
-            SELECT project_id, kind, entity_key, tick_id, tx_id, seq - 1000000, event_type, session_id, payload, created_at FROM held
-            """);
-        var setUpdates = await FoldedRecordsAsync(c, () => Task.CompletedTask, $"SELECT true FROM eventhub_apply_state({tick})");
-        AssertPlain(setUpdates, expectInserts: 0, expectUpdates: Entities);
+        Assert.Empty(await RecordsAsync(c, () => Task.CompletedTask, $"SELECT true FROM eventhub_apply_state({tick1})", "eventhub_state"));
+        Assert.Empty(await RecordsAsync(c, () => Task.CompletedTask, $"SELECT true FROM eventhub_apply_state({tick2})", "eventhub_state"));
 
-        // The state holds each entity's newest event.
-        Assert.Equal(Entities, await c.QuerySingleAsync<long>(
-            "SELECT count(*) FROM eventhub_state s JOIN change_log l ON l.seq = s.seq WHERE s.payload ->> 'state' = 'v2'"));
+        // The base, as retention advances it: through the first tick (new entities), then the second.
+        var baseInserts = await RecordsAsync(c, () => Task.CompletedTask, $"SELECT true FROM eventhub_advance_state_base({tick1})", "eventhub_state_base");
+        AssertPlain(Heap(baseInserts), expectInserts: Entities, expectUpdates: 0);
+        var baseUpdates = await RecordsAsync(c, () => Task.CompletedTask, $"SELECT true FROM eventhub_advance_state_base({tick2})", "eventhub_state_base");
+        AssertPlain(Heap(baseUpdates), expectInserts: 0, expectUpdates: Entities);
+
+        // Both hold each entity's newest event.
+        foreach (var table in new[] { "eventhub_state", "eventhub_state_base" })
+            Assert.Equal(Entities, await c.QuerySingleAsync<long>(
+                $"SELECT count(*) FROM {table} s JOIN change_log l ON l.seq = s.seq WHERE s.payload ->> 'state' = 'v2'"));
     }
 
     private static async Task WriteEventsAsync(NpgsqlConnection c, string state)
@@ -67,20 +65,28 @@ public sealed class FoldWalTests
                 new { url = $"https://git.example/p/pull/{i}", state });
     }
 
-    /// <summary>Heap records of <c>eventhub_state</c> written by <paramref name="foldSql"/>, by type.</summary>
-    private static async Task<Dictionary<string, long>> FoldedRecordsAsync(NpgsqlConnection c, Func<Task> write, string foldSql)
+    /// <summary>
+    /// WAL records that <paramref name="foldSql"/> wrote for <paramref name="table"/> or its primary
+    /// key, as (resource manager, record type) and count.
+    /// </summary>
+    private static async Task<Dictionary<(string Manager, string Type), long>> RecordsAsync(NpgsqlConnection c, Func<Task> write, string foldSql, string table)
     {
         await write();
         var start = await c.QuerySingleAsync<string>("SELECT pg_current_wal_lsn()::text");
         Assert.True(await c.QuerySingleAsync<bool>(foldSql));
         var end = await c.QuerySingleAsync<string>("SELECT pg_current_wal_lsn()::text");
-        var rows = await c.QueryAsync<(string type, long count)>("""
-            SELECT record_type, count(*) FROM pg_get_wal_records_info(@start::pg_lsn, @end::pg_lsn)
-            WHERE resource_manager = 'Heap' AND block_ref LIKE '%/' || pg_relation_filenode('eventhub_state') || ' %'
-            GROUP BY record_type
-            """, new { start, end });
-        return rows.ToDictionary(r => r.type, r => r.count);
+        if (end == start) return []; // nothing written at all (pg_walinspect refuses an empty range)
+        var rows = await c.QueryAsync<(string manager, string type, long count)>("""
+            SELECT resource_manager, record_type, count(*) FROM pg_get_wal_records_info(@start::pg_lsn, @end::pg_lsn)
+            WHERE block_ref LIKE '%/' || pg_relation_filenode(@table::regclass) || ' %'
+               OR block_ref LIKE '%/' || pg_relation_filenode((@table || '_pkey')::regclass) || ' %'
+            GROUP BY resource_manager, record_type
+            """, new { start, end, table });
+        return rows.ToDictionary(r => (r.manager, r.type), r => r.count);
     }
+
+    private static Dictionary<string, long> Heap(Dictionary<(string Manager, string Type), long> records) =>
+        records.Where(r => r.Key.Manager == "Heap").ToDictionary(r => r.Key.Type, r => r.Value);
 
     private static void AssertPlain(Dictionary<string, long> records, int expectInserts, int expectUpdates)
     {

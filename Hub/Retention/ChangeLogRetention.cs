@@ -159,6 +159,11 @@ public sealed partial class ChangeLogRetention(
         if (cut is not { } c) return 0;
 
         var parameters = new { tick = c.tick, xid = c.tx, c.seq };
+        // The live state is rebuilt after a crash from its base and every tick after the base's
+        // mark (migration 0016): fold the ticks through the cut's into the base before any of
+        // their rows go, in this transaction, so a rebuild never needs a pruned row.
+        await connection.ExecuteAsync(new CommandDefinition("SELECT eventhub_advance_state_base(@tick)", parameters, tx,
+            cancellationToken: cancellationToken));
         // Rows of earlier ticks: visible in tick P's snapshot but not in P's batch; rows of P's
         // batch: up to the cut.
         var deleted = await connection.ExecuteAsync(new CommandDefinition(DeleteSql, parameters, tx, cancellationToken: cancellationToken));

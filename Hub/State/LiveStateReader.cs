@@ -13,7 +13,10 @@ namespace EventHub.State;
 /// Why one statement is exact: the ticker folds each tick's batch into the state in the tick's own
 /// transaction, so any snapshot sees the state of exactly the ticks it sees, no more, no less.
 /// The offset returned is the end of the newest of them: streaming after it gives every later
-/// change, and none the state already holds. Retention never touches the state.
+/// change, and none the state already holds. Retention never touches the state (it folds what it
+/// prunes into the durable base the state is rebuilt from). The state table is unlogged: crash
+/// recovery empties it, and its head row says so (<c>ready</c>); the read then has it rebuilt
+/// from the base and the log in one statement under the tick lock and reads again (migration 0016).
 /// At most <c>maxConcurrentReads</c> reads run at once (<c>Limits:MaxConcurrentStateReads</c>); the
 /// rest wait their turn, and one whose request is cancelled leaves the queue at once. A state read
 /// holds a pooled connection and streams megabytes: unbounded, a burst of them (a fleet of
@@ -78,26 +81,42 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
         var epoch = await log.GetEpochAsync(cancellationToken);
         var (sql, parameters) = Sql(filter);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken);
-        if (PlanSetting(filter) is { } setting)
-            await connection.ExecuteAsync(new CommandDefinition(setting, transaction: transaction, cancellationToken: cancellationToken));
-        var headSeen = false;
-        await foreach (var r in BufferedRows.StreamAsync<Row>(connection, new CommandDefinition(sql, parameters, transaction,
-                           cancellationToken: cancellationToken)))
+        for (var attempt = 1; ; attempt++)
         {
-            if (r.tx is null)
+            await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken);
+            if (PlanSetting(filter) is { } setting)
+                await connection.ExecuteAsync(new CommandDefinition(setting, transaction: transaction, cancellationToken: cancellationToken));
+            bool headSeen = false, notReady = false;
+            await foreach (var r in BufferedRows.StreamAsync<Row>(connection, new CommandDefinition(sql, parameters, transaction,
+                               cancellationToken: cancellationToken)))
             {
-                var keys = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, EntityKeyRow>>(r.keys)!
-                    .ToDictionary(x => x.Key, x => new EntityKey { Kind = x.Value.kind, Fields = [.. x.Value.fields] }, StringComparer.Ordinal);
-                headSeen = true;
-                yield return new LiveStateItem(new LiveStateHead(Offset.Format(epoch, LogPosition.EndOf(r.head)), r.unkeyed, keys), null, null, null);
-                continue;
+                if (r.tx is null)
+                {
+                    if (r.ready != true) { notReady = true; break; }
+                    var keys = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, EntityKeyRow>>(r.keys)!
+                        .ToDictionary(x => x.Key, x => new EntityKey { Kind = x.Value.kind, Fields = [.. x.Value.fields] }, StringComparer.Ordinal);
+                    headSeen = true;
+                    yield return new LiveStateItem(new LiveStateHead(Offset.Format(epoch, LogPosition.EndOf(r.head)), r.unkeyed, keys), null, null, null);
+                    continue;
+                }
+                if (!headSeen) throw new InvalidOperationException("The state read returned an entity before its head row.");
+                yield return new LiveStateItem(null, r.kind, Compact(r.entity_key!),
+                    LogRows.ToEvent(epoch, r.tick_id, r.tx, r.seq, r.project_id!, r.session_id, r.event_type!, r.payload!, r.created_at));
             }
-            if (!headSeen) throw new InvalidOperationException("The state read returned an entity before its head row.");
-            yield return new LiveStateItem(null, r.kind, Compact(r.entity_key!),
-                LogRows.ToEvent(epoch, r.tick_id, r.tx, r.seq, r.project_id!, r.session_id, r.event_type!, r.payload!, r.created_at));
+            if (!notReady)
+            {
+                await transaction.CommitAsync(cancellationToken);
+                yield break;
+            }
+            // Crash recovery or a standby's promotion emptied the unlogged state (migration 0016) and
+            // no tick has rebuilt it yet: rebuild it from the base and the log, then read again.
+            await transaction.RollbackAsync(cancellationToken);
+            if (attempt > 1) throw new InvalidOperationException("The live state was not ready after it was rebuilt.");
+            await using var rebuild = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken);
+            await connection.ExecuteAsync(new CommandDefinition("SELECT eventhub_ensure_state()", transaction: rebuild,
+                commandTimeout: 0, cancellationToken: cancellationToken));
+            await rebuild.CommitAsync(cancellationToken);
         }
-        await transaction.CommitAsync(cancellationToken);
     }
 
     /// <summary>
@@ -145,6 +164,7 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
         // before the entities stream by.
         return ($"""
             SELECT (SELECT coalesce(max(tick_id), 0) FROM eventhub_tick) AS head,
+                   EXISTS (SELECT 1 FROM eventhub_state_ready) AS ready,
                    (SELECT coalesce(array_agg(DISTINCT u.event_type ORDER BY u.event_type), ARRAY[]::text[])
                     FROM eventhub_state_unkeyed u WHERE {unkeyedWhere}) AS unkeyed,
                    (SELECT coalesce(jsonb_object_agg(k.event_type, jsonb_build_object('kind', k.kind, 'fields', k.key_fields)), jsonb_build_object())::text
@@ -152,7 +172,7 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
                    NULL::text AS kind, NULL::text AS entity_key, NULL::bigint AS tick_id, NULL::text AS tx, NULL::bigint AS seq,
                    NULL::text AS project_id, NULL::text AS session_id, NULL::text AS event_type, NULL::text AS payload, NULL::timestamptz AS created_at
             UNION ALL
-            SELECT NULL, NULL, NULL, s.kind, s.entity_key, s.tick_id, s.tx_id::text, s.seq, s.project_id, s.session_id, s.event_type,
+            SELECT NULL, NULL, NULL, NULL, s.kind, s.entity_key, s.tick_id, s.tx_id::text, s.seq, s.project_id, s.session_id, s.event_type,
                    s.payload::text, s.created_at
             FROM {source}
             WHERE {where}
@@ -191,6 +211,7 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
     private sealed class Row
     {
         public long head { get; set; }
+        public bool? ready { get; set; }
         public string[] unkeyed { get; set; } = [];
         public string keys { get; set; } = "{}";
         public string? kind { get; set; }

@@ -153,12 +153,21 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
         }
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken = default)
+    public Task StopAsync(CancellationToken cancellationToken = default) => StopAsync("fast", cancellationToken);
+
+    /// <summary>
+    /// Stops the cluster as a crash would (<c>pg_ctl stop -m immediate</c>: no shutdown checkpoint),
+    /// so the next start runs crash recovery, which empties unlogged tables. For tests of what a
+    /// crash leaves.
+    /// </summary>
+    public Task StopImmediatelyAsync(CancellationToken cancellationToken = default) => StopAsync("immediate", cancellationToken);
+
+    private async Task StopAsync(string mode, CancellationToken cancellationToken)
     {
         if (!_started) return;
         _started = false;
         NpgsqlConnection.ClearAllPools();
-        await RunAsync(Path.Combine(_binDir, "pg_ctl"), ["stop", "-D", DataDirectory, "-m", "fast", "-w", "-t", "60"],
+        await RunAsync(Path.Combine(_binDir, "pg_ctl"), ["stop", "-D", DataDirectory, "-m", mode, "-w", "-t", "60"],
             asServerUser: true, cancellationToken);
         LogStopped(_logger, DataDirectory);
     }

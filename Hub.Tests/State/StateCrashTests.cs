@@ -1,0 +1,100 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Dapper;
+using EventHub.Storage;
+using EventHub.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace EventHub.Tests.State;
+
+/// <summary>
+/// The live state is unlogged (migration 0016): a crash of the database empties it, and it is
+/// rebuilt from the durable base (which retention keeps) and the log, by the first state read or
+/// the first tick after the crash, whichever comes first. Across crashes and retention the state
+/// stays exactly what it was, entities whose events were pruned included.
+/// </summary>
+[Collection(AloneCollection.Name)] // stops its own cluster twice; keeps CPU-heavy neighbours from stretching the restarts
+public sealed class StateCrashTests
+{
+    [Fact]
+    public async Task After_a_crash_the_state_is_rebuilt_from_the_base_and_the_log_by_a_read_or_by_a_tick()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "eventhub-crash-" + Guid.NewGuid().ToString("N")[..8]);
+        var cluster = new EmbeddedPostgres(new EmbeddedPostgresOptions { Directory = directory, Port = LoopbackPorts.Free() }, NullLogger.Instance);
+        await cluster.StartAsync();
+        await using var dataSource = NpgsqlDataSource.Create(cluster.ConnectionString);
+        var writer = new SourceWriter(dataSource);
+        try
+        {
+            await using var hub = await HubServer.StartAsync(cluster.ConnectionString, new Dictionary<string, string?>
+            {
+                ["Retention:MaxEvents"] = "5",
+                ["Retention:Interval"] = "00:00:00.200",
+            });
+            using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+            await writer.ProjectAsync("a");
+            for (var i = 1; i <= 20; i++) await writer.SessionAsync("a", i);
+            // Retention pruned the events of most sessions: only the base still has them.
+            await TaskTimeouts.UntilAsync(() => CountAsync(dataSource, "SELECT count(*) FROM change_log").GetAwaiter().GetResult() <= 5,
+                because: "retention did not prune", timeout: TimeSpan.FromSeconds(60));
+            for (var i = 21; i <= 23; i++) await writer.SessionAsync("a", i); // in ticks after the base's mark
+            var before = await StateAsync(http, expectedEntities: 23);
+            Assert.Equal(Enumerable.Range(1, 23).Select(i => $"[\"a-{i}\"]").Order(), before.Keys.Order());
+
+            // Crash 1: the next state read finds the state emptied and has it rebuilt.
+            await CrashAsync(cluster);
+            Assert.Equal(0, await CountAsync(dataSource, "SELECT count(*) FROM eventhub_state"));
+            Assert.Equal(0, await CountAsync(dataSource, "SELECT count(*) FROM eventhub_state_ready"));
+            Assert.Equal(before, await StateAsync(http, expectedEntities: 23));
+
+            // Crash 2: the first tick after it rebuilds the state, then folds its own event.
+            await CrashAsync(cluster);
+            Assert.Equal(0, await CountAsync(dataSource, "SELECT count(*) FROM eventhub_state_ready"));
+            await writer.SessionAsync("a", 24);
+            await TaskTimeouts.UntilAsync(() => CountAsync(dataSource, "SELECT count(*) FROM eventhub_state_ready").GetAwaiter().GetResult() == 1,
+                because: "no tick rebuilt the state", timeout: TimeSpan.FromSeconds(60));
+            var after = await StateAsync(http, expectedEntities: 24);
+            Assert.Equal(before, after.Where(e => e.Key != "[\"a-24\"]").ToDictionary());
+            Assert.True(after.ContainsKey("[\"a-24\"]"));
+        }
+        finally
+        {
+            await cluster.StopAsync();
+            try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    private static async Task CrashAsync(EmbeddedPostgres cluster)
+    {
+        await cluster.StopImmediatelyAsync();
+        await cluster.StartAsync();
+    }
+
+    private static async Task<long> CountAsync(NpgsqlDataSource dataSource, string sql)
+    {
+        await using var c = await dataSource.OpenConnectionAsync();
+        return await c.ExecuteScalarAsync<long>(sql);
+    }
+
+    /// <summary>The state's entities, key to the offset of their event; retried while the hub reconnects after a restart.</summary>
+    private static async Task<Dictionary<string, string>> StateAsync(HttpClient http, int expectedEntities)
+    {
+        Dictionary<string, string>? state = null;
+        await TaskTimeouts.UntilAsync(() =>
+        {
+            try
+            {
+                var json = http.GetFromJsonAsync<JsonElement>("/api/v1/state").GetAwaiter().GetResult();
+                state = json.GetProperty("entities").EnumerateArray()
+                    .ToDictionary(e => e.GetProperty("key").GetRawText(), e => e.GetProperty("event").GetProperty("offset").GetString()!);
+                return state.Count >= expectedEntities;
+            }
+            catch (HttpRequestException)
+            {
+                return false; // the hub's pool still holds connections of the stopped server
+            }
+        }, because: $"the state never held {expectedEntities} entities", timeout: TimeSpan.FromSeconds(60));
+        return state!;
+    }
+}
