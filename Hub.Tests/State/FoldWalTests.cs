@@ -72,10 +72,14 @@ public sealed class FoldWalTests
     private static async Task<Dictionary<(string Manager, string Type), long>> RecordsAsync(NpgsqlConnection c, Func<Task> write, string foldSql, string table)
     {
         await write();
-        var start = await c.QuerySingleAsync<string>("SELECT pg_current_wal_lsn()::text");
+        var start = await c.QuerySingleAsync<string>("SELECT pg_current_wal_insert_lsn()::text");
         Assert.True(await c.QuerySingleAsync<bool>(foldSql));
-        var end = await c.QuerySingleAsync<string>("SELECT pg_current_wal_lsn()::text");
+        var end = await c.QuerySingleAsync<string>("SELECT pg_current_wal_insert_lsn()::text");
         if (end == start) return []; // nothing written at all (pg_walinspect refuses an empty range)
+        // pg_walinspect reads only flushed WAL; WAL without a commit (pruning, an empty fold's) is
+        // flushed by the WAL writer shortly after (wal_writer_delay).
+        await TaskTimeouts.UntilAsync(async () => await c.QuerySingleAsync<bool>("SELECT pg_current_wal_flush_lsn() >= @end::pg_lsn", new { end }),
+            because: "the WAL was never flushed");
         var rows = await c.QueryAsync<(string manager, string type, long count)>("""
             SELECT resource_manager, record_type, count(*) FROM pg_get_wal_records_info(@start::pg_lsn, @end::pg_lsn)
             WHERE block_ref LIKE '%/' || pg_relation_filenode(@table::regclass) || ' %'

@@ -13,8 +13,8 @@
 -- log's rows of every later tick. Retention folds the ticks it is about to prune into the base first
 -- (eventhub_advance_state_base, in its own transaction), so no row it deletes is needed by a rebuild:
 -- every tick after the base's mark keeps all of its rows. eventhub_state_ready (unlogged too, so
--- emptied with the state) says whether eventhub_state is whole; the folds and the state read rebuild
--- it when it is not.
+-- emptied with the state) says whether eventhub_state is whole; when it is not, the hub (or a state
+-- read) rebuilds it through the newest tick.
 
 -- Rolling upgrade: no tick (and no fold) runs while the base is copied.
 SELECT pg_advisory_xact_lock(5005267704866957675); -- "EvHubTik"
@@ -82,7 +82,7 @@ END $$;
 CREATE FUNCTION eventhub_rebuild_state(p_through bigint) RETURNS void LANGUAGE plpgsql
 SET enable_seqscan = off AS $$
 BEGIN
-    DELETE FROM eventhub_state; -- empty after a crash; whatever a partial state held is replaced
+    DELETE FROM eventhub_state; -- empty after a crash but for what ticks folded since: replaced
     INSERT INTO eventhub_state (project_id, kind, entity_key, tick_id, tx_id, seq, event_type, session_id, payload, created_at)
     SELECT DISTINCT ON (u.project_id, u.kind, u.entity_key)
            u.project_id, u.kind, u.entity_key, u.tick_id, u.tx_id, u.seq, u.event_type, u.session_id, u.payload, u.created_at
@@ -93,9 +93,9 @@ BEGIN
     INSERT INTO eventhub_state_ready DEFAULT VALUES ON CONFLICT DO NOTHING;
 END $$;
 
--- For the state read that finds the state not ready: rebuild it through the newest tick, unless a
--- tick's fold did so while this waited for the lock. Needs READ COMMITTED (a fresh snapshot after
--- the lock).
+-- Rebuild the state through the newest tick if it is not whole (after waiting for the tick lock,
+-- look again: another caller may have just done it). Called every second by each hub and by a
+-- state read that finds the state not whole. Needs READ COMMITTED (a fresh snapshot after the lock).
 CREATE FUNCTION eventhub_ensure_state() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM eventhub_state_ready) THEN RETURN; END IF;
@@ -104,27 +104,13 @@ BEGIN
     PERFORM eventhub_rebuild_state((SELECT coalesce(max(tick_id), 0) FROM eventhub_tick));
 END $$;
 
--- The folds the tick functions call (migration 0014) first make sure the state they fold into is
--- whole: a tick after crash recovery rebuilds it through the previous tick (ticks are numbered one
--- after the other), then folds its own rows. One probe of a one-row table per tick.
-ALTER FUNCTION eventhub_fold_state(bigint, change_log[]) RENAME TO eventhub_fold_state_rows;
-ALTER FUNCTION eventhub_apply_state(bigint) RENAME TO eventhub_apply_state_rows;
-
-CREATE FUNCTION eventhub_fold_state(p_tick bigint, p_rows change_log[]) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM eventhub_state_ready) THEN
-        PERFORM eventhub_rebuild_state(p_tick - 1);
-    END IF;
-    PERFORM eventhub_fold_state_rows(p_tick, p_rows);
-END $$;
-
-CREATE FUNCTION eventhub_apply_state(p_tick bigint) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM eventhub_state_ready) THEN
-        PERFORM eventhub_rebuild_state(p_tick - 1);
-    END IF;
-    PERFORM eventhub_apply_state_rows(p_tick);
-END $$;
+-- The ticks' folds (migration 0014) are unchanged: while the state is not whole they fold into
+-- what is there, and the rebuild, under the tick lock, replaces all of it with the state through
+-- the newest tick (their unkeyed-type counts, a logged table, stay exact). A tick does not rebuild
+-- the state itself: the ticker's statement has a client-side timeout, and a rebuild that outlasted
+-- it would be cancelled and retried with every tick while none could be made. The hub rebuilds in
+-- the background instead (LiveStateUpkeep calls eventhub_ensure_state every second), and a state
+-- read that finds the state not whole does so at once.
 
 ANALYZE eventhub_state_base;
 ANALYZE eventhub_state_base_mark;

@@ -8,7 +8,7 @@ namespace EventHub.Tests.State;
 /// Without retention the live state's durable base is still brought up to the newest tick every
 /// <c>State:BaseInterval</c>, so a rebuild after a crash reads only the log since then (migration 0016).
 /// </summary>
-public sealed class StateBaseUpkeepTests
+public sealed class LiveStateUpkeepTests
 {
     [Fact]
     public async Task The_base_catches_up_with_the_state_every_interval_without_retention()
@@ -29,6 +29,6 @@ public sealed class StateBaseUpkeepTests
                                   UNION ALL (SELECT * FROM eventhub_state_base EXCEPT SELECT * FROM eventhub_state)) d
             """;
         Assert.Equal(0, await c.QuerySingleAsync<long>(Difference));
-        Assert.Equal(await c.QuerySingleAsync<long>("SELECT max(tick_id) FROM eventhub_tick"), await hub.Get<StateBaseUpkeep>().AdvanceAsync());
+        Assert.Equal(await c.QuerySingleAsync<long>("SELECT max(tick_id) FROM eventhub_tick"), await hub.Get<LiveStateUpkeep>().AdvanceAsync());
     }
 }

@@ -1,0 +1,102 @@
+using Dapper;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace EventHub.State;
+
+/// <summary>
+/// The live state's durable side (migration 0016): every <see cref="LiveStateOptions.RebuildCheckInterval"/>
+/// it rebuilds the state if a crash emptied it (<c>eventhub_ensure_state</c>), and every
+/// <see cref="LiveStateOptions.BaseInterval"/> it folds the ticks since the base's mark into the
+/// durable base (<c>eventhub_advance_state_base</c>), so a rebuild reads at most that long a
+/// stretch of the log, retention or not.
+/// </summary>
+/// <remarks>
+/// Every node runs it. A rebuild holds the tick lock (another node's waits for it, then finds the
+/// state whole); the ticker's own statement could not do it, as its client-side timeout would cancel
+/// a long rebuild at every try. The base's mark row is locked for a pass, so passes of two nodes (or
+/// one of retention's) take turns, and the later one finds little or nothing left to fold. A pass
+/// never holds the tick lock: it folds ticks already committed, up to the newest its snapshot sees.
+/// </remarks>
+public sealed partial class LiveStateUpkeep(
+    NpgsqlDataSource dataSource,
+    IOptions<LiveStateOptions> options,
+    TimeProvider timeProvider,
+    ILogger<LiveStateUpkeep> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        var nextAdvance = settings.BaseInterval > TimeSpan.Zero ? timeProvider.GetUtcNow() + settings.BaseInterval : DateTimeOffset.MaxValue;
+        var delay = settings.RebuildCheckInterval;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try { await Task.Delay(delay, timeProvider, stoppingToken); }
+            catch (OperationCanceledException) { break; }
+            try
+            {
+                await EnsureWholeAsync(stoppingToken);
+                if (timeProvider.GetUtcNow() >= nextAdvance)
+                {
+                    await AdvanceAsync(stoppingToken);
+                    nextAdvance = timeProvider.GetUtcNow() + settings.BaseInterval;
+                }
+                delay = settings.RebuildCheckInterval;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                // The database is down or restarting: one warning per try, tries further apart.
+                LogFailed(e);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, Math.Max(MaxRetryDelay.Ticks, settings.RebuildCheckInterval.Ticks)));
+            }
+        }
+    }
+
+    /// <summary>Rebuilds the state if it is not whole (a crash emptied it); a probe of a one-row table otherwise.</summary>
+    public async Task EnsureWholeAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition("SELECT eventhub_ensure_state()", transaction: tx,
+            commandTimeout: 0, cancellationToken: cancellationToken));
+        await tx.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>The longest pause between tries while the database fails them.</summary>
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
+
+    /// <summary>At most this many ticks are folded into the base per transaction.</summary>
+    /// <remarks>
+    /// A pass after minutes of heavy writing of new entities has a row to write per event (80,000
+    /// events a minute at 20 ms ticks under load): one transaction for all of them would be one burst
+    /// of WAL, and of locks held, that long. Steps keep each to about what a retention pass folds.
+    /// </remarks>
+    public const int TicksPerStep = 1000;
+
+    /// <summary>Folds every tick up to the newest (as of the call) into the base; returns the base's mark after it.</summary>
+    public async Task<long> AdvanceAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var (newest, mark) = await connection.QuerySingleAsync<(long, long)>(new CommandDefinition(
+            "SELECT (SELECT coalesce(max(tick_id), 0) FROM eventhub_tick), (SELECT through_tick FROM eventhub_state_base_mark)",
+            cancellationToken: cancellationToken));
+        while (mark < newest)
+        {
+            await using var tx = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken);
+            await connection.ExecuteAsync(new CommandDefinition("SELECT eventhub_advance_state_base(@through)",
+                new { through = Math.Min(newest, mark + TicksPerStep) }, tx, commandTimeout: 0, cancellationToken: cancellationToken));
+            // Another node's pass (or retention) may have gone further meanwhile.
+            mark = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                "SELECT through_tick FROM eventhub_state_base_mark", transaction: tx, cancellationToken: cancellationToken));
+            await tx.CommitAsync(cancellationToken);
+        }
+        return mark;
+    }
+
+    [LoggerMessage(EventId = 6101, Level = LogLevel.Warning, Message = "The live state's upkeep failed (rebuild check or base fold); retrying at the next interval")]
+    private partial void LogFailed(Exception exception);
+}
