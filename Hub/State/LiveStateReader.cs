@@ -112,10 +112,7 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
             // no tick has rebuilt it yet: rebuild it from the base and the log, then read again.
             await transaction.RollbackAsync(cancellationToken);
             if (attempt > 1) throw new InvalidOperationException("The live state was not ready after it was rebuilt.");
-            await using var rebuild = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken);
-            await connection.ExecuteAsync(new CommandDefinition("SELECT eventhub_ensure_state()", transaction: rebuild,
-                commandTimeout: 0, cancellationToken: cancellationToken));
-            await rebuild.CommitAsync(cancellationToken);
+            await LiveStateUpkeep.EnsureWholeAsync(connection, cancellationToken);
         }
     }
 

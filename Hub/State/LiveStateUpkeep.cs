@@ -60,6 +60,16 @@ public sealed partial class LiveStateUpkeep(
     public async Task EnsureWholeAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await EnsureWholeAsync(connection, cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="EnsureWholeAsync(CancellationToken)"/> on a connection the caller holds (the state
+    /// read's). READ COMMITTED: the function looks again after the tick lock with a fresh snapshot.
+    /// No client-side timeout: a rebuild takes as long as the log since the base's mark.
+    /// </summary>
+    internal static async Task EnsureWholeAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
         await using var tx = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition("SELECT eventhub_ensure_state()", transaction: tx,
             commandTimeout: 0, cancellationToken: cancellationToken));
