@@ -85,6 +85,7 @@ public static class EventHubApp
         // Every session of the hub (reads, the LISTEN connection, retention, notices) runs with jit=off.
         services.AddSingleton(_ => HubDataSources.Create(connectionString, "EventHub"));
         services.AddSingleton<SchemaMigrator>();
+        services.AddSingleton<PlannerStatistics>();
         services.AddHostedService<MigrationHostedService>(); // first: the others need the schema
         services.AddOptions<EventHub.State.EntityKeyOptions>().Bind(configuration.GetSection(EventHub.State.EntityKeyOptions.Section));
         services.AddHostedService<EventHub.State.EntityKeySync>(); // before the ticker folds ticks into the state

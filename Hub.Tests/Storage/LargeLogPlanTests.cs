@@ -292,19 +292,10 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
 
     private static async Task<JsonElement> ExplainAsync(NpgsqlConnection c, string sql, Dictionary<string, object> args)
     {
-        await using var explain = new NpgsqlCommand("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, c);
-        foreach (var (key, value) in args) explain.Parameters.AddWithValue(key, value);
-        var root = JsonDocument.Parse((string)(await explain.ExecuteScalarAsync())!).RootElement[0];
-        LastPlanningMs = root.TryGetProperty("Planning Time", out var planning) ? planning.GetDouble() : double.NaN;
-        return root.GetProperty("Plan");
+        var (plan, planningMs) = await QueryPlans.ExplainAsync(c, sql, args);
+        LastPlanningMs = planningMs;
+        return plan;
     }
 
-    private static IEnumerable<JsonElement> Flatten(JsonElement node)
-    {
-        yield return node;
-        if (node.TryGetProperty("Plans", out var children))
-            foreach (var child in children.EnumerateArray())
-                foreach (var n in Flatten(child))
-                    yield return n;
-    }
+    private static IEnumerable<JsonElement> Flatten(JsonElement node) => QueryPlans.Flatten(node);
 }

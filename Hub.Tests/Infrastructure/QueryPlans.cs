@@ -1,0 +1,32 @@
+using System.Text.Json;
+using Npgsql;
+
+namespace EventHub.Tests.Infrastructure;
+
+/// <summary>EXPLAIN (ANALYZE) of a hub statement as JSON, and the walk over its plan's nodes.</summary>
+internal static class QueryPlans
+{
+    /// <summary>The executed plan's root node and the planning time (ms) of <paramref name="sql"/> with <paramref name="args"/>.</summary>
+    public static async Task<(JsonElement Plan, double PlanningMs)> ExplainAsync(NpgsqlConnection c, string sql, IReadOnlyDictionary<string, object> args)
+    {
+        await using var explain = new NpgsqlCommand("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, c);
+        foreach (var (key, value) in args) explain.Parameters.AddWithValue(key, value);
+        var root = JsonDocument.Parse((string)(await explain.ExecuteScalarAsync())!).RootElement[0];
+        return (root.GetProperty("Plan"), root.TryGetProperty("Planning Time", out var planning) ? planning.GetDouble() : double.NaN);
+    }
+
+    /// <summary>Every node of the plan, the root first.</summary>
+    public static IEnumerable<JsonElement> Flatten(JsonElement node)
+    {
+        yield return node;
+        if (node.TryGetProperty("Plans", out var children))
+            foreach (var child in children.EnumerateArray())
+                foreach (var n in Flatten(child))
+                    yield return n;
+    }
+
+    /// <summary>The nodes that read <paramref name="relation"/> sequentially (Seq Scan, or a Bitmap Heap Scan that reads its pages).</summary>
+    public static IEnumerable<JsonElement> SequentialReadsOf(JsonElement plan, string relation) =>
+        Flatten(plan).Where(n => n.GetProperty("Node Type").GetString() is "Seq Scan" or "Bitmap Heap Scan"
+                                 && (n.TryGetProperty("Relation Name", out var r) ? r.GetString() : null) == relation);
+}
