@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EventHub.Log;
 using Npgsql;
 
 namespace EventHub.Tests.Infrastructure;
@@ -29,4 +30,21 @@ internal static class QueryPlans
     public static IEnumerable<JsonElement> SequentialReadsOf(JsonElement plan, string relation) =>
         Flatten(plan).Where(n => n.GetProperty("Node Type").GetString() is "Seq Scan" or "Bitmap Heap Scan"
                                  && (n.TryGetProperty("Relation Name", out var r) ? r.GetString() : null) == relation);
+
+    /// <summary>
+    /// The reads of the log from a position inside <paramref name="tick"/> (<paramref name="x"/>,
+    /// <paramref name="s"/>), named after <paramref name="where"/>: the tail's and a catch-up's of
+    /// all projects, of one (<c>p3</c>) and of three (<c>p3</c>, <c>p7</c>, <c>p11</c>), and the
+    /// window load back from the tick's end.
+    /// </summary>
+    public static IEnumerable<(string Name, string Sql, Dictionary<string, object> Args)> LogReadsAt(string where, long tick, string x, long s, int limit)
+    {
+        Dictionary<string, object> At() => new() { ["tick"] = tick, ["x"] = x, ["s"] = s, ["limit"] = limit };
+        yield return ($"all projects, {where}", TickBatchSql.Forward(EventFilter.All), At());
+        var one = At(); one["project"] = "p3";
+        yield return ($"one project, {where}", TickBatchSql.Forward(new EventFilter(["p3"], null)), one);
+        var several = At(); several["projects"] = new[] { "p3", "p7", "p11" };
+        yield return ($"three projects, {where}", TickBatchSql.Forward(new EventFilter(["p3", "p7", "p11"], null)), several);
+        yield return ($"window load, {where}", TickBatchSql.Backward(), new() { ["tick"] = tick, ["limit"] = limit });
+    }
 }

@@ -47,13 +47,7 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
                 ORDER BY r.tx_id, r.seq OFFSET @half LIMIT 1
                 """, new { tick, half = RowsPerTick / 2 });
             insideTicks.Add((where, new LogPosition(tick, ulong.Parse(x, CultureInfo.InvariantCulture), s)));
-            Dictionary<string, object> At() => new() { ["tick"] = tick, ["x"] = x, ["s"] = s, ["limit"] = Limit };
-            reads.Add(($"all projects, {where}", TickBatchSql.Forward(EventFilter.All), At()));
-            var one = At(); one["project"] = "p3";
-            reads.Add(($"one project, {where}", TickBatchSql.Forward(new EventFilter(["p3"], null)), one));
-            var several = At(); several["projects"] = new[] { "p3", "p7", "p11" };
-            reads.Add(($"three projects, {where}", TickBatchSql.Forward(new EventFilter(["p3", "p7", "p11"], null)), several));
-            reads.Add(($"window load, {where}", TickBatchSql.Backward(), new() { ["tick"] = tick, ["limit"] = Limit }));
+            reads.AddRange(QueryPlans.LogReadsAt(where, tick, x, s, Limit));
         }
 
         var buffers = new Dictionary<string, long>();

@@ -78,13 +78,7 @@ public sealed class UnanalyzedLogPlanTests(ITestOutputHelper output)
                 WHERE t.tick_id = @tick AND r.tx_id >= t.lo AND r.tx_id < t.hi AND pg_visible_in_snapshot(r.tx_id, t.snap)
                 ORDER BY r.tx_id, r.seq OFFSET @half LIMIT 1
                 """, new { tick, half = RowsPerTick / 2 });
-            Dictionary<string, object> At() => new() { ["tick"] = tick, ["x"] = x, ["s"] = s, ["limit"] = Limit };
-            reads.Add(($"all projects, {where}", TickBatchSql.Forward(EventFilter.All), At()));
-            var one = At(); one["project"] = "p3";
-            reads.Add(($"one project, {where}", TickBatchSql.Forward(new EventFilter(["p3"], null)), one));
-            var several = At(); several["projects"] = new[] { "p3", "p7", "p11" };
-            reads.Add(($"three projects, {where}", TickBatchSql.Forward(new EventFilter(["p3", "p7", "p11"], null)), several));
-            reads.Add(($"window load, {where}", TickBatchSql.Backward(), new() { ["tick"] = tick, ["limit"] = Limit }));
+            reads.AddRange(QueryPlans.LogReadsAt(where, tick, x, s, Limit));
             // The lag count as the metrics' sampler runs it (its cap), from the tick's end and from inside it.
             var end = LogPosition.EndOf(tick);
             reads.Add(($"lag count, {where}, tick end", UnpublishedRowsSql.AfterTick, new()
