@@ -20,7 +20,8 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
 {
     private const int Ticks = 500;
     private const int RowsPerTick = 1000;
-    private const int Limit = 500;
+    /// <summary>A page as catch-ups read it (the default page size).</summary>
+    private static readonly int Limit = new EventHub.Streaming.StreamOptions().CatchUpBatchSize;
 
     [Fact]
     public async Task On_half_a_million_analyzed_rows_every_read_is_an_index_range_scan_with_the_same_cost_wherever_it_starts()

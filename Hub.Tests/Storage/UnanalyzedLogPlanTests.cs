@@ -21,7 +21,8 @@ public sealed class UnanalyzedLogPlanTests(ITestOutputHelper output)
 {
     private const int Rows = 20_000;
     private const int RowsPerTick = 100;
-    private const int Limit = 500;
+    /// <summary>A page as catch-ups read it (the default page size).</summary>
+    private static readonly int Limit = new EventHub.Streaming.StreamOptions().CatchUpBatchSize;
 
     [Fact]
     public async Task A_hub_that_starts_on_a_log_without_statistics_analyzes_it_and_every_read_is_an_index_range_scan()
