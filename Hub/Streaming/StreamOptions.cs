@@ -27,8 +27,9 @@ public sealed class StreamOptions
     /// Rows per catch-up read; a catch-up holds at most two such pages in memory (the one being
     /// written out and the next, read meanwhile). Each read is planned afresh (0.4-3 ms), so larger
     /// pages catch up faster: one SSE client over a 1,000,000-event log, paired runs: 1,000 against
-    /// 500 gave 50,855 vs 47,683 and 70,305 vs 42,311 events/s (a slow hour), 2,000 against 500
-    /// 121,000-134,000 vs 87,000-92,000 (bench/results/2026-12-03-catchup-pages.md). Not 2,000: a
+    /// 500 gave 101,906 vs 96,176 and 118,057 vs 94,902 events/s (and 50,855 vs 47,683, 70,305 vs
+    /// 42,311 in a slow hour), 2,000 against 500 121,000-134,000 vs 87,000-92,000
+    /// (bench/results/2026-12-03-catchup-pages.md). Not 2,000: a
     /// read of three projects then costs more than jit_above_cost, and on a 20,000-row log of
     /// 100-row ticks the planner sorted the rest of the log for a page of all projects
     /// (LargeLogPlanTests and UnanalyzedLogPlanTests check the default).
