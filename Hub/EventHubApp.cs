@@ -89,10 +89,7 @@ public static class EventHubApp
         services.AddHostedService<MigrationHostedService>(); // first: the others need the schema
         services.AddOptions<EventHub.State.EntityKeyOptions>().Bind(configuration.GetSection(EventHub.State.EntityKeyOptions.Section));
         services.AddHostedService<EventHub.State.EntityKeySync>(); // before the ticker folds ticks into the state
-        services.AddOptions<EventHub.State.LiveStateOptions>().Bind(configuration.GetSection(EventHub.State.LiveStateOptions.Section))
-            .Validate(o => o.BaseInterval >= TimeSpan.Zero, "State:BaseInterval must not be negative (0 leaves the base to retention).")
-            .Validate(o => o.RebuildCheckInterval > TimeSpan.Zero, "State:RebuildCheckInterval must be positive (a time span such as 00:00:01).")
-            .ValidateOnStart();
+        services.AddOptions<EventHub.State.LiveStateOptions>().Bind(configuration.GetSection(EventHub.State.LiveStateOptions.Section));
         services.AddSingleton<EventHub.State.LiveStateUpkeep>();
         services.AddHostedService(sp => sp.GetRequiredService<EventHub.State.LiveStateUpkeep>());
         services.AddSingleton(sp => new EventHub.State.LiveStateReader(sp.GetRequiredService<NpgsqlDataSource>(),

@@ -36,8 +36,8 @@ public sealed partial class PlannerStatistics(NpgsqlDataSource dataSource, ILogg
         ORDER BY c.relname
         """;
 
-    /// <summary>Analyzes the hub's non-empty tables that have no statistics; returns their names.</summary>
-    public async Task<IReadOnlyList<string>> AnalyzeWhereMissingAsync(CancellationToken cancellationToken)
+    /// <summary>Analyzes the hub's non-empty tables that have no statistics.</summary>
+    public async Task AnalyzeWhereMissingAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var tables = (await connection.QueryAsync<string>(new CommandDefinition(MissingSql, cancellationToken: cancellationToken))).ToList();
@@ -47,7 +47,6 @@ public sealed partial class PlannerStatistics(NpgsqlDataSource dataSource, ILogg
             await connection.ExecuteAsync(new CommandDefinition($"ANALYZE {table}", commandTimeout: 300, cancellationToken: cancellationToken));
             LogAnalyzed(table, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
         }
-        return tables;
     }
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information,
