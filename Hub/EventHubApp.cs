@@ -12,6 +12,7 @@ using EventHub.Sse;
 using EventHub.Storage;
 using EventHub.Streaming;
 using EventHub.Viewer;
+using EventHub.Streaming.Internal;
 using Npgsql;
 
 namespace EventHub;

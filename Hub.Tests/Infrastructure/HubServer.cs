@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using EventHub.Streaming.Internal;
 
 namespace EventHub.Tests.Infrastructure;
 
@@ -40,7 +41,7 @@ public sealed class HubServer : IAsyncDisposable
         await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(60));
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         // Tests begin once the tail is publishing, so "from now" means from the test's first write.
-        await app.Services.GetRequiredService<EventHub.Streaming.ChangeLogTail>().Ready.WaitAsync(TimeSpan.FromSeconds(30));
+        await app.Services.GetRequiredService<ChangeLogTail>().Ready.WaitAsync(TimeSpan.FromSeconds(30));
         return new HubServer(app, new Uri(address));
     }
 

@@ -45,6 +45,6 @@ internal static class QueryPlans
         yield return ($"one project, {where}", TickBatchSql.Forward(new EventFilter(["p3"], null)), one);
         var several = At(); several["projects"] = new[] { "p3", "p7", "p11" };
         yield return ($"three projects, {where}", TickBatchSql.Forward(new EventFilter(["p3", "p7", "p11"], null)), several);
-        yield return ($"window load, {where}", TickBatchSql.Backward(), new() { ["tick"] = tick, ["limit"] = limit });
+        yield return ($"window load, {where}", RecentRowsSql.Text, new() { ["tick"] = tick, ["limit"] = limit });
     }
 }

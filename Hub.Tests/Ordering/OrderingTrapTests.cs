@@ -3,6 +3,7 @@ using Dapper;
 using EventHub.Log;
 using EventHub.Streaming;
 using EventHub.Tests.Infrastructure;
+using EventHub.Streaming.Internal;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 

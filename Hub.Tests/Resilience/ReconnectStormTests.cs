@@ -1,5 +1,6 @@
 using EventHub.Streaming;
 using EventHub.Tests.Infrastructure;
+using EventHub.Streaming.Internal;
 
 namespace EventHub.Tests.Resilience;
 

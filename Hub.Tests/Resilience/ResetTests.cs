@@ -2,6 +2,7 @@ using Dapper;
 using System.Text.Json;
 using EventHub.Retention;
 using EventHub.Tests.Infrastructure;
+using EventHub.Streaming.Internal;
 
 namespace EventHub.Tests.Resilience;
 
@@ -87,10 +88,10 @@ public sealed class ResetTests
             Assert.Equal(TickEndOf(frames[^1].Id!), reset.Json.GetProperty("offset").GetString());
         }
         // The last pruned offset is still served (from memory), without a gap.
-        var hits = hub.Get<EventHub.Streaming.RecentEventsWindow>().Hits;
+        var hits = hub.Get<RecentEventsWindow>().Hits;
         await using (var edge = await SseTestClient.ConnectAsync(hub.BaseAddress, lastEventId: frames[19].Id))
             Assert.Equal(frames.Skip(20).Select(f => f.Id), (await edge.ReadEventsAsync(10)).Select(f => f.Id));
-        Assert.True(hub.Get<EventHub.Streaming.RecentEventsWindow>().Hits > hits);
+        Assert.True(hub.Get<RecentEventsWindow>().Hits > hits);
     }
 
     [Fact]

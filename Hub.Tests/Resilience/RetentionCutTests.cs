@@ -41,7 +41,7 @@ public sealed class RetentionCutTests
 
         foreach (var batch in new[] { 1, 2, 3, 4, 5, 7, 8, 10, 13, 18, 19, 20, 1000 })
         {
-            var cut = await c.QuerySingleAsync<(long tick, string tx, long seq)>(ChangeLogRetention.CutSql,
+            var cut = await c.QuerySingleAsync<(long tick, string tx, long seq)>(RetentionCutSql.Text,
                 new { maxAge = (TimeSpan?)null, maxEvents = (long?)0, batch });
             var batchEnd = order[Math.Min(batch, order.Count) - 1];
             var expected = new[] { batchEnd, newest }.MinBy(r => (r.tick, ulong.Parse(r.tx, System.Globalization.CultureInfo.InvariantCulture), r.seq));

@@ -93,14 +93,14 @@ public sealed class LargeStatePlanTests(ITestOutputHelper output)
         {
             // The cut (MaxEvents 100,000, batches of 10,000) and its delete (rolled back).
             var args = new { maxAge = (TimeSpan?)null, maxEvents = (long?)100_000, batch = 10_000 };
-            var cutPlan = await ExplainAsync(hubSessions, ChangeLogRetention.CutSql, args);
+            var cutPlan = await ExplainAsync(hubSessions, RetentionCutSql.Text, args);
             var (cutBuffers, _) = Report($"retention cut at {rows:N0} rows", cutPlan);
             measured[rows] = cutBuffers;
             Assert.DoesNotContain(Flatten(cutPlan), n => Relation(n) == "change_log" && Type(n) is "Seq Scan" or "Bitmap Heap Scan");
             await using var hub = await hubSessions.OpenConnectionAsync();
-            var cut = await hub.QuerySingleAsync<(long tick, string tx, long seq)>(ChangeLogRetention.CutSql, args);
+            var cut = await hub.QuerySingleAsync<(long tick, string tx, long seq)>(RetentionCutSql.Text, args);
             await using var tx = await hub.BeginTransactionAsync();
-            var delete = await ExplainAsync(hub, ChangeLogRetention.DeleteSql, new { tick = cut.tick, xid = cut.tx, cut.seq });
+            var delete = await ExplainAsync(hub, PrunedRowsDeleteSql.Text, new { tick = cut.tick, xid = cut.tx, cut.seq });
             Report($"retention delete through tick {cut.tick} at {rows:N0} rows", delete);
             Assert.DoesNotContain(Flatten(delete), n => Relation(n) == "change_log" && Type(n) is "Seq Scan" or "Bitmap Heap Scan");
             await tx.RollbackAsync();

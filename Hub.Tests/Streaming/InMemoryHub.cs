@@ -1,5 +1,6 @@
 using EventHub.Log;
 using EventHub.Streaming;
+using EventHub.Streaming.Internal;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 

@@ -1,5 +1,6 @@
 using EventHub.Log;
 using EventHub.Streaming;
+using EventHub.Streaming.Internal;
 
 namespace EventHub.Tests.Streaming;
 

@@ -1,6 +1,7 @@
 using EventHub.Log;
 using EventHub.Streaming;
 using EventHub.Tests.Infrastructure;
+using EventHub.Streaming.Internal;
 
 namespace EventHub.Tests.Streaming;
 

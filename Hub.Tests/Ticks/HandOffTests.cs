@@ -2,6 +2,7 @@ using Dapper;
 using EventHub.Log;
 using EventHub.Tests.Infrastructure;
 using EventHub.Tests.Operations;
+using EventHub.Streaming.Internal;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
@@ -50,7 +51,7 @@ public sealed class HandOffTests
         {
             s.AddKeyedSingleton<IChangeLogReader>(LogReaders.Tail, (sp, _) =>
                 tail = new CountingReader(new ChangeLogReader(sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.Tail))));
-            s.AddSingleton<ITickBatchSink>(sp => new LateHandOff(sp.GetRequiredService<EventHub.Streaming.ChangeLogTail>(), TimeSpan.FromMilliseconds(30)));
+            s.AddSingleton<ITickBatchSink>(sp => new LateHandOff(sp.GetRequiredService<ChangeLogTail>(), TimeSpan.FromMilliseconds(30)));
         });
         await using var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao");
 

@@ -1,4 +1,5 @@
 using EventHub.Streaming;
+using EventHub.Streaming.Internal;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 

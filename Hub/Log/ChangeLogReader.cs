@@ -6,7 +6,9 @@ namespace EventHub.Log;
 
 /// <summary>
 /// <see cref="IChangeLogReader"/> over PostgreSQL: batches of stored ticks (migration 0007) in
-/// <c>(tick, tx_id, seq)</c> order. The SQL of the reads is in <see cref="TickBatchSql"/>.
+/// <c>(tick, tx_id, seq)</c> order. Each statement is a class of its own: <see cref="TickBatchSql"/>,
+/// <see cref="RecentRowsSql"/>, <see cref="OffsetLookupSql"/>, <see cref="LegacyOffsetSql"/>,
+/// <see cref="HeadTickSql"/>, <see cref="EpochSql"/>, <see cref="MakeTickSql"/>.
 /// </summary>
 /// <remarks>
 /// A read sees a tick's row only after the tick's transaction committed, and that snapshot sees
@@ -21,8 +23,7 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
     {
         if (_epoch is not null) return _epoch;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return _epoch = await connection.QuerySingleAsync<string>(new CommandDefinition(
-            "SELECT epoch FROM eventhub_epoch", cancellationToken: cancellationToken));
+        return _epoch = await EpochSql.ReadAsync(connection, cancellationToken);
     }
 
     public async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit,
@@ -59,15 +60,14 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
     public async Task<long> GetHeadTickAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.QuerySingleAsync<long>(new CommandDefinition(
-            "SELECT coalesce(max(tick_id), 0) FROM eventhub_tick", cancellationToken: cancellationToken));
+        return await HeadTickSql.ReadAsync(connection, cancellationToken);
     }
 
     public async Task<RecentRows> ReadLastAsync(long throughTick, int count, CancellationToken cancellationToken = default)
     {
         var epoch = await GetEpochAsync(cancellationToken);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = await BufferedRows.QueryAsync<Row>(connection, new CommandDefinition(TickBatchSql.Backward(),
+        var rows = await BufferedRows.QueryAsync<Row>(connection, new CommandDefinition(RecentRowsSql.Text,
             new { tick = throughTick, limit = count }, cancellationToken: cancellationToken));
         var header = rows[0];
         var events = rows.Where(r => r.tx is not null).Select(r => ToEvent(epoch, r)).Reverse().ToList();
@@ -82,50 +82,21 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
 
     public async Task<OffsetLookup> LookUpAsync(ParsedOffset offset, CancellationToken cancellationToken = default)
     {
+        if (offset.Kind == OffsetKind.Beginning) return new OffsetLookup(OffsetLookupResult.Found, LogPosition.Start);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        switch (offset.Kind)
-        {
-            case OffsetKind.Beginning:
-                return new OffsetLookup(OffsetLookupResult.Found, LogPosition.Start);
-            case OffsetKind.Legacy:
-            {
-                // The previous core's position (xid, seq) is exact in the first tick when every row at
-                // or before it is in that tick and none after it in the tick was delivered before it
-                // (migration 0007 says why). That core handed out (x, s) only once every xid below x
-                // had ended, so it holds when x is in the first tick's snapshot and every xid that
-                // was in progress then and is below x has ended since without writing to the log
-                // (one of another database, or a read-only one). Below the first tick's xmin that is
-                // always so; the first tick itself may be gone to retention, then only that is used.
-                var exact = await connection.QuerySingleAsync<bool?>(new CommandDefinition("""
-                    SELECT CASE WHEN t.tick_id IS NULL THEN @x::xid8 < e.genesis_xmin
-                                ELSE pg_visible_in_snapshot(@x::xid8, t.snap) AND NOT EXISTS (
-                                    SELECT 1 FROM pg_snapshot_xip(t.snap) AS p(x)
-                                    WHERE p.x < @x::xid8
-                                      AND (pg_xact_status(p.x) IS NOT DISTINCT FROM 'in progress'
-                                           OR EXISTS (SELECT 1 FROM change_log c WHERE c.tx_id = p.x))) END
-                    FROM eventhub_epoch e LEFT JOIN eventhub_tick t ON t.tick_id = 1
-                    """, new { x = offset.LegacyTransactionId.ToString(CultureInfo.InvariantCulture) }, cancellationToken: cancellationToken));
-                return exact == true
-                    ? new OffsetLookup(OffsetLookupResult.Found, new LogPosition(1, offset.LegacyTransactionId, offset.Seq))
-                    : new OffsetLookup(OffsetLookupResult.FormatChanged, default);
-            }
-        }
-        var found = await connection.QuerySingleAsync<(long head, long prunedTick, string prunedXid, long prunedSeq, string? tx)>(new CommandDefinition("""
-            SELECT (SELECT coalesce(max(tick_id), 0) FROM eventhub_tick),
-                   p.pruned_through_tick, p.pruned_through_xid::text, p.pruned_through_seq,
-                   (SELECT c.tx_id::text FROM change_log c, eventhub_tick t
-                    WHERE t.tick_id = @tick AND c.seq = @seq
-                      AND (c.tx_id = ANY(t.ended) OR (c.tx_id >= t.lo AND c.tx_id < t.hi AND pg_visible_in_snapshot(c.tx_id, t.snap))))
-            FROM eventhub_retention p
-            """, new { tick = offset.Tick, seq = offset.Kind == OffsetKind.Event ? offset.Seq : 0 }, cancellationToken: cancellationToken));
-        if (offset.Tick > found.head) return new OffsetLookup(OffsetLookupResult.BeyondHead, default);
+        if (offset.Kind == OffsetKind.Legacy)
+            return await LegacyOffsetSql.IsExactAsync(connection, offset.LegacyTransactionId, cancellationToken)
+                ? new OffsetLookup(OffsetLookupResult.Found, new LogPosition(1, offset.LegacyTransactionId, offset.Seq))
+                : new OffsetLookup(OffsetLookupResult.FormatChanged, default);
+        var found = await OffsetLookupSql.ReadAsync(connection, offset.Tick, offset.Kind == OffsetKind.Event ? offset.Seq : 0, cancellationToken);
+        if (offset.Tick > found.Head) return new OffsetLookup(OffsetLookupResult.BeyondHead, default);
         if (offset.Kind == OffsetKind.TickEnd) return new OffsetLookup(OffsetLookupResult.Found, LogPosition.EndOf(offset.Tick));
-        if (found.tx is not null)
-            return new OffsetLookup(OffsetLookupResult.Found, new LogPosition(offset.Tick, ulong.Parse(found.tx, CultureInfo.InvariantCulture), offset.Seq));
+        if (found.Tx is not null)
+            return new OffsetLookup(OffsetLookupResult.Found, new LogPosition(offset.Tick, ulong.Parse(found.Tx, CultureInfo.InvariantCulture), offset.Seq));
         // The last pruned event itself is exact: retention recorded its position.
-        if (offset.Tick == found.prunedTick && offset.Seq == found.prunedSeq)
-            return new OffsetLookup(OffsetLookupResult.Found, new LogPosition(offset.Tick, ulong.Parse(found.prunedXid, CultureInfo.InvariantCulture), offset.Seq));
-        return offset.Tick <= found.prunedTick
+        if (offset.Tick == found.PrunedTick && offset.Seq == found.PrunedSeq)
+            return new OffsetLookup(OffsetLookupResult.Found, new LogPosition(offset.Tick, ulong.Parse(found.PrunedXid, CultureInfo.InvariantCulture), offset.Seq));
+        return offset.Tick <= found.PrunedTick
             ? new OffsetLookup(OffsetLookupResult.Pruned, default)
             : new OffsetLookup(OffsetLookupResult.NoSuchEvent, default);
     }
@@ -133,8 +104,7 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
     public async Task<long> TickNowAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.QuerySingleAsync<long>(new CommandDefinition(
-            "SELECT tick_id FROM eventhub_make_tick()", cancellationToken: cancellationToken));
+        return await MakeTickSql.RunAsync(connection, cancellationToken);
     }
 
     private static void AddFilter(DynamicParameters parameters, EventFilter filter)

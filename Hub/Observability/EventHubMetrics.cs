@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using EventHub.Log;
 using EventHub.Streaming;
+using EventHub.Streaming.Internal;
 using Npgsql;
 using OpenTelemetry.Metrics;
 

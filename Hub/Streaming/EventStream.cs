@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using EventHub.Log;
+using EventHub.Streaming.Internal;
 
 namespace EventHub.Streaming;
 

@@ -1,4 +1,5 @@
 using EventHub.Log;
+using EventHub.Streaming.Internal;
 using Microsoft.Extensions.Options;
 
 namespace EventHub.Streaming;

@@ -1,4 +1,5 @@
 using EventHub.Log;
+using EventHub.Streaming.Internal;
 
 namespace EventHub.Streaming;
 

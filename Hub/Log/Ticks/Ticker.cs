@@ -95,14 +95,8 @@ public sealed partial class Ticker(
             try
             {
                 using var connection = dataSource.OpenConnection();
-                using (var setup = new NpgsqlCommand("SET synchronous_commit = on", connection))
-                    setup.ExecuteNonQuery();
-                using (var recovery = new NpgsqlCommand("SELECT pg_is_in_recovery()", connection))
-                    if ((bool)recovery.ExecuteScalar()!)
-                        throw new InvalidOperationException("The ticker's database is a standby; ticks are made on the primary.");
-                string epoch;
-                using (var read = new NpgsqlCommand("SELECT epoch FROM eventhub_epoch", connection))
-                    epoch = (string)read.ExecuteScalar()!;
+                TickerSessionSql.Prepare(connection);
+                var epoch = EpochSql.Read(connection);
                 Tick(connection, epoch, settings, stoppingToken);
             }
             catch (Exception) when (stoppingToken.IsCancellationRequested)
@@ -131,13 +125,8 @@ public sealed partial class Ticker(
         var waitStep = new NpgsqlParameter<TimeSpan> { TypedValue = settings.Interval };
         using var batch = new NpgsqlBatch(connection);
         if (waits)
-            batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT eventhub_wait_for_commit($1, $2)") { Parameters = { waitFor, waitStep } });
-        batch.BatchCommands.Add(new NpgsqlBatchCommand(
-            "SELECT tick_id, made, leader, has_rows, tx, seq, project_id, session_id, event_type, payload, created_at FROM eventhub_tick_rows($1, $2, $3)")
-        {
-            Parameters = { new NpgsqlParameter<Guid> { TypedValue = _owner }, new NpgsqlParameter<TimeSpan> { TypedValue = settings.Lease },
-                           new NpgsqlParameter<int> { TypedValue = settings.HandOffRows } },
-        });
+            batch.BatchCommands.Add(WaitForCommitSql.Command(waitFor, waitStep));
+        batch.BatchCommands.Add(TickRowsSql.Command(_owner, settings.Lease, settings.HandOffRows));
         batch.Prepare();
         using var cancel = stoppingToken.Register(() => { try { batch.Cancel(); } catch { /* the round ends anyway */ } });
         var pacing = new TickPacing(settings);
@@ -174,14 +163,13 @@ public sealed partial class Ticker(
                     if (waits) reader.NextResult(); // past the wait's answer: the tick function decides
                     while (reader.Read())
                     {
-                        leader = reader.GetBoolean(2);
+                        leader = reader.GetBoolean(TickRowsSql.Leader);
                         if (!leader) continue;
-                        tickId = reader.GetInt64(0);
-                        made = reader.GetBoolean(1);
-                        hasRows = reader.GetBoolean(3);
-                        if (!reader.IsDBNull(4))
-                            (events ??= []).Add(LogRows.ToEvent(epoch, tickId, reader.GetString(4), reader.GetInt64(5), reader.GetString(6),
-                                reader.IsDBNull(7) ? null : reader.GetString(7), reader.GetString(8), reader.GetString(9), reader.GetDateTime(10)));
+                        tickId = reader.GetInt64(TickRowsSql.TickId);
+                        made = reader.GetBoolean(TickRowsSql.Made);
+                        hasRows = reader.GetBoolean(TickRowsSql.HasRows);
+                        if (!reader.IsDBNull(TickRowsSql.Tx))
+                            (events ??= []).Add(TickRowsSql.ReadEvent(reader, epoch, tickId));
                     }
                 }
                 catch
@@ -237,10 +225,7 @@ public sealed partial class Ticker(
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
             await using var connection = await dataSource.OpenConnectionAsync(timeout.Token);
-            await using var release = new NpgsqlCommand(
-                "UPDATE eventhub_ticker SET expires_at = '-infinity' WHERE owner = @owner", connection);
-            release.Parameters.AddWithValue("owner", _owner);
-            await release.ExecuteNonQueryAsync(timeout.Token);
+            await LeaseReleaseSql.ReleaseAsync(connection, _owner, timeout.Token);
         }
         catch (Exception e)
         {

@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
 using EventHub.Log;
 
-namespace EventHub.Streaming;
+namespace EventHub.Streaming.Internal;
 
 /// <summary>
 /// <see cref="IEventFanout"/> with one copy-on-write subscriber array per project, plus one for

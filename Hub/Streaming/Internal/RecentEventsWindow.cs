@@ -1,6 +1,6 @@
 using EventHub.Log;
 
-namespace EventHub.Streaming;
+namespace EventHub.Streaming.Internal;
 
 /// <summary>
 /// The most recent events the tail published, in position order, so that catch-ups that start

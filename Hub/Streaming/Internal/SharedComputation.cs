@@ -1,4 +1,4 @@
-namespace EventHub.Streaming;
+namespace EventHub.Streaming.Internal;
 
 /// <summary>
 /// Runs one computation at a time for any number of callers: a caller that arrives while none

@@ -1,7 +1,7 @@
 using System.Threading.Channels;
 using EventHub.Log;
 
-namespace EventHub.Streaming;
+namespace EventHub.Streaming.Internal;
 
 /// <summary>
 /// One stream's place in the fan-out: its filter and its bounded buffer of live events.

@@ -1,7 +1,7 @@
 using EventHub.Log;
 using Microsoft.Extensions.Options;
 
-namespace EventHub.Streaming;
+namespace EventHub.Streaming.Internal;
 
 /// <summary>
 /// The one reader of the change log per hub process. It reads the batches of new ticks in
