@@ -32,6 +32,32 @@ internal static class QueryPlans
                                  && (n.TryGetProperty("Relation Name", out var r) ? r.GetString() : null) == relation);
 
     /// <summary>
+    /// Runs a log read (<see cref="TickBatchSql"/>, <see cref="RecentRowsSql"/>) and says where its
+    /// rows leave position order (ascending; descending for the window load), or null when they keep
+    /// it: the forward read has no ORDER BY of its own at the outer level and relies on the plan.
+    /// </summary>
+    public static async Task<string?> OrderFaultAsync(NpgsqlConnection c, string sql, IReadOnlyDictionary<string, object> args)
+    {
+        var descending = sql == RecentRowsSql.Text;
+        await using var read = new NpgsqlCommand(sql, c);
+        foreach (var (key, value) in args) read.Parameters.AddWithValue(key, value);
+        await using var rows = await read.ExecuteReaderAsync();
+        LogPosition? previous = null;
+        var n = 0;
+        while (await rows.ReadAsync())
+        {
+            if (rows.IsDBNull(rows.GetOrdinal("tx"))) continue;
+            var position = new LogPosition(rows.GetInt64(rows.GetOrdinal("tick_id")),
+                ulong.Parse(rows.GetString(rows.GetOrdinal("tx")), System.Globalization.CultureInfo.InvariantCulture), rows.GetInt64(rows.GetOrdinal("seq")));
+            if (previous is { } p && (descending ? position >= p : position <= p))
+                return $"row {n}: {position} after {p}";
+            previous = position;
+            n++;
+        }
+        return null;
+    }
+
+    /// <summary>
     /// The reads of the log from a position inside <paramref name="tick"/> (<paramref name="x"/>,
     /// <paramref name="s"/>), named after <paramref name="where"/>: the tail's and a catch-up's of
     /// all projects, of one (<c>p3</c>) and of three (<c>p3</c>, <c>p7</c>, <c>p11</c>), and the

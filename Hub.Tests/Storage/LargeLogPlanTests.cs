@@ -64,6 +64,7 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
                 $"{plan.GetProperty("Actual Total Time").GetDouble().ToString("F1", CultureInfo.InvariantCulture)} ms, planned in {LastPlanningMs.ToString("F1", CultureInfo.InvariantCulture)} ms");
 
             Assert.True(cost < 100_000, $"{name}: cost {cost} reaches jit_above_cost");
+            Assert.Null(await QueryPlans.OrderFaultAsync(hub, sql, args));
             Assert.Equal(Limit, (int)rows); // every read finds a full page
             foreach (var node in nodes.Where(n => n.GetProperty("Node Type").GetString() is "Seq Scan" or "Bitmap Heap Scan"))
                 Assert.True((node.TryGetProperty("Relation Name", out var r) ? r.GetString() : null) != "change_log",
@@ -131,6 +132,7 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
             })
             {
                 var plan = await ExplainAsync(hub, TickBatchSql.Forward(filter), args);
+                Assert.Null(await QueryPlans.OrderFaultAsync(hub, TickBatchSql.Forward(filter), args));
                 var shared = plan.GetProperty("Shared Hit Blocks").GetInt64() + plan.GetProperty("Shared Read Blocks").GetInt64();
                 output.WriteLine($"{(filter.Projects is null ? "all" : "one project")} at row {offset}: {plan.GetProperty("Actual Rows")} rows, {shared} buffers");
                 foreach (var sort in Flatten(plan).Where(n => n.GetProperty("Node Type").GetString() == "Sort"))

@@ -104,6 +104,9 @@ public sealed class UnanalyzedLogPlanTests(ITestOutputHelper output)
             output.WriteLine($"{when}: {name}: {plan.GetProperty("Actual Rows").GetDouble()} rows, " +
                 $"{plan.GetProperty("Actual Total Time").GetDouble().ToString("F1", CultureInfo.InvariantCulture)} ms");
             if (QueryPlans.SequentialReadsOf(plan, "change_log").Any()) faults.Add($"{name}: a sequential read of change_log");
+            // Whatever the plan (these are the sequential ones too), a page comes in position order.
+            if (sql != UnpublishedRowsSql.AfterTick)
+                Assert.Null(await QueryPlans.OrderFaultAsync(hub, sql, args));
             foreach (var sort in QueryPlans.Flatten(plan).Where(n => n.GetProperty("Node Type").GetString() == "Sort"))
             {
                 var input = sort.GetProperty("Plans")[0].GetProperty("Actual Rows").GetDouble() * sort.GetProperty("Plans")[0].GetProperty("Actual Loops").GetDouble();

@@ -45,8 +45,17 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
 
         var header = rows[0]; // the header comes on every row, and on one row of nulls when nothing matched
         var events = new List<LogEvent>(rows.Count);
+        var ordered = true;
         foreach (var r in rows)
-            if (r.tx is not null) events.Add(ToEvent(epoch, r));
+        {
+            if (r.tx is null) continue;
+            var e = ToEvent(epoch, r);
+            ordered &= events.Count == 0 || events[^1].Position < e.Position;
+            events.Add(e);
+        }
+        // The statement leaves the page in the order its LIMIT chose the rows, without a sort of
+        // its own (TickBatchSql.Forward); a plan that ever returned them otherwise is put right here.
+        if (!ordered) events.Sort((a, b) => a.Position.CompareTo(b.Position));
         var pruned = Pruned(header);
         if (events.Count >= limit)
             return new LogBatch(events, events[^1].Position, Complete: false, pruned);

@@ -27,6 +27,13 @@ public static class TickBatchSql
     /// <c>@prefixes</c>. Header columns on every row (one row of nulls when nothing matched):
     /// <c>head_tick</c>, <c>last_tick</c> (the last tick examined) and the retention bound.
     /// </summary>
+    /// <remarks>
+    /// The rows come in <c>r</c>'s order (its ORDER BY decides which rows the LIMIT keeps): the one
+    /// header row is joined to them by a nested loop, which keeps the inner order. No ORDER BY at the
+    /// outer level: it sorted every page's wide rows a second time, about a quarter of a 1,000-row
+    /// catch-up page's execution (lab, EXPLAIN ANALYZE: 8.5 against 6.1 ms). The reader checks the
+    /// order and sorts if it ever differs (<see cref="ChangeLogReader"/>), so no plan can misorder a page.
+    /// </remarks>
     public static string Forward(EventFilter filter)
     {
         var perTick = PerTick(filter, descending: false);
@@ -45,7 +52,6 @@ public static class TickBatchSql
                 ORDER BY t.tick_id, b.tx_id, b.seq
                 LIMIT @limit
             ) r ON true
-            ORDER BY r.tick_id, r.tx_id, r.seq
             """;
     }
 
