@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Dapper;
+using EventHub.Log;
 using EventHub.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -41,7 +42,7 @@ public sealed class TestDatabase : IAsyncDisposable
     public async Task<string> EpochAsync()
     {
         await using var c = await DataSource.OpenConnectionAsync();
-        return await c.ExecuteScalarAsync<string>("SELECT epoch FROM eventhub_epoch") ?? "";
+        return await EpochSql.ReadAsync(c, CancellationToken.None);
     }
 
     /// <summary>

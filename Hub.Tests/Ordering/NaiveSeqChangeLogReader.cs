@@ -13,7 +13,7 @@ internal sealed class NaiveSeqChangeLogReader(NpgsqlDataSource dataSource) : ICh
     public async ValueTask<string> GetEpochAsync(CancellationToken cancellationToken = default)
     {
         await using var c = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await c.ExecuteScalarAsync<string>("SELECT epoch FROM eventhub_epoch") ?? "";
+        return await EpochSql.ReadAsync(c, cancellationToken);
     }
 
     public async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
