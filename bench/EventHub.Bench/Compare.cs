@@ -97,7 +97,7 @@ public sealed partial class BenchRun
         _r.Parameters["compareStall"] = $"writer at 50 events/s for {o.StallSeconds + 8} s, 10 SSE subscribers; from 2 s in, one transaction holding an xid (pg_current_xact_id()) in the hub's database and one in another database of the cluster, both open {o.StallSeconds} s";
         _r.Parameters["compareWriteCost"] = $"{o.CompareRounds} rounds; each round measures both builds (order alternating), plain table then trigger table (order alternating), 8 writers, {o.WriteCostSeconds} s each, single-row autocommit INSERTs, synchronous_commit on; medians over the rounds";
         _r.Parameters["compareOpens"] = $"{o.Opens:N0} SSE requests of project bench without an offset (from now) started at once; time from the start to each response's headers";
-        _r.Parameters["compareCatchUp"] = $"one SSE client from offset 0 over a {o.CatchUpEvents:N0}-event log (the {o.CompareLogRows:N0}-row log extended the same way, VACUUM ANALYZE), cap {o.CatchUpOneCapSeconds} s";
+        _r.Parameters["compareCatchUp"] = $"one SSE client from offset 0 over a {o.CatchUpEvents:N0}-event log (the {o.CompareLogRows:N0}-row log extended the same way, VACUUM ANALYZE), cap {o.CatchUpOneCapSeconds} s; then again while the writer commits {o.CatchUpWriteRate:N0} events/s (4 connections) and a transaction holds an xid for the whole read";
 
         if (sections.Contains("latency"))
             foreach (var b in _builds) await Section("latency (fresh)", b, () => LatencyCaseAsync(b, "fresh database"));
@@ -370,5 +370,28 @@ public sealed partial class BenchRun
         await CatchUpAsync(b.Label, b.Hub, Transport.Sse, 1, total, o.CatchUpOneCapSeconds);
         Cmp.CatchUp.Add(_r.CatchUp[^1]);
         _r.CatchUp.RemoveAt(_r.CatchUp.Count - 1);
+
+        // Again as users meet it: writers keep committing (each commit wakes the ticker's fast looks,
+        // which share the cores with the catch-up) and a transaction holds an xid for the whole read.
+        await WaitIdleAsync(b.Hub, 30);
+        await using var held = await b.Admin.OpenConnectionAsync();
+        await using var tx = await held.BeginTransactionAsync();
+        await using (var q = new NpgsqlCommand("SELECT pg_current_xact_id()", held, tx)) await q.ExecuteScalarAsync();
+        using var stopWriting = new CancellationTokenSource();
+        var writing = b.Writer.RunAsync(o.CatchUpWriteRate, TimeSpan.FromSeconds(o.CatchUpOneCapSeconds + 5), 0, 4, stopWriting.Token);
+        try
+        {
+            await Task.Delay(2000); // the writers' pace (and the ticker's) settles before the read starts
+            await CatchUpAsync(b.Label, b.Hub, Transport.Sse, 1, total, o.CatchUpOneCapSeconds,
+                $"writers at {o.CatchUpWriteRate:N0}/s, an xid held");
+            Cmp.CatchUp.Add(_r.CatchUp[^1]);
+            _r.CatchUp.RemoveAt(_r.CatchUp.Count - 1);
+        }
+        finally
+        {
+            await stopWriting.CancelAsync();
+            try { await writing; } catch (OperationCanceledException) { }
+            await tx.RollbackAsync();
+        }
     }
 }

@@ -21,6 +21,8 @@ public sealed class BenchOptions
     public int CatchUpEvents { get; set; } = 1_000_000;
     public int CatchUpClients { get; set; } = 100;
     public double CatchUpOneCapSeconds { get; set; } = 90;
+    /// <summary>Events per second the writer commits during the second, loaded catch-up of a comparison.</summary>
+    public double CatchUpWriteRate { get; set; } = 200;
     public double CatchUpManyCapSeconds { get; set; } = 45;
     public int[] IdleSubscribers { get; set; } = [1000, 5000];
     public int DbLoadSubscribers { get; set; } = 5000;

@@ -11,7 +11,8 @@ public sealed record FanoutCapacity(string Server, string Transport, double Deli
     double DeliveriesPerCpuSecond, string BestPerCpuCell, string Note);
 
 public sealed record CatchUpResult(string Server, string Transport, int Clients, long LogEvents, long Received,
-    double Seconds, bool Completed, double EventsPerSecond, double EventsPerSecondPerClient, double HubCpuSeconds);
+    double Seconds, bool Completed, double EventsPerSecond, double EventsPerSecondPerClient, double HubCpuSeconds,
+    string Conditions = "quiet");
 
 public sealed record MemoryResult(string Server, string Transport, int Subscribers, int Connected, long RssBaselineBytes,
     long RssBytes, double BytesPerSubscriber);

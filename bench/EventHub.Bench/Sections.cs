@@ -328,9 +328,10 @@ public sealed partial class BenchRun
         }
     }
 
-    private async Task CatchUpAsync(string serverName, ServerProcess server, Transport transport, int n, long total, double capSeconds)
+    private async Task CatchUpAsync(string serverName, ServerProcess server, Transport transport, int n, long total, double capSeconds,
+        string? conditions = null)
     {
-        await WaitIdleAsync(server, 30);
+        if (conditions is null) await WaitIdleAsync(server, 30); // under a load the caller started, the hub is not idle
         var cpu0 = server.CpuSeconds();
         var t0 = Stopwatch.GetTimestamp();
         var (clients, failed) = await ClientFactory.OpenAsync(server.BaseUri, transport, n, null, "0", parallel: n);
@@ -349,9 +350,10 @@ public sealed partial class BenchRun
             var seconds = (tEnd - t0) / (double)Stopwatch.Frequency;
             var completed = clients.Count == n && clients.All(c => c.Count >= total);
             var result = new CatchUpResult(serverName, Name(transport), n, total, received, Math.Round(seconds, 2), completed,
-                Math.Round(received / seconds), Math.Round(received / seconds / Math.Max(1, clients.Count)), Math.Round(server.CpuSeconds() - cpu0, 2));
+                Math.Round(received / seconds), Math.Round(received / seconds / Math.Max(1, clients.Count)), Math.Round(server.CpuSeconds() - cpu0, 2),
+                conditions ?? "quiet");
             _r.CatchUp.Add(result);
-            Log($"catch-up {serverName} {Name(transport)} x{n}: {received} events in {seconds:F1} s = {result.EventsPerSecond:F0}/s" +
+            Log($"catch-up {serverName} {Name(transport)} x{n}{(conditions is null ? "" : " (" + conditions + ")")}: {received} events in {seconds:F1} s = {result.EventsPerSecond:F0}/s" +
                 (completed ? "" : " (time cap reached)") + (failed > 0 ? $", {failed} failed to connect" : ""));
         }
         finally
