@@ -34,27 +34,30 @@ internal static class QueryPlans
     /// <summary>
     /// Runs a log read (<see cref="TickBatchSql"/>, <see cref="RecentRowsSql"/>) and says where its
     /// rows leave position order (ascending; descending for the window load), or null when they keep
-    /// it: the forward read has no ORDER BY of its own at the outer level and relies on the plan.
+    /// it: the forward read has no ORDER BY of its page and relies on the plan.
     /// </summary>
     public static async Task<string?> OrderFaultAsync(NpgsqlConnection c, string sql, IReadOnlyDictionary<string, object> args)
     {
         var descending = sql == RecentRowsSql.Text;
+        var positions = await PositionsAsync(c, sql, args);
+        for (var n = 1; n < positions.Count; n++)
+            if (descending ? positions[n] >= positions[n - 1] : positions[n] <= positions[n - 1])
+                return $"row {n}: {positions[n]} after {positions[n - 1]}";
+        return null;
+    }
+
+    /// <summary>The positions of the events a log read returns, in the order it returns them.</summary>
+    public static async Task<List<LogPosition>> PositionsAsync(NpgsqlConnection c, string sql, IReadOnlyDictionary<string, object> args)
+    {
         await using var read = new NpgsqlCommand(sql, c);
         foreach (var (key, value) in args) read.Parameters.AddWithValue(key, value);
         await using var rows = await read.ExecuteReaderAsync();
-        LogPosition? previous = null;
-        var n = 0;
+        var positions = new List<LogPosition>();
         while (await rows.ReadAsync())
-        {
-            if (rows.IsDBNull(rows.GetOrdinal("tx"))) continue;
-            var position = new LogPosition(rows.GetInt64(rows.GetOrdinal("tick_id")),
-                ulong.Parse(rows.GetString(rows.GetOrdinal("tx")), System.Globalization.CultureInfo.InvariantCulture), rows.GetInt64(rows.GetOrdinal("seq")));
-            if (previous is { } p && (descending ? position >= p : position <= p))
-                return $"row {n}: {position} after {p}";
-            previous = position;
-            n++;
-        }
-        return null;
+            if (!rows.IsDBNull(rows.GetOrdinal("tx")))
+                positions.Add(new LogPosition(rows.GetInt64(rows.GetOrdinal("tick_id")),
+                    ulong.Parse(rows.GetString(rows.GetOrdinal("tx")), System.Globalization.CultureInfo.InvariantCulture), rows.GetInt64(rows.GetOrdinal("seq"))));
+        return positions;
     }
 
     /// <summary>

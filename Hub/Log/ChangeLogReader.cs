@@ -40,21 +40,12 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
         AddFilter(parameters, filter);
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = await BufferedRows.QueryAsync<Row>(connection, new CommandDefinition(TickBatchSql.Forward(filter), parameters,
-            cancellationToken: cancellationToken));
-
-        var header = rows[0]; // the header comes on every row, and on one row of nulls when nothing matched
-        var events = new List<LogEvent>(rows.Count);
-        var ordered = true;
-        foreach (var r in rows)
-        {
-            if (r.tx is null) continue;
-            var e = ToEvent(epoch, r);
-            ordered &= events.Count == 0 || events[^1].Position < e.Position;
-            events.Add(e);
-        }
-        // The statement leaves the page in the order its LIMIT chose the rows, without a sort of
-        // its own (TickBatchSql.Forward); a plan that ever returned them otherwise is put right here.
+        var (header, events, ordered) = await ReadPageAsync(connection, epoch, TickBatchSql.Forward(filter), parameters, cancellationToken);
+        // The statement orders the page by its plan, not by an ORDER BY (TickBatchSql.Forward says
+        // why that holds). A plan that ever returned the rows otherwise may also have kept other
+        // rows than the first: read the page again with the statement that sorts before its LIMIT.
+        if (!ordered)
+            (header, events, ordered) = await ReadPageAsync(connection, epoch, TickBatchSql.Forward(filter, sorted: true), parameters, cancellationToken);
         if (!ordered) events.Sort((a, b) => a.Position.CompareTo(b.Position));
         var pruned = Pruned(header);
         if (events.Count >= limit)
@@ -64,6 +55,23 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
         var through = header.last_tick is { } last ? LogPosition.Max(after, LogPosition.EndOf(last)) : after;
         var complete = header.last_tick is null || header.last_tick == header.head_tick;
         return new LogBatch(events, through, complete, pruned);
+    }
+
+    /// <summary>A page of rows as events, its header, and whether the rows came in position order.</summary>
+    private static async Task<(Row Header, List<LogEvent> Events, bool Ordered)> ReadPageAsync(NpgsqlConnection connection, string epoch,
+        string sql, DynamicParameters parameters, CancellationToken cancellationToken)
+    {
+        var rows = await BufferedRows.QueryAsync<Row>(connection, new CommandDefinition(sql, parameters, cancellationToken: cancellationToken));
+        var events = new List<LogEvent>(rows.Count);
+        var ordered = true;
+        foreach (var r in rows)
+        {
+            if (r.tx is null) continue;
+            var e = ToEvent(epoch, r);
+            ordered &= events.Count == 0 || events[^1].Position < e.Position;
+            events.Add(e);
+        }
+        return (rows[0], events, ordered); // the header comes on every row, and on one row of nulls when nothing matched
     }
 
     public async Task<long> GetHeadTickAsync(CancellationToken cancellationToken = default)

@@ -26,17 +26,28 @@ public static class TickBatchSql
     /// this in <c>@tick</c>; 0/0 for all), <c>@limit</c>, <c>@projects</c>, <c>@types</c>,
     /// <c>@prefixes</c>. Header columns on every row (one row of nulls when nothing matched):
     /// <c>head_tick</c>, <c>last_tick</c> (the last tick examined) and the retention bound.
+    /// With <paramref name="sorted"/>, the page's rows are ordered by the statement itself.
     /// </summary>
     /// <remarks>
-    /// The rows come in <c>r</c>'s order (its ORDER BY decides which rows the LIMIT keeps): the one
-    /// header row is joined to them by a nested loop, which keeps the inner order. No ORDER BY at the
-    /// outer level: it sorted every page's wide rows a second time, about a quarter of a 1,000-row
-    /// catch-up page's execution (lab, EXPLAIN ANALYZE: 8.5 against 6.1 ms). The reader checks the
-    /// order and sorts if it ever differs (<see cref="ChangeLogReader"/>), so no plan can misorder a page.
+    /// No ORDER BY orders the page's rows. <c>r</c> reads the ticks in order (<c>t</c>: ORDER BY
+    /// tick_id LIMIT) and each tick's rows in order (<see cref="PerTick"/>: ORDER BY tx_id, seq
+    /// LIMIT); the join between them is LATERAL (the per-tick read takes the tick's bounds), which
+    /// PostgreSQL can only run as a nested loop with <c>t</c> outside (the inside perhaps cached by
+    /// a Memoize), so its rows come in position order, and <c>r</c>'s LIMIT keeps the first ones.
+    /// An ORDER BY there could not use that (the planner does not carry a LATERAL inner side's
+    /// order through the join): it copied every page's rows into an Incremental Sort and read them
+    /// back, 35-45 % of a 1,000-row page's time in the database on a log of large ticks (lab,
+    /// pgbench: 5.7-7.6 against 3.5-4.0 ms a page). The one header row is joined by a nested loop
+    /// too (an outer ORDER BY sorted every page a second time: 8.5 against 6.1 ms of execution).
+    /// The reader checks the order, and a page that ever came otherwise is read again with
+    /// <paramref name="sorted"/>, whose ORDER BY decides what its LIMIT keeps
+    /// (<see cref="ChangeLogReader"/>): sorting the page it got could not bring back a row that
+    /// LIMIT had dropped.
     /// </remarks>
-    public static string Forward(EventFilter filter)
+    public static string Forward(EventFilter filter, bool sorted = false)
     {
         var perTick = PerTick(filter, descending: false);
+        var order = sorted ? "ORDER BY t.tick_id, b.tx_id, b.seq" : "";
         return $"""
             SELECT h.head_tick, h.last_tick, h.pruned_tick, h.pruned_xid, h.pruned_seq, {RowColumns}
             FROM (SELECT (SELECT max(tick_id) FROM eventhub_tick) AS head_tick,
@@ -49,7 +60,7 @@ public static class TickBatchSql
                 SELECT t.tick_id, b.*
                 FROM (SELECT * FROM eventhub_tick WHERE tick_id >= @tick ORDER BY tick_id LIMIT @limit) t
                 CROSS JOIN LATERAL ({perTick}) b
-                ORDER BY t.tick_id, b.tx_id, b.seq
+                {order}
                 LIMIT @limit
             ) r ON true
             """;
