@@ -15,14 +15,25 @@ namespace EventHub.Log;
 /// every transaction the tick's snapshot saw committed (on a standby too: their commit records
 /// precede the tick's in the WAL). So the rows of every tick a read returns are all there.
 /// </remarks>
-public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogReader
+public sealed class ChangeLogReader : IChangeLogReader
 {
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly Func<EventFilter, bool, string> _forwardSql;
     private string? _epoch;
+
+    public ChangeLogReader(NpgsqlDataSource dataSource) : this(dataSource, TickBatchSql.Forward) { }
+
+    /// <summary>With the forward read's statement given (tests: a statement whose plan misorders a page).</summary>
+    internal ChangeLogReader(NpgsqlDataSource dataSource, Func<EventFilter, bool, string> forwardSql)
+    {
+        _dataSource = dataSource;
+        _forwardSql = forwardSql;
+    }
 
     public async ValueTask<string> GetEpochAsync(CancellationToken cancellationToken = default)
     {
         if (_epoch is not null) return _epoch;
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         return _epoch = await EpochSql.ReadAsync(connection, cancellationToken);
     }
 
@@ -39,13 +50,13 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
         parameters.Add("limit", limit);
         AddFilter(parameters, filter);
 
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var (header, events, ordered) = await ReadPageAsync(connection, epoch, TickBatchSql.Forward(filter), parameters, cancellationToken);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        var (header, events, ordered) = await ReadPageAsync(connection, epoch, _forwardSql(filter, false), parameters, cancellationToken);
         // The statement orders the page by its plan, not by an ORDER BY (TickBatchSql.Forward says
         // why that holds). A plan that ever returned the rows otherwise may also have kept other
         // rows than the first: read the page again with the statement that sorts before its LIMIT.
         if (!ordered)
-            (header, events, ordered) = await ReadPageAsync(connection, epoch, TickBatchSql.Forward(filter, sorted: true), parameters, cancellationToken);
+            (header, events, ordered) = await ReadPageAsync(connection, epoch, _forwardSql(filter, true), parameters, cancellationToken);
         if (!ordered) events.Sort((a, b) => a.Position.CompareTo(b.Position));
         var pruned = Pruned(header);
         if (events.Count >= limit)
@@ -76,14 +87,14 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
 
     public async Task<long> GetHeadTickAsync(CancellationToken cancellationToken = default)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         return await HeadTickSql.ReadAsync(connection, cancellationToken);
     }
 
     public async Task<RecentRows> ReadLastAsync(long throughTick, int count, CancellationToken cancellationToken = default)
     {
         var epoch = await GetEpochAsync(cancellationToken);
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         var rows = await BufferedRows.QueryAsync<Row>(connection, new CommandDefinition(RecentRowsSql.Text,
             new { tick = throughTick, limit = count }, cancellationToken: cancellationToken));
         var header = rows[0];
@@ -100,7 +111,7 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
     public async Task<OffsetLookup> LookUpAsync(ParsedOffset offset, CancellationToken cancellationToken = default)
     {
         if (offset.Kind == OffsetKind.Beginning) return new OffsetLookup(OffsetLookupResult.Found, LogPosition.Start);
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         if (offset.Kind == OffsetKind.Legacy)
             return await LegacyOffsetSql.IsExactAsync(connection, offset.LegacyTransactionId, cancellationToken)
                 ? new OffsetLookup(OffsetLookupResult.Found, new LogPosition(1, offset.LegacyTransactionId, offset.Seq))
@@ -120,7 +131,7 @@ public sealed class ChangeLogReader(NpgsqlDataSource dataSource) : IChangeLogRea
 
     public async Task<long> TickNowAsync(CancellationToken cancellationToken = default)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         return await MakeTickSql.RunAsync(connection, cancellationToken);
     }
 

@@ -1,0 +1,45 @@
+using Dapper;
+using EventHub.Log;
+using EventHub.Tests.Infrastructure;
+
+namespace EventHub.Tests.Storage;
+
+/// <summary>
+/// A forward read orders its page by its plan, not by an ORDER BY (<see cref="TickBatchSql.Forward"/>).
+/// A page that ever came otherwise may also hold other rows than the first ones: the reader reads
+/// it again with the form that sorts before its LIMIT; sorting what came would skip rows for good.
+/// </summary>
+public sealed class PageOrderTests
+{
+    [Fact]
+    public async Task A_page_that_comes_out_of_order_is_read_again_with_the_form_that_sorts_not_sorted_as_it_came()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using (var c = await db.DataSource.OpenConnectionAsync())
+        {
+            for (var tick = 0; tick < 3; tick++)
+            {
+                await c.ExecuteAsync("""
+                    INSERT INTO change_log (project_id, event_type, payload)
+                    SELECT 'p', 'session_created', jsonb_build_object('id', 's' || @tick || '-' || g) FROM generate_series(1, 10) g
+                    """, new { tick });
+                await c.ExecuteAsync("SELECT eventhub_make_tick()");
+            }
+        }
+        await using var hubSessions = EventHub.Storage.HubDataSources.Create(db.ConnectionString, "page-order-test");
+        var expected = (await new ChangeLogReader(hubSessions).ReadAsync(LogPosition.Start, EventFilter.All, 15)).Events
+            .Select(e => e.Position).ToList();
+        Assert.Equal(15, expected.Count);
+        Assert.Equal(expected.Order(), expected);
+
+        // A plan that kept the last rows of the ticks, newest first: what a LIMIT over an order the
+        // reader did not expect would keep.
+        var misordering = new ChangeLogReader(hubSessions, (filter, sorted) => sorted
+            ? TickBatchSql.Forward(filter, sorted: true)
+            : TickBatchSql.Forward(filter, sorted: true).Replace("ORDER BY t.tick_id, b.tx_id, b.seq", "ORDER BY t.tick_id DESC, b.tx_id DESC, b.seq DESC"));
+        var page = await misordering.ReadAsync(LogPosition.Start, EventFilter.All, 15);
+        Assert.Equal(expected, page.Events.Select(e => e.Position));
+        Assert.False(page.Complete);
+        Assert.Equal(expected[^1], page.Through);
+    }
+}
