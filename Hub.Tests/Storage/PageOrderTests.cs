@@ -36,7 +36,7 @@ public sealed class PageOrderTests
         // reader did not expect would keep.
         var misordering = new ChangeLogReader(hubSessions, (filter, sorted) => sorted
             ? TickBatchSql.Forward(filter, sorted: true)
-            : TickBatchSql.Forward(filter, sorted: true).Replace("ORDER BY t.tick_id, b.tx_id, b.seq", "ORDER BY t.tick_id DESC, b.tx_id DESC, b.seq DESC"));
+            : TickBatchSql.Forward(filter, sorted: true).Replace(TickBatchSql.SortedPageOrder, "ORDER BY t.tick_id DESC, b.tx_id DESC, b.seq DESC"));
         var page = await misordering.ReadAsync(LogPosition.Start, EventFilter.All, 15);
         Assert.Equal(expected, page.Events.Select(e => e.Position));
         Assert.False(page.Complete);

@@ -21,6 +21,9 @@ public static class TickBatchSql
     internal const string RowColumns =
         "r.tick_id, r.tx_id::text AS tx, r.seq, r.project_id, r.session_id, r.event_type, r.payload::text AS payload, r.created_at";
 
+    /// <summary>The ORDER BY of a page in the form that sorts (<c>sorted</c>).</summary>
+    internal const string SortedPageOrder = "ORDER BY t.tick_id, b.tx_id, b.seq";
+
     /// <summary>
     /// Parameters: <c>@tick</c> (first tick to read), <c>@x</c>/<c>@s</c> (read only rows after
     /// this in <c>@tick</c>; 0/0 for all), <c>@limit</c>, <c>@projects</c>, <c>@types</c>,
@@ -47,7 +50,7 @@ public static class TickBatchSql
     public static string Forward(EventFilter filter, bool sorted = false)
     {
         var perTick = PerTick(filter, descending: false);
-        var order = sorted ? "ORDER BY t.tick_id, b.tx_id, b.seq" : "";
+        var order = sorted ? SortedPageOrder : "";
         return $"""
             SELECT h.head_tick, h.last_tick, h.pruned_tick, h.pruned_xid, h.pruned_seq, {RowColumns}
             FROM (SELECT (SELECT max(tick_id) FROM eventhub_tick) AS head_tick,
