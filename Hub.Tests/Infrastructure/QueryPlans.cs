@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using EventHub.Log;
 using Npgsql;
 
@@ -14,6 +15,56 @@ internal static class QueryPlans
         foreach (var (key, value) in args) explain.Parameters.AddWithValue(key, value);
         var root = JsonDocument.Parse((string)(await explain.ExecuteScalarAsync())!).RootElement[0];
         return (root.GetProperty("Plan"), root.TryGetProperty("Planning Time", out var planning) ? planning.GetDouble() : double.NaN);
+    }
+
+    /// <summary>
+    /// The generic plan of <paramref name="sql"/>, executed with <paramref name="args"/>: the plan
+    /// PostgreSQL keeps for a prepared statement once it is no dearer than the plans made with the
+    /// values (the reader prepares its forward read). PostgreSQL 15 has no EXPLAIN (GENERIC_PLAN):
+    /// the statement is prepared in SQL with its parameters' types and explained with
+    /// <c>plan_cache_mode = force_generic_plan</c>, which the session keeps until <see cref="ForgetGenericAsync"/>.
+    /// Returns the root node and the statement that executes the prepared one with those values (for <see cref="PositionsAsync"/>).
+    /// </summary>
+    public static async Task<(JsonElement Plan, string Execute)> ExplainGenericAsync(NpgsqlConnection c, string sql, IReadOnlyDictionary<string, object> args)
+    {
+        var names = new List<string>();
+        var positional = Regex.Replace(sql, "@([A-Za-z_][A-Za-z0-9_]*)", m =>
+        {
+            if (!names.Contains(m.Groups[1].Value)) names.Add(m.Groups[1].Value);
+            return "$" + (names.IndexOf(m.Groups[1].Value) + 1);
+        });
+        var types = names.Select(n => args[n] switch
+        {
+            long => "bigint",
+            int => "integer",
+            string => "text",
+            string[] => "text[]",
+            var other => throw new ArgumentException($"no SQL type for parameter {n} of {other.GetType()}"),
+        });
+        await ForgetGenericAsync(c);
+        await using (var prepare = new NpgsqlCommand(
+            $"SET plan_cache_mode = force_generic_plan; PREPARE generic_read({string.Join(", ", types)}) AS {positional}", c))
+            await prepare.ExecuteNonQueryAsync();
+        // EXECUTE's arguments cannot be bound parameters (a utility statement): literals.
+        static string Literal(object value) => value switch
+        {
+            long or int => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)!,
+            string text => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'",
+            string[] texts => "ARRAY[" + string.Join(", ", texts.Select(Literal)) + "]::text[]",
+            _ => throw new ArgumentException($"no literal for {value.GetType()}"),
+        };
+        var execute = $"EXECUTE generic_read({string.Join(", ", names.Select(n => Literal(args[n])))})";
+        var (plan, _) = await ExplainAsync(c, execute, new Dictionary<string, object>());
+        return (plan, execute);
+    }
+
+    /// <summary>Drops the statement <see cref="ExplainGenericAsync"/> prepared and puts plan_cache_mode back.</summary>
+    public static async Task ForgetGenericAsync(NpgsqlConnection c)
+    {
+        await using var prepared = new NpgsqlCommand("SELECT count(*) FROM pg_prepared_statements WHERE name = 'generic_read'", c);
+        var forget = (long)(await prepared.ExecuteScalarAsync())! > 0 ? "DEALLOCATE generic_read; " : "";
+        await using var reset = new NpgsqlCommand(forget + "RESET plan_cache_mode", c);
+        await reset.ExecuteNonQueryAsync();
     }
 
     /// <summary>Every node of the plan, the root first.</summary>

@@ -43,12 +43,7 @@ public sealed class ChangeLogReader : IChangeLogReader
         var epoch = await GetEpochAsync(cancellationToken);
         // A tick's end reads on from the next tick, whole.
         var (tick, x, s) = after.IsTickEnd ? (after.Tick + 1, 0UL, 0L) : (after.Tick, after.TransactionId, after.Seq);
-        var parameters = new DynamicParameters();
-        parameters.Add("tick", tick);
-        parameters.Add("x", x.ToString(CultureInfo.InvariantCulture));
-        parameters.Add("s", s);
-        parameters.Add("limit", limit);
-        AddFilter(parameters, filter);
+        var parameters = PageParameters(tick, x, s, limit, filter);
 
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         var (header, events, ordered) = await ReadPageAsync(connection, epoch, _forwardSql(filter, false), parameters, cancellationToken);
@@ -69,10 +64,21 @@ public sealed class ChangeLogReader : IChangeLogReader
     }
 
     /// <summary>A page of rows as events, its header, and whether the rows came in position order.</summary>
+    /// <remarks>
+    /// A prepared statement: a page is read in ~3.5 ms of the database's time, of which parsing
+    /// and planning this statement took ~1 ms (lab, 1,000,000-row log). Npgsql keeps it prepared on
+    /// the physical connection across the pool's opens, so each of the pool's sessions parses it
+    /// once; PostgreSQL plans its first five executions with their values and then keeps a generic
+    /// plan when that is no dearer, which it is here. LargeLogPlanTests checks that the generic
+    /// plan is the same index range scans in position order as the custom one.
+    /// </remarks>
     private static async Task<(Row Header, List<LogEvent> Events, bool Ordered)> ReadPageAsync(NpgsqlConnection connection, string epoch,
-        string sql, DynamicParameters parameters, CancellationToken cancellationToken)
+        string sql, NpgsqlParameter[] parameters, CancellationToken cancellationToken)
     {
-        var rows = await BufferedRows.QueryAsync<Row>(connection, new CommandDefinition(sql, parameters, cancellationToken: cancellationToken));
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var p in parameters) command.Parameters.Add(p.Clone());
+        await command.PrepareAsync(cancellationToken);
+        var rows = await BufferedRows.QueryAsync<Row>(command, cancellationToken);
         var events = new List<LogEvent>(rows.Count);
         var ordered = true;
         foreach (var r in rows)
@@ -135,15 +141,27 @@ public sealed class ChangeLogReader : IChangeLogReader
         return await MakeTickSql.RunAsync(connection, cancellationToken);
     }
 
-    private static void AddFilter(DynamicParameters parameters, EventFilter filter)
+    /// <summary>
+    /// The forward read's parameters, each of one fixed type (a prepared statement is matched by
+    /// its text and its parameters' types).
+    /// </summary>
+    private static NpgsqlParameter[] PageParameters(long tick, ulong x, long s, int limit, EventFilter filter)
     {
-        if (filter.Projects is { Length: 1 } one) parameters.Add("project", one[0]);
-        else if (filter.Projects is not null) parameters.Add("projects", filter.Projects);
+        var parameters = new List<NpgsqlParameter>
+        {
+            new NpgsqlParameter<long>("tick", tick),
+            new NpgsqlParameter<string>("x", x.ToString(CultureInfo.InvariantCulture)),
+            new NpgsqlParameter<long>("s", s),
+            new NpgsqlParameter<int>("limit", limit),
+        };
+        if (filter.Projects is { Length: 1 } one) parameters.Add(new NpgsqlParameter<string>("project", one[0]));
+        else if (filter.Projects is not null) parameters.Add(new NpgsqlParameter<string[]>("projects", filter.Projects));
         if (filter.HasTypeFilter)
         {
-            parameters.Add("types", filter.ExactTypes);
-            parameters.Add("prefixes", filter.TypePrefixes);
+            parameters.Add(new NpgsqlParameter<string[]>("types", filter.ExactTypes!));
+            parameters.Add(new NpgsqlParameter<string[]>("prefixes", filter.TypePrefixes!));
         }
+        return [.. parameters];
     }
 
     private static LogPosition Pruned(Row header) => header.pruned_tick == 0 && header.pruned_xid is null or "0"

@@ -26,6 +26,17 @@ internal static class BufferedRows
         return rows;
     }
 
+    /// <summary>The rows of a command built by the caller (a prepared statement, which Dapper does not make).</summary>
+    public static async Task<List<T>> QueryAsync<T>(DbCommand command, CancellationToken cancellationToken)
+    {
+        var rows = new List<T>();
+        await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SingleResult, cancellationToken);
+        var parse = reader.GetRowParser<T>();
+        while (await reader.ReadAsync(cancellationToken))
+            rows.Add(parse(reader));
+        return rows;
+    }
+
     public static async IAsyncEnumerable<T> StreamAsync<T>(DbConnection connection, CommandDefinition command)
     {
         await using var reader = await connection.ExecuteReaderAsync(command, CommandBehavior.SingleResult);
