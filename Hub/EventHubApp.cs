@@ -84,7 +84,11 @@ public static class EventHubApp
         services.AddSingleton(TimeProvider.System);
 
         // Every session of the hub (reads, the LISTEN connection, retention, notices) runs with jit=off.
-        services.AddSingleton(_ => HubDataSources.Create(connectionString, "EventHub"));
+        // Catch-up reads have a pool of their own, carved out of the pool they read from (the
+        // primary's unless a replica is configured; LogDataSources.SplitForCatchUps says why).
+        var catchUpsOnPrimary = string.IsNullOrWhiteSpace(configuration.GetConnectionString(ReplicaConnectionStringName));
+        services.AddSingleton(sp => HubDataSources.Create(
+            catchUpsOnPrimary ? SplitForCatchUps(sp, connectionString).Shared : connectionString, "EventHub"));
         services.AddSingleton<SchemaMigrator>();
         services.AddSingleton<PlannerStatistics>();
         services.AddHostedService<MigrationHostedService>(); // first: the others need the schema
@@ -108,7 +112,8 @@ public static class EventHubApp
         services.AddOptions<TickerOptions>().Bind(configuration.GetSection(TickerOptions.Section));
         services.AddSingleton<Ticker>();
         services.AddHostedService(sp => sp.GetRequiredService<Ticker>());
-        services.AddSingleton<IChangeLogReader, ChangeLogReader>();
+        services.AddSingleton<IChangeLogReader>(sp => new ChangeLogReader(sp.GetRequiredService<NpgsqlDataSource>(),
+            catchUpsOnPrimary ? sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.CatchUpPages) : sp.GetRequiredService<NpgsqlDataSource>()));
         AddReplicaReads(services, configuration, connectionString);
         services.AddSingleton<IEventFanout, ProjectFanout>();
         services.AddSingleton(sp => new RecentEventsWindow(
@@ -146,10 +151,13 @@ public static class EventHubApp
         var tailFromReplica = configuration.GetValue<bool>($"{StreamOptions.Section}:{nameof(StreamOptions.TailReadsFromReplica)}");
         if (!string.IsNullOrWhiteSpace(replica))
         {
-            services.AddKeyedSingleton(LogReaders.Replica, (_, _) => HubDataSources.Create(replica, "EventHubReplica"));
+            services.AddKeyedSingleton(LogReaders.Replica, (sp, _) => HubDataSources.Create(SplitForCatchUps(sp, replica).Shared, "EventHubReplica"));
             services.AddKeyedSingleton<IChangeLogReader>(LogReaders.Replica, (sp, _) =>
-                new ChangeLogReader(sp.GetRequiredKeyedService<NpgsqlDataSource>(LogReaders.Replica)));
+                new ChangeLogReader(sp.GetRequiredKeyedService<NpgsqlDataSource>(LogReaders.Replica),
+                    sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.CatchUpPages)));
         }
+        services.AddKeyedSingleton(LogDataSources.CatchUpPages, (sp, _) => HubDataSources.Create(
+            SplitForCatchUps(sp, string.IsNullOrWhiteSpace(replica) ? connectionString : replica).Pages, "EventHubCatchUp"));
         var replicaTail = tailFromReplica && !string.IsNullOrWhiteSpace(replica);
         if (replicaTail)
             services.AddKeyedSingleton(LogDataSources.ReplicaTail, (_, _) => LogDataSources.BuildTail(replica!, "EventHubReplicaTail"));
@@ -163,6 +171,10 @@ public static class EventHubApp
     }
 
     public const string ReplicaConnectionStringName = "EventHubReplica";
+
+    private static (string Shared, string Pages) SplitForCatchUps(IServiceProvider services, string connectionString) =>
+        LogDataSources.SplitForCatchUps(connectionString,
+            services.GetRequiredService<Microsoft.Extensions.Options.IOptions<CatchUpLimitsOptions>>().Value.MaxConcurrentCatchUps);
 
     public static void MapEventHub(WebApplication app, IReadOnlySet<int>? managementPorts = null)
     {

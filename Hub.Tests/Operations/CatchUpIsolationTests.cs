@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.ServerSentEvents;
 using EventHub.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Xunit.Abstractions;
 
@@ -23,6 +24,7 @@ public sealed class CatchUpIsolationTests(ITestOutputHelper output)
 {
     private const int LogRows = 2_000;
     private const int SharedPoolSize = 8;
+    private const int CatchUpReads = 4;
     private const int CatchUps = 100;
 
     [Fact]
@@ -39,15 +41,18 @@ public sealed class CatchUpIsolationTests(ITestOutputHelper output)
         await using var hub = await HubServer.StartAsync(connectionString, new Dictionary<string, string?>
         {
             ["Stream:RecentEventsWindowSize"] = "0", // every catch-up reads the log
-            ["Limits:MaxConcurrentCatchUps"] = "4",
+            ["Limits:MaxConcurrentCatchUps"] = CatchUpReads.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Limits:MaxConnectionsPerAddress"] = "1000", // every test client comes from 127.0.0.1
         });
         await using var live = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=live");
 
-        // Take every connection of the shared pool, as catch-up queries in flight would.
-        var shared = hub.Get<NpgsqlDataSource>();
+        // Take every connection of the pool catch-ups read from (Maximum Pool Size: the catch-up
+        // reads' own connections and the shared pool's, LogDataSources.SplitForCatchUps), as
+        // catch-up queries in flight and a burst of opens would.
         var held = new List<NpgsqlConnection>();
-        for (var i = 0; i < SharedPoolSize; i++) held.Add(await shared.OpenConnectionAsync());
+        for (var i = 0; i < SharedPoolSize - CatchUpReads; i++) held.Add(await hub.Get<NpgsqlDataSource>().OpenConnectionAsync());
+        for (var i = 0; i < CatchUpReads; i++)
+            held.Add(await hub.Services.GetRequiredKeyedService<NpgsqlDataSource>(EventHub.Log.LogDataSources.CatchUpPages).OpenConnectionAsync());
 
         var received = new int[CatchUps];
         var done = 0;

@@ -18,15 +18,25 @@ namespace EventHub.Log;
 public sealed class ChangeLogReader : IChangeLogReader
 {
     private readonly NpgsqlDataSource _dataSource;
+    private readonly NpgsqlDataSource _pageSource;
     private readonly Func<EventFilter, bool, string> _forwardSql;
     private string? _epoch;
 
-    public ChangeLogReader(NpgsqlDataSource dataSource) : this(dataSource, TickBatchSql.Forward) { }
+    public ChangeLogReader(NpgsqlDataSource dataSource) : this(dataSource, dataSource, TickBatchSql.Forward) { }
+
+    /// <summary>
+    /// Pages (<see cref="ReadAsync"/>) read from <paramref name="pageSource"/>, everything else from
+    /// <paramref name="dataSource"/> (<see cref="LogDataSources.SplitForCatchUps"/> says why).
+    /// </summary>
+    public ChangeLogReader(NpgsqlDataSource dataSource, NpgsqlDataSource pageSource) : this(dataSource, pageSource, TickBatchSql.Forward) { }
 
     /// <summary>With the forward read's statement given (tests: a statement whose plan misorders a page).</summary>
-    internal ChangeLogReader(NpgsqlDataSource dataSource, Func<EventFilter, bool, string> forwardSql)
+    internal ChangeLogReader(NpgsqlDataSource dataSource, Func<EventFilter, bool, string> forwardSql) : this(dataSource, dataSource, forwardSql) { }
+
+    private ChangeLogReader(NpgsqlDataSource dataSource, NpgsqlDataSource pageSource, Func<EventFilter, bool, string> forwardSql)
     {
         _dataSource = dataSource;
+        _pageSource = pageSource;
         _forwardSql = forwardSql;
     }
 
@@ -45,7 +55,7 @@ public sealed class ChangeLogReader : IChangeLogReader
         var (tick, x, s) = after.IsTickEnd ? (after.Tick + 1, 0UL, 0L) : (after.Tick, after.TransactionId, after.Seq);
         var parameters = PageParameters(tick, x, s, limit, filter);
 
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await _pageSource.OpenConnectionAsync(cancellationToken);
         var (header, events, ordered) = await ReadPageAsync(connection, epoch, _forwardSql(filter, false), parameters, cancellationToken);
         // The statement orders the page by its plan, not by an ORDER BY (TickBatchSql.Forward says
         // why that holds). A plan that ever returned the rows otherwise may also have kept other
