@@ -9,7 +9,7 @@ namespace EventHub.Tests.Storage;
 /// <summary>
 /// The reader's forward read is a prepared statement that outlives the pool's opens: a session
 /// parses it once, however many pages it reads (parsing and planning it was ~1 ms of a page's
-/// ~3.5 ms in the database). Its generic plan is checked in LargeLogPlanTests.
+/// 3.5-5 ms in the database). Its generic plan is checked in LargeLogPlanTests.
 /// </summary>
 public sealed class PreparedReadTests(ITestOutputHelper output)
 {

@@ -75,7 +75,7 @@ public sealed class ChangeLogReader : IChangeLogReader
 
     /// <summary>A page of rows as events, its header, and whether the rows came in position order.</summary>
     /// <remarks>
-    /// A prepared statement: a page is read in ~3.5 ms of the database's time, of which parsing
+    /// A prepared statement: a page is read in 3.5-5 ms of the database's time, of which parsing
     /// and planning this statement took ~1 ms (lab, 1,000,000-row log). Npgsql keeps it prepared on
     /// the physical connection across the pool's opens, so each of the pool's sessions parses it
     /// once; PostgreSQL plans its first five executions with their values and then keeps a generic
