@@ -20,6 +20,23 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# Node.js without a working npm (seen here: NodeSource's package whose npm lost its files in a
+# failed upgrade, and Debian's npm package conflicts with that Node.js): take npm itself from the
+# npm registry, a pinned version, and put npm and npx on the PATH.
+if command -v node >/dev/null && ! npm --version >/dev/null 2>&1; then
+  npm_version=10.9.4
+  npm_home="$root/TestResults/npm-$npm_version"
+  if [ ! -f "$npm_home/package/bin/npm-cli.js" ]; then
+    log "Fetching npm $npm_version from the npm registry"
+    mkdir -p "$npm_home"
+    curl -fsSL "https://registry.npmjs.org/npm/-/npm-$npm_version.tgz" | tar xz -C "$npm_home" || exit 1
+  fi
+  mkdir -p "$npm_home/shims"
+  printf '#!/bin/sh\nexec node "%s/package/bin/npm-cli.js" "$@"\n' "$npm_home" > "$npm_home/shims/npm"
+  printf '#!/bin/sh\nexec node "%s/package/bin/npx-cli.js" "$@"\n' "$npm_home" > "$npm_home/shims/npx"
+  chmod +x "$npm_home/shims/npm" "$npm_home/shims/npx"
+  export PATH="$npm_home/shims:$PATH"
+fi
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if [ "$node_major" -lt 20 ] || ! command -v npm >/dev/null; then
   log "Installing Node.js"; apt_install nodejs npm
