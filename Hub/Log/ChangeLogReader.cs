@@ -20,7 +20,9 @@ public sealed class ChangeLogReader : IChangeLogReader
     private readonly NpgsqlDataSource _dataSource;
     private readonly NpgsqlDataSource _pageSource;
     private readonly Func<EventFilter, bool, string> _forwardSql;
-    private string? _epoch;
+    /// <summary>The epoch's one read, shared by every caller (null until asked, or after a read failed).</summary>
+    private Task<string>? _epoch;
+    private readonly Lock _epochLock = new();
 
     public ChangeLogReader(NpgsqlDataSource dataSource) : this(dataSource, dataSource, TickBatchSql.Forward) { }
 
@@ -40,11 +42,28 @@ public sealed class ChangeLogReader : IChangeLogReader
         _forwardSql = forwardSql;
     }
 
+    /// <remarks>
+    /// One read for all callers: every stream open needs the epoch, and 1,000 SSE opens on a hub
+    /// that had not read it yet each opened a session to read it (90 new backends at once, the
+    /// opens' headers 1.3-1.5 s late; <c>ChangeLogReaderEpochTests</c>). A failed read is not kept:
+    /// the next caller reads again. The read does not take a caller's token (another caller may be
+    /// waiting for it); each caller stops waiting on its own token.
+    /// </remarks>
     public async ValueTask<string> GetEpochAsync(CancellationToken cancellationToken = default)
     {
-        if (_epoch is not null) return _epoch;
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        return _epoch = await EpochSql.ReadAsync(connection, cancellationToken);
+        Task<string> epoch;
+        lock (_epochLock)
+        {
+            if (_epoch is null || _epoch.IsFaulted || _epoch.IsCanceled) _epoch = ReadEpochAsync();
+            epoch = _epoch;
+        }
+        return await epoch.WaitAsync(cancellationToken);
+    }
+
+    private async Task<string> ReadEpochAsync()
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync();
+        return await EpochSql.ReadAsync(connection, CancellationToken.None);
     }
 
     public async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit,
