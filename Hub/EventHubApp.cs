@@ -156,13 +156,14 @@ public static class EventHubApp
                 new ChangeLogReader(sp.GetRequiredKeyedService<NpgsqlDataSource>(LogReaders.Replica),
                     sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.CatchUpPages)));
         }
+        var catchUpConnectionString = string.IsNullOrWhiteSpace(replica) ? connectionString : replica;
         services.AddKeyedSingleton(LogDataSources.CatchUpPages, (sp, _) => HubDataSources.Create(
-            SplitForCatchUps(sp, string.IsNullOrWhiteSpace(replica) ? connectionString : replica).Pages, "EventHubCatchUp"));
+            SplitForCatchUps(sp, catchUpConnectionString).Pages, "EventHubCatchUp"));
         var replicaTail = tailFromReplica && !string.IsNullOrWhiteSpace(replica);
         if (replicaTail)
             services.AddKeyedSingleton(LogDataSources.ReplicaTail, (_, _) => LogDataSources.BuildTail(replica!, "EventHubReplicaTail"));
 
-        services.AddCatchUpLimits(configuration, catchUpConnectionString: string.IsNullOrWhiteSpace(replica) ? connectionString : replica);
+        services.AddCatchUpLimits(configuration, catchUpConnectionString);
         services.AddKeyedSingleton<IChangeLogReader>(LogReaders.CatchUp, (sp, _) => new BoundedCatchUpReader(
             sp.GetKeyedService<IChangeLogReader>(LogReaders.Replica) ?? sp.GetRequiredService<IChangeLogReader>(),
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<CatchUpLimitsOptions>>().Value.MaxConcurrentCatchUps));

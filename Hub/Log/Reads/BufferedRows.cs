@@ -31,17 +31,22 @@ internal static class BufferedRows
     {
         var rows = new List<T>();
         await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SingleResult, cancellationToken);
-        var parse = reader.GetRowParser<T>();
-        while (await reader.ReadAsync(cancellationToken))
-            rows.Add(parse(reader));
+        await foreach (var row in ParseAsync<T>(reader, cancellationToken))
+            rows.Add(row);
         return rows;
     }
 
     public static async IAsyncEnumerable<T> StreamAsync<T>(DbConnection connection, CommandDefinition command)
     {
         await using var reader = await connection.ExecuteReaderAsync(command, CommandBehavior.SingleResult);
+        await foreach (var row in ParseAsync<T>(reader, command.CancellationToken))
+            yield return row;
+    }
+
+    private static async IAsyncEnumerable<T> ParseAsync<T>(DbDataReader reader, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         var parse = reader.GetRowParser<T>();
-        while (await reader.ReadAsync(command.CancellationToken))
+        while (await reader.ReadAsync(cancellationToken))
             yield return parse(reader);
     }
 }
