@@ -66,8 +66,8 @@ public sealed class FoldWalTests
     }
 
     /// <summary>
-    /// WAL records that <paramref name="foldSql"/> wrote for <paramref name="table"/> or its primary
-    /// key, as (resource manager, record type) and count.
+    /// WAL records that <paramref name="foldSql"/> wrote for <paramref name="table"/> or any of its
+    /// indexes, as (resource manager, record type) and count.
     /// </summary>
     private static async Task<Dictionary<(string Manager, string Type), long>> RecordsAsync(NpgsqlConnection c, Func<Task> write, string foldSql, string table)
     {
@@ -82,8 +82,8 @@ public sealed class FoldWalTests
             because: "the WAL was never flushed");
         var rows = await c.QueryAsync<(string manager, string type, long count)>("""
             SELECT resource_manager, record_type, count(*) FROM pg_get_wal_records_info(@start::pg_lsn, @end::pg_lsn)
-            WHERE block_ref LIKE '%/' || pg_relation_filenode(@table::regclass) || ' %'
-               OR block_ref LIKE '%/' || pg_relation_filenode((@table || '_pkey')::regclass) || ' %'
+            WHERE EXISTS (SELECT 1 FROM (SELECT @table::regclass AS rel UNION ALL SELECT indexrelid FROM pg_index WHERE indrelid = @table::regclass) r
+                          WHERE block_ref LIKE '%/' || pg_relation_filenode(r.rel) || ' %')
             GROUP BY resource_manager, record_type
             """, new { start, end, table });
         return rows.ToDictionary(r => (r.manager, r.type), r => r.count);

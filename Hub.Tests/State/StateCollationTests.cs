@@ -28,11 +28,12 @@ public sealed class StateCollationTests
             ORDER BY a.attnum
             """)).ToList();
         Assert.Equal([("project_id", "C"), ("kind", "C"), ("entity_key", "C")], columns);
-        // The primary key's index orders by the columns' collation: bytewise, 'B' before 'a'.
-        Assert.Equal(["C", "C", "C"], await c.QuerySingleAsync<string[]>("""
-            SELECT array_agg(l.collname ORDER BY k.n) FROM pg_index i
-            CROSS JOIN LATERAL unnest(i.indcollation) WITH ORDINALITY AS k(coll, n) JOIN pg_collation l ON l.oid = k.coll
-            WHERE i.indexrelid = 'eventhub_state_pkey'::regclass
+        // The indexes compare by the columns' collation: bytewise, 'B' before 'a' (the key's hash
+        // index, migration 0017, and the project's B-tree the state read takes a range of).
+        Assert.Equal(["eventhub_state_entity C", "eventhub_state_project C"], await c.QuerySingleAsync<string[]>("""
+            SELECT array_agg(i.indexrelid::regclass::text || ' ' || l.collname ORDER BY i.indexrelid::regclass::text) FROM pg_index i
+            CROSS JOIN LATERAL unnest(i.indcollation) AS k(coll) JOIN pg_collation l ON l.oid = k.coll
+            WHERE i.indrelid = 'eventhub_state'::regclass
             """));
     }
 

@@ -120,7 +120,7 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
     /// The setting the state read runs with (in its own transaction, before <see cref="Sql"/>), or null.
     /// </summary>
     /// <remarks>
-    /// A project's entities are one range of <c>eventhub_state_pkey</c>, whatever the statistics
+    /// A project's entities are one range of <c>eventhub_state_project</c>, whatever the statistics
     /// say. The planner does not know which projects it reads (their ids come as an array), so it
     /// guesses an equal share of the table for each; once autovacuum had analysed a state of 50,000
     /// entities, that guess made a Seq Scan of all of them the cheaper plan on paper (120-200 ms,
@@ -133,7 +133,7 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
     /// One row per entity, and one row (its <c>tx</c> null) with the head tick, the unkeyed types
     /// and the key table, so those are sent once, not with every entity (they were joined to every
     /// row, and the joined rows sorted: 7.6 MB spilled to disk for 10,000 entities). With a project filter, each selected project's entities are one range of
-    /// <c>eventhub_state_pkey</c> (a parameterised index scan per project): the read costs that
+    /// <c>eventhub_state_project</c> (a parameterised index scan per project): the read costs that
     /// project's entities, not every project's state (LargeStatePlanTests). No ORDER BY: the
     /// caller orders the entities.
     /// </summary>

@@ -1,0 +1,83 @@
+using Dapper;
+using EventHub.Tests.Infrastructure;
+using Npgsql;
+using Xunit.Abstractions;
+
+namespace EventHub.Tests.State;
+
+/// <summary>
+/// The folds find each entity of a tick by one probe of the key's hash index (migration 0017), on a
+/// large state with the statistics an ANALYZE leaves, in both folds: the small-tick one
+/// (<c>eventhub_fold_state</c>, a generic plan) and the set-based one for ticks above 10,000 rows
+/// (<c>eventhub_apply_state</c>). Neither reads a range of the state: with the key's B-tree gone the
+/// planner's other plan for a MERGE it overestimates is a hash join over every entity of the
+/// project index. Counted with the statistics views, as the ticker's own reads are in LargeLogPlanTests.
+/// </summary>
+public sealed class StateLookupTests(ITestOutputHelper output)
+{
+    private const int StateEntities = 100_000;
+    private const int SmallTicks = 20;
+    private const int PerSmallTick = 50; // new entities, and as many updates of known ones
+    private const int LargeTickNew = 10_000; // a tick of 20,000 rows: set-based
+
+    [Fact]
+    public async Task Every_entity_a_tick_folds_is_one_probe_of_the_keys_hash_index_and_no_range_of_the_state_is_read()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        await SessionsAsync(c, "a", 1, StateEntities, "v1");
+        Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
+        await c.ExecuteAsync("ANALYZE eventhub_state"); // as autovacuum leaves it after the load
+        Assert.Equal(StateEntities, await c.QuerySingleAsync<long>("SELECT count(*) FROM eventhub_state"));
+
+        var before = await CountersAsync(db, c);
+        for (var t = 0; t < SmallTicks; t++)
+        {
+            await SessionsAsync(c, "b", t * PerSmallTick + 1, PerSmallTick, "v1"); // new
+            await SessionsAsync(c, "a", t * PerSmallTick + 1, PerSmallTick, "v2"); // known
+            Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
+        }
+        await SessionsAsync(c, "c", 1, LargeTickNew, "v1");
+        await SessionsAsync(c, "a", 50_001, LargeTickNew, "v2");
+        Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
+        var after = await CountersAsync(db, c);
+
+        var folded = SmallTicks * 2 * PerSmallTick + 2 * LargeTickNew;
+        var updated = SmallTicks * PerSmallTick + LargeTickNew;
+        output.WriteLine($"{folded:N0} entities folded ({updated:N0} known): {after.KeyProbes - before.KeyProbes:N0} probes of the key's index, "
+                         + $"{after.ProjectScans - before.ProjectScans} scans of the project index, {after.SeqScans - before.SeqScans} sequential scans, "
+                         + $"{after.Fetched - before.Fetched:N0} state rows fetched");
+        Assert.Equal(0, after.ProjectScans - before.ProjectScans);
+        Assert.Equal(0, after.SeqScans - before.SeqScans);
+        Assert.Equal(folded, after.KeyProbes - before.KeyProbes);
+        // A probe of a new entity fetches nothing; of a known one, its row (and a dead version or two).
+        Assert.True(after.Fetched - before.Fetched <= 2 * updated, $"{after.Fetched - before.Fetched} state rows fetched to fold {folded} entities");
+
+        // The state is exact: every entity once, the known ones at their newest event.
+        Assert.Equal(StateEntities + SmallTicks * PerSmallTick + LargeTickNew, await c.QuerySingleAsync<long>("SELECT count(*) FROM eventhub_state"));
+        Assert.Equal(0, await c.QuerySingleAsync<long>(
+            "SELECT count(*) FROM (SELECT 1 FROM eventhub_state GROUP BY project_id, kind, entity_key HAVING count(*) > 1) d"));
+        Assert.Equal(updated, await c.QuerySingleAsync<long>("SELECT count(*) FROM eventhub_state WHERE payload ->> 'status' = 'v2'"));
+    }
+
+    /// <summary>session_created events for ids <paramref name="prefix"/>from .. from+count-1, in one statement.</summary>
+    private static Task SessionsAsync(NpgsqlConnection c, string prefix, int from, int count, string status) =>
+        c.ExecuteAsync("""
+            INSERT INTO change_log (project_id, event_type, payload)
+            SELECT 'p', 'session_created', jsonb_build_object('id', @prefix || i, 'status', @status::text) FROM generate_series(@from, @from + @count - 1) AS i
+            """, new { prefix, from, count, status });
+
+    private sealed record Counters(long KeyProbes, long ProjectScans, long SeqScans, long Fetched);
+
+    private static async Task<Counters> CountersAsync(TestDatabase db, NpgsqlConnection ticking)
+    {
+        await ticking.ExecuteAsync("SELECT pg_stat_force_next_flush()");
+        await using var s = await db.DataSource.OpenConnectionAsync();
+        return await s.QuerySingleAsync<Counters>("""
+            SELECT (SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = 'eventhub_state_entity') AS KeyProbes,
+                   (SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = 'eventhub_state_project') AS ProjectScans,
+                   seq_scan AS SeqScans, coalesce(idx_tup_fetch, 0) AS Fetched
+            FROM pg_stat_user_tables WHERE relname = 'eventhub_state'
+            """);
+    }
+}
