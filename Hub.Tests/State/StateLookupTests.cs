@@ -12,6 +12,7 @@ namespace EventHub.Tests.State;
 /// (<c>eventhub_apply_state</c>). Neither reads a range of the state (a join that scanned the project
 /// index would read every entity of the project to fold a tick). Counted with the statistics views,
 /// as the ticker's own reads are in LargeLogPlanTests; fails without migration 0017 (no such index).
+/// The same holds for a ticker session whose first tick found the state empty (migration 0018).
 /// </summary>
 public sealed class StateLookupTests(ITestOutputHelper output)
 {
@@ -57,6 +58,40 @@ public sealed class StateLookupTests(ITestOutputHelper output)
         Assert.Equal(StateEntities + SmallTicks * PerSmallTick + LargeTickNew, await c.QuerySingleAsync<long>("SELECT count(*) FROM eventhub_state"));
         Assert.Equal(0, await c.QuerySingleAsync<long>(
             "SELECT count(*) FROM (SELECT 1 FROM eventhub_state GROUP BY project_id, kind, entity_key HAVING count(*) > 1) d"));
+        Assert.Equal(updated, await c.QuerySingleAsync<long>("SELECT count(*) FROM eventhub_state WHERE payload ->> 'status' = 'v2'"));
+    }
+
+    [Fact]
+    public async Task A_ticker_session_that_starts_on_an_empty_state_still_probes_once_per_entity_as_the_state_grows()
+    {
+        // A new deployment: the migrations leave the state empty and analyzed, so the session's first
+        // tick plans the fold's generic plan for a one-row table and keeps it. Before migration 0018
+        // that plan read the whole state (through the project index) once per tick and compared every
+        // row of the tick with every entity: this fails on ProjectScans and on the rows fetched.
+        await using var db = await TestDatabase.CreateAsync();
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        Assert.Equal(0, await c.QuerySingleAsync<long>("SELECT count(*) FROM eventhub_state"));
+
+        const int ticks = 30, perTick = 100, updatesPerTick = 20;
+        var before = await CountersAsync(db, c);
+        for (var t = 0; t < ticks; t++)
+        {
+            await SessionsAsync(c, "n", t * perTick + 1, perTick, "v1"); // new
+            if (t > 0) await SessionsAsync(c, "n", (t - 1) * perTick + 1, updatesPerTick, "v2"); // known, from the tick before
+            Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
+        }
+        var after = await CountersAsync(db, c);
+
+        var updated = (ticks - 1) * updatesPerTick;
+        var folded = ticks * perTick + updated;
+        output.WriteLine($"{folded:N0} entities folded ({updated:N0} known) from an empty state: {after.KeyProbes - before.KeyProbes:N0} probes of the key's index, "
+                         + $"{after.ProjectScans - before.ProjectScans} scans of the project index, {after.SeqScans - before.SeqScans} sequential scans, "
+                         + $"{after.Fetched - before.Fetched:N0} state rows fetched");
+        Assert.Equal(0, after.ProjectScans - before.ProjectScans);
+        Assert.Equal(0, after.SeqScans - before.SeqScans);
+        Assert.Equal(folded, after.KeyProbes - before.KeyProbes);
+        Assert.True(after.Fetched - before.Fetched <= 2 * updated, $"{after.Fetched - before.Fetched} state rows fetched to fold {folded} entities");
+        Assert.Equal(ticks * perTick, await c.QuerySingleAsync<long>("SELECT count(*) FROM eventhub_state"));
         Assert.Equal(updated, await c.QuerySingleAsync<long>("SELECT count(*) FROM eventhub_state WHERE payload ->> 'status' = 'v2'"));
     }
 
