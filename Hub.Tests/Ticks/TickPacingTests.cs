@@ -33,11 +33,11 @@ public sealed class TickPacingTests
         for (var i = 0; i < 50; i++) delay = pacing.AfterTick(9, Ms(3.5));
         Assert.Equal(Settings.BusyInterval, delay);
         Assert.True(pacing.Busy);
-        // Then larger ticks at the longer pause: still busy.
-        for (var i = 0; i < 20; i++) Assert.Equal(Settings.BusyInterval, pacing.AfterTick(50, Ms(21)));
+        // Then larger ticks at the longer pause (the same ~2,500 events/s): still busy.
+        for (var i = 0; i < 20; i++) Assert.Equal(Settings.BusyInterval, pacing.AfterTick(125, Ms(51)));
         // The writes stop: the next look finds nothing; once no tick came for longer than the
-        // rate's window, the pause is the short one again (a new event is not held 20 ms).
-        Assert.Equal(Settings.BusyInterval, pacing.AfterNoTick(Ms(21)));
+        // rate's window, the pause is the short one again (a new event is not held 50 ms).
+        Assert.Equal(Settings.BusyInterval, pacing.AfterNoTick(Ms(51)));
         Assert.Equal(Settings.Interval, pacing.AfterNoTick(Ms(150)));
         Assert.False(pacing.Busy);
         // One event a little later: the short pause.

@@ -26,8 +26,15 @@ public sealed class TickerOptions
     /// </summary>
     public double BusyRate { get; set; } = 1000;
 
-    /// <summary>The pause between looks while the log grows faster than <see cref="BusyRate"/>.</summary>
-    public TimeSpan BusyInterval { get; set; } = TimeSpan.FromMilliseconds(20);
+    /// <summary>
+    /// The pause between looks while the log grows faster than <see cref="BusyRate"/>: events then
+    /// wait up to this long for their tick. Each tick costs the database a statement and a durable
+    /// commit, and the hub a round trip and its threads' wake-ups, whatever its size: 50 ms against
+    /// 20 ms took 11-14 µs of CPU per insert less from the writers' 2 cores (the ticker's session
+    /// 20 against 26-28, the hub process 13-14 against 19-20 µs) and the write cost from 34.8 to
+    /// 24.8 % and from 27.0 to 21.4 % in two runs (bench/results/2026-12-04-busy-50.md).
+    /// </summary>
+    public TimeSpan BusyInterval { get; set; } = TimeSpan.FromMilliseconds(50);
 
     /// <summary>After <see cref="IdleAfter"/> without a tick the pause doubles up to this, so an idle hub costs ~20 looks a second.</summary>
     public TimeSpan IdleInterval { get; set; } = TimeSpan.FromMilliseconds(50);
