@@ -45,14 +45,7 @@ public sealed class StateLookupTests(ITestOutputHelper output)
 
         var folded = SmallTicks * 2 * PerSmallTick + 2 * LargeTickNew;
         var updated = SmallTicks * PerSmallTick + LargeTickNew;
-        output.WriteLine($"{folded:N0} entities folded ({updated:N0} known): {after.KeyProbes - before.KeyProbes:N0} probes of the key's index, "
-                         + $"{after.ProjectScans - before.ProjectScans} scans of the project index, {after.SeqScans - before.SeqScans} sequential scans, "
-                         + $"{after.Fetched - before.Fetched:N0} state rows fetched");
-        Assert.Equal(0, after.ProjectScans - before.ProjectScans);
-        Assert.Equal(0, after.SeqScans - before.SeqScans);
-        Assert.Equal(folded, after.KeyProbes - before.KeyProbes);
-        // A probe of a new entity fetches nothing; of a known one, its row (and a dead version or two).
-        Assert.True(after.Fetched - before.Fetched <= 2 * updated, $"{after.Fetched - before.Fetched} state rows fetched to fold {folded} entities");
+        AssertOneProbePerEntity("on a large state", before, after, folded, updated);
 
         // The state is exact: every entity once, the known ones at their newest event.
         Assert.Equal(StateEntities + SmallTicks * PerSmallTick + LargeTickNew, await c.QuerySingleAsync<long>("SELECT count(*) FROM eventhub_state"));
@@ -84,15 +77,25 @@ public sealed class StateLookupTests(ITestOutputHelper output)
 
         var updated = (ticks - 1) * updatesPerTick;
         var folded = ticks * perTick + updated;
-        output.WriteLine($"{folded:N0} entities folded ({updated:N0} known) from an empty state: {after.KeyProbes - before.KeyProbes:N0} probes of the key's index, "
+        AssertOneProbePerEntity("from an empty state", before, after, folded, updated);
+        Assert.Equal(ticks * perTick, await c.QuerySingleAsync<long>("SELECT count(*) FROM eventhub_state"));
+        Assert.Equal(updated, await c.QuerySingleAsync<long>("SELECT count(*) FROM eventhub_state WHERE payload ->> 'status' = 'v2'"));
+    }
+
+    /// <summary>
+    /// Between the two counters: one probe of the key's index per folded entity, no scan of the
+    /// project index, no sequential scan, and at most two state rows fetched per known entity (a
+    /// probe of a new one fetches nothing; of a known one, its row and a dead version or two).
+    /// </summary>
+    private void AssertOneProbePerEntity(string state, Counters before, Counters after, int folded, int updated)
+    {
+        output.WriteLine($"{folded:N0} entities folded ({updated:N0} known) {state}: {after.KeyProbes - before.KeyProbes:N0} probes of the key's index, "
                          + $"{after.ProjectScans - before.ProjectScans} scans of the project index, {after.SeqScans - before.SeqScans} sequential scans, "
                          + $"{after.Fetched - before.Fetched:N0} state rows fetched");
         Assert.Equal(0, after.ProjectScans - before.ProjectScans);
         Assert.Equal(0, after.SeqScans - before.SeqScans);
         Assert.Equal(folded, after.KeyProbes - before.KeyProbes);
         Assert.True(after.Fetched - before.Fetched <= 2 * updated, $"{after.Fetched - before.Fetched} state rows fetched to fold {folded} entities");
-        Assert.Equal(ticks * perTick, await c.QuerySingleAsync<long>("SELECT count(*) FROM eventhub_state"));
-        Assert.Equal(updated, await c.QuerySingleAsync<long>("SELECT count(*) FROM eventhub_state WHERE payload ->> 'status' = 'v2'"));
     }
 
     /// <summary>session_created events for ids <paramref name="prefix"/>from .. from+count-1, in one statement.</summary>
