@@ -81,11 +81,13 @@ public sealed partial class LiveStateUpkeep(
 
     /// <summary>At most this many ticks are folded into the base per transaction.</summary>
     /// <remarks>
-    /// A pass after minutes of heavy writing of new entities has a row to write per event (80,000
-    /// events a minute at 20 ms ticks under load): one transaction for all of them would be one burst
-    /// of WAL, and of locks held, that long. Steps keep each to about what a retention pass folds.
+    /// A pass after minutes of heavy writing of new entities has a row to write per event (the bench's
+    /// 8 writers: ~4,000 events a second, a tick every 50 ms under load, so ~200 events a tick): one
+    /// transaction for all of them would be one burst of WAL, and of locks held, that long. Steps of
+    /// 400 ticks (~80,000 events under that load, as 1,000 ticks were at the 20 ms pause before
+    /// Ticker:BusyInterval became 50 ms) keep each to about what a retention pass folds.
     /// </remarks>
-    public const int TicksPerStep = 1000;
+    public const int TicksPerStep = 400;
 
     /// <summary>Folds every tick up to the newest (as of the call) into the base; returns the base's mark after it.</summary>
     public async Task<long> AdvanceAsync(CancellationToken cancellationToken = default)

@@ -12,7 +12,7 @@ namespace EventHub.Log;
 /// throughput on ticking alone (bench, "write cost"); a longer pause makes fewer, larger ticks. A
 /// rate, not a tick's size, decides: at 100 events/s a tick holds one event whether it comes 2 ms
 /// or 10 ms after the last, and two events that happen to share a tick must not push the next one
-/// 20 ms back (the latency target is p99 ≤ 10 ms there). The rate is smoothed over the recent
+/// 50 ms back (the latency target is p99 ≤ 10 ms there). The rate is smoothed over the recent
 /// ticks (a moving average with a time constant of <see cref="RateWindow"/>).
 /// </remarks>
 public sealed class TickPacing(TickerOptions settings)
