@@ -32,7 +32,8 @@ public sealed class TickerOptions
     /// commit, and the hub a round trip and its threads' wake-ups, whatever its size: 50 ms against
     /// 20 ms took 11-14 µs of CPU per insert less from the writers' 2 cores (the ticker's session
     /// 20 against 26-28, the hub process 13-14 against 19-20 µs) and the write cost from 34.8 to
-    /// 24.8 % and from 27.0 to 21.4 % in two runs (bench/results/2026-12-04-busy-50.md).
+    /// 24.8 % and from 27.0 to 21.4 % in two runs (bench/results/2026-12-04-busy-50.md); a third,
+    /// with migration 0018 against the build before both, 29.0 to 28.2 % (2026-12-04-session-final.md).
     /// </summary>
     public TimeSpan BusyInterval { get; set; } = TimeSpan.FromMilliseconds(50);
 
