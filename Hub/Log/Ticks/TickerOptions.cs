@@ -14,7 +14,7 @@ public sealed class TickerOptions
     /// each look is one short statement (~0.03 ms of the database's CPU, read-only unless it
     /// ticks). Fractions of a millisecond are honoured (<see cref="ShortSleep"/>). 0.5 ms: at 100
     /// events/s about 1,500 looks a second, commit to tick p50 0.8 ms, against 850 looks and
-    /// 1.1 ms at 1 ms (docs/design.md, "Costs").
+    /// 1.1 ms at 1 ms (docs/performance.md, "The hub's CPU").
     /// </summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromMilliseconds(0.5);
 
@@ -62,9 +62,10 @@ public sealed class TickerOptions
     /// leader makes about one round trip per tick instead of one per <see cref="Interval"/>, and the
     /// hub uses about a third of the CPU (bench, 100 SSE subscribers x 100 events/s: 2.0-2.4
     /// against 5.4-5.9 CPU-s per 10 s) for ~0.5 ms more p50 (2.9-3.2 against 2.4-2.7 ms; three
-    /// paired runs, docs/design.md "Costs"). A stream from now on the leader waits for the round
-    /// in flight, so this also bounds what such an open waits. At most a quarter of
-    /// <see cref="Lease"/> (a round renews the lease when it ends); 00:00:00.010 is a good value.
+    /// paired runs, docs/performance.md "Looks inside the database"). A stream from now on the
+    /// leader waits for the round in flight, so this also bounds what such an open waits. At most
+    /// a quarter of <see cref="Lease"/> (a round renews the lease when it ends); 00:00:00.010 is a
+    /// good value.
     /// </summary>
     public TimeSpan WaitInDatabase { get; set; } = TimeSpan.Zero;
 
