@@ -32,33 +32,31 @@ public sealed class SseEventWriterKeepAliveTests
     public async Task Keep_alives_come_after_an_interval_without_frames_and_never_while_frames_flow()
     {
         var clock = new FakeTimeProvider();
-        var time = new ObservedTimeProvider(clock);
         var interval = TimeSpan.FromSeconds(15);
-        await using var stream = new WriterUnderTest(time, interval);
+        await using var stream = new WriterUnderTest(clock, interval);
         await stream.DeliverAsync(1);
 
         // Frames every 10 s: no gap reaches 15 s, so no keep-alive, though 60 s pass.
         for (var seq = 2; seq <= 7; seq++)
         {
-            await stream.WaitForTimerAsync(time);
             clock.Advance(TimeSpan.FromSeconds(10));
             await stream.DeliverAsync(seq);
         }
-        Assert.Equal(0, stream.KeepAlives);
 
-        // Idle: one keep-alive 15 s after the last frame (not 15 s after the timer was armed,
-        // 10 s before that frame), then one each 15 s.
-        await stream.WaitForTimerAsync(time);
+        // Idle: nothing 14 s after the last frame, one keep-alive at 15 s, then one each 15 s. (The
+        // timer's callback runs inside Advance and a pipe's flush completes at once, so what is
+        // not in the pipe when Advance returns was not written.)
         clock.Advance(TimeSpan.FromSeconds(14));
-        Assert.Equal(0, stream.KeepAlives);
+        Assert.Equal(0, stream.ReadAvailable().KeepAlives);
         clock.Advance(TimeSpan.FromSeconds(1));
         await stream.ReadUntilAsync(() => stream.KeepAlives >= 1);
-        await stream.WaitForTimerAsync(time);
-        clock.Advance(interval);
+        clock.Advance(TimeSpan.FromSeconds(14));
+        Assert.Equal(1, stream.ReadAvailable().KeepAlives);
+        clock.Advance(TimeSpan.FromSeconds(1));
         await stream.ReadUntilAsync(() => stream.KeepAlives >= 2);
 
         // And the stream goes on. Everything written before frame 8 has been read by now: exactly
-        // the two keep-alives (one too early, at 14 s or while frames flowed, would make three).
+        // the two keep-alives (one while frames flowed or before 15 s of quiet would make three).
         await stream.DeliverAsync(8);
         Assert.Equal(2, stream.KeepAlives);
     }
@@ -71,23 +69,34 @@ public sealed class SseEventWriterKeepAliveTests
         private readonly CancellationTokenSource _stop = new();
         private readonly Task _writing;
         private readonly StringBuilder _text = new();
+        // Released each time the writer has flushed and waits (its test seam): once at the start,
+        // then once per delivery, so a delivery is over when the writer waits again.
+        private readonly SemaphoreSlim _idle = new(0);
 
         public WriterUnderTest(TimeProvider time, TimeSpan interval)
         {
-            var writer = new SseEventWriter(_pipe.Writer, time, interval);
+            var writer = new SseEventWriter(_pipe.Writer, time, interval) { OnIdle = () => _idle.Release() };
             _writing = Task.Run(() => writer.WriteAsync(_events.Reader.ReadAllAsync(_stop.Token), _stop.Token));
         }
 
         public int KeepAlives => CountOf(": keep-alive\n\n");
 
-        /// <summary>Hands the stream one event and reads until its frame has arrived.</summary>
+        /// <summary>Hands the stream one event, reads until its frame has arrived and waits until the writer waits again.</summary>
         public async Task DeliverAsync(long seq)
         {
+            if (!_started)
+            {
+                Assert.True(await _idle.WaitAsync(Bound), "the writer never waited");
+                _started = true;
+            }
             var p = new LogPosition(1, 100, seq);
             await _events.Writer.WriteAsync(new LogEvent(p, Offset.Format("0123456789", p), seq, "ao", null, "session_created", "{}",
                 DateTimeOffset.UnixEpoch));
             await ReadUntilAsync(() => CountOf("\"seq\":" + seq + ",") == 1);
+            Assert.True(await _idle.WaitAsync(Bound), "the writer did not wait again");
         }
+
+        private bool _started;
 
         public async Task ReadUntilAsync(Func<bool> done)
         {
@@ -101,13 +110,18 @@ public sealed class SseEventWriterKeepAliveTests
             }
         }
 
-        /// <summary>Waits (bounded) until the writer has a keep-alive timer armed: only then does advancing the clock reach it.</summary>
-        public async Task WaitForTimerAsync(ObservedTimeProvider time)
+        /// <summary>Reads what the pipe holds now, without waiting.</summary>
+        public WriterUnderTest ReadAvailable()
         {
-            using var bound = new CancellationTokenSource(Bound);
-            // No event says "a timer was armed"; polled, bounded.
-            while (time.TimersArmed == 0)
-                await Task.Delay(1, bound.Token);
+            while (_pipe.Reader.TryRead(out var result))
+            {
+                var empty = result.Buffer.IsEmpty;
+                foreach (var segment in result.Buffer)
+                    _text.Append(Encoding.UTF8.GetString(segment.Span));
+                _pipe.Reader.AdvanceTo(result.Buffer.End);
+                if (empty) break;
+            }
+            return this;
         }
 
         private int CountOf(string text)
@@ -128,14 +142,12 @@ public sealed class SseEventWriterKeepAliveTests
         }
     }
 
-    /// <summary>A clock that counts the timers made from it (Task.Delay makes one per call) and those still armed.</summary>
+    /// <summary>A clock that counts the timers made from it (Task.Delay makes one per call).</summary>
     private sealed class ObservedTimeProvider(TimeProvider inner) : TimeProvider
     {
         private int _created;
-        private int _armed;
 
         public int TimersCreated => Volatile.Read(ref _created);
-        public int TimersArmed => Volatile.Read(ref _armed);
 
         public override DateTimeOffset GetUtcNow() => inner.GetUtcNow();
         public override long GetTimestamp() => inner.GetTimestamp();
@@ -145,27 +157,7 @@ public sealed class SseEventWriterKeepAliveTests
         public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
         {
             Interlocked.Increment(ref _created);
-            Interlocked.Increment(ref _armed);
-            return new ObservedTimer(this, inner.CreateTimer(callback, state, dueTime, period));
-        }
-
-        private sealed class ObservedTimer(ObservedTimeProvider owner, ITimer timer) : ITimer
-        {
-            private int _disposed;
-
-            public bool Change(TimeSpan dueTime, TimeSpan period) => timer.Change(dueTime, period);
-
-            public void Dispose()
-            {
-                if (Interlocked.Exchange(ref _disposed, 1) == 0) Interlocked.Decrement(ref owner._armed);
-                timer.Dispose();
-            }
-
-            public ValueTask DisposeAsync()
-            {
-                Dispose();
-                return ValueTask.CompletedTask;
-            }
+            return inner.CreateTimer(callback, state, dueTime, period);
         }
     }
 }

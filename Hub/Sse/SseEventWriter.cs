@@ -64,32 +64,41 @@ public sealed class SseEventWriter(PipeWriter output, TimeProvider timeProvider,
         await output.FlushAsync(cancellationToken);
     }
 
+    /// <summary>Test seam: runs each time the writer has flushed and begins to wait for the next event.</summary>
+    internal Action? OnIdle { get; set; }
+
     /// <summary>Writes events until the stream ends or <paramref name="cancellationToken"/> fires (client gone).</summary>
     public async Task WriteAsync(IAsyncEnumerable<LogEvent> events, CancellationToken cancellationToken)
     {
         var enumerator = events.GetAsyncEnumerator(cancellationToken);
-        Task<bool>? pending = null;
+        var keepAlive = new IdleKeepAlive(output, timeProvider, keepAliveInterval, OnIdle, cancellationToken);
+        ValueTask<bool> next = default;
+        var inFlight = false; // next is pending and not awaited yet
         var unflushed = 0;
         var wrote = false;
-        var keepAlive = new IdleKeepAlive(output, timeProvider, keepAliveInterval, cancellationToken);
         try
         {
             while (true)
             {
-                var next = enumerator.MoveNextAsync();
-                if (!next.IsCompleted)
+                next = enumerator.MoveNextAsync();
+                bool more;
+                if (next.IsCompleted)
+                    more = await next;
+                else
                 {
-                    // Nothing ready: send what is buffered, then wait, with a keep-alive on idle.
-                    pending = next.AsTask();
-                    await output.FlushAsync(cancellationToken);
+                    // Nothing ready: send what is buffered, then wait; while waiting the output is
+                    // the keep-alive's.
+                    inFlight = true;
                     if (wrote) keepAlive.Wrote();
+                    await output.FlushAsync(cancellationToken);
                     unflushed = 0;
                     wrote = false;
-                    await keepAlive.WaitAsync(pending);
-                    next = new ValueTask<bool>(pending);
-                    pending = null;
+                    keepAlive.Idle();
+                    inFlight = false;
+                    try { more = await next; }
+                    finally { await keepAlive.BusyAsync(); }
                 }
-                if (!await next) break;
+                if (!more) break;
                 var frame = SseEventFrames.Of(enumerator.Current).Span;
                 output.Write(frame);
                 unflushed += frame.Length;
@@ -108,64 +117,110 @@ public sealed class SseEventWriter(PipeWriter output, TimeProvider timeProvider,
         }
         finally
         {
-            keepAlive.Dispose();
+            await keepAlive.DisposeAsync();
             // An async iterator cannot be disposed while a MoveNextAsync is in flight; it shares
             // our token, so it ends promptly once the client is gone.
-            if (pending is not null)
-                try { await pending; } catch (OperationCanceledException) { }
+            if (inFlight)
+                try { await next; } catch (OperationCanceledException) { }
             await enumerator.DisposeAsync();
         }
     }
 
     /// <summary>
-    /// The keep-alive of one stream: a comment after <c>keepAliveInterval</c> without a frame, from
-    /// one timer that is armed again only when it fires (for what is left of the interval since
-    /// the last frame), not one per wait.
+    /// The keep-alive of one stream: a comment once <c>interval</c> has passed without a frame,
+    /// written by one timer (made once, re-armed for what is left of the interval since the last
+    /// frame) while the stream waits. The writer's loop and the timer share the output through a
+    /// gate: the loop holds it except while it waits for the next event (<see cref="Idle"/> to
+    /// <see cref="BusyAsync"/>), so a keep-alive never lands inside a frame.
     /// </summary>
     /// <remarks>
-    /// A timer per wait, cancelled when the next event came, gave every delivery to a live stream a
-    /// timer, a linked token source and their garbage: 50,000 of each a second at 1,000 subscribers
-    /// x 50 events/s. Measured against it (bench, that cell and 100 x 100/s, two runs each): the
-    /// hub's CPU per delivery and the latency were the same within the runs' spread; what this
-    /// saves is allocation and the timer queue's churn, growing with subscribers x events.
+    /// The keep-alive used to race each wait against a timer of its own (Task.WhenAny): every
+    /// delivery to a live stream cost a timer, a linked token source, a task for the wait and an
+    /// async method's state: ~1.1 KB of garbage per delivery, 11 MB/s at 100 subscribers x 100
+    /// events/s, a gen-0 collection every 1-2 s. Waiting on the event directly leaves the
+    /// subscription's wait the only allocation per delivery (bench/results/2026-12-04-sse-allocations.md).
     /// </remarks>
-    private sealed class IdleKeepAlive(PipeWriter output, TimeProvider timeProvider, TimeSpan interval, CancellationToken cancellationToken) : IDisposable
+    private sealed class IdleKeepAlive : IAsyncDisposable
     {
-        private readonly CancellationTokenSource _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        private long _lastWrite = timeProvider.GetTimestamp();
-        private Task? _due;
+        private static readonly TimeSpan Never = Timeout.InfiniteTimeSpan;
+        private readonly PipeWriter _output;
+        private readonly TimeProvider _time;
+        private readonly TimeSpan _interval;
+        private readonly CancellationToken _cancellationToken;
+        private readonly Action? _onIdle;
+        private readonly SemaphoreSlim _gate = new(0, 1); // the loop holds it from the start
+        private readonly ITimer _timer;
+        private long _lastWrite;
+        private volatile bool _disposed;
+        private bool _loopHolds = true;
 
-        public void Wrote() => _lastWrite = timeProvider.GetTimestamp();
-
-        public async Task WaitAsync(Task pending)
+        public IdleKeepAlive(PipeWriter output, TimeProvider time, TimeSpan interval, Action? onIdle, CancellationToken cancellationToken)
         {
-            while (true)
+            _onIdle = onIdle;
+            _output = output;
+            _time = time;
+            _interval = interval;
+            _cancellationToken = cancellationToken;
+            _lastWrite = time.GetTimestamp();
+            _timer = time.CreateTimer(static state => ((IdleKeepAlive)state!).OnTimer(), this, interval, Never);
+        }
+
+        /// <summary>Frames were handed to the output now.</summary>
+        public void Wrote() => Volatile.Write(ref _lastWrite, _time.GetTimestamp());
+
+        /// <summary>The loop waits for the next event: the output is free for a keep-alive.</summary>
+        public void Idle()
+        {
+            _loopHolds = false;
+            _gate.Release();
+            _onIdle?.Invoke();
+        }
+
+        /// <summary>The loop takes the output back (at once unless a keep-alive is being written).</summary>
+        public async ValueTask BusyAsync()
+        {
+            await _gate.WaitAsync(CancellationToken.None);
+            _loopHolds = true;
+        }
+
+        private void OnTimer()
+        {
+            if (_disposed) return;
+            var idle = _time.GetElapsedTime(Volatile.Read(ref _lastWrite));
+            if (idle < _interval)
+                _timer.Change(_interval - idle, Never);
+            else if (!_gate.Wait(0))
+                _timer.Change(_interval / 10, Never); // the loop is writing, or about to wait: look again soon
+            else
+                _ = WriteKeepAliveAsync();
+        }
+
+        private async Task WriteKeepAliveAsync()
+        {
+            try
             {
-                if (_due is null)
-                {
-                    var idle = timeProvider.GetElapsedTime(_lastWrite);
-                    if (idle >= interval)
-                    {
-                        output.Write(KeepAlive);
-                        await output.FlushAsync(cancellationToken);
-                        Wrote();
-                        continue;
-                    }
-                    _due = Task.Delay(interval - idle, timeProvider, _stop.Token);
-                }
-                // WhenAny takes its continuation off the timer when pending wins, so waits add
-                // nothing to the one timer.
-                if (await Task.WhenAny(pending, _due) == pending) return;
-                _due = null;
-                cancellationToken.ThrowIfCancellationRequested();
+                if (_disposed) return;
+                _output.Write(KeepAlive);
+                await _output.FlushAsync(_cancellationToken);
+                Wrote();
+            }
+            catch (Exception)
+            {
+                // The client is gone or the response ended: the loop finds out on its own.
+            }
+            finally
+            {
+                if (!_disposed) _timer.Change(_interval, Never);
+                _gate.Release();
             }
         }
 
-        /// <summary>Stops the timer (synchronously: its callback only unregisters it).</summary>
-        public void Dispose()
+        /// <summary>Stops the timer and waits for a keep-alive being written, so the response can end.</summary>
+        public async ValueTask DisposeAsync()
         {
-            _stop.Cancel();
-            _stop.Dispose();
+            _disposed = true;
+            await _timer.DisposeAsync();
+            if (!_loopHolds) await _gate.WaitAsync(CancellationToken.None);
         }
     }
 }

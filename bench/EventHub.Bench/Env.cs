@@ -6,6 +6,15 @@ using Npgsql;
 
 namespace EventHub.Bench;
 
+/// <summary>A process's garbage collections so far: total pause (ms) and collections per generation.</summary>
+public sealed record GcTotals(double PauseMs, long Gen0, long Gen1, long Gen2, long AllocatedBytes)
+{
+    /// <summary>"pause ms (gen0/gen1/gen2 collections), MB allocated" between two readings.</summary>
+    public static string Describe(GcTotals? a, GcTotals? b) =>
+        a is null || b is null ? "n/a"
+            : $"{b.PauseMs - a.PauseMs:F1} ({b.Gen0 - a.Gen0}/{b.Gen1 - a.Gen1}/{b.Gen2 - a.Gen2}), {(b.AllocatedBytes - a.AllocatedBytes) / 1e6:F0} MB";
+}
+
 /// <summary>A server process the bench started (the hub, or the naive baseline): its CPU time and resident set.</summary>
 public sealed class ServerProcess : IAsyncDisposable
 {
@@ -14,12 +23,16 @@ public sealed class ServerProcess : IAsyncDisposable
     public string Name { get; }
     public int Pid => _process.Id;
 
-    private ServerProcess(string name, Process process, Uri baseUri)
+    private ServerProcess(string name, Process process, Uri baseUri, Uri managementUri)
     {
         Name = name;
         _process = process;
         BaseUri = baseUri;
+        ManagementUri = managementUri;
     }
+
+    /// <summary>The hub's management port (<c>/metrics</c>); other servers ignore the setting.</summary>
+    public Uri ManagementUri { get; }
 
     public static async Task<ServerProcess> StartAsync(string name, string dll, string[] args, Dictionary<string, string> env,
         string readyPath, string workingDirectory)
@@ -34,6 +47,8 @@ public sealed class ServerProcess : IAsyncDisposable
         foreach (var a in args) start.ArgumentList.Add(a);
         foreach (var (k, v) in env) start.Environment[k] = v;
         start.Environment["Urls"] = $"http://127.0.0.1:{port}";
+        var managementPort = FreePort();
+        start.Environment["Management__Urls"] = $"http://127.0.0.1:{managementPort}";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning";
         var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {name}");
@@ -43,7 +58,7 @@ public sealed class ServerProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (writer) writer.WriteLine(e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new ServerProcess(name, process, new Uri($"http://127.0.0.1:{port}"));
+        var server = new ServerProcess(name, process, new Uri($"http://127.0.0.1:{port}"), new Uri($"http://127.0.0.1:{managementPort}"));
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         for (var i = 0; i < 120; i++)
         {
@@ -56,6 +71,40 @@ public sealed class ServerProcess : IAsyncDisposable
             await Task.Delay(500);
         }
         throw new TimeoutException($"{name} did not become ready; see {log}");
+    }
+
+    /// <summary>
+    /// The hub's garbage collections so far, from its <c>/metrics</c> (the runtime's own counters):
+    /// total pause in ms and collections of gen 0, 1 and 2; null when the server has no such page.
+    /// </summary>
+    public async Task<GcTotals?> GcTotalsAsync()
+    {
+        try
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+            var text = await http.GetStringAsync(new Uri(ManagementUri, "/metrics"));
+            double pause = -1;
+            long g0 = 0, g1 = 0, g2 = 0, allocated = 0;
+            foreach (var line in text.Split('\n'))
+            {
+                if (line.StartsWith("dotnet_gc_heap_total_allocated_bytes_total", StringComparison.Ordinal))
+                    allocated = long.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+                else if (line.StartsWith("dotnet_gc_pause_time_seconds_total", StringComparison.Ordinal))
+                    pause = double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture) * 1000;
+                else if (line.StartsWith("dotnet_gc_collections_total", StringComparison.Ordinal))
+                {
+                    var n = long.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+                    if (line.Contains("\"gen0\"", StringComparison.Ordinal)) g0 = n;
+                    else if (line.Contains("\"gen1\"", StringComparison.Ordinal)) g1 = n;
+                    else if (line.Contains("\"gen2\"", StringComparison.Ordinal)) g2 = n;
+                }
+            }
+            return pause < 0 ? null : new GcTotals(pause, g0, g1, g2, allocated);
+        }
+        catch (Exception)
+        {
+            return null;
+        }
     }
 
     /// <summary>User + system CPU seconds of the process so far (/proc/pid/stat fields 14 and 15).</summary>

@@ -40,6 +40,8 @@ public sealed class BenchOptions
     public string CompareCommit { get; set; } = "?";
     public int CompareRounds { get; set; } = 5;
     public double CompareCellSeconds { get; set; } = 10;
+    /// <summary>The unmeasured time at the same rate before each compared latency cell.</summary>
+    public double CompareWarmUpSeconds { get; set; } = 2;
     public int CompareLogRows { get; set; } = 500_000;
     public int CompareLogBatch { get; set; } = 1_000;
     public double StallSeconds { get; set; } = 30;
@@ -86,6 +88,7 @@ public sealed class BenchOptions
                 case "--subscribers": o.Subscribers = Ints(); break;
                 case "--rates": o.Rates = Ints(); break;
                 case "--cell-seconds": o.CellSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--compare-warmup-seconds": o.CompareWarmUpSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--catchup-events": o.CatchUpEvents = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--idle": o.IdleSubscribers = Ints(); break;
                 case "--dbload-subscribers": o.DbLoadSubscribers = int.Parse(Next(), CultureInfo.InvariantCulture); break;

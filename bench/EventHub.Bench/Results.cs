@@ -5,7 +5,8 @@ public sealed record LatencyCell(
     long Written, long Expected, long Received, long Lost, bool Drained,
     double P50Ms, double P99Ms, double MaxMs, double DeliveriesPerSecond, double HubCpuSeconds,
     double DeliveriesPerCpuSecond, double WallSeconds, double BenchCpuSeconds,
-    double FirstP50Ms = 0, double FirstP99Ms = 0, double SpreadP50Ms = 0, double SpreadP99Ms = 0, double BenchGcPauseMs = 0);
+    double FirstP50Ms = 0, double FirstP99Ms = 0, double SpreadP50Ms = 0, double SpreadP99Ms = 0, double BenchGcPauseMs = 0,
+    string HubGc = "");
 
 public sealed record FanoutCapacity(string Server, string Transport, double DeliveriesPerSecond, string AtCell,
     double DeliveriesPerCpuSecond, string BestPerCpuCell, string Note);

@@ -63,6 +63,7 @@ public sealed partial class BenchRun
         var id = _timeline.NewCell(stats);
         var benchCpu0 = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
         var benchPause0 = GC.GetTotalPauseDuration();
+        var hubGc0 = await server.GcTotalsAsync();
         var cpu0 = server.CpuSeconds();
         var t0 = Stopwatch.GetTimestamp();
         var write = await _writer.RunAsync(rate, TimeSpan.FromSeconds(o.CellSeconds), id, rate >= 500 ? 8 : 4);
@@ -73,6 +74,7 @@ public sealed partial class BenchRun
         var cpu1 = server.CpuSeconds();
         var benchCpu1 = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
         var benchPause = (GC.GetTotalPauseDuration() - benchPause0).TotalMilliseconds;
+        var hubGc = GcTotals.Describe(hubGc0, await server.GcTotalsAsync());
         _timeline.ResolveEarly();
         var (first, spread) = _timeline.EventStats(id);
         var wall = (t1 - t0) / (double)Stopwatch.Frequency;
@@ -85,7 +87,7 @@ public sealed partial class BenchRun
             Math.Round(received / wall), Math.Round(hubCpu, 2), hubCpu > 0 ? Math.Round(received / hubCpu) : 0,
             Math.Round(wall, 2), Math.Round(benchCpu1 - benchCpu0, 2),
             first.Percentile(50) / 1000.0, first.Percentile(99) / 1000.0, spread.Percentile(50) / 1000.0, spread.Percentile(99) / 1000.0,
-            Math.Round(benchPause, 1));
+            Math.Round(benchPause, 1), hubGc);
     }
 
     // ---------------------------------------------------------------- memory per idle subscriber, database load
