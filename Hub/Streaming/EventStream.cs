@@ -94,25 +94,24 @@ public sealed class EventStream : IAsyncDisposable
                     continue;
                 }
 
-                if (!await WaitForLiveAsync(cancellationToken, token))
+                // Awaited here rather than in a helper: an async helper that suspends allocates its
+                // state per wait, i.e. per live delivery of an idle stream.
+                bool more;
+                try
+                {
+                    more = await _subscription.WaitToReadAsync(token);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && _stopping.IsCancellationRequested)
+                {
+                    more = false;
+                }
+                if (!more)
                     yield break; // unsubscribed (disposed) or the host is stopping
             }
         }
         finally
         {
             await DisposeAsync();
-        }
-    }
-
-    private async ValueTask<bool> WaitForLiveAsync(CancellationToken caller, CancellationToken linked)
-    {
-        try
-        {
-            return await _subscription.WaitToReadAsync(linked);
-        }
-        catch (OperationCanceledException) when (!caller.IsCancellationRequested && _stopping.IsCancellationRequested)
-        {
-            return false;
         }
     }
 
