@@ -136,7 +136,7 @@ public sealed class SseEventWriter(PipeWriter output, TimeProvider timeProvider,
     /// <remarks>
     /// The keep-alive used to race each wait against a timer of its own (Task.WhenAny): every
     /// delivery to a live stream cost a timer, a linked token source, a task for the wait and an
-    /// async method's state: ~1.1 KB of garbage per delivery, 11 MB/s at 100 subscribers x 100
+    /// async method's state: ~1.3 KB of garbage per delivery, 13 MB/s at 100 subscribers x 100
     /// events/s, a gen-0 collection every 1-2 s. Waiting on the event directly leaves the
     /// subscription's wait the only allocation per delivery (bench/results/2026-12-04-sse-allocations.md).
     /// </remarks>
