@@ -131,10 +131,10 @@ public static class CompareReport
             s.AppendLine($"| {l.Build} | {l.Case} | {l.LogRows:N0} | {l.Cell.AchievedRate:N0} | {F(l.Cell.P50Ms)} | {F(l.Cell.P99Ms)} | {F(l.Cell.MaxMs)} | {l.Cell.DeliveriesPerSecond:N0} | {l.Cell.Lost:N0} | {F(l.Cell.HubCpuSeconds, 2)} | {l.Note} |");
         s.AppendLine();
 
-        s.AppendLine("Per event (each of the cell's ~1,000 events counts once): the latency of its first delivery, commit to the first of the 100 clients (what the database and the hub add before the fan-out), and its spread, first to last client (the fan-out and the clients); and the GC pauses during the cell of the bench process (each delays every client's receive time) and of the hub (each delays every delivery in flight), in ms, the hub's with its collections of gen 0/1/2 and what it allocated in the cell.").AppendLine();
-        s.AppendLine("| build | case | first delivery p50 ms | first delivery p99 ms | spread p50 ms | spread p99 ms | bench GC pauses ms | hub GC pauses ms (gen 0/1/2), allocated |").AppendLine("|---|---|---:|---:|---:|---:|---:|---:|");
+        s.AppendLine("Per event (each of the cell's ~1,000 events counts once): the latency of its first delivery, commit to the first of the 100 clients (what the database and the hub add before the fan-out), and its spread, first to last client (the fan-out and the clients); and the GC pauses during the cell of the bench process (each delays every client's receive time) and of the hub (each delays every delivery in flight), in ms, the hub's with its collections of gen 0/1/2 and what it allocated in the cell; and the cluster's checkpoints that began or ended in the cell, with the buffers they wrote (their writes slow every commit's flush meanwhile).").AppendLine();
+        s.AppendLine("| build | case | first delivery p50 ms | first delivery p99 ms | spread p50 ms | spread p99 ms | bench GC pauses ms | hub GC pauses ms (gen 0/1/2), allocated | checkpoints |").AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var l in c.Latency)
-            s.AppendLine($"| {l.Build} | {l.Case} | {F(l.Cell.FirstP50Ms)} | {F(l.Cell.FirstP99Ms)} | {F(l.Cell.SpreadP50Ms)} | {F(l.Cell.SpreadP99Ms)} | {F(l.Cell.BenchGcPauseMs)} | {l.Cell.HubGc} |");
+            s.AppendLine($"| {l.Build} | {l.Case} | {F(l.Cell.FirstP50Ms)} | {F(l.Cell.FirstP99Ms)} | {F(l.Cell.SpreadP50Ms)} | {F(l.Cell.SpreadP99Ms)} | {F(l.Cell.BenchGcPauseMs)} | {l.Cell.HubGc} | {l.Cell.Checkpoints} |");
         s.AppendLine();
 
         if (c.TopStatements.Count > 0)

@@ -64,6 +64,7 @@ public sealed partial class BenchRun
         var benchCpu0 = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
         var benchPause0 = GC.GetTotalPauseDuration();
         var hubGc0 = await server.GcTotalsAsync();
+        var checkpoints0 = await CheckpointsAsync();
         var cpu0 = server.CpuSeconds();
         var t0 = Stopwatch.GetTimestamp();
         var write = await _writer.RunAsync(rate, TimeSpan.FromSeconds(o.CellSeconds), id, rate >= 500 ? 8 : 4);
@@ -75,6 +76,8 @@ public sealed partial class BenchRun
         var benchCpu1 = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
         var benchPause = (GC.GetTotalPauseDuration() - benchPause0).TotalMilliseconds;
         var hubGc = GcTotals.Describe(hubGc0, await server.GcTotalsAsync());
+        var checkpoints1 = await CheckpointsAsync();
+        var checkpoints = $"{checkpoints1.Count - checkpoints0.Count} ({checkpoints1.Buffers - checkpoints0.Buffers:N0} buffers)";
         _timeline.ResolveEarly();
         var (first, spread) = _timeline.EventStats(id);
         var wall = (t1 - t0) / (double)Stopwatch.Frequency;
@@ -87,7 +90,17 @@ public sealed partial class BenchRun
             Math.Round(received / wall), Math.Round(hubCpu, 2), hubCpu > 0 ? Math.Round(received / hubCpu) : 0,
             Math.Round(wall, 2), Math.Round(benchCpu1 - benchCpu0, 2),
             first.Percentile(50) / 1000.0, first.Percentile(99) / 1000.0, spread.Percentile(50) / 1000.0, spread.Percentile(99) / 1000.0,
-            Math.Round(benchPause, 1), hubGc);
+            Math.Round(benchPause, 1), hubGc, checkpoints);
+    }
+
+    /// <summary>The cluster's checkpoints so far (timed and requested) and the buffers they wrote: a checkpoint's writes slow every flush meanwhile.</summary>
+    private async Task<(long Count, long Buffers)> CheckpointsAsync()
+    {
+        await using var c = await _admin.OpenConnectionAsync();
+        await using var cmd = new NpgsqlCommand("SELECT checkpoints_timed + checkpoints_req, buffers_checkpoint FROM pg_stat_bgwriter", c);
+        await using var r = await cmd.ExecuteReaderAsync();
+        await r.ReadAsync();
+        return (r.GetInt64(0), r.GetInt64(1));
     }
 
     // ---------------------------------------------------------------- memory per idle subscriber, database load
