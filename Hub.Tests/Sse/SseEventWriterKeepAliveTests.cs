@@ -153,25 +153,25 @@ public sealed class SseEventWriterKeepAliveTests
             using var bound = new CancellationTokenSource(Bound);
             while (!done())
             {
-                var result = await _pipe.Reader.ReadAsync(bound.Token);
-                foreach (var segment in result.Buffer)
-                    _text.Append(Encoding.UTF8.GetString(segment.Span));
-                _pipe.Reader.AdvanceTo(result.Buffer.End);
+                Take(await _pipe.Reader.ReadAsync(bound.Token));
             }
         }
 
         /// <summary>Reads what the pipe holds now, without waiting.</summary>
         public WriterUnderTest ReadAvailable()
         {
-            while (_pipe.Reader.TryRead(out var result))
-            {
-                var empty = result.Buffer.IsEmpty;
-                foreach (var segment in result.Buffer)
-                    _text.Append(Encoding.UTF8.GetString(segment.Span));
-                _pipe.Reader.AdvanceTo(result.Buffer.End);
-                if (empty) break;
-            }
+            while (_pipe.Reader.TryRead(out var result) && Take(result)) { }
             return this;
+        }
+
+        /// <summary>Keeps what <paramref name="result"/> holds and consumes it; false when it held nothing.</summary>
+        private bool Take(ReadResult result)
+        {
+            var any = !result.Buffer.IsEmpty;
+            foreach (var segment in result.Buffer)
+                _text.Append(Encoding.UTF8.GetString(segment.Span));
+            _pipe.Reader.AdvanceTo(result.Buffer.End);
+            return any;
         }
 
         private int CountOf(string text)

@@ -6,7 +6,7 @@ using Npgsql;
 
 namespace EventHub.Bench;
 
-/// <summary>A process's garbage collections so far: total pause (ms) and collections per generation.</summary>
+/// <summary>A process's garbage collections so far: total pause (ms), collections per generation, bytes allocated.</summary>
 public sealed record GcTotals(double PauseMs, long Gen0, long Gen1, long Gen2, long AllocatedBytes)
 {
     /// <summary>"pause ms (gen0/gen1/gen2 collections), MB allocated" between two readings.</summary>
@@ -75,7 +75,7 @@ public sealed class ServerProcess : IAsyncDisposable
 
     /// <summary>
     /// The hub's garbage collections so far, from its <c>/metrics</c> (the runtime's own counters):
-    /// total pause in ms and collections of gen 0, 1 and 2; null when the server has no such page.
+    /// total pause in ms, collections of gen 0, 1 and 2 and bytes allocated; null when the server has no such page.
     /// </summary>
     public async Task<GcTotals?> GcTotalsAsync()
     {
@@ -85,15 +85,16 @@ public sealed class ServerProcess : IAsyncDisposable
             var text = await http.GetStringAsync(new Uri(ManagementUri, "/metrics"));
             double pause = -1;
             long g0 = 0, g1 = 0, g2 = 0, allocated = 0;
+            static double Value(string line) => double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
             foreach (var line in text.Split('\n'))
             {
                 if (line.StartsWith("dotnet_gc_heap_total_allocated_bytes_total", StringComparison.Ordinal))
-                    allocated = long.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+                    allocated = (long)Value(line);
                 else if (line.StartsWith("dotnet_gc_pause_time_seconds_total", StringComparison.Ordinal))
-                    pause = double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture) * 1000;
+                    pause = Value(line) * 1000;
                 else if (line.StartsWith("dotnet_gc_collections_total", StringComparison.Ordinal))
                 {
-                    var n = long.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+                    var n = (long)Value(line);
                     if (line.Contains("\"gen0\"", StringComparison.Ordinal)) g0 = n;
                     else if (line.Contains("\"gen1\"", StringComparison.Ordinal)) g1 = n;
                     else if (line.Contains("\"gen2\"", StringComparison.Ordinal)) g2 = n;
