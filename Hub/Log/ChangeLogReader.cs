@@ -23,6 +23,7 @@ public sealed class ChangeLogReader : IChangeLogReader
     /// <summary>The epoch's one read, shared by every caller (null until asked, or after a read failed).</summary>
     private Task<string>? _epoch;
     private readonly Lock _epochLock = new();
+    private readonly RepeatedStrings _strings = new();
 
     public ChangeLogReader(NpgsqlDataSource dataSource) : this(dataSource, dataSource, TickBatchSql.Forward) { }
 
@@ -101,7 +102,7 @@ public sealed class ChangeLogReader : IChangeLogReader
     /// plan when that is no dearer, which it is here. LargeLogPlanTests checks that the generic
     /// plan is the same index range scans in position order as the custom one.
     /// </remarks>
-    private static async Task<(Row Header, List<LogEvent> Events, bool Ordered)> ReadPageAsync(NpgsqlConnection connection, string epoch,
+    private async Task<(Row Header, List<LogEvent> Events, bool Ordered)> ReadPageAsync(NpgsqlConnection connection, string epoch,
         string sql, NpgsqlParameter[] parameters, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(sql, connection);
@@ -197,8 +198,8 @@ public sealed class ChangeLogReader : IChangeLogReader
         ? LogPosition.Start
         : new LogPosition(header.pruned_tick, ulong.Parse(header.pruned_xid!, CultureInfo.InvariantCulture), header.pruned_seq);
 
-    private static LogEvent ToEvent(string epoch, Row r) =>
-        LogRows.ToEvent(epoch, r.tick_id!.Value, r.tx!, r.seq, r.project_id!, r.session_id, r.event_type!, r.payload!, r.created_at);
+    private LogEvent ToEvent(string epoch, Row r) =>
+        LogRows.ToEvent(epoch, r.tick_id!.Value, r.tx!, r.seq, r.project_id!, r.session_id, r.event_type!, r.payload!, r.created_at, _strings);
 
     /// <summary>The tail's read (unfiltered), for tests of its plan.</summary>
     internal static string TailReadSql => TickBatchSql.Forward(EventFilter.All);

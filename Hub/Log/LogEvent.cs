@@ -6,12 +6,20 @@ namespace EventHub.Log;
 
 /// <summary>
 /// One committed change_log row. Instances are immutable and shared by all subscribers: its JSON
-/// (the contract's wire shape) is computed once, on first use, and reused for every subscriber;
-/// transports keep their own framings beside it (fan-out never re-serializes an event).
+/// (the contract's wire shape) is built once, when the event is made, and reused for every
+/// subscriber; transports keep their own framings beside it (fan-out never re-serializes an event).
 /// </summary>
+/// <remarks>
+/// The event holds its payload only inside that JSON (<see cref="Payload"/> is a slice of it), not
+/// also as a string: the recent-events window keeps 20,000 events, and right after a burst they are
+/// young objects that the next gen-1 collection copies, so every byte an event holds is paid for in
+/// that pause (docs/performance.md, "Latency").
+/// </remarks>
 public sealed class LogEvent
 {
-    private byte[]? _json;
+    private readonly byte[] _json;
+    private readonly int _payloadStart;
+    private readonly int _payloadLength;
     private EncodingEntry? _encodings;
 
     /// <summary>One transport's encoding, in a list that only grows (one entry per transport).</summary>
@@ -22,8 +30,31 @@ public sealed class LogEvent
         public readonly EncodingEntry? Next = next;
     }
 
+    /// <param name="payloadJson">The payload object as JSON text, as the trigger built it (jsonb's text form).</param>
     public LogEvent(LogPosition position, string offset, long seq, string projectId, string? sessionId,
         string type, string payloadJson, DateTimeOffset createdAt)
+        : this(position, offset, seq, projectId, sessionId, type, createdAt)
+    {
+        var rented = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(payloadJson.Length));
+        try
+        {
+            var length = Encoding.UTF8.GetBytes(payloadJson, rented);
+            _json = EncodeJson(rented.AsSpan(0, length), out _payloadStart, out _payloadLength);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <param name="payloadUtf8">The payload object as UTF-8 JSON text, as the trigger built it (jsonb's text form).</param>
+    public LogEvent(LogPosition position, string offset, long seq, string projectId, string? sessionId,
+        string type, ReadOnlySpan<byte> payloadUtf8, DateTimeOffset createdAt)
+        : this(position, offset, seq, projectId, sessionId, type, createdAt) =>
+        _json = EncodeJson(payloadUtf8, out _payloadStart, out _payloadLength);
+
+    private LogEvent(LogPosition position, string offset, long seq, string projectId, string? sessionId,
+        string type, DateTimeOffset createdAt)
     {
         Position = position;
         Offset = offset;
@@ -31,8 +62,8 @@ public sealed class LogEvent
         ProjectId = projectId;
         SessionId = sessionId;
         Type = type;
-        PayloadJson = payloadJson;
         CreatedAt = createdAt.ToUniversalTime();
+        _json = [];
     }
 
     public LogPosition Position { get; }
@@ -42,15 +73,16 @@ public sealed class LogEvent
     public string ProjectId { get; }
     public string? SessionId { get; }
     public string Type { get; }
-    /// <summary>The payload object as JSON text, exactly as the trigger built it.</summary>
-    public string PayloadJson { get; }
     public DateTimeOffset CreatedAt { get; }
 
     /// <summary>
-    /// The event in the wire shape of the reference (section 3) plus its <c>offset</c>, as UTF-8 JSON.
-    /// Computed once; benign race: two threads may both compute it, the results are equal.
+    /// The payload object as compact UTF-8 JSON: the trigger's JSON without whitespace outside
+    /// strings (a slice of <see cref="Json"/>).
     /// </summary>
-    public ReadOnlyMemory<byte> Json => _json ??= EncodeJson();
+    public ReadOnlyMemory<byte> Payload => _json.AsMemory(_payloadStart, _payloadLength);
+
+    /// <summary>The event in the wire shape of the reference (section 3) plus its <c>offset</c>, as UTF-8 JSON.</summary>
+    public ReadOnlyMemory<byte> Json => _json;
 
     /// <summary>
     /// <paramref name="encoding"/>'s encoding of this event, built on first use and kept with the
@@ -68,9 +100,9 @@ public sealed class LogEvent
         }
     }
 
-    private byte[] EncodeJson()
+    private byte[] EncodeJson(ReadOnlySpan<byte> payloadJson, out int payloadStart, out int payloadLength)
     {
-        var buffer = new ArrayBufferWriter<byte>(256 + PayloadJson.Length);
+        var buffer = new ArrayBufferWriter<byte>(256 + payloadJson.Length);
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
@@ -79,10 +111,15 @@ public sealed class LogEvent
             if (SessionId is null) writer.WriteNull("sessionId"); else writer.WriteString("sessionId", SessionId);
             writer.WriteString("type", Type);
             writer.WritePropertyName("payload");
+            writer.Flush();
+            // Compact output: the value follows the property's colon directly.
+            payloadStart = buffer.WrittenCount;
             // jsonb's text form has spaces after ':' and ','; dropping whitespace outside strings
             // makes every frame compact. (A JsonDocument round trip did the same at more than half
             // of the hub's CPU per event during catch-up.)
-            WriteCompactPayload(writer, PayloadJson);
+            WriteCompactPayload(writer, payloadJson);
+            writer.Flush();
+            payloadLength = buffer.WrittenCount - payloadStart;
             writer.WriteString("createdAt", CreatedAt.UtcDateTime);
             writer.WriteString("offset", Offset);
             writer.WriteEndObject();
@@ -90,18 +127,16 @@ public sealed class LogEvent
         return buffer.WrittenSpan.ToArray();
     }
 
-    private static void WriteCompactPayload(Utf8JsonWriter writer, string json)
+    private static void WriteCompactPayload(Utf8JsonWriter writer, ReadOnlySpan<byte> json)
     {
-        var rented = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(json.Length));
+        var rented = ArrayPool<byte>.Shared.Rent(json.Length);
         try
         {
-            var length = Encoding.UTF8.GetBytes(json, rented);
             var written = 0;
             var inString = false;
             var escaped = false;
-            for (var i = 0; i < length; i++)
+            foreach (var b in json)
             {
-                var b = rented[i];
                 if (inString)
                 {
                     if (escaped) escaped = false;

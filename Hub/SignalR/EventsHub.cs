@@ -88,7 +88,7 @@ public sealed partial class EventsHub(
                 Event = new ChangeEvent
                 {
                     Seq = x.Event.Seq, ProjectId = x.Event.ProjectId, SessionId = x.Event.SessionId, Type = x.Event.Type,
-                    Payload = System.Text.Json.JsonSerializer.Deserialize<System.Text.Json.JsonElement>(x.Event.PayloadJson),
+                    Payload = System.Text.Json.JsonSerializer.Deserialize<System.Text.Json.JsonElement>(x.Event.Payload.Span),
                     CreatedAt = x.Event.CreatedAt, Offset = x.Event.Offset,
                 },
             }).ToList(),

@@ -99,9 +99,7 @@ public sealed class SseEventWriter(PipeWriter output, TimeProvider timeProvider,
                     finally { await keepAlive.BusyAsync(); }
                 }
                 if (!more) break;
-                var frame = SseEventFrames.Of(enumerator.Current).Span;
-                output.Write(frame);
-                unflushed += frame.Length;
+                unflushed += SseEventFrames.Write(output, enumerator.Current);
                 wrote = true;
                 if (unflushed >= FlushThresholdBytes)
                 {

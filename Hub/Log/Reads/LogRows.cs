@@ -6,10 +6,23 @@ namespace EventHub.Log;
 internal static class LogRows
 {
     public static LogEvent ToEvent(string epoch, long tick, string tx, long seq, string project, string? session,
-        string type, string payload, DateTime createdAt)
+        string type, string payload, DateTime createdAt, RepeatedStrings? strings = null)
     {
         var position = new LogPosition(tick, ulong.Parse(tx, CultureInfo.InvariantCulture), seq);
-        return new LogEvent(position, Offset.Format(epoch, position), seq, project, session, type, payload,
-            new DateTimeOffset(DateTime.SpecifyKind(createdAt, DateTimeKind.Utc)));
+        return strings is null
+            ? new LogEvent(position, Offset.Format(epoch, position), seq, project, session, type, payload, Utc(createdAt))
+            : new LogEvent(position, Offset.Format(epoch, position), seq, strings.Share(project), strings.ShareOrNull(session),
+                strings.Share(type), payload, Utc(createdAt));
     }
+
+    /// <param name="payload">The payload's JSON text as UTF-8 (Npgsql reads a text column as bytes without decoding it).</param>
+    public static LogEvent ToEvent(string epoch, long tick, string tx, long seq, string project, string? session,
+        string type, ReadOnlySpan<byte> payload, DateTime createdAt, RepeatedStrings strings)
+    {
+        var position = new LogPosition(tick, ulong.Parse(tx, CultureInfo.InvariantCulture), seq);
+        return new LogEvent(position, Offset.Format(epoch, position), seq, strings.Share(project), strings.ShareOrNull(session),
+            strings.Share(type), payload, Utc(createdAt));
+    }
+
+    private static DateTimeOffset Utc(DateTime createdAt) => new(DateTime.SpecifyKind(createdAt, DateTimeKind.Utc));
 }

@@ -31,8 +31,8 @@ public static class TickRowsSql
     };
 
     /// <summary>The event of the reader's current row (its <see cref="Tx"/> is not null).</summary>
-    public static LogEvent ReadEvent(NpgsqlDataReader reader, string epoch, long tickId) =>
+    internal static LogEvent ReadEvent(NpgsqlDataReader reader, string epoch, long tickId, RepeatedStrings strings) =>
         LogRows.ToEvent(epoch, tickId, reader.GetString(Tx), reader.GetInt64(Seq), reader.GetString(ProjectId),
-            reader.IsDBNull(SessionId) ? null : reader.GetString(SessionId), reader.GetString(EventType), reader.GetString(Payload),
-            reader.GetDateTime(CreatedAt));
+            reader.IsDBNull(SessionId) ? null : reader.GetString(SessionId), reader.GetString(EventType), reader.GetFieldValue<byte[]>(Payload),
+            reader.GetDateTime(CreatedAt), strings);
 }

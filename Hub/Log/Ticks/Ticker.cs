@@ -28,6 +28,7 @@ public sealed partial class Ticker(
     ILogger<Ticker> logger) : BackgroundService
 {
     private readonly Guid _owner = Guid.NewGuid();
+    private readonly RepeatedStrings _strings = new();
     private volatile bool _leader;
     private long _ticksMade;
     private long _rounds;
@@ -169,7 +170,7 @@ public sealed partial class Ticker(
                         made = reader.GetBoolean(TickRowsSql.Made);
                         hasRows = reader.GetBoolean(TickRowsSql.HasRows);
                         if (!reader.IsDBNull(TickRowsSql.Tx))
-                            (events ??= []).Add(TickRowsSql.ReadEvent(reader, epoch, tickId));
+                            (events ??= []).Add(TickRowsSql.ReadEvent(reader, epoch, tickId, _strings));
                     }
                 }
                 catch

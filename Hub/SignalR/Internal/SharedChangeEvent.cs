@@ -22,7 +22,7 @@ internal sealed class SharedChangeEvent : ChangeEvent
         ProjectId = source.ProjectId;
         SessionId = source.SessionId;
         Type = source.Type;
-        Payload = JsonSerializer.Deserialize<JsonElement>(source.PayloadJson);
+        Payload = JsonSerializer.Deserialize<JsonElement>(source.Payload.Span);
         CreatedAt = source.CreatedAt.ToUniversalTime();
         Offset = source.Offset;
     }

@@ -1,0 +1,64 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using EventHub.Log;
+using EventHub.Sse;
+
+namespace EventHub.Tests.Streaming;
+
+/// <summary>
+/// <see cref="LogEvent"/>'s one JSON: the wire shape built when the event is made, the payload a
+/// compact slice of it, and the SSE frame written around it rather than kept as a second copy.
+/// </summary>
+public sealed class LogEventTests
+{
+    // jsonb's text form: a space after every ':' and ','; strings keep theirs, escapes included.
+    private const string JsonbText = """{"id": "ao-1", "note": "a, b: \"c d\" \\", "emoji": "é ☃", "n": 3, "list": [1, 2]}""";
+    private const string Compact = """{"id":"ao-1","note":"a, b: \"c d\" \\","emoji":"é ☃","n":3,"list":[1,2]}""";
+
+    private static LogEvent FromText() => new(new LogPosition(7, 100, 16), "0123abcdef-7-16", 16, "ao", "ao-1",
+        "session_created", JsonbText, new DateTimeOffset(2026, 6, 5, 12, 0, 0, TimeSpan.FromHours(2)));
+
+    private static LogEvent FromUtf8() => new(new LogPosition(7, 100, 16), "0123abcdef-7-16", 16, "ao", "ao-1",
+        "session_created", Encoding.UTF8.GetBytes(JsonbText).AsSpan(), new DateTimeOffset(2026, 6, 5, 12, 0, 0, TimeSpan.FromHours(2)));
+
+    [Fact]
+    public void The_json_is_the_wire_shape_with_the_payload_compacted_and_the_payload_is_a_slice_of_it()
+    {
+        var e = FromText();
+        Assert.Equal(
+            """{"seq":16,"projectId":"ao","sessionId":"ao-1","type":"session_created","payload":""" + Compact +
+            ""","createdAt":"2026-06-05T10:00:00Z","offset":"0123abcdef-7-16"}""",
+            Encoding.UTF8.GetString(e.Json.Span));
+        Assert.Equal(Compact, Encoding.UTF8.GetString(e.Payload.Span));
+        Assert.True(JsonElement.DeepEquals(JsonDocument.Parse(JsonbText).RootElement, JsonDocument.Parse(e.Payload).RootElement));
+
+        // One copy of the payload: the slice is of the JSON's own array.
+        Assert.True(MemoryMarshal.TryGetArray(e.Json, out var json));
+        Assert.True(MemoryMarshal.TryGetArray(e.Payload, out var payload));
+        Assert.Same(json.Array, payload.Array);
+    }
+
+    [Fact]
+    public void An_event_made_from_the_payloads_utf8_bytes_is_the_same_as_one_made_from_its_text()
+    {
+        Assert.Equal(FromText().Json.ToArray(), FromUtf8().Json.ToArray());
+        Assert.Equal(FromText().Payload.ToArray(), FromUtf8().Payload.ToArray());
+    }
+
+    [Fact]
+    public void The_sse_frame_is_the_head_then_the_events_json_and_every_subscriber_gets_the_same_bytes()
+    {
+        var e = FromText();
+        var first = new ArrayBufferWriter<byte>();
+        var length = SseEventFrames.Write(first, e);
+        Assert.Equal(first.WrittenCount, length);
+        Assert.Equal("id: 0123abcdef-7-16\nevent: session_created\ndata: " + Encoding.UTF8.GetString(e.Json.Span) + "\n\n",
+            Encoding.UTF8.GetString(first.WrittenSpan));
+
+        var second = new ArrayBufferWriter<byte>();
+        SseEventFrames.Write(second, e);
+        Assert.Equal(first.WrittenSpan.ToArray(), second.WrittenSpan.ToArray());
+    }
+}
