@@ -11,6 +11,12 @@ namespace EventHub.SignalR.Internal;
 /// subscriber. The protocols write its pre-encoded forms raw (<see cref="SharedChangeEventJsonConverter"/>,
 /// <see cref="SharedChangeEventFormatter"/>), so a subscriber costs a copy, not a serialization.
 /// </summary>
+/// <remarks>
+/// Its <see cref="ChangeEvent.Payload"/> is left unset: nothing reads it (both protocols write the
+/// encoded forms), and a parsed copy of every payload would live as long as the event, i.e. as
+/// long as the recent-events window keeps it. The MessagePack form parses the payload while it is
+/// built, once per event.
+/// </remarks>
 internal sealed class SharedChangeEvent : ChangeEvent
 {
     private byte[]? _messagePack;
@@ -22,7 +28,6 @@ internal sealed class SharedChangeEvent : ChangeEvent
         ProjectId = source.ProjectId;
         SessionId = source.SessionId;
         Type = source.Type;
-        Payload = JsonSerializer.Deserialize<JsonElement>(source.Payload.Span);
         CreatedAt = source.CreatedAt.ToUniversalTime();
         Offset = source.Offset;
     }
@@ -38,10 +43,13 @@ internal sealed class SharedChangeEvent : ChangeEvent
     /// </summary>
     public ReadOnlyMemory<byte> MessagePack => _messagePack ??= EncodeMessagePack();
 
-    private byte[] EncodeMessagePack() =>
-        MessagePackSerializer.Serialize<ChangeEvent>(new ChangeEvent
+    private byte[] EncodeMessagePack()
+    {
+        using var payload = JsonDocument.Parse(Source.Payload);
+        return MessagePackSerializer.Serialize<ChangeEvent>(new ChangeEvent
         {
             Seq = Seq, ProjectId = ProjectId, SessionId = SessionId, Type = Type,
-            Payload = Payload, CreatedAt = CreatedAt, Offset = Offset,
+            Payload = payload.RootElement, CreatedAt = CreatedAt, Offset = Offset,
         }, EventHubMessagePack.Options);
+    }
 }
