@@ -21,7 +21,7 @@ public sealed class SubscriptionTests
         s.OnOverflow = () =>
         {
             while (s.TryRead(out _)) { }
-            if (!s.IsLagged) readerWait = s.WaitToReadAsync(CancellationToken.None).AsTask();
+            if (!s.IsLagged) readerWait = s.WaitToReadAsync().AsTask();
         };
         Assert.True(s.Offer(Event(3)));
         s.OnOverflow = null;
@@ -46,6 +46,18 @@ public sealed class SubscriptionTests
         s.Rearm();
         Assert.False(s.Offer(Event(6)));
         Assert.True(s.TryRead(out var next) && next.Seq == 6);
+    }
+
+    [Fact]
+    public async Task A_completed_subscription_ends_its_readers_wait_and_refuses_offers_without_counting_a_lag()
+    {
+        var s = new Subscription(EventFilter.All, 2);
+        var wait = s.WaitToReadAsync().AsTask();
+        s.Complete(); // a stream cancelled while still in the fan-out
+        Assert.False(await wait.WithTimeout(TimeSpan.FromSeconds(5)));
+        Assert.False(s.Offer(Event(1)));
+        Assert.False(s.IsLagged);
+        Assert.Equal(0, s.LagCount);
     }
 
     private static LogEvent Event(long seq)

@@ -67,6 +67,9 @@ public sealed class EventStream : IAsyncDisposable
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping);
         var token = linked.Token;
+        // Cancellation reaches the live wait by completing the subscription, registered once per
+        // stream, so that each wait can take no token (see Subscription.WaitToReadAsync).
+        using var endLiveWait = token.UnsafeRegister(static s => ((Subscription)s!).Complete(), _subscription);
         try
         {
             while (!_stopping.IsCancellationRequested)
@@ -96,17 +99,11 @@ public sealed class EventStream : IAsyncDisposable
 
                 // Awaited here rather than in a helper: an async helper that suspends allocates its
                 // state per wait, i.e. per live delivery of an idle stream.
-                bool more;
-                try
+                if (!await _subscription.WaitToReadAsync())
                 {
-                    more = await _subscription.WaitToReadAsync(token);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && _stopping.IsCancellationRequested)
-                {
-                    more = false;
-                }
-                if (!more)
+                    cancellationToken.ThrowIfCancellationRequested(); // the caller gave up
                     yield break; // unsubscribed (disposed) or the host is stopping
+                }
             }
         }
         finally

@@ -20,6 +20,7 @@ public sealed class Subscription
     private readonly Channel<LogEvent> _buffer;
     private readonly int _capacity;
     private int _lagged;
+    private int _completed;
 
     public Subscription(EventFilter filter, int capacity)
     {
@@ -62,6 +63,9 @@ public sealed class Subscription
     {
         if (Volatile.Read(ref _lagged) == 1 || !Filter.MatchesType(e.Type)) return false;
         if (_buffer.Reader.Count < _capacity && _buffer.Writer.TryWrite(e)) return false;
+        // A stream that ended (cancelled while still in the fan-out) refuses events: not a lag.
+        // Complete sets the flag before it completes the channel, so a write it refused sees it.
+        if (Volatile.Read(ref _completed) == 1) return false;
         OnOverflow?.Invoke();
         LagCount++;
         Volatile.Write(ref _lagged, 1);
@@ -86,8 +90,18 @@ public sealed class Subscription
         return false;
     }
 
-    internal ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken) =>
-        _buffer.Reader.WaitToReadAsync(cancellationToken);
+    /// <summary>
+    /// Waits until an event is buffered (true) or the subscription is completed and drained (false).
+    /// It takes no token: the channel then reuses its one waiter, where a wait given a cancellable
+    /// token allocates an operation and a token registration each time, i.e. for every live
+    /// delivery of a stream that keeps up. A reader cancels its wait by <see cref="Complete"/>.
+    /// </summary>
+    internal ValueTask<bool> WaitToReadAsync() => _buffer.Reader.WaitToReadAsync(CancellationToken.None);
 
-    internal void Complete() => _buffer.Writer.TryComplete();
+    /// <summary>Ends the buffer: the reader gets what is buffered, then the end; offers are refused. Idempotent.</summary>
+    internal void Complete()
+    {
+        Volatile.Write(ref _completed, 1);
+        _buffer.Writer.TryComplete();
+    }
 }
