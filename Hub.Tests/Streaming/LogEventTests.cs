@@ -21,7 +21,7 @@ public sealed class LogEventTests
         "session_created", JsonbText, new DateTimeOffset(2026, 6, 5, 12, 0, 0, TimeSpan.FromHours(2)));
 
     private static LogEvent FromUtf8() => new(new LogPosition(7, 100, 16), "0123abcdef-7-16", 16, "ao", "ao-1",
-        "session_created", Encoding.UTF8.GetBytes(JsonbText).AsSpan(), new DateTimeOffset(2026, 6, 5, 12, 0, 0, TimeSpan.FromHours(2)));
+        "session_created", Encoding.UTF8.GetBytes(JsonbText), new DateTimeOffset(2026, 6, 5, 12, 0, 0, TimeSpan.FromHours(2)));
 
     [Fact]
     public void The_json_is_the_wire_shape_with_the_payload_compacted_and_the_payload_is_a_slice_of_it()
@@ -38,6 +38,52 @@ public sealed class LogEventTests
         Assert.True(MemoryMarshal.TryGetArray(e.Json, out var json));
         Assert.True(MemoryMarshal.TryGetArray(e.Payload, out var payload));
         Assert.Same(json.Array, payload.Array);
+    }
+
+    [Fact]
+    public void Once_its_json_is_built_the_event_no_longer_holds_the_payload_it_was_made_from()
+    {
+        var (e, payload) = Made();
+        Assert.True(HeldAfterCollection(payload)); // before: the event holds what was read
+        Assert.Equal(Compact, Encoding.UTF8.GetString(e.Payload.Span));
+        Assert.False(HeldAfterCollection(payload));
+        GC.KeepAlive(e);
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        static bool HeldAfterCollection(WeakReference<string> target)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            return target.TryGetTarget(out _);
+        }
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        static (LogEvent, WeakReference<string>) Made()
+        {
+            var text = new string(JsonbText.AsSpan());
+            return (new LogEvent(new LogPosition(7, 100, 16), "0123abcdef-7-16", 16, "ao", "ao-1", "session_created", text,
+                DateTimeOffset.UnixEpoch), new WeakReference<string>(text));
+        }
+    }
+
+    [Fact]
+    public async Task Threads_that_race_to_build_the_json_all_get_the_one_the_event_kept()
+    {
+        for (var round = 0; round < 200; round++)
+        {
+            var e = FromUtf8();
+            using var start = new Barrier(4);
+            var seen = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
+            {
+                start.SignalAndWait();
+                var payload = e.Payload; // builds the JSON, or reads what another thread built
+                Assert.Equal(Compact, Encoding.UTF8.GetString(payload.Span));
+                return e.Json;
+            })));
+            Assert.True(MemoryMarshal.TryGetArray(e.Json, out var kept));
+            Assert.All(seen, json => Assert.True(MemoryMarshal.TryGetArray(json, out var a) && ReferenceEquals(a.Array, kept.Array)));
+        }
     }
 
     [Fact]

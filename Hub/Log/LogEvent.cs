@@ -6,20 +6,24 @@ namespace EventHub.Log;
 
 /// <summary>
 /// One committed change_log row. Instances are immutable and shared by all subscribers: its JSON
-/// (the contract's wire shape) is built once, when the event is made, and reused for every
-/// subscriber; transports keep their own framings beside it (fan-out never re-serializes an event).
+/// (the contract's wire shape) is built once, on first use, and reused for every subscriber;
+/// transports keep their own framings beside it (fan-out never re-serializes an event).
 /// </summary>
 /// <remarks>
-/// The event holds its payload only inside that JSON (<see cref="Payload"/> is a slice of it), not
-/// also as a string: the recent-events window keeps 20,000 events, and right after a burst they are
-/// young objects that the next gen-1 collection copies, so every byte an event holds is paid for in
-/// that pause (docs/performance.md, "Latency").
+/// Until its JSON is built the event holds the payload as it was read; from then on only inside
+/// that JSON (<see cref="Payload"/> is a slice of it), not also as a string: the recent-events
+/// window keeps 20,000 events, and right after a burst they are young objects that the next
+/// collection copies, so every byte an event holds is paid for in that pause (docs/performance.md,
+/// "Latency"). Built on first use, not when read: a catch-up builds it in the stream's writer while
+/// the next page is read (built by the reader, catch-up ran ~15 % slower).
 /// </remarks>
 public sealed class LogEvent
 {
-    private readonly byte[] _json;
-    private readonly int _payloadStart;
-    private readonly int _payloadLength;
+    private byte[]? _json;
+    private int _payloadStart;
+    private int _payloadLength;
+    // The payload as read (a string, or UTF-8 bytes) until the JSON is built; then null.
+    private object? _payloadSource;
     private EncodingEntry? _encodings;
 
     /// <summary>One transport's encoding, in a list that only grows (one entry per transport).</summary>
@@ -33,28 +37,18 @@ public sealed class LogEvent
     /// <param name="payloadJson">The payload object as JSON text, as the trigger built it (jsonb's text form).</param>
     public LogEvent(LogPosition position, string offset, long seq, string projectId, string? sessionId,
         string type, string payloadJson, DateTimeOffset createdAt)
-        : this(position, offset, seq, projectId, sessionId, type, createdAt)
-    {
-        var rented = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(payloadJson.Length));
-        try
-        {
-            var length = Encoding.UTF8.GetBytes(payloadJson, rented);
-            _json = EncodeJson(rented.AsSpan(0, length), out _payloadStart, out _payloadLength);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
-    }
+        : this(position, offset, seq, projectId, sessionId, type, createdAt, (object)payloadJson) { }
 
-    /// <param name="payloadUtf8">The payload object as UTF-8 JSON text, as the trigger built it (jsonb's text form).</param>
+    /// <param name="payloadUtf8">
+    /// The payload object as UTF-8 JSON text, as the trigger built it (jsonb's text form). The event
+    /// keeps the array until it has built its JSON: the caller must not change it.
+    /// </param>
     public LogEvent(LogPosition position, string offset, long seq, string projectId, string? sessionId,
-        string type, ReadOnlySpan<byte> payloadUtf8, DateTimeOffset createdAt)
-        : this(position, offset, seq, projectId, sessionId, type, createdAt) =>
-        _json = EncodeJson(payloadUtf8, out _payloadStart, out _payloadLength);
+        string type, byte[] payloadUtf8, DateTimeOffset createdAt)
+        : this(position, offset, seq, projectId, sessionId, type, createdAt, (object)payloadUtf8) { }
 
     private LogEvent(LogPosition position, string offset, long seq, string projectId, string? sessionId,
-        string type, DateTimeOffset createdAt)
+        string type, DateTimeOffset createdAt, object payloadSource)
     {
         Position = position;
         Offset = offset;
@@ -63,7 +57,7 @@ public sealed class LogEvent
         SessionId = sessionId;
         Type = type;
         CreatedAt = createdAt.ToUniversalTime();
-        _json = [];
+        _payloadSource = payloadSource;
     }
 
     public LogPosition Position { get; }
@@ -79,10 +73,20 @@ public sealed class LogEvent
     /// The payload object as compact UTF-8 JSON: the trigger's JSON without whitespace outside
     /// strings (a slice of <see cref="Json"/>).
     /// </summary>
-    public ReadOnlyMemory<byte> Payload => _json.AsMemory(_payloadStart, _payloadLength);
+    public ReadOnlyMemory<byte> Payload
+    {
+        get
+        {
+            var json = Json; // built first: the slice's bounds are written before the JSON is published
+            return json.Slice(Volatile.Read(ref _payloadStart), Volatile.Read(ref _payloadLength));
+        }
+    }
 
-    /// <summary>The event in the wire shape of the reference (section 3) plus its <c>offset</c>, as UTF-8 JSON.</summary>
-    public ReadOnlyMemory<byte> Json => _json;
+    /// <summary>
+    /// The event in the wire shape of the reference (section 3) plus its <c>offset</c>, as UTF-8 JSON.
+    /// Built on first use; benign race: two threads may both build it, the results are equal.
+    /// </summary>
+    public ReadOnlyMemory<byte> Json => Volatile.Read(ref _json) ?? BuildJson();
 
     /// <summary>
     /// <paramref name="encoding"/>'s encoding of this event, built on first use and kept with the
@@ -98,6 +102,28 @@ public sealed class LogEvent
             var value = encoding.Encode(this);
             if (Interlocked.CompareExchange(ref _encodings, new EncodingEntry(encoding, value, head), head) == head) return value;
         }
+    }
+
+    private byte[] BuildJson()
+    {
+        var source = Volatile.Read(ref _payloadSource);
+        // Null: another thread has built the JSON (it publishes the JSON before it drops the source).
+        if (source is null) return Volatile.Read(ref _json)!;
+        byte[] json;
+        int start, length;
+        if (source is byte[] utf8) json = EncodeJson(utf8, out start, out length);
+        else
+        {
+            var text = (string)source;
+            var rented = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(text.Length));
+            try { json = EncodeJson(rented.AsSpan(0, Encoding.UTF8.GetBytes(text, rented)), out start, out length); }
+            finally { ArrayPool<byte>.Shared.Return(rented); }
+        }
+        Volatile.Write(ref _payloadStart, start);
+        Volatile.Write(ref _payloadLength, length);
+        var kept = Interlocked.CompareExchange(ref _json, json, null) ?? json;
+        Volatile.Write(ref _payloadSource, null);
+        return kept;
     }
 
     private byte[] EncodeJson(ReadOnlySpan<byte> payloadJson, out int payloadStart, out int payloadLength)

@@ -17,7 +17,7 @@ internal static class LogRows
 
     /// <param name="payload">The payload's JSON text as UTF-8 (Npgsql reads a text column as bytes without decoding it).</param>
     public static LogEvent ToEvent(string epoch, long tick, string tx, long seq, string project, string? session,
-        string type, ReadOnlySpan<byte> payload, DateTime createdAt, RepeatedStrings strings)
+        string type, byte[] payload, DateTime createdAt, RepeatedStrings strings)
     {
         var position = new LogPosition(tick, ulong.Parse(tx, CultureInfo.InvariantCulture), seq);
         return new LogEvent(position, Offset.Format(epoch, position), seq, strings.Share(project), strings.ShareOrNull(session),
