@@ -25,6 +25,7 @@ namespace EventHub.State;
 public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReader log, int maxConcurrentReads = int.MaxValue) : IDisposable
 {
     private readonly ReadSlots _slots = new(maxConcurrentReads);
+    private readonly RepeatedStrings _strings = new();
 
     /// <summary>Reads waiting for their turn now.</summary>
     public int Queued => _slots.Queued;
@@ -101,7 +102,7 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
                 }
                 if (!headSeen) throw new InvalidOperationException("The state read returned an entity before its head row.");
                 yield return new LiveStateItem(null, r.kind, Compact(r.entity_key!),
-                    LogRows.ToEvent(epoch, r.tick_id, r.tx, r.seq, r.project_id!, r.session_id, r.event_type!, r.payload!, r.created_at));
+                    LogRows.ToEvent(epoch, r.tick_id, r.tx, r.seq, r.project_id!, r.session_id, r.event_type!, r.payload!, r.created_at, _strings));
             }
             if (!notReady)
             {

@@ -6,13 +6,11 @@ namespace EventHub.Log;
 internal static class LogRows
 {
     public static LogEvent ToEvent(string epoch, long tick, string tx, long seq, string project, string? session,
-        string type, string payload, DateTime createdAt, RepeatedStrings? strings = null)
+        string type, string payload, DateTime createdAt, RepeatedStrings strings)
     {
         var position = new LogPosition(tick, ulong.Parse(tx, CultureInfo.InvariantCulture), seq);
-        return strings is null
-            ? new LogEvent(position, Offset.Format(epoch, position), seq, project, session, type, payload, Utc(createdAt))
-            : new LogEvent(position, Offset.Format(epoch, position), seq, strings.Share(project), strings.ShareOrNull(session),
-                strings.Share(type), payload, Utc(createdAt));
+        return new LogEvent(position, Offset.Format(epoch, position), seq, strings.Share(project), strings.ShareOrNull(session),
+            strings.Share(type), payload, Utc(createdAt));
     }
 
     /// <param name="payload">The payload's JSON text as UTF-8 (Npgsql reads a text column as bytes without decoding it).</param>
