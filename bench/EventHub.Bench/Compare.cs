@@ -307,7 +307,7 @@ public sealed partial class BenchRun
         var top = new List<string>();
         await using var c = await b.Admin.OpenConnectionAsync();
         await using var cmd = new NpgsqlCommand("""
-            SELECT s.calls, s.mean_exec_time, s.total_exec_time, r.rolname, left(regexp_replace(s.query, '\s+', ' ', 'g'), 160)
+            SELECT s.calls, s.mean_exec_time, s.total_exec_time, r.rolname, left(regexp_replace(s.query, '\s+', ' ', 'g'), 160), s.max_exec_time
             FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid JOIN pg_roles r ON r.oid = s.userid
             WHERE d.datname = current_database() AND s.query NOT ILIKE '%pg_stat_statements%'
             ORDER BY s.total_exec_time DESC LIMIT 5
@@ -315,7 +315,7 @@ public sealed partial class BenchRun
         await using var rd = await cmd.ExecuteReaderAsync();
         while (await rd.ReadAsync())
             top.Add(string.Create(CultureInfo.InvariantCulture,
-                $"{rd.GetInt64(0):N0} calls, mean {rd.GetDouble(1):F2} ms, total {rd.GetDouble(2):F0} ms ({rd.GetString(3)}): `{rd.GetString(4).Replace("`", "'").Replace("|", "/")}`"));
+                $"{rd.GetInt64(0):N0} calls, mean {rd.GetDouble(1):F2} ms, max {rd.GetDouble(5):F1} ms, total {rd.GetDouble(2):F0} ms ({rd.GetString(3)}): `{rd.GetString(4).Replace("`", "'").Replace("|", "/")}`"));
         return top;
     }
 

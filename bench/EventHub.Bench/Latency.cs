@@ -151,20 +151,25 @@ public sealed class Timeline(int capacity)
     /// Per event of <paramref name="cell"/> that reached a client: the latency of its first
     /// delivery (commit to the first client) and its spread (first to last client), in µs.
     /// </summary>
-    public (Histogram First, Histogram Spread) EventStats(int cell)
+    public (Histogram First, Histogram Spread, List<(long Micros, long Commit)> Slowest) EventStats(int cell, int slowest = 3)
     {
         var first = new Histogram();
         var spread = new Histogram();
+        // The slowest first deliveries with their commit times: when in the cell they happened, to
+        // set beside the hub's GC, the cluster's log (autovacuum, lock waits) and the statements.
+        var slow = new List<(long Micros, long Commit)>();
         for (var seq = 1; seq < capacity; seq++)
         {
             if (Volatile.Read(ref _cell[seq]) != cell) continue;
             var commit = Volatile.Read(ref _commit[seq]);
             var f = Volatile.Read(ref _first[seq]);
             if (commit == 0 || f == 0) continue;
-            first.Record(Math.Max(0, Micros(f - commit)));
+            var micros = Math.Max(0, Micros(f - commit));
+            first.Record(micros);
             spread.Record(Micros(Volatile.Read(ref _last[seq]) - f));
+            slow.Add((micros, commit));
         }
-        return (first, spread);
+        return (first, spread, slow.OrderByDescending(e => e.Micros).Take(slowest).ToList());
     }
 
     public static long Micros(long ticks) => ticks * 1_000_000 / Stopwatch.Frequency;

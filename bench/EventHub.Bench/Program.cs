@@ -30,6 +30,8 @@ public sealed class BenchOptions
     public double DbLoadSeconds { get; set; } = 10;
     public double WriteCostSeconds { get; set; } = 5;
     public bool Baseline { get; set; } = true;
+    /// <summary>Keep the cluster's log (lock waits, autovacuum, checkpoints, statements above 50 ms) as postgres.log beside the results.</summary>
+    public bool KeepPgLog { get; set; }
     public HashSet<string> Sections { get; set; } = ["latency", "memory", "dbload", "writecost", "catchup", "state"];
     /// <summary>The hub to measure; default: this repository's Hub/bin/Release/net10.0/EventHub.Hub.dll.</summary>
     public string? HubDll { get; set; }
@@ -93,6 +95,7 @@ public sealed class BenchOptions
                 case "--idle": o.IdleSubscribers = Ints(); break;
                 case "--dbload-subscribers": o.DbLoadSubscribers = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--no-baseline": o.Baseline = false; break;
+                case "--pg-log": o.KeepPgLog = true; break;
                 case "--hub-dll": o.HubDll = Path.GetFullPath(Next()); break;
                 case "--hub-label": o.HubLabel = Next(); break;
                 case "--compare-dll": o.CompareDll = Path.GetFullPath(Next()); break;
@@ -194,6 +197,11 @@ public sealed partial class BenchRun(BenchOptions o, string command)
             }
             else if (_hub is not null) await _hub.DisposeAsync();
             if (_pg is not null) await _pg.StopAsync();
+            if (o.KeepPgLog && File.Exists(Path.Combine(tmp, "postgres.log")))
+            {
+                Directory.CreateDirectory(o.OutDir);
+                File.Copy(Path.Combine(tmp, "postgres.log"), Path.Combine(o.OutDir, "postgres.log"), overwrite: true);
+            }
             try { Directory.Delete(tmp, recursive: true); } catch (Exception) { }
         }
         if (o.CompareDll is null) Report.Evaluate(_r, o);
@@ -217,6 +225,12 @@ public sealed partial class BenchRun(BenchOptions o, string command)
             await c.OpenAsync();
             await using var cmd = new NpgsqlCommand(
                 "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'; " +
+                // What may stall a cell, in the log that --pg-log keeps: lock waits above 50 ms
+                // (deadlock_timeout is when a wait is logged), every autovacuum and autoanalyze,
+                // checkpoints and statements above 50 ms.
+                (o.KeepPgLog ? "ALTER SYSTEM SET log_lock_waits = on; ALTER SYSTEM SET deadlock_timeout = '50ms'; " +
+                               "ALTER SYSTEM SET log_autovacuum_min_duration = 0; ALTER SYSTEM SET log_checkpoints = on; " +
+                               "ALTER SYSTEM SET log_min_duration_statement = 50; " : "") +
                 "CREATE ROLE bench_writer LOGIN SUPERUSER PASSWORD 'bench'; CREATE ROLE bench_baseline LOGIN SUPERUSER PASSWORD 'bench'", c);
             await cmd.ExecuteNonQueryAsync();
         }

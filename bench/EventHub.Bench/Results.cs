@@ -6,7 +6,7 @@ public sealed record LatencyCell(
     double P50Ms, double P99Ms, double MaxMs, double DeliveriesPerSecond, double HubCpuSeconds,
     double DeliveriesPerCpuSecond, double WallSeconds, double BenchCpuSeconds,
     double FirstP50Ms = 0, double FirstP99Ms = 0, double SpreadP50Ms = 0, double SpreadP99Ms = 0, double BenchGcPauseMs = 0,
-    string HubGc = "", string Checkpoints = "");
+    string HubGc = "", string Checkpoints = "", string Slowest = "");
 
 public sealed record FanoutCapacity(string Server, string Transport, double DeliveriesPerSecond, string AtCell,
     double DeliveriesPerCpuSecond, string BestPerCpuCell, string Note);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Npgsql;
 
 namespace EventHub.Bench;
@@ -79,7 +80,11 @@ public sealed partial class BenchRun
         var checkpoints1 = await CheckpointsAsync();
         var checkpoints = $"{checkpoints1.Count - checkpoints0.Count} ({checkpoints1.Buffers - checkpoints0.Buffers:N0} buffers)";
         _timeline.ResolveEarly();
-        var (first, spread) = _timeline.EventStats(id);
+        var (first, spread, slowest) = _timeline.EventStats(id);
+        // Offsets from the cell's start and wall-clock times (UTC, the cluster log's clock) of its slowest events.
+        var wallAtT0 = DateTime.UtcNow - Stopwatch.GetElapsedTime(t0);
+        var slowestText = string.Join("; ", slowest.Select(e => string.Create(CultureInfo.InvariantCulture,
+            $"{e.Micros / 1000.0:F1} ms at +{(e.Commit - t0) / (double)Stopwatch.Frequency:F2} s ({wallAtT0.AddSeconds((e.Commit - t0) / (double)Stopwatch.Frequency):HH:mm:ss.fff}Z)")));
         var wall = (t1 - t0) / (double)Stopwatch.Frequency;
         var received = stats.Received;
         var hubCpu = cpu1 - cpu0;
@@ -90,7 +95,7 @@ public sealed partial class BenchRun
             Math.Round(received / wall), Math.Round(hubCpu, 2), hubCpu > 0 ? Math.Round(received / hubCpu) : 0,
             Math.Round(wall, 2), Math.Round(benchCpu1 - benchCpu0, 2),
             first.Percentile(50) / 1000.0, first.Percentile(99) / 1000.0, spread.Percentile(50) / 1000.0, spread.Percentile(99) / 1000.0,
-            Math.Round(benchPause, 1), hubGc, checkpoints);
+            Math.Round(benchPause, 1), hubGc, checkpoints, slowestText);
     }
 
     /// <summary>The cluster's checkpoints so far (timed and requested) and the buffers they wrote: a checkpoint's writes slow every flush meanwhile.</summary>
