@@ -139,7 +139,7 @@ public static class CompareReport
 
         if (c.TopStatements.Count > 0)
         {
-            s.AppendLine("Statements with the most execution time in the build's database during each latency cell (pg_stat_statements, reset before the cell; the writer's role is bench_writer):").AppendLine();
+            s.AppendLine("Statements with the most execution time in the build's database during each latency cell and its warm-up (pg_stat_statements, reset before the warm-up; the writer's role is bench_writer):").AppendLine();
             foreach (var (k, v) in c.TopStatements)
             {
                 s.AppendLine($"- {k}:");
