@@ -93,7 +93,7 @@ public sealed partial class BenchRun
         }
         _r.Parameters["comparison"] = $"builds {string.Join(" and ", _builds.Select(b => b.Label))}, each with its own fresh database in one cluster; both hubs run for the whole run (the one not measured is idle)";
         _r.Parameters["compareLatency"] = $"100 SSE subscribers of project bench x 100 events/s, {o.CompareCellSeconds} s per cell after an unmeasured {o.CompareWarmUpSeconds} s at the same rate, drain up to {o.DrainSeconds} s";
-        _r.Parameters["compareLog"] = $"{o.CompareLogRows:N0} rows inserted into change_log directly (INSERT ... SELECT generate_series, {o.CompareLogBatch:N0} per transaction, one transaction after the other while the hub runs), then VACUUM ANALYZE of the database";
+        _r.Parameters["compareLog"] = $"{o.CompareLogRows:N0} rows inserted into change_log directly (INSERT ... SELECT generate_series, {o.CompareLogBatch:N0} per transaction, one transaction after the other while the hub runs), then VACUUM ANALYZE of the database and a CHECKPOINT";
         _r.Parameters["compareStall"] = $"writer at 50 events/s for {o.StallSeconds + 8} s, 10 SSE subscribers; from 2 s in, one transaction holding an xid (pg_current_xact_id()) in the hub's database and one in another database of the cluster, both open {o.StallSeconds} s";
         _r.Parameters["compareWriteCost"] = $"{o.CompareRounds} rounds; each round measures both builds (order alternating), plain table then trigger table (order alternating), 8 writers, {o.WriteCostSeconds} s each, single-row autocommit INSERTs, synchronous_commit on; medians over the rounds";
         _r.Parameters["compareOpens"] = $"{o.Opens:N0} SSE requests of project bench without an offset (from now) started at once; time from the start to each response's headers";
@@ -359,6 +359,10 @@ public sealed partial class BenchRun
         Log($"  [{b.Label}] inserted {toInsert:N0} rows in {sw.Elapsed.TotalSeconds:F1} s; waiting for the hub to go idle");
         await WaitIdleAsync(b.Hub, 120);
         await ExecAsync(b.Admin, "VACUUM ANALYZE", 1200);
+        // The load leaves hundreds of MB of dirty pages; the kernel wrote them back during the next
+        // cell and stalled the WAL's fsyncs there (writers' COMMITs of 56-201 ms, and every event
+        // waits for its tick's commit: 2026-12-04-slowest-events.md). A checkpoint writes them now.
+        await ExecAsync(b.Admin, "CHECKPOINT", 600);
         await WaitIdleAsync(b.Hub, 30);
         var total = await ScalarAsync<long>(b.Admin, "SELECT count(*) FROM change_log");
         var ticks = await ScalarAsync<long>(b.Admin, "SELECT count(*) FROM pg_class WHERE relname = 'eventhub_tick'") > 0

@@ -254,14 +254,15 @@ public static class BenchSchema
 /// </summary>
 public sealed class Writer(NpgsqlDataSource db, Timeline timeline, string note)
 {
-    public sealed record Result(long Written, double Seconds, long FirstSeq, long LastSeq, long Failed);
+    /// <summary><paramref name="SlowestCommitMs"/>: the longest COMMIT, <paramref name="SlowestCommitAt"/> when it returned (Stopwatch timestamp).</summary>
+    public sealed record Result(long Written, double Seconds, long FirstSeq, long LastSeq, long Failed, double SlowestCommitMs = 0, long SlowestCommitAt = 0);
 
     public async Task<Result> RunAsync(double rate, TimeSpan duration, int cell, int connections, CancellationToken cancellationToken = default)
     {
         var total = (long)Math.Max(1, Math.Round(rate * duration.TotalSeconds));
         var start = Stopwatch.GetTimestamp();
         var hardStop = start + (long)((duration.TotalSeconds * 3 + 5) * Stopwatch.Frequency);
-        long next = -1, written = 0, failed = 0, first = long.MaxValue, last = 0;
+        long next = -1, written = 0, failed = 0, first = long.MaxValue, last = 0, slowestCommit = 0, slowestCommitAt = 0;
         var tasks = Enumerable.Range(0, connections).Select(async _ =>
         {
             await using var c = await db.OpenConnectionAsync(cancellationToken);
@@ -292,10 +293,18 @@ public sealed class Writer(NpgsqlDataSource db, Timeline timeline, string note)
                     url.Value = $"https://git.example/bench/pull/{i}";
                     var seq = (long)(await insert.ExecuteScalarAsync(cancellationToken))!;
                     timeline.Assign(seq, cell);
+                    var commitStart = Stopwatch.GetTimestamp();
                     await tx.CommitAsync(cancellationToken);
-                    timeline.Committed(seq, Stopwatch.GetTimestamp());
+                    var committed = Stopwatch.GetTimestamp();
+                    timeline.Committed(seq, committed);
                     Interlocked.Increment(ref written);
-                    lock (this) { first = Math.Min(first, seq); last = Math.Max(last, seq); }
+                    lock (this)
+                    {
+                        first = Math.Min(first, seq); last = Math.Max(last, seq);
+                        // A COMMIT waits for the WAL's flush; a slow one says the disk stalled, and a
+                        // tick's commit waits for the same flush.
+                        if (committed - commitStart > slowestCommit) (slowestCommit, slowestCommitAt) = (committed - commitStart, committed);
+                    }
                 }
                 catch (Exception e) when (e is NpgsqlException or InvalidOperationException or InvalidCastException)
                 {
@@ -305,6 +314,7 @@ public sealed class Writer(NpgsqlDataSource db, Timeline timeline, string note)
         }).ToList();
         await Task.WhenAll(tasks);
         var seconds = (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency;
-        return new Result(written, seconds, first == long.MaxValue ? 0 : first, last, failed);
+        return new Result(written, seconds, first == long.MaxValue ? 0 : first, last, failed,
+            slowestCommit * 1000.0 / Stopwatch.Frequency, slowestCommitAt);
     }
 }
