@@ -92,7 +92,7 @@ public sealed partial class BenchRun
             Cmp.BuildDetails[b.Label] += $"; NOTIFY trigger change_log_wake: {(wake > 0 ? "present" : "absent")}; ticker table: {(ticks > 0 ? "present" : "absent")}";
         }
         _r.Parameters["comparison"] = $"builds {string.Join(" and ", _builds.Select(b => b.Label))}, each with its own fresh database in one cluster; both hubs run for the whole run (the one not measured is idle)";
-        _r.Parameters["compareLatency"] = $"100 SSE subscribers of project bench x 100 events/s, {o.CompareCellSeconds} s per cell after an unmeasured {o.CompareWarmUpSeconds} s at the same rate, drain up to {o.DrainSeconds} s";
+        _r.Parameters["compareLatency"] = $"100 SSE subscribers of project bench x 100 events/s, {o.CompareCellSeconds} s per cell after an unmeasured {o.CompareWarmUpSeconds} s at the same rate in the same open loop (no pause between them), drain up to {o.DrainSeconds} s";
         _r.Parameters["compareLog"] = $"{o.CompareLogRows:N0} rows inserted into change_log directly (INSERT ... SELECT generate_series, {o.CompareLogBatch:N0} per transaction, one transaction after the other while the hub runs), then VACUUM ANALYZE of the database and a CHECKPOINT";
         _r.Parameters["compareStall"] = $"writer at 50 events/s for {o.StallSeconds + 8} s, 10 SSE subscribers; from 2 s in, one transaction holding an xid (pg_current_xact_id()) in the hub's database and one in another database of the cluster, both open {o.StallSeconds} s";
         _r.Parameters["compareWriteCost"] = $"{o.CompareRounds} rounds; each round measures both builds (order alternating), plain table then trigger table (order alternating), 8 writers, {o.WriteCostSeconds} s each, single-row autocommit INSERTs, synchronous_commit on; medians over the rounds";
@@ -163,14 +163,12 @@ public sealed partial class BenchRun
                 // showed p99 near 95 ms whichever build it measured (code paths of the hub and of
                 // these clients running for the first time), and the order of the builds decided
                 // which one paid it.
-                // The statements' counters are reset before the warm-up, not between it and the
-                // measured cell: right after a reset every statement of the cluster stores a new
-                // entry under the extension's exclusive lock, and the cell's first events paid for it.
+                // The statements' counters are reset before the warm-up: right after a reset every
+                // statement of the cluster stores a new entry under the extension's exclusive lock.
+                // The warm-up flows into the cell without a pause (RunCellAsync).
                 await ExecAsync(b.Admin, "SELECT pg_stat_statements_reset()");
-                o.CellSeconds = o.CompareWarmUpSeconds;
-                await RunCellAsync(b.Label, b.Hub, Transport.Sse, 100, clients, 100);
                 o.CellSeconds = o.CompareCellSeconds;
-                cell = await RunCellAsync(b.Label, b.Hub, Transport.Sse, 100, clients, 100);
+                cell = await RunCellAsync(b.Label, b.Hub, Transport.Sse, 100, clients, 100, o.CompareWarmUpSeconds);
             }
             finally { o.CellSeconds = seconds; }
             Cmp.TopStatements[$"{b.Label}: {caseName}"] = await TopStatementsAsync(b);

@@ -257,11 +257,17 @@ public sealed class Writer(NpgsqlDataSource db, Timeline timeline, string note)
     /// <summary><paramref name="SlowestCommitMs"/>: the longest COMMIT, <paramref name="SlowestCommitAt"/> when it returned (Stopwatch timestamp).</summary>
     public sealed record Result(long Written, double Seconds, long FirstSeq, long LastSeq, long Failed, double SlowestCommitMs = 0, long SlowestCommitAt = 0);
 
-    public async Task<Result> RunAsync(double rate, TimeSpan duration, int cell, int connections, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Writes at <paramref name="rate"/> for <paramref name="duration"/>, the events of <paramref name="cell"/>;
+    /// with <paramref name="warmUpEvents"/>, that many events of <paramref name="warmUpCell"/> come first in
+    /// the same open loop, without a pause (the result counts only the cell's events).
+    /// </summary>
+    public async Task<Result> RunAsync(double rate, TimeSpan duration, int cell, int connections, CancellationToken cancellationToken = default,
+        long warmUpEvents = 0, int warmUpCell = 0)
     {
-        var total = (long)Math.Max(1, Math.Round(rate * duration.TotalSeconds));
+        var total = warmUpEvents + (long)Math.Max(1, Math.Round(rate * duration.TotalSeconds));
         var start = Stopwatch.GetTimestamp();
-        var hardStop = start + (long)((duration.TotalSeconds * 3 + 5) * Stopwatch.Frequency);
+        var hardStop = start + (long)((warmUpEvents / rate + duration.TotalSeconds * 3 + 5) * Stopwatch.Frequency);
         long next = -1, written = 0, failed = 0, first = long.MaxValue, last = 0, slowestCommit = 0, slowestCommitAt = 0;
         var tasks = Enumerable.Range(0, connections).Select(async _ =>
         {
@@ -292,11 +298,13 @@ public sealed class Writer(NpgsqlDataSource db, Timeline timeline, string note)
                     insert.Transaction = tx;
                     url.Value = $"https://git.example/bench/pull/{i}";
                     var seq = (long)(await insert.ExecuteScalarAsync(cancellationToken))!;
-                    timeline.Assign(seq, cell);
+                    var warmUp = i < warmUpEvents;
+                    timeline.Assign(seq, warmUp ? warmUpCell : cell);
                     var commitStart = Stopwatch.GetTimestamp();
                     await tx.CommitAsync(cancellationToken);
                     var committed = Stopwatch.GetTimestamp();
                     timeline.Committed(seq, committed);
+                    if (warmUp) continue;
                     Interlocked.Increment(ref written);
                     lock (this)
                     {
@@ -313,7 +321,7 @@ public sealed class Writer(NpgsqlDataSource db, Timeline timeline, string note)
             }
         }).ToList();
         await Task.WhenAll(tasks);
-        var seconds = (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency;
+        var seconds = (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency - warmUpEvents / rate;
         return new Result(written, seconds, first == long.MaxValue ? 0 : first, last, failed,
             slowestCommit * 1000.0 / Stopwatch.Frequency, slowestCommitAt);
     }
