@@ -32,6 +32,9 @@ public sealed class HubServer : IAsyncDisposable
                 ["ConnectionStrings:EventHub"] = connectionString,
                 ["Urls"] = $"http://127.0.0.1:{port}",
                 ["Stream:PollInterval"] = "00:00:00.500",
+                // Every test's hub shares this process: a full collection at each hub's start would
+                // pause every other test (StartupCollectionTests cover it).
+                ["StartupCollection:Enabled"] = "false",
             };
             foreach (var (k, v) in settings ?? new Dictionary<string, string?>()) values[k] = v;
             builder.Configuration.AddInMemoryCollection(values);

@@ -1,4 +1,5 @@
 using EventHub.Streaming.Internal;
+using Microsoft.Extensions.Options;
 
 namespace EventHub.Operations;
 
@@ -21,8 +22,8 @@ public sealed partial class StartupCollection : BackgroundService
     private readonly Action _collect;
     private readonly ILogger<StartupCollection> _logger;
 
-    public StartupCollection(ChangeLogTail tail, ILogger<StartupCollection> logger)
-        : this(tail.WaitUntilReadyAsync, CollectEverything, logger)
+    public StartupCollection(ChangeLogTail tail, IOptions<StartupCollectionOptions> options, ILogger<StartupCollection> logger)
+        : this(tail.WaitUntilReadyAsync, options.Value.Enabled ? CollectEverything : () => { }, logger)
     {
     }
 
