@@ -13,8 +13,9 @@ namespace EventHub.Operations;
 /// again to gen 2 while clients are being served. In the bench's fresh cell (the hub's first 10 s
 /// of 100 events/s to 100 SSE clients) that first gen-0 or gen-2 collection paused the hub 18–32
 /// ms, in 15 of 16 cells, against ~5.6 ms for the same collection once the hub had run 20 s
-/// (<c>bench/results/2026-12-04-slowest-events.md</c>). Collected here, those objects are in gen 2 in
-/// one pause that no event waits for, and the collections under load copy only young events.
+/// (<c>bench/results/2026-12-04-slowest-events.md</c>). Collected here, those objects are in gen 2
+/// after one pause at start-up, and the collections under load copy only young events (no
+/// collection fell in that cell since: <c>2026-12-04-startup-collection.md</c>).
 /// </remarks>
 public sealed partial class StartupCollection : BackgroundService
 {
