@@ -20,16 +20,16 @@ namespace EventHub.Operations;
 public sealed partial class StartupCollection : BackgroundService
 {
     private readonly Func<CancellationToken, Task> _ready;
-    private readonly Action _collect;
+    private readonly Action? _collect;
     private readonly ILogger<StartupCollection> _logger;
 
     public StartupCollection(ChangeLogTail tail, IOptions<StartupCollectionOptions> options, ILogger<StartupCollection> logger)
-        : this(tail.WaitUntilReadyAsync, options.Value.Enabled ? CollectEverything : () => { }, logger)
+        : this(tail.WaitUntilReadyAsync, options.Value.Enabled ? CollectEverything : null, logger)
     {
     }
 
-    /// <summary>For tests: what "ready" is and what a collection does.</summary>
-    internal StartupCollection(Func<CancellationToken, Task> ready, Action collect, ILogger<StartupCollection> logger)
+    /// <summary>For tests: what "ready" is and what a collection does (null: none, as when disabled).</summary>
+    internal StartupCollection(Func<CancellationToken, Task> ready, Action? collect, ILogger<StartupCollection> logger)
     {
         _ready = ready;
         _collect = collect;
@@ -38,6 +38,7 @@ public sealed partial class StartupCollection : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (_collect is null) return; // StartupCollection:Enabled is false
         try
         {
             await _ready(stoppingToken);

@@ -91,9 +91,10 @@ public sealed partial class BenchRun
         var (first, spread, slowest) = _timeline.EventStats(id);
         // Offsets from the cell's start and wall-clock times (UTC, the cluster log's clock) of its slowest events.
         var wallAtT0 = DateTime.UtcNow - Stopwatch.GetElapsedTime(t0);
+        double FromT0(long timestamp) => (timestamp - t0) / (double)Stopwatch.Frequency;
         var slowestText = string.Join("; ", slowest.Select(e => string.Create(CultureInfo.InvariantCulture,
-            $"{e.Micros / 1000.0:F1} ms at +{(e.Commit - t0) / (double)Stopwatch.Frequency:F2} s ({wallAtT0.AddSeconds((e.Commit - t0) / (double)Stopwatch.Frequency):HH:mm:ss.fff}Z)")))
-            + string.Create(CultureInfo.InvariantCulture, $"; slowest COMMIT {write.SlowestCommitMs:F1} ms, returned at +{(write.SlowestCommitAt - t0) / (double)Stopwatch.Frequency:F2} s");
+            $"{e.Micros / 1000.0:F1} ms at +{FromT0(e.Commit):F2} s ({wallAtT0.AddSeconds(FromT0(e.Commit)):HH:mm:ss.fff}Z)")))
+            + string.Create(CultureInfo.InvariantCulture, $"; slowest COMMIT {write.SlowestCommitMs:F1} ms, returned at +{FromT0(write.SlowestCommitAt):F2} s");
         var wall = (t1 - t0) / (double)Stopwatch.Frequency;
         var received = stats.Received;
         var hubCpu = cpu1 - cpu0;
