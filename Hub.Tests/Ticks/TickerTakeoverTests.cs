@@ -19,7 +19,7 @@ public sealed class TickerTakeoverTests(ITestOutputHelper output)
     {
         await using var db = await TestDatabase.CreateAsync();
         await db.Writer.ProjectAsync("ao");
-        using var leader = StartHubProcess(db.ConnectionString);
+        using var leader = HubProcess.Start(db.ConnectionString);
         try
         {
             await TaskTimeouts.UntilAsync(() => LeaseHeldAsync(db).GetAwaiter().GetResult(), TimeSpan.FromSeconds(60),
@@ -100,24 +100,5 @@ public sealed class TickerTakeoverTests(ITestOutputHelper output)
     {
         await using var c = await db.DataSource.OpenConnectionAsync();
         return await c.ExecuteScalarAsync<bool>("SELECT owner IS NOT NULL AND expires_at > now() FROM eventhub_ticker");
-    }
-
-    private static Process StartHubProcess(string connectionString)
-    {
-        var hubDll = typeof(EventHubApp).Assembly.Location;
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Path.GetDirectoryName(hubDll)!,
-        };
-        foreach (var arg in new[] { hubDll, "--urls", "http://127.0.0.1:0", $"--ConnectionStrings:EventHub={connectionString}" })
-            start.ArgumentList.Add(arg);
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
     }
 }

@@ -7,12 +7,16 @@ using Npgsql;
 namespace EventHub.Bench;
 
 /// <summary>A process's garbage collections so far: total pause (ms), collections per generation, bytes allocated.</summary>
-public sealed record GcTotals(double PauseMs, long Gen0, long Gen1, long Gen2, long AllocatedBytes)
+public sealed record GcTotals(double PauseMs, long Gen0, long Gen1, long Gen2, long AllocatedBytes, long JitMethods = 0, double JitMs = 0)
 {
-    /// <summary>"pause ms (gen0/gen1/gen2 collections), MB allocated" between two readings.</summary>
+    /// <summary>
+    /// "pause ms (gen0/gen1/gen2 collections), MB allocated; JIT methods / ms" between two readings.
+    /// The JIT part is a young process's tier-up: methods compiled (again, optimized) meanwhile and the
+    /// JIT's time, on the same cores as everything else.
+    /// </summary>
     public static string Describe(GcTotals? a, GcTotals? b) =>
         a is null || b is null ? "n/a"
-            : $"{b.PauseMs - a.PauseMs:F1} ({b.Gen0 - a.Gen0}/{b.Gen1 - a.Gen1}/{b.Gen2 - a.Gen2}), {(b.AllocatedBytes - a.AllocatedBytes) / 1e6:F0} MB";
+            : $"{b.PauseMs - a.PauseMs:F1} ({b.Gen0 - a.Gen0}/{b.Gen1 - a.Gen1}/{b.Gen2 - a.Gen2}), {(b.AllocatedBytes - a.AllocatedBytes) / 1e6:F0} MB; JIT {b.JitMethods - a.JitMethods} methods / {b.JitMs - a.JitMs:F0} ms";
 }
 
 /// <summary>A server process the bench started (the hub, or the naive baseline): its CPU time and resident set.</summary>
@@ -75,7 +79,7 @@ public sealed class ServerProcess : IAsyncDisposable
 
     /// <summary>
     /// The hub's garbage collections so far, from its <c>/metrics</c> (the runtime's own counters):
-    /// total pause in ms, collections of gen 0, 1 and 2 and bytes allocated; null when the server has no such page.
+    /// total pause in ms, collections of gen 0, 1 and 2 bytes allocated, and methods the JIT compiled and its time; null when the server has no such page.
     /// </summary>
     public async Task<GcTotals?> GcTotalsAsync()
     {
@@ -84,12 +88,17 @@ public sealed class ServerProcess : IAsyncDisposable
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
             var text = await http.GetStringAsync(new Uri(ManagementUri, "/metrics"));
             double pause = -1;
-            long g0 = 0, g1 = 0, g2 = 0, allocated = 0;
+            long g0 = 0, g1 = 0, g2 = 0, allocated = 0, jitMethods = 0;
+            double jitMs = 0;
             static double Value(string line) => double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
             foreach (var line in text.Split('\n'))
             {
                 if (line.StartsWith("dotnet_gc_heap_total_allocated_bytes_total", StringComparison.Ordinal))
                     allocated = (long)Value(line);
+                else if (line.StartsWith("dotnet_jit_compiled_methods_total", StringComparison.Ordinal))
+                    jitMethods = (long)Value(line);
+                else if (line.StartsWith("dotnet_jit_compilation_time_seconds_total", StringComparison.Ordinal))
+                    jitMs = Value(line) * 1000;
                 else if (line.StartsWith("dotnet_gc_pause_time_seconds_total", StringComparison.Ordinal))
                     pause = Value(line) * 1000;
                 else if (line.StartsWith("dotnet_gc_collections_total", StringComparison.Ordinal))
@@ -100,7 +109,7 @@ public sealed class ServerProcess : IAsyncDisposable
                     else if (line.Contains("\"gen2\"", StringComparison.Ordinal)) g2 = n;
                 }
             }
-            return pause < 0 ? null : new GcTotals(pause, g0, g1, g2, allocated);
+            return pause < 0 ? null : new GcTotals(pause, g0, g1, g2, allocated, jitMethods, jitMs);
         }
         catch (Exception)
         {

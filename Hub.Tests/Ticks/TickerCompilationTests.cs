@@ -1,0 +1,57 @@
+using Dapper;
+using EventHub.Tests.Infrastructure;
+
+namespace EventHub.Tests.Ticks;
+
+/// <summary>
+/// The ticker's loop is compiled optimized before it runs, never replaced on stack (OSR) while it
+/// runs: an OSR compile happens on the ticker's own thread, and every event of every stream waited
+/// for it (40-75 ms, seconds into a young hub's first load; bench/results/2026-12-04-ticker-osr.md).
+/// </summary>
+public sealed class TickerCompilationTests
+{
+    [Fact]
+    public async Task The_ticker_loop_is_not_recompiled_on_its_own_thread_while_it_runs()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await db.Writer.ProjectAsync("ao");
+        var jitLog = Path.Combine(Path.GetTempPath(), $"eventhub-jit-{Guid.NewGuid():N}.txt");
+        using var hub = HubProcess.Start(db.ConnectionString, new Dictionary<string, string>
+        {
+            // The runtime's summary of every method it compiles, with its tier.
+            ["DOTNET_JitStdOutFile"] = jitLog,
+            ["DOTNET_JitDisasmSummary"] = "1",
+            // OSR after a loop's second pass instead of after thousands: what load does in seconds,
+            // a handful of ticks does here.
+            ["DOTNET_TC_OnStackReplacement_InitialCounter"] = "1",
+            ["DOTNET_OSR_HitLimit"] = "1",
+        });
+        try
+        {
+            for (var i = 1; i <= 5; i++)
+            {
+                var ticks = await TickCountAsync(db);
+                await db.Writer.SessionAsync("ao", i);
+                await TaskTimeouts.UntilAsync(async () => await TickCountAsync(db) > ticks, TimeSpan.FromSeconds(60),
+                    "the hub process made no tick of a committed event");
+            }
+            await HubProcess.StopAsync(hub, TimeSpan.FromSeconds(30));
+
+            var compiles = File.ReadLines(jitLog).Where(l => l.Contains("EventHub.Log.Ticker:Tick(", StringComparison.Ordinal)).ToList();
+            Assert.NotEmpty(compiles);
+            Assert.All(compiles, line => Assert.DoesNotContain("OSR", line, StringComparison.Ordinal));
+            Assert.All(compiles, line => Assert.DoesNotContain("Tier0", line, StringComparison.Ordinal));
+        }
+        finally
+        {
+            if (!hub.HasExited) hub.Kill(entireProcessTree: true);
+            File.Delete(jitLog);
+        }
+    }
+
+    private static async Task<long> TickCountAsync(TestDatabase db)
+    {
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        return await c.ExecuteScalarAsync<long>("SELECT count(*) FROM eventhub_tick");
+    }
+}
