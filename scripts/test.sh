@@ -30,14 +30,28 @@ add_trx_counts() { # file
 }
 
 log ".NET tests (xunit, real PostgreSQL, real Kestrel)"
+dotnet_status=0
 dotnet test "$root/EventHub.sln" --nologo -v q --logger "trx" --results-directory "$results/dotnet" \
-  --logger "console;verbosity=minimal" || status=1
+  --logger "console;verbosity=minimal" || dotnet_status=1
+failed_before=$failed
 trx_count=0
 for trx in "$results"/dotnet/*.trx; do
   [ -e "$trx" ] || continue
   add_trx_counts "$trx"; trx_count=$((trx_count + 1))
 done
-if [ "$trx_count" = 0 ]; then echo "no .NET test results were written"; status=1; fi
+# A test project that does not build (or whose test host dies) writes no results: its tests are
+# not "0 failed". Each such project counts as one failure, and so does a failed dotnet test that
+# counted no failed test.
+test_projects=$(dotnet sln "$root/EventHub.sln" list | grep -c '\.Tests\.csproj$')
+if [ "$trx_count" -lt "$test_projects" ]; then
+  echo "$((test_projects - trx_count)) of $test_projects .NET test projects wrote no results (a build error or a crashed test host; see above)"
+  failed=$((failed + test_projects - trx_count))
+fi
+if [ "$dotnet_status" != 0 ] && [ "$failed" = "$failed_before" ]; then
+  echo "dotnet test failed, and no failed test was counted"
+  failed=$((failed + 1))
+fi
+[ "$dotnet_status" != 0 ] && status=1
 
 log "Packaging: dotnet pack and dotnet tool install of the eventhub tool"
 tool_out="$results/tool-summary.txt"

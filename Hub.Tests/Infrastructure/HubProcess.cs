@@ -1,41 +1,144 @@
 using System.Diagnostics;
-
+using System.Net;
+using System.Net.Sockets;
+using System.Reflection;
+using System.Text;
 namespace EventHub.Tests.Infrastructure;
 
 /// <summary>
-/// The hub as a process of its own (the build the tests reference), for what one process cannot
-/// show: a node that dies without a word, or the runtime's behaviour under its own settings.
+/// The built hub (<c>Hub/bin/{configuration}/net10.0/EventHub.Hub.dll</c>) as a separate OS
+/// process on a fixed loopback port, against a test database, so a test can kill it with SIGKILL
+/// and start it again, or run it under runtime settings of its own. The solution build builds the
+/// hub before the test projects (they reference it).
 /// </summary>
-public static class HubProcess
+public sealed class HubProcess : IAsyncDisposable
 {
-    /// <summary>Starts the hub on a free loopback port against <paramref name="connectionString"/>, with extra environment variables.</summary>
-    public static Process Start(string connectionString, IReadOnlyDictionary<string, string>? environment = null)
+    private readonly Process _process;
+    private readonly StringBuilder _log = new();
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private HubProcess(Process process, Uri baseAddress)
     {
-        var hubDll = typeof(EventHubApp).Assembly.Location;
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Path.GetDirectoryName(hubDll)!,
-        };
-        foreach (var arg in new[] { hubDll, "--urls", "http://127.0.0.1:0", $"--ConnectionStrings:EventHub={connectionString}" })
-            start.ArgumentList.Add(arg);
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-            start.Environment[name] = value;
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
+        _process = process;
+        BaseAddress = baseAddress;
     }
 
-    /// <summary>Stops the process as an operator would (SIGTERM) and waits for it to exit.</summary>
-    public static async Task StopAsync(Process process, TimeSpan timeout)
+    public Uri BaseAddress { get; }
+
+    /// <summary>What the process printed, for failure messages.</summary>
+    public string Log
     {
-        if (process.HasExited) return;
-        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-            await kill.WaitForExitAsync();
-        await process.WaitForExitAsync().WaitAsync(timeout);
+        get { lock (_log) return _log.ToString(); }
     }
+
+    /// <summary>The built hub of the same configuration as this test assembly.</summary>
+    public static string HubDll
+    {
+        get
+        {
+            var configuration = typeof(HubProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+            return Path.Combine(RepoRoot, "Hub", "bin", configuration, "net10.0", "EventHub.Hub.dll");
+        }
+    }
+
+    private static string RepoRoot
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+                if (File.Exists(Path.Combine(dir.FullName, "EventHub.sln"))) return dir.FullName;
+            throw new InvalidOperationException($"No EventHub.sln above {AppContext.BaseDirectory}.");
+        }
+    }
+
+    /// <summary>A free loopback port (released again: the hub binds it).</summary>
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Starts the hub and waits until it serves requests ("Application started").</summary>
+    /// <param name="connectionString">The database (every node of a multi-node test gets the same one).</param>
+    /// <param name="port">The loopback port.</param>
+    /// <param name="settings">Further configuration as environment variables (<c>Stream__PollInterval</c>), applied last.</param>
+    public static async Task<HubProcess> StartAsync(string connectionString, int port, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var dll = HubDll;
+        if (!File.Exists(dll)) throw new InvalidOperationException($"{dll} is missing: build the solution first.");
+        var info = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { dll },
+            WorkingDirectory = Path.Combine(RepoRoot, "Hub"),
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.Environment["ConnectionStrings__EventHub"] = connectionString;
+        info.Environment["Urls"] = $"http://127.0.0.1:{port}";
+        info.Environment["Stream__PollInterval"] = "00:00:00.500";
+        info.Environment["DOTNET_NOLOGO"] = "1";
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>()) info.Environment[key] = value;
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        var hub = new HubProcess(process, new Uri($"http://127.0.0.1:{port}"));
+        process.OutputDataReceived += (_, e) => hub.OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => hub.OnLine(e.Data);
+        process.Exited += (_, _) => hub._started.TrySetException(
+            new InvalidOperationException($"The hub exited during start-up:\n{hub.Log}"));
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            await hub._started.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException)
+        {
+            await hub.KillAsync();
+            throw new TimeoutException($"The hub did not start within 60 s:\n{hub.Log}");
+        }
+        return hub;
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null) return;
+        lock (_log) _log.AppendLine(line);
+        if (line.Contains("Application started", StringComparison.Ordinal)) _started.TrySetResult();
+    }
+
+    /// <summary>SIGTERM, as an operator stops it: a graceful shutdown; waits until the process is gone.</summary>
+    public async Task StopAsync()
+    {
+        if (!_process.HasExited)
+            using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+                await kill.WaitForExitAsync();
+        await _process.WaitForExitAsync().WithTimeout();
+    }
+
+    /// <summary>SIGKILL: no graceful shutdown, no final frame; waits until the process is gone.</summary>
+    public async Task KillAsync()
+    {
+        try
+        {
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // exited meanwhile
+        }
+        await _process.WaitForExitAsync().WithTimeout();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        await KillAsync();
+        _process.Dispose();
+    }
+
+    private bool _disposed;
 }

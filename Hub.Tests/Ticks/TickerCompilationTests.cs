@@ -16,7 +16,7 @@ public sealed class TickerCompilationTests
         await using var db = await TestDatabase.CreateAsync();
         await db.Writer.ProjectAsync("ao");
         var jitLog = Path.Combine(Path.GetTempPath(), $"eventhub-jit-{Guid.NewGuid():N}.txt");
-        using var hub = HubProcess.Start(db.ConnectionString, new Dictionary<string, string>
+        await using var hub = await HubProcess.StartAsync(db.ConnectionString, HubProcess.FreePort(), new Dictionary<string, string>
         {
             // The runtime's summary of every method it compiles, with its tier.
             ["DOTNET_JitStdOutFile"] = jitLog,
@@ -35,7 +35,7 @@ public sealed class TickerCompilationTests
                 await TaskTimeouts.UntilAsync(async () => await TickCountAsync(db) > ticks, TimeSpan.FromSeconds(60),
                     "the hub process made no tick of a committed event");
             }
-            await HubProcess.StopAsync(hub, TimeSpan.FromSeconds(30));
+            await hub.StopAsync(); // a graceful stop: the runtime's summary is complete
 
             var compiles = File.ReadLines(jitLog).Where(l => l.Contains("EventHub.Log.Ticker:Tick(", StringComparison.Ordinal)).ToList();
             Assert.NotEmpty(compiles);
@@ -44,7 +44,6 @@ public sealed class TickerCompilationTests
         }
         finally
         {
-            if (!hub.HasExited) hub.Kill(entireProcessTree: true);
             File.Delete(jitLog);
         }
     }

@@ -19,55 +19,48 @@ public sealed class TickerTakeoverTests(ITestOutputHelper output)
     {
         await using var db = await TestDatabase.CreateAsync();
         await db.Writer.ProjectAsync("ao");
-        using var leader = HubProcess.Start(db.ConnectionString);
-        try
-        {
-            await TaskTimeouts.UntilAsync(() => LeaseHeldAsync(db).GetAwaiter().GetResult(), TimeSpan.FromSeconds(60),
-                "the hub process did not take the ticker's lease");
-            await using var follower = await HubServer.StartAsync(db.ConnectionString);
-            Assert.False(follower.Get<Ticker>().IsLeader);
-            await using var sse = await SseTestClient.ConnectAsync(follower.BaseAddress, "project=ao");
+        await using var leader = await HubProcess.StartAsync(db.ConnectionString, HubProcess.FreePort());
+        await TaskTimeouts.UntilAsync(() => LeaseHeldAsync(db).GetAwaiter().GetResult(), TimeSpan.FromSeconds(60),
+            "the hub process did not take the ticker's lease");
+        await using var follower = await HubServer.StartAsync(db.ConnectionString);
+        Assert.False(follower.Get<Ticker>().IsLeader);
+        await using var sse = await SseTestClient.ConnectAsync(follower.BaseAddress, "project=ao");
 
-            var clock = Stopwatch.StartNew();
-            var committedAt = new ConcurrentDictionary<string, TimeSpan>();
-            var received = new List<(string Id, TimeSpan At)>();
-            TimeSpan? killedAt = null;
-            var n = 0;
-            var reader = Task.Run(async () =>
+        var clock = Stopwatch.StartNew();
+        var committedAt = new ConcurrentDictionary<string, TimeSpan>();
+        var received = new List<(string Id, TimeSpan At)>();
+        TimeSpan? killedAt = null;
+        var n = 0;
+        var reader = Task.Run(async () =>
+        {
+            while (true)
             {
-                while (true)
-                {
-                    var frame = await sse.ReadEventAsync(TimeSpan.FromSeconds(60));
-                    lock (received) received.Add((frame.Payload.GetProperty("id").GetString()!, clock.Elapsed));
-                }
-            });
-            while (clock.Elapsed < TimeSpan.FromSeconds(5))
-            {
-                if (killedAt is null && clock.Elapsed > TimeSpan.FromSeconds(1.5))
-                {
-                    leader.Kill(entireProcessTree: true); // no graceful release of the lease
-                    killedAt = clock.Elapsed;
-                }
-                var id = await db.Writer.SessionAsync("ao", ++n);
-                committedAt[id] = clock.Elapsed;
-                await Task.Delay(20);
+                var frame = await sse.ReadEventAsync(TimeSpan.FromSeconds(60));
+                lock (received) received.Add((frame.Payload.GetProperty("id").GetString()!, clock.Elapsed));
             }
-            await TaskTimeouts.UntilAsync(() => { lock (received) return received.Count >= n; }, TimeSpan.FromSeconds(30),
-                "not every event arrived after the take-over");
-            Assert.True(follower.Get<Ticker>().IsLeader);
-
-            List<(string Id, TimeSpan At)> got;
-            lock (received) got = received.ToList();
-            Assert.Equal(Enumerable.Range(1, n).Select(i => $"ao-{i}"), got.Select(r => r.Id)); // every event once, in order
-            var worst = committedAt.Where(c => c.Value > killedAt!.Value)
-                .Max(c => got.Single(r => r.Id == c.Key).At - c.Value);
-            output.WriteLine($"{n} events; the longest wait of an event committed after the kill: {worst.TotalMilliseconds:F0} ms");
-            Assert.True(worst < TimeSpan.FromSeconds(2), $"delivery resumed after {worst.TotalMilliseconds:F0} ms");
-        }
-        finally
+        });
+        while (clock.Elapsed < TimeSpan.FromSeconds(5))
         {
-            if (!leader.HasExited) leader.Kill(entireProcessTree: true);
+            if (killedAt is null && clock.Elapsed > TimeSpan.FromSeconds(1.5))
+            {
+                killedAt = clock.Elapsed;
+                await leader.KillAsync(); // SIGKILL: no graceful release of the lease
+            }
+            var id = await db.Writer.SessionAsync("ao", ++n);
+            committedAt[id] = clock.Elapsed;
+            await Task.Delay(20);
         }
+        await TaskTimeouts.UntilAsync(() => { lock (received) return received.Count >= n; }, TimeSpan.FromSeconds(30),
+            "not every event arrived after the take-over");
+        Assert.True(follower.Get<Ticker>().IsLeader);
+
+        List<(string Id, TimeSpan At)> got;
+        lock (received) got = received.ToList();
+        Assert.Equal(Enumerable.Range(1, n).Select(i => $"ao-{i}"), got.Select(r => r.Id)); // every event once, in order
+        var worst = committedAt.Where(c => c.Value > killedAt!.Value)
+            .Max(c => got.Single(r => r.Id == c.Key).At - c.Value);
+        output.WriteLine($"{n} events; the longest wait of an event committed after the kill: {worst.TotalMilliseconds:F0} ms");
+        Assert.True(worst < TimeSpan.FromSeconds(2), $"delivery resumed after {worst.TotalMilliseconds:F0} ms");
     }
 
     [Fact]
