@@ -4,14 +4,23 @@ using EventHub.Tests.Infrastructure;
 namespace EventHub.Tests.Ticks;
 
 /// <summary>
-/// The ticker's loop is compiled optimized before it runs, never replaced on stack (OSR) while it
-/// runs: an OSR compile happens on the ticker's own thread, and every event of every stream waited
-/// for it (40-75 ms, seconds into a young hub's first load; bench/results/2026-12-04-ticker-osr.md).
+/// The loops on the ticker's thread are compiled optimized before they run, never replaced on stack
+/// (OSR) while they run: an OSR compile happens on the thread that runs the loop, and every event of
+/// every stream waited for it (the ticker's loop: 40-75 ms, seconds into a young hub's first load;
+/// bench/results/2026-12-04-ticker-osr.md).
 /// </summary>
 public sealed class TickerCompilationTests
 {
+    /// <summary>The loops the ticker's thread runs: its own, and the hand-off's over a tick's events and a project's subscribers.</summary>
+    private static readonly string[] OnTheTickersThread =
+    [
+        "EventHub.Log.Ticker:Tick(",
+        "EventHub.Streaming.Internal.ChangeLogTail:PublishLocked(",
+        "EventHub.Streaming.Internal.ProjectFanout:Publish(",
+    ];
+
     [Fact]
-    public async Task The_ticker_loop_is_not_recompiled_on_its_own_thread_while_it_runs()
+    public async Task The_loops_of_the_tickers_thread_are_not_recompiled_on_it_while_they_run()
     {
         await using var db = await TestDatabase.CreateAsync();
         await db.Writer.ProjectAsync("ao");
@@ -37,10 +46,14 @@ public sealed class TickerCompilationTests
             }
             await hub.StopAsync(); // a graceful stop: the runtime's summary is complete
 
-            var compiles = File.ReadLines(jitLog).Where(l => l.Contains("EventHub.Log.Ticker:Tick(", StringComparison.Ordinal)).ToList();
-            Assert.NotEmpty(compiles);
-            Assert.All(compiles, line => Assert.DoesNotContain("OSR", line, StringComparison.Ordinal));
-            Assert.All(compiles, line => Assert.DoesNotContain("Tier0", line, StringComparison.Ordinal));
+            var summary = File.ReadAllLines(jitLog);
+            foreach (var method in OnTheTickersThread)
+            {
+                var compiles = summary.Where(l => l.Contains(method, StringComparison.Ordinal)).ToList();
+                Assert.True(compiles.Count > 0, $"{method} was not compiled");
+                Assert.All(compiles, line => Assert.DoesNotContain("OSR", line, StringComparison.Ordinal));
+                Assert.All(compiles, line => Assert.DoesNotContain("Tier0", line, StringComparison.Ordinal));
+            }
         }
         finally
         {
