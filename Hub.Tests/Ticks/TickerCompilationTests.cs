@@ -6,7 +6,7 @@ namespace EventHub.Tests.Ticks;
 /// <summary>
 /// The loops on the ticker's thread are compiled optimized before they run, never replaced on stack
 /// (OSR) while they run: an OSR compile happens on the thread that runs the loop, and every event of
-/// every stream waited for it (the ticker's loop: 40-75 ms, seconds into a young hub's first load;
+/// every stream waited for it (the ticker's loop: 35-76 ms, seconds into a young hub's first load;
 /// bench/results/2026-12-04-ticker-osr.md).
 /// </summary>
 public sealed class TickerCompilationTests

@@ -120,7 +120,7 @@ public sealed partial class Ticker(
     // Compiled optimized at its first call, never tiered: this loop is entered once and runs for the
     // hub's life, so the runtime would replace its tier-0 code on stack (OSR), compiling the
     // optimized version synchronously on this thread, seconds into the first load. That compile took
-    // 40-75 ms on the bench's 2 cores, and every event waited for it: the young hub's one slow tick
+    // 35-76 ms on the bench's 2 cores, and every event waited for it: the young hub's one slow tick
     // (bench/results/2026-12-04-ticker-osr.md). What the loop calls still tiers up in the background.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Tick(NpgsqlConnection connection, string epoch, TickerOptions settings, CancellationToken stoppingToken)
