@@ -66,26 +66,32 @@ public sealed class TickerPauseTests
     {
         if (!File.Exists("/proc/thread-self/schedstat")) return; // Linux: the thread's time on a CPU, in ns
         var signal = new WakeupSignal();
-        long onCpuNs = 0;
-        var waited = TimeSpan.Zero;
         const int Pauses = 100;
-        // On a thread of its own, as the ticker's: each pause times out (nothing signals).
+        var windows = new List<(double PerPauseUs, TimeSpan Waited)>();
+        // On a thread of its own, as the ticker's: each pause times out (nothing signals). Three
+        // windows of 100 pauses, and the quietest counts: a spinning wait spins in every pause of
+        // every window, while the runtime's occasional work on this thread (call counting and
+        // tier-up of the wait's own code, which is tiered now that the hub is optimized in every
+        // build) lands in one (a single window measured 110 µs a pause once in CI).
         var thread = new Thread(() =>
         {
-            for (var i = 0; i < 10; i++) signal.Wait(TimeSpan.FromMilliseconds(1)); // compiled, warm
-            var before = OnCpuNanoseconds();
-            var clock = Stopwatch.StartNew();
-            for (var i = 0; i < Pauses; i++) signal.Wait(TimeSpan.FromMilliseconds(2));
-            waited = clock.Elapsed;
-            onCpuNs = OnCpuNanoseconds() - before;
+            for (var i = 0; i < 10; i++) signal.Wait(TimeSpan.FromMilliseconds(1)); // compiled
+            for (var w = 0; w < 3; w++)
+            {
+                var before = OnCpuNanoseconds();
+                var clock = Stopwatch.StartNew();
+                for (var i = 0; i < Pauses; i++) signal.Wait(TimeSpan.FromMilliseconds(2));
+                windows.Add(((OnCpuNanoseconds() - before) / 1000.0 / Pauses, clock.Elapsed));
+            }
         });
         thread.Start();
         Assert.True(thread.Join(TimeSpan.FromSeconds(30)), "the pauses did not end");
-        var perPauseUs = onCpuNs / 1000.0 / Pauses;
+        var (perPauseUs, waited) = windows.MinBy(w => w.PerPauseUs);
         // SemaphoreSlim.Wait(2 ms) spins first (up to 140 rounds of spinning, sched_yield and
         // Sleep(0)): 170-186 µs on a CPU per pause on the 2-core machine; a blocking wait 22-65.
-        Assert.True(perPauseUs < 100, $"{perPauseUs:F1} µs on a CPU per 2 ms pause ({waited.TotalMilliseconds:F0} ms for {Pauses})");
-        Assert.True(waited >= TimeSpan.FromMilliseconds(2 * Pauses), "the pauses ended early");
+        Assert.True(perPauseUs < 100, $"{perPauseUs:F1} µs on a CPU per 2 ms pause in the quietest of 3 windows " +
+            $"({string.Join(", ", windows.Select(w => $"{w.PerPauseUs:F1}"))}; {waited.TotalMilliseconds:F0} ms for {Pauses})");
+        Assert.All(windows, w => Assert.True(w.Waited >= TimeSpan.FromMilliseconds(2 * Pauses), "the pauses ended early"));
 
         // Signalled, the pause ends at once; the signal is taken once.
         signal.Signal();
