@@ -120,8 +120,8 @@ public static class EventHubApp
             Math.Max(1, sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<StreamOptions>>().Value.RecentEventsWindowSize)));
         services.AddSingleton<ChangeLogTail>();
         services.AddHostedService(sp => sp.GetRequiredService<ChangeLogTail>());
-        services.AddOptions<EventHub.Operations.StartupCollectionOptions>().Bind(configuration.GetSection(EventHub.Operations.StartupCollectionOptions.Section));
-        services.AddHostedService<EventHub.Operations.StartupCollection>(); // once the tail is ready
+        services.AddOptions<StartupCollectionOptions>().Bind(configuration.GetSection(StartupCollectionOptions.Section));
+        services.AddHostedService<StartupCollection>(); // once the tail is ready
         services.AddSingleton<ITickBatchSink>(sp => sp.GetRequiredService<ChangeLogTail>());
         services.AddSingleton<StreamRequestValidator>();
         services.AddSingleton<EventStreamSource>();
