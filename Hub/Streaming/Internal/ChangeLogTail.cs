@@ -33,6 +33,7 @@ public sealed partial class ChangeLogTail(
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly WakeupSignal _published = new();
     private long _lastReadTimestamp;
+    private long _lastProgressTimestamp;
     private LogPosition _position;
     private long _lastPublishDelayTicks = -1;
     // The ticker's rounds, begun and ended (one ticker thread: they end in the order they begin).
@@ -51,6 +52,16 @@ public sealed partial class ChangeLogTail(
 
     /// <summary>Time of the last successful read, from <see cref="TimeProvider.GetTimestamp"/>.</summary>
     public long LastReadTimestamp => Interlocked.Read(ref _lastReadTimestamp);
+
+    /// <summary>
+    /// Time of the last successful read or hand-off, from <see cref="TimeProvider.GetTimestamp"/>:
+    /// when the tail last had the log's newest tick from the database (for readiness). On the
+    /// ticking node a steady flow is all hand-offs: every tick's NOTIFY names a tick already
+    /// published, so the fallback poll never comes due and the tail reads nothing for as long as
+    /// the flow lasts; the time of the last read alone made that node not ready after
+    /// <c>Health:MaxTailLag</c> of steady traffic (ReadinessTests).
+    /// </summary>
+    public long LastProgressTimestamp => Interlocked.Read(ref _lastProgressTimestamp);
 
     /// <summary>The position the tail has published up to (for the lag metric).</summary>
     public LogPosition Position { get { lock (_publishLock) return _position; } }
@@ -112,7 +123,9 @@ public sealed partial class ChangeLogTail(
                 }
                 _published.Signal();
                 IsHealthy = true;
-                Interlocked.Exchange(ref _lastReadTimestamp, timeProvider.GetTimestamp());
+                var now = timeProvider.GetTimestamp();
+                Interlocked.Exchange(ref _lastReadTimestamp, now);
+                Interlocked.Exchange(ref _lastProgressTimestamp, now);
                 backoff = TimeSpan.FromMilliseconds(100);
 
                 if (!batch.Complete) continue;
@@ -180,6 +193,7 @@ public sealed partial class ChangeLogTail(
             if (!_started || _position != LogPosition.EndOf(tick - 1)) return false;
             PublishLocked(events, LogPosition.EndOf(tick));
         }
+        Interlocked.Exchange(ref _lastProgressTimestamp, timeProvider.GetTimestamp());
         _published.Signal();
         return true;
     }

@@ -1,0 +1,59 @@
+using System.Diagnostics;
+using System.Net;
+using EventHub.Log;
+using EventHub.Streaming.Internal;
+using EventHub.Tests.Infrastructure;
+using EventHub.Tests.Operations;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace EventHub.Tests.Resilience;
+
+/// <summary>
+/// <c>/readyz</c> on the ticking node while events flow. Its tail gets every tick from the ticker
+/// (the hand-off) and reads the log only when a poll interval passes without an announcement, so
+/// under a steady flow it does not read at all; readiness must not take that for a tail that
+/// stopped (a load balancer would take the busiest hub out of rotation).
+/// </summary>
+public sealed class ReadinessTests
+{
+    [Fact]
+    public async Task The_ticking_hub_stays_ready_while_its_ticks_are_handed_over_for_longer_than_MaxTailLag()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        CountingReader? reader = null;
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Health:MaxTailLag"] = "00:00:02",
+            ["Stream:PollInterval"] = "00:00:00.500",
+        }, services: s => s.AddKeyedSingleton<IChangeLogReader>(LogReaders.Tail, (sp, _) =>
+            reader = new CountingReader(new ChangeLogReader(sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.Tail)))));
+        using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+        var tail = hub.Services.GetRequiredService<ChangeLogTail>();
+        await tail.Ready.WithTimeout();
+        await using var client = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao");
+        await db.Writer.ProjectAsync("ao");
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/readyz").WithTimeout()).StatusCode);
+
+        // An event every ~50 ms for three times MaxTailLag: a tick (and its announcement) far more
+        // often than the poll interval. Each is awaited at a client before the next is written.
+        var statuses = new List<HttpStatusCode>();
+        var readsBefore = reader!.Reads;
+        var run = Stopwatch.StartNew();
+        for (var i = 1; run.Elapsed < TimeSpan.FromSeconds(6); i++)
+        {
+            var written = Stopwatch.StartNew();
+            await db.Writer.SessionAsync("ao", i);
+            Assert.Equal($"ao-{i}", (await client.ReadEventAsync()).Payload.GetProperty("id").GetString());
+            statuses.Add((await http.GetAsync("/readyz").WithTimeout()).StatusCode);
+            var pace = TimeSpan.FromMilliseconds(50) - written.Elapsed; // the writers' pace, not a wait for anything
+            if (pace > TimeSpan.Zero) await Task.Delay(pace);
+        }
+
+        Assert.True(statuses.Count >= 20, $"only {statuses.Count} events in 6 s");
+        Assert.All(statuses, s => Assert.Equal(HttpStatusCode.OK, s));
+        // The flow was served by the hand-off (what this test is about), not by the tail's reads.
+        Assert.True(reader.Reads - readsBefore < statuses.Count / 2,
+            $"the tail read the log {reader.Reads - readsBefore} times for {statuses.Count} ticks: not the hand-off's case");
+    }
+}
