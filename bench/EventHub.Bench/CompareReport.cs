@@ -22,10 +22,17 @@ public static class CompareReport
         }
         (string, bool?) CatchUp(string build, string? conditions) // null: the loaded read
         {
-            var u = c.CatchUp.FirstOrDefault(x => x.Server == build && (conditions is null ? x.Conditions != "quiet" : x.Conditions == conditions));
-            return u is null ? ("not run", null)
-                : ($"{u.EventsPerSecond:N0}/s over {u.LogEvents:N0}" + (conditions is null ? $" ({u.Conditions})" : "")
-                   + (u.Completed ? "" : $" (time cap, {u.Received:N0} received)"), u.Completed && u.EventsPerSecond >= 100_000);
+            var runs = c.CatchUp.Where(x => x.Server == build && (conditions is null ? x.Conditions != "quiet" : x.Conditions == conditions)).ToList();
+            if (runs.Count == 0) return ("not run", null);
+            var u = runs[0];
+            // Passes in the order A B B A (the second read of a pair ran faster): their mean.
+            var mean = runs.Average(x => x.EventsPerSecond);
+            var capped = runs.Where(x => !x.Completed).ToList();
+            return ($"{mean:N0}/s over {u.LogEvents:N0}"
+                    + (runs.Count > 1 ? $" (mean of passes {string.Join(" and ", runs.Select(x => $"{x.Pass}: {x.EventsPerSecond:N0}"))})" : "")
+                    + (conditions is null ? $" ({u.Conditions})" : "")
+                    + (capped.Count == 0 ? "" : $" (time cap in pass {string.Join(", ", capped.Select(x => x.Pass))})"),
+                capped.Count == 0 && mean >= 100_000);
         }
         return
         [
@@ -155,9 +162,10 @@ public static class CompareReport
         s.AppendLine();
 
         s.AppendLine("## Catch-up").AppendLine();
-        s.AppendLine("| build | conditions | clients | log events | received | seconds | complete | events/s | hub CPU-s |").AppendLine("|---|---|---:|---:|---:|---:|---|---:|---:|");
+        s.AppendLine("Passes in the order A B B A: each build read the log twice, once before and once after the other (measured once each, the build read second ran faster).").AppendLine();
+        s.AppendLine("| pass | build | conditions | clients | log events | received | seconds | complete | events/s | hub CPU-s |").AppendLine("|---:|---|---|---:|---:|---:|---:|---|---:|---:|");
         foreach (var u in c.CatchUp)
-            s.AppendLine($"| {u.Server} | {u.Conditions} | {u.Clients} | {u.LogEvents:N0} | {u.Received:N0} | {F(u.Seconds)} | {(u.Completed ? "yes" : "time cap")} | {u.EventsPerSecond:N0} | {F(u.HubCpuSeconds, 2)} |");
+            s.AppendLine($"| {u.Pass} | {u.Server} | {u.Conditions} | {u.Clients} | {u.LogEvents:N0} | {u.Received:N0} | {F(u.Seconds)} | {(u.Completed ? "yes" : "time cap")} | {u.EventsPerSecond:N0} | {F(u.HubCpuSeconds, 2)} |");
         s.AppendLine();
 
         s.AppendLine("## Opens").AppendLine();

@@ -13,7 +13,7 @@ public sealed record FanoutCapacity(string Server, string Transport, double Deli
 
 public sealed record CatchUpResult(string Server, string Transport, int Clients, long LogEvents, long Received,
     double Seconds, bool Completed, double EventsPerSecond, double EventsPerSecondPerClient, double HubCpuSeconds,
-    string Conditions = "quiet");
+    string Conditions = "quiet", int Pass = 0);
 
 public sealed record MemoryResult(string Server, string Transport, int Subscribers, int Connected, long RssBaselineBytes,
     long RssBytes, double BytesPerSubscriber);
