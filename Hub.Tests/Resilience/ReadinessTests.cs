@@ -56,4 +56,36 @@ public sealed class ReadinessTests
         Assert.True(reader.Reads - readsBefore < statuses.Count / 2,
             $"the tail read the log {reader.Reads - readsBefore} times for {statuses.Count} ticks: not the hand-off's case");
     }
+
+    [Fact]
+    public async Task The_hub_is_ready_once_its_tail_is_ready_before_the_tail_reads_again()
+    {
+        // The tail's start-up reads the head tick and loads the window, then becomes ready (streams
+        // open, hand-offs publish); its first read after that is held here. A hub that counted only
+        // that read answered 503 to a client that already had its events (DatabaseOutageTests saw it
+        // once on a loaded machine).
+        await using var db = await TestDatabase.CreateAsync();
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, services: s =>
+            s.AddKeyedSingleton<IChangeLogReader>(LogReaders.Tail, (sp, _) =>
+                new FirstReadHeld(new ChangeLogReader(sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.Tail)), held.Task)));
+        try
+        {
+            await hub.Services.GetRequiredService<ChangeLogTail>().Ready.WithTimeout();
+            using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/readyz").WithTimeout()).StatusCode);
+        }
+        finally { held.TrySetResult(); }
+    }
+
+    private sealed class FirstReadHeld(IChangeLogReader inner, Task release) : DelegatingChangeLogReader(inner)
+    {
+        private int _reads;
+
+        public override async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
+        {
+            if (Interlocked.Increment(ref _reads) == 1) await release.WaitAsync(cancellationToken);
+            return await base.ReadAsync(after, filter, limit, cancellationToken);
+        }
+    }
 }

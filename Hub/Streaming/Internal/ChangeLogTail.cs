@@ -47,7 +47,7 @@ public sealed partial class ChangeLogTail(
     /// <summary>Completes once the tail knows where "now" is and is publishing.</summary>
     public Task Ready => _ready.Task;
 
-    /// <summary>Whether the last read succeeded (for readiness).</summary>
+    /// <summary>Whether the start-up (head and window) or the last read succeeded (for readiness).</summary>
     public bool IsHealthy { get; private set; }
 
     /// <summary>Time of the last successful read, from <see cref="TimeProvider.GetTimestamp"/>.</summary>
@@ -110,6 +110,10 @@ public sealed partial class ChangeLogTail(
                     }
                     position = head;
                     LogStarted(head.ToString());
+                    // The head and the window came from the database: healthy from here, not only
+                    // from the next read (streams open and hand-offs publish before it completes).
+                    IsHealthy = true;
+                    Interlocked.Exchange(ref _lastProgressTimestamp, timeProvider.GetTimestamp());
                     _ready.TrySetResult();
                 }
 
