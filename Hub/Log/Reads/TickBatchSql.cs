@@ -9,11 +9,14 @@ namespace EventHub.Log;
 /// <c>[lo, hi)</c> filtered by the tick's snapshot. Every ended xid is below <c>lo</c>, so each part
 /// is one scan of <c>change_log_position_idx</c> (or the per-project index), merged in order with a
 /// LIMIT: a read never sorts the remainder of the log.
-/// Two plan traps guarded here (both measured, docs/core-v2-plan.md section 3; PlannerTests):
+/// Plan traps guarded here (measured, docs/core-v2-plan.md section 3; PlannerTests, LargeLogPlanTests):
 /// the tick bounds must reach the inner scan as parameters (a LATERAL join; joined from a CTE they
 /// became a join filter and the scan ran to the end of the log), and the range part must start at
 /// one row bound that is never below <c>lo</c> (a cursor row bound beside a separate
-/// <c>tx_id &gt;= lo</c> made btree start at the cursor, below <c>lo</c>, and read up to the tick).
+/// <c>tx_id &gt;= lo</c> made btree start at the cursor, below <c>lo</c>, and read up to the tick);
+/// and the ended part, too, must start at the cursor's row (bounded by its xid alone, or by a row
+/// comparison beside it, btree read a large transaction that spanned ticks from its first row on
+/// every page).
 /// </remarks>
 public static class TickBatchSql
 {
@@ -75,7 +78,6 @@ public static class TickBatchSql
     /// </summary>
     internal static string PerTick(EventFilter filter, bool descending)
     {
-        var order = descending ? "tx_id DESC, seq DESC" : "tx_id, seq";
         var types = filter.HasTypeFilter
             ? " AND (c.event_type = ANY(@types) OR EXISTS (SELECT 1 FROM unnest(@prefixes::text[]) AS f(prefix) WHERE starts_with(c.event_type, f.prefix)))"
             : "";
@@ -84,22 +86,45 @@ public static class TickBatchSql
         // range's start: btree then begins exactly there, even inside one transaction of 100,000
         // rows (bounding tx_id alone scanned from the transaction's first row to the cursor; a row
         // bound of the cursor beside a separate tx_id >= lo began at a cursor below lo).
-        var after = descending ? "" : " AND (t.tick_id > @tick OR c.tx_id > @x::xid8 OR (c.tx_id = @x::xid8 AND c.seq > @s))";
+        // The ended part (its xids probed one by one, tx_id = ANY(ended)) is read in two: the rest
+        // of the cursor's own transaction when that is one of them, bounded by (xid, seq) so btree
+        // begins at the cursor, and the ended xids after it, whole. A large transaction that spanned
+        // ticks (in progress at one, so in the next one's ended xids) was bounded by its xid alone
+        // and read from its first row on every page: 25, 804 and 1,429 buffers for pages at rows 0,
+        // 50,000 and 90,000 of a 100,000-row one (LargeLogPlanTests), and a 300,000-row load held
+        // every stream back 8 s after its commit (lab). A row comparison beside tx_id = ANY(ended)
+        // does not help: btree starts each xid at its equality and tests the row on every entry.
+        var order = descending ? "tx_id DESC, seq DESC" : "tx_id, seq";
         var inRange = "t.tick_id = @tick AND @x::xid8 >= t.lo";
         var rangeStart = descending
             ? "c.tx_id >= t.lo"
             : $"(c.tx_id, c.seq) > (CASE WHEN {inRange} THEN @x::xid8 ELSE t.lo END, CASE WHEN {inRange} THEN @s ELSE -1 END)";
+        var pageOrder = $"ORDER BY c.{order.Replace(", ", ", c.")} LIMIT @limit";
+
+        string EndedParts(string project) => descending
+            ? $"""
+                (SELECT c.* FROM change_log c
+                 WHERE {project}c.tx_id = ANY(t.ended){types}
+                 {pageOrder})
+                """
+            : $"""
+                (SELECT c.* FROM change_log c
+                 WHERE {project}c.tx_id = @x::xid8 AND c.seq > @s AND t.tick_id = @tick AND @x::xid8 = ANY(t.ended){types}
+                 {pageOrder})
+                UNION ALL
+                (SELECT c.* FROM change_log c
+                 WHERE {project}c.tx_id = ANY(t.ended) AND c.tx_id > (CASE WHEN t.tick_id = @tick THEN @x::xid8 ELSE '0'::xid8 END){types}
+                 {pageOrder})
+                """;
 
         string Parts(string project) => $"""
             SELECT * FROM (
-                (SELECT c.* FROM change_log c
-                 WHERE {project}c.tx_id = ANY(t.ended){after}{types}
-                 ORDER BY c.{order.Replace(", ", ", c.")} LIMIT @limit)
+                {EndedParts(project)}
                 UNION ALL
                 (SELECT c.* FROM change_log c
                  WHERE {project}{rangeStart} AND c.tx_id < t.hi
                    AND pg_visible_in_snapshot(c.tx_id, t.snap){types}
-                 ORDER BY c.{order.Replace(", ", ", c.")} LIMIT @limit)
+                 {pageOrder})
             ) u ORDER BY u.{order.Replace(", ", ", u.")} LIMIT @limit
             """;
 

@@ -17,8 +17,10 @@ namespace EventHub.Log;
 /// Each part is an index range scan (or probes) of <c>change_log_position_idx</c> in position
 /// order with the cap as its LIMIT, so a sample costs at most the cap's rows however far behind
 /// the tail is (the unbounded count took 39 ms a sample on a 600,000-row log while behind).
-/// The tick's part after a cursor starts at one row bound never below <c>lo</c>, as
-/// <see cref="TickBatchSql"/>'s range part does.
+/// The tick's part after a cursor starts at one row bound never below <c>lo</c>, and the rest of
+/// the cursor's own transaction among the ended xids at the cursor, as <see cref="TickBatchSql"/>'s
+/// parts do (a row comparison beside <c>tx_id = ANY(ended)</c> walked a large transaction from its
+/// first row).
 /// </remarks>
 public static class UnpublishedRowsSql
 {
@@ -32,7 +34,11 @@ public static class UnpublishedRowsSql
                          ORDER BY c.tx_id, c.seq LIMIT @cap)
                         UNION ALL
                         (SELECT 1 FROM change_log c
-                         WHERE c.tx_id = ANY (t.ended) AND (c.tx_id, c.seq) > (@x::xid8, @s)
+                         WHERE c.tx_id = @x::xid8 AND c.seq > @s AND @x::xid8 = ANY (t.ended)
+                         ORDER BY c.tx_id, c.seq LIMIT @cap)
+                        UNION ALL
+                        (SELECT 1 FROM change_log c
+                         WHERE c.tx_id = ANY (t.ended) AND c.tx_id > @x::xid8
                          ORDER BY c.tx_id, c.seq LIMIT @cap)
                         UNION ALL
                         (SELECT 1 FROM change_log c
