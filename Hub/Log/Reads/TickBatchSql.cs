@@ -91,8 +91,9 @@ public static class TickBatchSql
         // begins at the cursor, and the ended xids after it, whole. A large transaction that spanned
         // ticks (in progress at one, so in the next one's ended xids) was bounded by its xid alone
         // and read from its first row on every page: 25, 804 and 1,429 buffers for pages at rows 0,
-        // 50,000 and 90,000 of a 100,000-row one (LargeLogPlanTests), and a 300,000-row load held
-        // every stream back 8 s after its commit (lab). A row comparison beside tx_id = ANY(ended)
+        // 50,000 and 90,000 of a 100,000-row one (LargeLogPlanTests); the tail's pages of a
+        // 300,000-row load took ~8 s after its commit, every stream waiting (lab,
+        // bench/results/2026-12-04-bulk-load.md). A row comparison beside tx_id = ANY(ended)
         // does not help: btree starts each xid at its equality and tests the row on every entry.
         var order = descending ? "tx_id DESC, seq DESC" : "tx_id, seq";
         var inRange = "t.tick_id = @tick AND @x::xid8 >= t.lo";
