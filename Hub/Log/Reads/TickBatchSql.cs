@@ -95,6 +95,10 @@ public static class TickBatchSql
         // 300,000-row load took ~8 s after its commit, every stream waiting (lab,
         // bench/results/2026-12-04-bulk-load.md). A row comparison beside tx_id = ANY(ended)
         // does not help: btree starts each xid at its equality and tests the row on every entry.
+        // The cursor's transaction is bounded by the row and its xid from above, not by xid = @x
+        // and seq > @s: on a log of a few big transactions (autovacuum's statistics, 4,400,000
+        // rows, lab) the generic plan of that form read the primary key from seq @s on and
+        // filtered by xid, which runs to the end of the log when the transaction has no row left.
         var order = descending ? "tx_id DESC, seq DESC" : "tx_id, seq";
         var inRange = "t.tick_id = @tick AND @x::xid8 >= t.lo";
         var rangeStart = descending
@@ -110,7 +114,8 @@ public static class TickBatchSql
                 """
             : $"""
                 (SELECT c.* FROM change_log c
-                 WHERE {project}c.tx_id = @x::xid8 AND c.seq > @s AND t.tick_id = @tick AND @x::xid8 = ANY(t.ended){types}
+                 WHERE {project}(c.tx_id, c.seq) > (@x::xid8, @s) AND c.tx_id <= @x::xid8
+                   AND t.tick_id = @tick AND @x::xid8 = ANY(t.ended){types}
                  {pageOrder})
                 UNION ALL
                 (SELECT c.* FROM change_log c

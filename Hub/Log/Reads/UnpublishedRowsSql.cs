@@ -34,7 +34,7 @@ public static class UnpublishedRowsSql
                          ORDER BY c.tx_id, c.seq LIMIT @cap)
                         UNION ALL
                         (SELECT 1 FROM change_log c
-                         WHERE c.tx_id = @x::xid8 AND c.seq > @s AND @x::xid8 = ANY (t.ended)
+                         WHERE (c.tx_id, c.seq) > (@x::xid8, @s) AND c.tx_id <= @x::xid8 AND @x::xid8 = ANY (t.ended)
                          ORDER BY c.tx_id, c.seq LIMIT @cap)
                         UNION ALL
                         (SELECT 1 FROM change_log c
