@@ -1,6 +1,16 @@
 using EventHub.Log;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 
 namespace EventHub.Tests.Operations;
+
+public static class ReaderSeams
+{
+    /// <summary>Replaces the tail's reader (<see cref="LogReaders.Tail"/>) with <paramref name="wrap"/> over the real one, on the tail's pool.</summary>
+    public static IServiceCollection WrapTailReader(this IServiceCollection services, Func<IChangeLogReader, IChangeLogReader> wrap) =>
+        services.AddKeyedSingleton<IChangeLogReader>(LogReaders.Tail, (sp, _) =>
+            wrap(new ChangeLogReader(sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.Tail))));
+}
 
 /// <summary>
 /// A decorator of the primary <see cref="IChangeLogReader"/> for the operations tests: it counts

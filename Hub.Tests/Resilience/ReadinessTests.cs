@@ -5,7 +5,6 @@ using EventHub.Streaming.Internal;
 using EventHub.Tests.Infrastructure;
 using EventHub.Tests.Operations;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 
 namespace EventHub.Tests.Resilience;
 
@@ -26,8 +25,7 @@ public sealed class ReadinessTests
         {
             ["Health:MaxTailLag"] = "00:00:02",
             ["Stream:PollInterval"] = "00:00:00.500",
-        }, services: s => s.AddKeyedSingleton<IChangeLogReader>(LogReaders.Tail, (sp, _) =>
-            reader = new CountingReader(new ChangeLogReader(sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.Tail)))));
+        }, services: s => s.WrapTailReader(inner => reader = new CountingReader(inner)));
         using var http = new HttpClient { BaseAddress = hub.BaseAddress };
         var tail = hub.Services.GetRequiredService<ChangeLogTail>();
         await tail.Ready.WithTimeout();
@@ -67,8 +65,7 @@ public sealed class ReadinessTests
         await using var db = await TestDatabase.CreateAsync();
         var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var hub = await HubServer.StartAsync(db.ConnectionString, services: s =>
-            s.AddKeyedSingleton<IChangeLogReader>(LogReaders.Tail, (sp, _) =>
-                new FirstReadHeld(new ChangeLogReader(sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.Tail)), held.Task)));
+            s.WrapTailReader(inner => new FirstReadHeld(inner, held.Task)));
         try
         {
             await hub.Services.GetRequiredService<ChangeLogTail>().Ready.WithTimeout();

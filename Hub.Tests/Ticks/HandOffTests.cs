@@ -4,7 +4,6 @@ using EventHub.Tests.Infrastructure;
 using EventHub.Tests.Operations;
 using EventHub.Streaming.Internal;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 
 namespace EventHub.Tests.Ticks;
 
@@ -22,8 +21,7 @@ public sealed class HandOffTests
         await db.Writer.ProjectAsync("ao");
         CountingReader? tail = null;
         await using var hub = await HubServer.StartAsync(db.ConnectionString, services: s =>
-            s.AddKeyedSingleton<IChangeLogReader>(LogReaders.Tail, (sp, _) =>
-                tail = new CountingReader(new ChangeLogReader(sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.Tail)))));
+            s.WrapTailReader(inner => tail = new CountingReader(inner)));
         await using var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao");
 
         var readsBefore = tail!.Reads;
@@ -49,8 +47,7 @@ public sealed class HandOffTests
         // tail first (the race that made a fifth of the ticks under load read back).
         await using var hub = await HubServer.StartAsync(db.ConnectionString, services: s =>
         {
-            s.AddKeyedSingleton<IChangeLogReader>(LogReaders.Tail, (sp, _) =>
-                tail = new CountingReader(new ChangeLogReader(sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.Tail))));
+            s.WrapTailReader(inner => tail = new CountingReader(inner));
             s.AddSingleton<ITickBatchSink>(sp => new LateHandOff(sp.GetRequiredService<ChangeLogTail>(), TimeSpan.FromMilliseconds(30)));
         });
         await using var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao");

@@ -25,8 +25,7 @@ public sealed class IdleTests
         CountingReader? tail = null, catchUp = null;
         await using var hub = await HubServer.StartAsync(db.ConnectionString, services: s =>
         {
-            s.AddKeyedSingleton<IChangeLogReader>(LogReaders.Tail, (sp, _) =>
-                tail = new CountingReader(new ChangeLogReader(sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.Tail))));
+            s.WrapTailReader(inner => tail = new CountingReader(inner));
             s.AddKeyedSingleton<IChangeLogReader>(LogReaders.CatchUp, (sp, _) =>
                 catchUp = new CountingReader(new ChangeLogReader(sp.GetRequiredService<NpgsqlDataSource>())));
         });
