@@ -61,10 +61,10 @@ public sealed class EntityKeyTests
         Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
         await AssertKeysAsync();
 
-        // The large-tick fold (eventhub_apply_state, set-based over change_log): the same rows again.
+        // The set-based fold (eventhub_fold_ticks, over change_log: a large tick's, after it): the same rows again.
         await c.ExecuteAsync("DELETE FROM eventhub_state");
         var tick = await c.QuerySingleAsync<long>("SELECT max(tick_id) FROM eventhub_tick");
-        await c.ExecuteAsync("SELECT eventhub_apply_state(@tick)", new { tick });
+        await c.ExecuteAsync("SELECT eventhub_fold_ticks(@after, @tick)", new { after = tick - 1, tick });
         await AssertKeysAsync();
 
         async Task AssertKeysAsync()

@@ -40,10 +40,10 @@ public sealed class FoldWalTests
         var updates = await RecordsAsync(c, () => WriteEventsAsync(c, "v2"), "SELECT made FROM eventhub_make_tick()", "eventhub_state");
         Assert.Empty(updates);
         var tick2 = await c.QuerySingleAsync<long>("SELECT max(tick_id) FROM eventhub_tick");
-        // The large-tick fold (eventhub_apply_state, set-based), from an empty state.
+        // The set-based fold (eventhub_fold_ticks: a large tick's, after it), from an empty state.
         await c.ExecuteAsync("TRUNCATE eventhub_state");
-        Assert.Empty(await RecordsAsync(c, () => Task.CompletedTask, $"SELECT true FROM eventhub_apply_state({tick1})", "eventhub_state"));
-        Assert.Empty(await RecordsAsync(c, () => Task.CompletedTask, $"SELECT true FROM eventhub_apply_state({tick2})", "eventhub_state"));
+        Assert.Empty(await RecordsAsync(c, () => Task.CompletedTask, $"SELECT true FROM eventhub_fold_ticks({tick1 - 1}, {tick1})", "eventhub_state"));
+        Assert.Empty(await RecordsAsync(c, () => Task.CompletedTask, $"SELECT true FROM eventhub_fold_ticks({tick1}, {tick2})", "eventhub_state"));
 
         // The base, as retention advances it: through the first tick (new entities), then the second.
         var baseInserts = await RecordsAsync(c, () => Task.CompletedTask, $"SELECT true FROM eventhub_advance_state_base({tick1})", "eventhub_state_base");

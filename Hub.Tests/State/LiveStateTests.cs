@@ -49,11 +49,11 @@ public sealed class LiveStateTests
         await Task.Delay(1000); // some history first, then the state, while the writers go on
         if (emptied)
         {
-            // What a crash leaves of the unlogged tables: both empty (no fold in flight: the tick lock).
-            // The next tick's fold or the read below rebuilds the state from the base and the log.
+            // What a crash leaves of the unlogged tables: both empty (no fold in flight: the state lock).
+            // The hub's upkeep or the read below rebuilds the state from the base and the log.
             await using var c = await db.DataSource.OpenConnectionAsync();
             await using var tx = await c.BeginTransactionAsync();
-            await c.ExecuteAsync("SELECT pg_advisory_xact_lock(5005267704866957675); DELETE FROM eventhub_state_ready; DELETE FROM eventhub_state", transaction: tx);
+            await c.ExecuteAsync("SELECT pg_advisory_xact_lock(5005267704866894945); DELETE FROM eventhub_state_ready; DELETE FROM eventhub_state", transaction: tx);
             await tx.CommitAsync();
         }
         var state = await http.GetFromJsonAsync<JsonElement>("/api/v1/state?project=ao").WithTimeout();

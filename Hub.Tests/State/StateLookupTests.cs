@@ -9,7 +9,7 @@ namespace EventHub.Tests.State;
 /// The folds find each entity of a tick by one probe of the key's hash index (migration 0017), on a
 /// large state with the statistics an ANALYZE leaves, in both folds: the small-tick one
 /// (<c>eventhub_fold_state</c>, a generic plan) and the set-based one for ticks above 10,000 rows
-/// (<c>eventhub_apply_state</c>). Neither reads a range of the state (a join that scanned the project
+/// (<c>eventhub_fold_ticks</c>, after the tick: migration 0020). Neither reads a range of the state (a join that scanned the project
 /// index would read every entity of the project to fold a tick). Counted with the statistics views,
 /// as the ticker's own reads are in LargeLogPlanTests; fails without migration 0017 (no such index).
 /// The same holds for a ticker session whose first tick found the state empty (migration 0018).
@@ -28,6 +28,7 @@ public sealed class StateLookupTests(ITestOutputHelper output)
         await using var c = await db.DataSource.OpenConnectionAsync();
         await SessionsAsync(c, "a", 1, StateEntities, "v1");
         Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
+        await FoldPendingAsync(c); // a large tick: folded after it
         await c.ExecuteAsync("ANALYZE eventhub_state"); // as autovacuum leaves it after the load
         Assert.Equal(StateEntities, await c.QuerySingleAsync<long>("SELECT count(*) FROM eventhub_state"));
 
@@ -41,6 +42,7 @@ public sealed class StateLookupTests(ITestOutputHelper output)
         await SessionsAsync(c, "c", 1, LargeTickNew, "v1");
         await SessionsAsync(c, "a", 50_001, LargeTickNew, "v2");
         Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
+        await FoldPendingAsync(c);
         var after = await CountersAsync(db, c);
 
         var folded = SmallTicks * 2 * PerSmallTick + 2 * LargeTickNew;
@@ -97,6 +99,11 @@ public sealed class StateLookupTests(ITestOutputHelper output)
         Assert.Equal(folded, after.KeyProbes - before.KeyProbes);
         Assert.True(after.Fetched - before.Fetched <= 2 * updated, $"{after.Fetched - before.Fetched} state rows fetched to fold {folded} entities");
     }
+
+    /// <summary>What LiveStateUpkeep does after a large tick: folds the ticks the state is behind.</summary>
+    private static async Task FoldPendingAsync(NpgsqlConnection c) =>
+        Assert.Equal(await c.QuerySingleAsync<long>("SELECT max(tick_id) FROM eventhub_tick"),
+            await c.QuerySingleAsync<long>("SELECT eventhub_fold_pending(1000)"));
 
     /// <summary>session_created events for ids <paramref name="prefix"/>from .. from+count-1, in one statement.</summary>
     private static Task SessionsAsync(NpgsqlConnection c, string prefix, int from, int count, string status) =>

@@ -11,15 +11,17 @@ public sealed class LiveStateOptions
     /// <summary>
     /// How often the base is folded forward to the newest tick (<see cref="LiveStateUpkeep"/>), on top
     /// of retention, which folds what it prunes first. After a crash the state is rebuilt from the
-    /// base and the log's rows since its mark, with ticks held meanwhile (~3 s per 500,000 rows,
-    /// docs/design.md "Live state"); each pass writes one row per entity changed since the last.
+    /// base and the log's rows since its mark (~3 s per 500,000 rows, docs/design.md "Live state";
+    /// ticks go on, the state read waits); each pass writes one row per entity changed since the last.
     /// 0 leaves it to retention alone.
     /// </summary>
     public TimeSpan BaseInterval { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
     /// How often each hub looks whether the state is whole (one probe of a one-row table) and, after
-    /// a crash emptied it, rebuilds it, so it is ready before the next state read asks.
+    /// a crash emptied it, rebuilds it, so it is ready before the next state read asks; and whether
+    /// ticks are left to fold (a tick above 10,000 rows is published unfolded), which it then folds.
+    /// A state read in between answers as of the ticks already folded (exact, only older).
     /// </summary>
     public TimeSpan RebuildCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
 }

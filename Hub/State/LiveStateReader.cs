@@ -7,16 +7,17 @@ namespace EventHub.State;
 
 /// <summary>
 /// Reads the compacted log (<c>eventhub_state</c>, migration 0009): the latest event of every
-/// entity of the selected projects and types, and the newest tick, in one statement.
+/// entity of the selected projects and types, and the tick it is folded through, in one statement.
 /// </summary>
 /// <remarks>
-/// Why one statement is exact: the ticker folds each tick's batch into the state in the tick's own
-/// transaction, so any snapshot sees the state of exactly the ticks it sees, no more, no less.
-/// The offset returned is the end of the newest of them: streaming after it gives every later
-/// change, and none the state already holds. Retention never touches the state (it folds what it
+/// Why one statement is exact: every fold of ticks into the state (a tick's own, in its
+/// transaction; a large tick's or a lagging state's, after it: migration 0020) moves the state's
+/// <c>through_tick</c> in the same transaction, so any snapshot sees the state of exactly the ticks
+/// through that one, no more, no less. The offset returned is that tick's end: streaming after it
+/// gives every later change, and none the state already holds. Retention never touches the state (it folds what it
 /// prunes into the durable base the state is rebuilt from). The state table is unlogged: crash
 /// recovery empties it, and its head row says so (<c>ready</c>); the read then has it rebuilt
-/// from the base and the log in one statement under the tick lock and reads again (migration 0016).
+/// from the base and the log in one statement under the state lock and reads again (migration 0016).
 /// At most <c>maxConcurrentReads</c> reads run at once (<c>Limits:MaxConcurrentStateReads</c>); the
 /// rest wait their turn, and one whose request is cancelled leaves the queue at once. A state read
 /// holds a pooled connection and streams megabytes: unbounded, a burst of them (a fleet of
@@ -130,7 +131,7 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
     public static string? PlanSetting(EventFilter filter) => filter.Projects is null ? null : "SET LOCAL enable_seqscan = off";
 
     /// <summary>
-    /// The state read: one statement, so the entities and the newest tick come from one snapshot.
+    /// The state read: one statement, so the entities and the tick they are folded through come from one snapshot.
     /// One row per entity, and one row (its <c>tx</c> null) with the head tick, the unkeyed types
     /// and the key table, so those are sent once, not with every entity (they were joined to every
     /// row, and the joined rows sorted: 7.6 MB spilled to disk for 10,000 entities). With a project filter, each selected project's entities are one range of
@@ -161,7 +162,7 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
         // The head row first (Append runs its branches in order): the caller can write the offset
         // before the entities stream by.
         return ($"""
-            SELECT (SELECT coalesce(max(tick_id), 0) FROM eventhub_tick) AS head,
+            SELECT coalesce((SELECT r.through_tick FROM eventhub_state_ready r), 0) AS head,
                    EXISTS (SELECT 1 FROM eventhub_state_ready) AS ready,
                    (SELECT coalesce(array_agg(DISTINCT u.event_type ORDER BY u.event_type), ARRAY[]::text[])
                     FROM eventhub_state_unkeyed u WHERE {unkeyedWhere}) AS unkeyed,

@@ -6,15 +6,18 @@ namespace EventHub.State;
 
 /// <summary>
 /// The live state's durable side (migration 0016): every <see cref="LiveStateOptions.RebuildCheckInterval"/>
-/// it rebuilds the state if a crash emptied it (<c>eventhub_ensure_state</c>), and every
+/// it rebuilds the state if a crash emptied it (<c>eventhub_ensure_state</c>) and folds the ticks
+/// the state is behind (<c>eventhub_fold_pending</c>, migration 0020: a tick above 10,000 rows, and
+/// ticks made while another fold held the state, are published unfolded), and every
 /// <see cref="LiveStateOptions.BaseInterval"/> it folds the ticks since the base's mark into the
 /// durable base (<c>eventhub_advance_state_base</c>), so a rebuild reads at most that long a
 /// stretch of the log, retention or not.
 /// </summary>
 /// <remarks>
-/// Every node runs it. A rebuild holds the tick lock (another node's waits for it, then finds the
-/// state whole); the ticker's own statement could not do it, as its client-side timeout would cancel
-/// a long rebuild at every try. The base's mark row is locked for a pass, so passes of two nodes (or
+/// Every node runs it. A rebuild or a fold holds the state lock (another node's waits for it, then
+/// finds the state whole, or folded further); ticks go on meanwhile and leave their folds to the next
+/// pass. The ticker's own statement could not do either, as its client-side timeout would cancel a
+/// long one at every try, and every stream would wait for it. The base's mark row is locked for a pass, so passes of two nodes (or
 /// one of retention's) take turns, and the later one finds little or nothing left to fold. A pass
 /// never holds the tick lock: it folds ticks already committed, up to the newest its snapshot sees.
 /// </remarks>
@@ -36,6 +39,7 @@ public sealed partial class LiveStateUpkeep(
             try
             {
                 await EnsureWholeAsync(stoppingToken);
+                await FoldPendingAsync(stoppingToken);
                 if (timeProvider.GetUtcNow() >= nextAdvance)
                 {
                     await AdvanceAsync(stoppingToken);
@@ -76,6 +80,26 @@ public sealed partial class LiveStateUpkeep(
         await tx.CommitAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Folds every tick the state is behind, as of the call (<see cref="TicksPerStep"/> a
+    /// transaction); returns the tick the state is folded through after it, or null if it is not
+    /// whole (a rebuild's turn). A state read meanwhile answers as of the ticks folded so far.
+    /// </summary>
+    public async Task<long?> FoldPendingAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var newest = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT coalesce(max(tick_id), 0) FROM eventhub_tick", cancellationToken: cancellationToken));
+        while (true)
+        {
+            await using var tx = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken);
+            var through = await connection.ExecuteScalarAsync<long?>(new CommandDefinition("SELECT eventhub_fold_pending(@step)",
+                new { step = TicksPerStep }, tx, commandTimeout: 0, cancellationToken: cancellationToken));
+            await tx.CommitAsync(cancellationToken);
+            if (through is not { } t || t >= newest) return through;
+        }
+    }
+
     /// <summary>The longest pause between tries while the database fails them.</summary>
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
 
@@ -109,6 +133,6 @@ public sealed partial class LiveStateUpkeep(
         return mark;
     }
 
-    [LoggerMessage(EventId = 6101, Level = LogLevel.Warning, Message = "The live state's upkeep failed (rebuild check or base fold); retrying at the next interval")]
+    [LoggerMessage(EventId = 6101, Level = LogLevel.Warning, Message = "The live state's upkeep failed (rebuild check, pending fold or base fold); retrying at the next interval")]
     private partial void LogFailed(Exception exception);
 }
