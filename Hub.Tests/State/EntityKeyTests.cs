@@ -57,7 +57,7 @@ public sealed class EntityKeyTests
             for (var i = 0; i < FieldSets.Length; i++)
                 await c.ExecuteAsync("INSERT INTO change_log (project_id, event_type, payload) VALUES ('p', @type, @payload::jsonb)",
                     new { type = $"k{i}", payload });
-        // The small-tick fold (eventhub_fold_state, from the tick's rows in memory).
+        // The small-tick fold (eventhub_fold_rows, from the tick's rows in memory).
         Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
         await AssertKeysAsync();
 

@@ -33,7 +33,7 @@ public sealed class FoldWalTests
         await using var held = await holder.BeginTransactionAsync();
         await holder.ExecuteAsync("SELECT pg_current_xact_id()", transaction: held);
 
-        // The small-tick fold (eventhub_fold_state): 10 new entities, then an update of each.
+        // The small-tick fold (eventhub_fold_rows): 10 new entities, then an update of each.
         var inserts = await RecordsAsync(c, () => WriteEventsAsync(c, "v1"), "SELECT made FROM eventhub_make_tick()", "eventhub_state");
         Assert.Empty(inserts);
         var tick1 = await c.QuerySingleAsync<long>("SELECT max(tick_id) FROM eventhub_tick");

@@ -64,6 +64,32 @@ public sealed class LargeTickFoldTests
         Assert.Equal(head.GetProperty("offset").GetString(), folded.GetProperty("offset").GetString());
     }
 
+    [Fact]
+    public async Task Retention_folds_a_tick_into_the_state_before_it_prunes_the_ticks_rows()
+    {
+        // The hub's upkeep never folds here: only retention's pass can, and must, before the load's
+        // rows go (an unkeyed type among them, whose count is folded the same way).
+        await using var db = await TestDatabase.CreateAsync();
+        await db.Writer.ProjectAsync("ao");
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Retention:MaxEvents"] = "5",
+            ["Retention:Interval"] = "00:00:00.200",
+            ["State:RebuildCheckInterval"] = "01:00:00",
+        });
+        using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+        await db.Writer.ExecuteAsync("""
+            INSERT INTO change_log (project_id, event_type, payload)
+            SELECT 'ao', 'session_created', jsonb_build_object('id', 'big-' || i) FROM generate_series(1, @rows) i
+            UNION ALL SELECT 'ao', 'tracker_created', '{"issue": "I-1"}'
+            """, new { rows = LoadRows });
+        await TaskTimeouts.UntilAsync(async () => await db.ChangeLogCountAsync() <= 5, TimeSpan.FromSeconds(60), "retention pruned the load");
+
+        var state = await http.GetFromJsonAsync<JsonElement>("/api/v1/state?project=ao").WithTimeout();
+        Assert.Equal(LoadRows, Keys(state).Count);
+        Assert.Equal(["tracker_created"], state.GetProperty("unkeyedTypes").EnumerateArray().Select(t => t.GetString()));
+    }
+
     private static List<string> Keys(JsonElement state) =>
         [.. state.GetProperty("entities").EnumerateArray().Select(e => e.GetProperty("key").GetRawText())];
 }

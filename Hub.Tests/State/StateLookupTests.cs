@@ -8,7 +8,7 @@ namespace EventHub.Tests.State;
 /// <summary>
 /// The folds find each entity of a tick by one probe of the key's hash index (migration 0017), on a
 /// large state with the statistics an ANALYZE leaves, in both folds: the small-tick one
-/// (<c>eventhub_fold_state</c>, a generic plan) and the set-based one for ticks above 10,000 rows
+/// (<c>eventhub_fold_rows</c>, a generic plan) and the set-based one for ticks above 10,000 rows
 /// (<c>eventhub_fold_ticks</c>, after the tick: migration 0020). Neither reads a range of the state (a join that scanned the project
 /// index would read every entity of the project to fold a tick). Counted with the statistics views,
 /// as the ticker's own reads are in LargeLogPlanTests; fails without migration 0017 (no such index).

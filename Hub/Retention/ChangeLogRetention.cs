@@ -71,6 +71,10 @@ public sealed partial class ChangeLogRetention(
         if (cut is not { } c) return 0;
 
         var parameters = new { tick = c.tick, xid = c.tx, c.seq };
+        // A tick's rows are folded into the live state after it when it is large or the state was
+        // busy (migration 0020): fold every tick through the cut's before any of their rows go.
+        await connection.ExecuteAsync(new CommandDefinition("SELECT eventhub_fold_pending(2147483647, @tick)", parameters, tx,
+            commandTimeout: 0, cancellationToken: cancellationToken));
         // The live state is rebuilt after a crash from its base and every tick after the base's
         // mark (migration 0016): fold the ticks through the cut's into the base before any of
         // their rows go, in this transaction, so a rebuild never needs a pruned row.

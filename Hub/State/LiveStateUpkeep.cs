@@ -82,10 +82,11 @@ public sealed partial class LiveStateUpkeep(
 
     /// <summary>
     /// Folds every tick the state is behind, as of the call (<see cref="TicksPerStep"/> a
-    /// transaction); returns the tick the state is folded through after it, or null if it is not
-    /// whole (a rebuild's turn). A state read meanwhile answers as of the ticks folded so far.
+    /// transaction); returns the tick the state is folded through after it (a state that is not
+    /// whole counts as folded: a rebuild's turn). A state read meanwhile answers as of the ticks
+    /// folded so far.
     /// </summary>
-    public async Task<long?> FoldPendingAsync(CancellationToken cancellationToken = default)
+    public async Task<long> FoldPendingAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var newest = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
@@ -93,10 +94,10 @@ public sealed partial class LiveStateUpkeep(
         while (true)
         {
             await using var tx = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken);
-            var through = await connection.ExecuteScalarAsync<long?>(new CommandDefinition("SELECT eventhub_fold_pending(@step)",
+            var through = await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT eventhub_fold_pending(@step)",
                 new { step = TicksPerStep }, tx, commandTimeout: 0, cancellationToken: cancellationToken));
             await tx.CommitAsync(cancellationToken);
-            if (through is not { } t || t >= newest) return through;
+            if (through >= newest) return through;
         }
     }
 
