@@ -79,8 +79,12 @@ public sealed class CountingReader(IChangeLogReader inner) : DelegatingChangeLog
     /// <summary>Forward reads so far.</summary>
     public int Reads => Volatile.Read(ref _reads);
 
+    /// <summary>Where each forward read started, in order.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<LogPosition> From { get; } = new();
+
     public override Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
     {
+        From.Enqueue(after);
         Interlocked.Increment(ref _reads);
         return Inner.ReadAsync(after, filter, limit, cancellationToken);
     }

@@ -64,6 +64,40 @@ public sealed class HandOffTests
         Assert.True(reads <= 4, $"the tail read the log {reads} times for 30 ticks its own node handed over");
     }
 
+    [Fact]
+    public async Task After_a_stretch_of_hand_offs_the_tail_reads_a_tick_too_large_to_hand_over_from_what_is_published()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await db.Writer.ProjectAsync("ao");
+        CountingReader? tail = null;
+        // No fallback poll: while ticks are handed over the tail reads nothing (as under steady traffic).
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Ticker:HandOffRows"] = "5",
+            ["Stream:PollInterval"] = "01:00:00",
+        }, services: s => s.WrapTailReader(inner => tail = new CountingReader(inner)));
+        await using var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao");
+        for (var i = 1; i <= 20; i++)
+        {
+            await db.Writer.SessionAsync("ao", i);
+            Assert.Equal($"ao-{i}", (await sse.ReadEventAsync()).Payload.GetProperty("id").GetString());
+        }
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        var published = await c.QuerySingleAsync<long>("SELECT max(tick_id) FROM eventhub_tick");
+        var readsBefore = tail!.Reads;
+
+        await db.Writer.ExecuteAsync("""
+            INSERT INTO change_log (project_id, event_type, payload)
+            SELECT 'ao', 'session_created', jsonb_build_object('id', 'big-' || i) FROM generate_series(1, 6) i
+            """);
+        for (var i = 1; i <= 6; i++)
+            Assert.Equal($"big-{i}", (await sse.ReadEventAsync()).Payload.GetProperty("id").GetString());
+        // Before: from where the last read had ended (the hub's start), re-reading the 20 ticks.
+        var from = tail.From.Skip(readsBefore).ToList();
+        Assert.NotEmpty(from);
+        Assert.All(from, p => Assert.True(p.Tick >= published, $"the tail read from tick {p.Tick}, {published} being published"));
+    }
+
     /// <summary>The tail as the ticker's sink, its hand-offs delayed (the ticker's thread sleeps: it is its own).</summary>
     private sealed class LateHandOff(ITickBatchSink inner, TimeSpan delay) : ITickBatchSink
     {

@@ -117,6 +117,14 @@ public sealed partial class ChangeLogTail(
                     _ready.TrySetResult();
                 }
 
+                // From what is published, not from where the last read ended: on the ticking node
+                // hand-offs publish every tick while events flow, and the tail reads nothing for as
+                // long as that lasts (no NOTIFY names a tick not handed over, the poll never comes
+                // due). The first tick too large to hand over then re-read everything since the
+                // last read, page by page, before it could publish a row: all the ticks since the
+                // hub started in the bulk-load bench (10,169 buffers for the first page), the whole
+                // kept log after days of steady traffic.
+                lock (_publishLock) position = _position;
                 var batch = await reader.ReadAsync(position.Value, EventFilter.All, settings.TailBatchSize, stoppingToken);
                 lock (_publishLock)
                 {
