@@ -6,9 +6,10 @@ namespace EventHub.Log;
 /// </summary>
 /// <remarks>
 /// A tick's batch has two parts (migration 0007): <c>tx_id = ANY(ended)</c>, and the range
-/// <c>[lo, hi)</c> filtered by the tick's snapshot. Every ended xid is below <c>lo</c>, so each part
-/// is one scan of <c>change_log_position_idx</c> (or the per-project index), merged in order with a
-/// LIMIT: a read never sorts the remainder of the log.
+/// <c>[lo, hi)</c> filtered by the tick's snapshot, read in the gaps between the xids that snapshot
+/// saw in progress. Every ended xid is below <c>lo</c>, so each part is one scan of
+/// <c>change_log_position_idx</c> (or the per-project index, or one per gap), concatenated in order
+/// with a LIMIT: a read never sorts the remainder of the log.
 /// Plan traps guarded here (measured, docs/core-v2-plan.md section 3; PlannerTests, LargeLogPlanTests):
 /// the tick bounds must reach the inner scan as parameters (a LATERAL join; joined from a CTE they
 /// became a join filter and the scan ran to the end of the log), and the range part must start at
@@ -123,16 +124,59 @@ public static class TickBatchSql
                  {pageOrder})
                 """;
 
-        string Parts(string project) => $"""
-            SELECT * FROM (
-                {EndedParts(project)}
-                UNION ALL
+        // The range part [lo, hi) skips the xids the tick's snapshot saw in progress (a bulk load
+        // begun since the last tick: its rows lie in the range, invisible to the tick, committed
+        // later into another). Filtered by visibility, as it was, every reader that crossed the
+        // tick walked each of the load's rows (10,437 buffers, 373 ms, past a 1,000,000-row load;
+        // lab). It reads [start, r1) and the gaps (r1, r2), ..., (rk, hi) between those xids, each
+        // a range scan that begins at the cursor or the gap's start, as the ticker's look does
+        // (migration 0019). A pg_snapshot keeps its xip ascending, so the gaps come in order.
+        var running = "ARRAY(SELECT x FROM pg_snapshot_xip(t.snap) AS x WHERE x >= t.lo)";
+        var gapStart = $"{inRange} AND @x::xid8 > w.after";
+        string RangeParts(string project) => descending
+            ? $"""
                 (SELECT c.* FROM change_log c
                  WHERE {project}{rangeStart} AND c.tx_id < t.hi
                    AND pg_visible_in_snapshot(c.tx_id, t.snap){types}
                  {pageOrder})
-            ) u ORDER BY u.{order.Replace(", ", ", u.")} LIMIT @limit
-            """;
+                """
+            : $"""
+                (SELECT c.* FROM change_log c
+                 WHERE {project}{rangeStart} AND c.tx_id < coalesce(({running})[1], t.hi)
+                   AND pg_visible_in_snapshot(c.tx_id, t.snap){types}
+                 {pageOrder})
+                UNION ALL
+                (SELECT g.* FROM (SELECT {running} AS r) k
+                 CROSS JOIN LATERAL unnest(k.r, k.r[2:] || t.hi) AS w(after, before)
+                 CROSS JOIN LATERAL (
+                     SELECT c.* FROM change_log c
+                     WHERE {project}(c.tx_id, c.seq) > (CASE WHEN {gapStart} THEN @x::xid8 ELSE w.after END,
+                                                        CASE WHEN {gapStart} THEN @s ELSE 9223372036854775807 END)
+                       AND c.tx_id < w.before AND pg_visible_in_snapshot(c.tx_id, t.snap){types}
+                     {pageOrder}) g
+                 WHERE w.after IS NOT NULL
+                 LIMIT @limit)
+                """;
+
+        // Forward, the parts are concatenated in order (every ended xid is below lo, the cursor's
+        // own transaction below the other ended xids, the gaps after [start, r1)): an Append runs
+        // them one after the other and stops at the LIMIT, with nothing to merge or sort; the
+        // reader checks the order as it does the page's. Backward, they are merged.
+        string Parts(string project) => descending
+            ? $"""
+                SELECT * FROM (
+                    {EndedParts(project)}
+                    UNION ALL
+                    {RangeParts(project)}
+                ) u ORDER BY u.{order.Replace(", ", ", u.")} LIMIT @limit
+                """
+            : $"""
+                SELECT * FROM (
+                    {EndedParts(project)}
+                    UNION ALL
+                    {RangeParts(project)}
+                ) u LIMIT @limit
+                """;
 
         return filter.Projects switch
         {

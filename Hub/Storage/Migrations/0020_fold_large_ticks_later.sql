@@ -54,13 +54,17 @@ BEGIN
         VALUES (x.project_id, x.kind, x.entity_key, p_tick, x.tx_id, x.seq, x.event_type, x.session_id, x.payload, x.created_at);
 END $$;
 
-CREATE FUNCTION eventhub_count_unkeyed(p_rows change_log[]) RETURNS void LANGUAGE sql AS $$
+-- PL/pgSQL, as the fold was: its plan is kept for the session (a SQL function called from the tick
+-- function was planned again at every tick, in the latency path).
+CREATE FUNCTION eventhub_count_unkeyed(p_rows change_log[]) RETURNS void LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
     INSERT INTO eventhub_state_unkeyed (project_id, event_type, events)
     SELECT b.project_id, b.event_type, count(*) FROM unnest(p_rows) AS b
     WHERE NOT EXISTS (SELECT 1 FROM eventhub_entity_key k WHERE k.event_type = b.event_type)
     GROUP BY b.project_id, b.event_type
-    ON CONFLICT (project_id, event_type) DO UPDATE SET events = eventhub_state_unkeyed.events + excluded.events
-$$;
+    ON CONFLICT (project_id, event_type) DO UPDATE SET events = eventhub_state_unkeyed.events + excluded.events;
+END $$;
 
 -- The same for ticks (p_after, p_through], read from change_log as the tick functions read a
 -- batch (eventhub_state_of_ticks, migration 0016). The caller holds the state lock and moves the
@@ -204,16 +208,25 @@ BEGIN
     VALUES (tick_id, cur, last.hi, pg_snapshot_xmax(cur), done);
 
     -- At most fold_limit + 1 rows of each part are gathered: a tick with more is not held in memory
-    -- (nor folded here) at all, so which rows a cut part holds does not matter. (The ended part was
-    -- gathered whole: 1.5 s of sorting a 300,000-row load that was in progress at the last tick.)
+    -- (nor folded here) at all, so which rows a cut part holds does not matter, and each part is
+    -- ordered by its array_agg. (The ended part was gathered whole: 1.5 s of sorting a 300,000-row
+    -- load that was in progress at the last tick.)
     SELECT coalesce(array_agg(p.row ORDER BY (p.row).tx_id, (p.row).seq), '{}') INTO part1
     FROM (SELECT p.row FROM unnest(done) AS d(x)
           CROSS JOIN LATERAL (SELECT c AS row FROM change_log c WHERE c.tx_id = d.x OFFSET 0) AS p
           LIMIT fold_limit + 1) AS p;
+    -- The range [hi, xmax) in the gaps between the xids running at cur, as the look above probes
+    -- it (migration 0019): a load begun since the last tick and still running is not walked (every
+    -- row it had written so far, read and dropped as invisible).
     SELECT coalesce(array_agg(r.row ORDER BY (r.row).tx_id, (r.row).seq), '{}') INTO part2
     FROM (SELECT c AS row FROM change_log c
-          WHERE c.tx_id >= last.hi AND c.tx_id < pg_snapshot_xmax(cur) AND pg_visible_in_snapshot(c.tx_id, cur)
-          ORDER BY c.tx_id, c.seq
+          WHERE c.tx_id >= last.hi AND c.tx_id < coalesce(running[1], pg_snapshot_xmax(cur))
+            AND pg_visible_in_snapshot(c.tx_id, cur)
+          UNION ALL
+          SELECT z.row FROM unnest(running, running[2:] || pg_snapshot_xmax(cur)) AS g(after, before)
+          CROSS JOIN LATERAL (SELECT c AS row FROM change_log c
+                              WHERE c.tx_id > g.after AND c.tx_id < g.before AND pg_visible_in_snapshot(c.tx_id, cur)) z
+          WHERE g.after IS NOT NULL
           LIMIT greatest(0, fold_limit + 1 - cardinality(part1))) AS r;
     IF cardinality(part1) + cardinality(part2) > fold_limit THEN
         batch := null; -- folded after it: eventhub_fold_pending
@@ -222,10 +235,12 @@ BEGIN
         -- Each part folds here only right after the tick it is folded through, and only if no other
         -- fold (or rebuild) holds the state: a tick never waits for one. (Each mark's test is a
         -- statement after the lock: its snapshot sees what the lock's last holder committed.)
+        -- The marks' rows are found by their key (with sequential scans off, a scan of a one-row
+        -- table was priced at 10^10 and JIT-compiled in any session with JIT on).
         IF pg_try_advisory_xact_lock(5005267704866894945) THEN -- "EvHubSta"
-            UPDATE eventhub_state_ready r SET through_tick = tick_id WHERE r.through_tick = last.tick_id;
+            UPDATE eventhub_state_ready r SET through_tick = tick_id WHERE r.singleton AND r.through_tick = last.tick_id;
             IF FOUND THEN PERFORM eventhub_fold_rows(tick_id, batch); END IF;
-            UPDATE eventhub_state_unkeyed_mark m SET through_tick = tick_id WHERE m.through_tick = last.tick_id;
+            UPDATE eventhub_state_unkeyed_mark m SET through_tick = tick_id WHERE m.singleton AND m.through_tick = last.tick_id;
             IF FOUND THEN PERFORM eventhub_count_unkeyed(batch); END IF;
         END IF;
         IF cardinality(batch) > p_max_rows THEN
