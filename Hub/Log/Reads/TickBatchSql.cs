@@ -102,26 +102,58 @@ public static class TickBatchSql
         // filtered by xid, which runs to the end of the log when the transaction has no row left.
         var order = descending ? "tx_id DESC, seq DESC" : "tx_id, seq";
         var inRange = "t.tick_id = @tick AND @x::xid8 >= t.lo";
-        var rangeStart = descending
-            ? "c.tx_id >= t.lo"
-            : $"(c.tx_id, c.seq) > (CASE WHEN {inRange} THEN @x::xid8 ELSE t.lo END, CASE WHEN {inRange} THEN @s ELSE -1 END)";
         var pageOrder = $"ORDER BY c.{order.Replace(", ", ", c.")} LIMIT @limit";
 
-        string EndedParts(string project) => descending
+        // A project's reads state their position bounds over the per-project index's columns,
+        // (project_id, tx_id, seq), which change_log_position_idx cannot use: a plan that walked
+        // that index filtered by project read every project's rows of the transactions it crossed
+        // (a custom plan took it for the rest of the cursor's transaction, 473 rows read for 24 on
+        // a log of 20 projects a transaction; LargeLogPlanTests). p: the project, null for all.
+        static string After(string? p, string x, string s) =>
+            p is null ? $"(c.tx_id, c.seq) > ({x}, {s})" : $"(c.project_id, c.tx_id, c.seq) > ({p}, {x}, {s})";
+        static string TxBelow(string? p, string x) =>
+            p is null ? $"c.tx_id < {x}" : $"(c.project_id, c.tx_id) < ({p}, {x})";
+        static string TxAtMost(string? p, string x) =>
+            p is null ? $"c.tx_id <= {x}" : $"(c.project_id, c.tx_id) <= ({p}, {x})";
+        static string Of(string? p) => p is null ? "" : $"c.project_id = {p} AND ";
+
+        string EndedParts(string? p) => descending
             ? $"""
                 (SELECT c.* FROM change_log c
-                 WHERE {project}c.tx_id = ANY(t.ended){types}
+                 WHERE {Of(p)}c.tx_id = ANY(t.ended){types}
                  {pageOrder})
                 """
             : $"""
                 (SELECT c.* FROM change_log c
-                 WHERE {project}(c.tx_id, c.seq) > (@x::xid8, @s) AND c.tx_id <= @x::xid8
+                 WHERE {Of(p)}{After(p, "@x::xid8", "@s")} AND {TxAtMost(p, "@x::xid8")}
                    AND t.tick_id = @tick AND @x::xid8 = ANY(t.ended){types}
                  {pageOrder})
                 UNION ALL
+                {LaterEnded(p)}
+                """;
+
+        // The ended xids after the cursor's. For all projects one probe of the list, which btree
+        // returns in (tx_id, seq) order (the list is on the index's first column). For a project
+        // the list is on the per-project index's second column, which PostgreSQL 15 cannot return
+        // in order: the custom plan sorts the tick's rows of the project, and the generic plan
+        // (pages are prepared) took change_log_position_idx filtered by project instead, reading
+        // every project's rows of each ended transaction (20 times the page on a log whose
+        // transactions write 20 projects; LargeLogPlanTests). One probe per xid (the list is
+        // ascending, eventhub_make_tick_rows) puts both index columns in equalities, read in order.
+        string LaterEnded(string? p) => p is null
+            ? $"""
                 (SELECT c.* FROM change_log c
-                 WHERE {project}c.tx_id = ANY(t.ended) AND c.tx_id > (CASE WHEN t.tick_id = @tick THEN @x::xid8 ELSE '0'::xid8 END){types}
+                 WHERE c.tx_id = ANY(t.ended) AND c.tx_id > (CASE WHEN t.tick_id = @tick THEN @x::xid8 ELSE '0'::xid8 END){types}
                  {pageOrder})
+                """
+            : $"""
+                (SELECT e.* FROM unnest(t.ended) AS d(xid)
+                 CROSS JOIN LATERAL (
+                     SELECT c.* FROM change_log c
+                     WHERE c.project_id = {p} AND c.tx_id = d.xid{types}
+                     ORDER BY c.seq LIMIT @limit) e
+                 WHERE d.xid > (CASE WHEN t.tick_id = @tick THEN @x::xid8 ELSE '0'::xid8 END)
+                 LIMIT @limit)
                 """;
 
         // The range part [lo, hi) skips the xids the tick's snapshot saw in progress (a bulk load
@@ -133,16 +165,17 @@ public static class TickBatchSql
         // (migration 0019). A pg_snapshot keeps its xip ascending, so the gaps come in order.
         var running = "ARRAY(SELECT x FROM pg_snapshot_xip(t.snap) AS x WHERE x >= t.lo)";
         var gapStart = $"{inRange} AND @x::xid8 > w.after";
-        string RangeParts(string project) => descending
+        string RangeParts(string? p) => descending
             ? $"""
                 (SELECT c.* FROM change_log c
-                 WHERE {project}{rangeStart} AND c.tx_id < t.hi
+                 WHERE {Of(p)}c.tx_id >= t.lo AND c.tx_id < t.hi
                    AND pg_visible_in_snapshot(c.tx_id, t.snap){types}
                  {pageOrder})
                 """
             : $"""
                 (SELECT c.* FROM change_log c
-                 WHERE {project}{rangeStart} AND c.tx_id < coalesce(({running})[1], t.hi)
+                 WHERE {Of(p)}{After(p, $"CASE WHEN {inRange} THEN @x::xid8 ELSE t.lo END", $"CASE WHEN {inRange} THEN @s ELSE -1 END")}
+                   AND {TxBelow(p, $"coalesce(({running})[1], t.hi)")}
                    AND pg_visible_in_snapshot(c.tx_id, t.snap){types}
                  {pageOrder})
                 UNION ALL
@@ -150,9 +183,8 @@ public static class TickBatchSql
                  CROSS JOIN LATERAL unnest(k.r, k.r[2:] || t.hi) AS w(after, before)
                  CROSS JOIN LATERAL (
                      SELECT c.* FROM change_log c
-                     WHERE {project}(c.tx_id, c.seq) > (CASE WHEN {gapStart} THEN @x::xid8 ELSE w.after END,
-                                                        CASE WHEN {gapStart} THEN @s ELSE 9223372036854775807 END)
-                       AND c.tx_id < w.before AND pg_visible_in_snapshot(c.tx_id, t.snap){types}
+                     WHERE {Of(p)}{After(p, $"CASE WHEN {gapStart} THEN @x::xid8 ELSE w.after END", $"CASE WHEN {gapStart} THEN @s ELSE 9223372036854775807 END")}
+                       AND {TxBelow(p, "w.before")} AND pg_visible_in_snapshot(c.tx_id, t.snap){types}
                      {pageOrder}) g
                  WHERE w.after IS NOT NULL
                  LIMIT @limit)
@@ -162,29 +194,29 @@ public static class TickBatchSql
         // own transaction below the other ended xids, the gaps after [start, r1)): an Append runs
         // them one after the other and stops at the LIMIT, with nothing to merge or sort; the
         // reader checks the order as it does the page's. Backward, they are merged.
-        string Parts(string project) => descending
+        string Parts(string? p) => descending
             ? $"""
                 SELECT * FROM (
-                    {EndedParts(project)}
+                    {EndedParts(p)}
                     UNION ALL
-                    {RangeParts(project)}
+                    {RangeParts(p)}
                 ) u ORDER BY u.{order.Replace(", ", ", u.")} LIMIT @limit
                 """
             : $"""
                 SELECT * FROM (
-                    {EndedParts(project)}
+                    {EndedParts(p)}
                     UNION ALL
-                    {RangeParts(project)}
+                    {RangeParts(p)}
                 ) u LIMIT @limit
                 """;
 
         return filter.Projects switch
         {
-            null => Parts(""),
-            { Length: 1 } => Parts("c.project_id = @project AND "),
+            null => Parts(null),
+            { Length: 1 } => Parts("@project"),
             _ => $"""
                 SELECT m.* FROM unnest(@projects::text[]) AS pr(project)
-                CROSS JOIN LATERAL ({Parts("c.project_id = pr.project AND ")}) m
+                CROSS JOIN LATERAL ({Parts("pr.project")}) m
                 ORDER BY m.{order.Replace(", ", ", m.")} LIMIT @limit
                 """,
         };
