@@ -476,6 +476,53 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_window_load_from_a_tick_made_while_a_load_is_in_progress_reads_around_the_loads_rows()
+    {
+        // A hub that starts (or reloads its window) while a bulk load runs reads the newest ticks
+        // backwards, and the newest tick's range holds the load's xid, in progress to its snapshot.
+        // Read by a range scan filtered by visibility, the window load walked every row the load
+        // had written so far, newest first, before reaching one it could return (100,510 index
+        // entries for a window of 500 here).
+        await using var db = await TestDatabase.CreateAsync();
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        await InsertSessionEventsAsync(c, 1_000, "'p'", "s");
+        Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
+        await using var load = await db.DataSource.OpenConnectionAsync();
+        await using var tx = await load.BeginTransactionAsync();
+        await InsertSessionEventsAsync(c, 5, "'p'", "before"); // xids below the load's: in the range before it
+        await InsertSessionEventsAsync(load, 100_000, "'bulk'", "b");
+        await InsertSessionEventsAsync(c, 5, "'p'", "during"); // xids above the load's: in a gap after it
+        await using var other = await db.DataSource.OpenConnectionAsync();
+        await using var otherTx = await other.BeginTransactionAsync();
+        await InsertSessionEventsAsync(other, 3, "'p'", "other"); // another xid in progress: two gaps
+        await InsertSessionEventsAsync(c, 5, "'p'", "later");
+        var during = await c.QuerySingleAsync<long>("SELECT tick_id FROM eventhub_make_tick() WHERE made");
+        await c.ExecuteAsync("ANALYZE change_log");
+        await using var hubSessions = EventHub.Storage.HubDataSources.Create(db.ConnectionString, "plan-test");
+        await using var hub = await hubSessions.OpenConnectionAsync();
+
+        foreach (var state in new[] { "in progress", "committed since the tick" })
+        {
+            if (state != "in progress") { await tx.CommitAsync(); await otherTx.CommitAsync(); }
+            var args = new Dictionary<string, object> { ["tick"] = during, ["limit"] = 500 };
+            await hub.ExecuteAsync("SELECT pg_stat_force_next_flush()");
+            var before = await IndexEntriesReadAsync(c);
+            var positions = await QueryPlans.PositionsAsync(hub, RecentRowsSql.Text, args);
+            await hub.ExecuteAsync("SELECT pg_stat_force_next_flush()");
+            var read = await IndexEntriesReadAsync(c) - before;
+            output.WriteLine($"the window load from a tick made beside a 100,000-row load ({state}): {read} index entries read");
+            Assert.Equal(500, positions.Count);
+            Assert.Null(await QueryPlans.OrderFaultAsync(hub, RecentRowsSql.Text, args));
+            // Newest first: the tick's fifteen rows (in order: OrderFaultAsync), then the first tick's newest.
+            Assert.Equal(15, positions.Count(p => p.Tick == during));
+            Assert.All(positions.Skip(15), p => Assert.Equal(during - 1, p.Tick));
+            // A window smaller than the tick keeps its newest rows (the later gap's before the earlier's).
+            Assert.Equal(positions.Take(8), await QueryPlans.PositionsAsync(hub, RecentRowsSql.Text, new Dictionary<string, object> { ["tick"] = during, ["limit"] = 8 }));
+            Assert.True(read <= 2 * 500 + 100, $"the window load ({state}) read {read} index entries for 500 rows");
+        }
+    }
+
+    [Fact]
     public async Task A_log_written_by_few_transactions_is_probed_by_index_for_the_xids_that_ended_since_the_last_tick()
     {
         // The ended xids of a tick (in progress at the last one, over since) are probed in the log
