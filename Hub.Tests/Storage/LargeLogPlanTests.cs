@@ -269,8 +269,14 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
                     output.WriteLine($"{name}: {custom} index entries read, {generic} under the generic plan");
                     // The page's own rows (a twentieth of each transaction's; with three projects, what
                     // each project's read of the page's last tick leaves), not every project's rows
-                    // of the transactions it crosses (20 times as many).
-                    Assert.True(custom <= Limit * 5 / 4 + 50, $"{name}: {custom} index entries read for a page of {Limit}");
+                    // of the transactions it crosses (20 times as many). A custom plan may read the
+                    // rest of the cursor's own transaction by change_log_position_idx (the planner
+                    // estimates both indexes at about a row there and takes the smaller): at most that
+                    // transaction's rest per project read, here under 1,000 rows (the form bounded by
+                    // equalities instead read the primary key from the cursor's seq on a log of big
+                    // transactions: 1,001 buffers against 294, the test above).
+                    Assert.True(custom <= Limit * 5 / 4 + 50 + filter.Projects!.Length * 1000,
+                        $"{name}: {custom} index entries read for a page of {Limit}");
                     Assert.True(generic <= Limit * 5 / 4 + 50, $"{name} (generic plan): {generic} index entries read for a page of {Limit}");
                 }
             }

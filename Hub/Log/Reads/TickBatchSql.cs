@@ -104,17 +104,6 @@ public static class TickBatchSql
         var inRange = "t.tick_id = @tick AND @x::xid8 >= t.lo";
         var pageOrder = $"ORDER BY c.{order.Replace(", ", ", c.")} LIMIT @limit";
 
-        // A project's reads state their position bounds over the per-project index's columns,
-        // (project_id, tx_id, seq), which change_log_position_idx cannot use: a plan that walked
-        // that index filtered by project read every project's rows of the transactions it crossed
-        // (a custom plan took it for the rest of the cursor's transaction, 473 rows read for 24 on
-        // a log of 20 projects a transaction; LargeLogPlanTests). p: the project, null for all.
-        static string After(string? p, string x, string s) =>
-            p is null ? $"(c.tx_id, c.seq) > ({x}, {s})" : $"(c.project_id, c.tx_id, c.seq) > ({p}, {x}, {s})";
-        static string TxBelow(string? p, string x) =>
-            p is null ? $"c.tx_id < {x}" : $"(c.project_id, c.tx_id) < ({p}, {x})";
-        static string TxAtMost(string? p, string x) =>
-            p is null ? $"c.tx_id <= {x}" : $"(c.project_id, c.tx_id) <= ({p}, {x})";
         static string Of(string? p) => p is null ? "" : $"c.project_id = {p} AND ";
 
         string EndedParts(string? p) => descending
@@ -125,7 +114,7 @@ public static class TickBatchSql
                 """
             : $"""
                 (SELECT c.* FROM change_log c
-                 WHERE {Of(p)}{After(p, "@x::xid8", "@s")} AND {TxAtMost(p, "@x::xid8")}
+                 WHERE {Of(p)}(c.tx_id, c.seq) > (@x::xid8, @s) AND c.tx_id <= @x::xid8
                    AND t.tick_id = @tick AND @x::xid8 = ANY(t.ended){types}
                  {pageOrder})
                 UNION ALL
@@ -166,8 +155,9 @@ public static class TickBatchSql
         var running = "ARRAY(SELECT x FROM pg_snapshot_xip(t.snap) AS x WHERE x >= t.lo)";
         var gapStart = $"{inRange} AND @x::xid8 > w.after";
         // Backward (the window's load, newest first) the same gaps, the newest first, each read from
-        // its end (so their LIMIT keeps the newest rows), merged with the rest: the window, loaded when a hub starts while a load runs, walked every row the
-        // load had written so far (100,510 index entries for 500 rows; LargeLogPlanTests).
+        // its end (so their LIMIT keeps the newest rows), merged with the rest: the window, loaded
+        // when a hub starts while a load runs, walked every row the load had written so far
+        // (100,510 index entries for 500 rows; LargeLogPlanTests).
         string RangeParts(string? p) => descending
             ? $"""
                 (SELECT c.* FROM change_log c
@@ -187,8 +177,8 @@ public static class TickBatchSql
                 """
             : $"""
                 (SELECT c.* FROM change_log c
-                 WHERE {Of(p)}{After(p, $"CASE WHEN {inRange} THEN @x::xid8 ELSE t.lo END", $"CASE WHEN {inRange} THEN @s ELSE -1 END")}
-                   AND {TxBelow(p, $"coalesce(({running})[1], t.hi)")}
+                 WHERE {Of(p)}(c.tx_id, c.seq) > (CASE WHEN {inRange} THEN @x::xid8 ELSE t.lo END, CASE WHEN {inRange} THEN @s ELSE -1 END)
+                   AND c.tx_id < coalesce(({running})[1], t.hi)
                    AND pg_visible_in_snapshot(c.tx_id, t.snap){types}
                  {pageOrder})
                 UNION ALL
@@ -196,8 +186,9 @@ public static class TickBatchSql
                  CROSS JOIN LATERAL unnest(k.r, k.r[2:] || t.hi) AS w(after, before)
                  CROSS JOIN LATERAL (
                      SELECT c.* FROM change_log c
-                     WHERE {Of(p)}{After(p, $"CASE WHEN {gapStart} THEN @x::xid8 ELSE w.after END", $"CASE WHEN {gapStart} THEN @s ELSE 9223372036854775807 END")}
-                       AND {TxBelow(p, "w.before")} AND pg_visible_in_snapshot(c.tx_id, t.snap){types}
+                     WHERE {Of(p)}(c.tx_id, c.seq) > (CASE WHEN {gapStart} THEN @x::xid8 ELSE w.after END,
+                                                      CASE WHEN {gapStart} THEN @s ELSE 9223372036854775807 END)
+                       AND c.tx_id < w.before AND pg_visible_in_snapshot(c.tx_id, t.snap){types}
                      {pageOrder}) g
                  WHERE w.after IS NOT NULL
                  LIMIT @limit)
