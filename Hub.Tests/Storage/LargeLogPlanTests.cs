@@ -225,17 +225,6 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
         await using var hubSessions = EventHub.Storage.HubDataSources.Create(db.ConnectionString, "plan-test");
         await using var hub = await hubSessions.OpenConnectionAsync();
 
-        // Index entries the hub's session visits for one read (its own statistics, flushed when it
-        // goes idle after pg_stat_force_next_flush: what it read before, then the read's own).
-        async Task<long> EntriesReadByAsync(Func<Task> read)
-        {
-            await hub.ExecuteAsync("SELECT pg_stat_force_next_flush()");
-            var before = await IndexEntriesReadAsync(c);
-            await read();
-            await hub.ExecuteAsync("SELECT pg_stat_force_next_flush()");
-            return await IndexEntriesReadAsync(c) - before;
-        }
-
         foreach (var (where, tick) in new[] { ("start", 3L), ("middle", 100L), ("end", 170L) })
         {
             // From the tick's start, and from inside its transaction (the rest of it, then the next ticks').
@@ -258,13 +247,13 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
                     Assert.Null(await QueryPlans.OrderFaultAsync(hub, sql, args));
                     AssertNoSortOfThePage(name, Flatten(plan).ToList());
                     List<LogPosition> positions = [];
-                    var custom = await EntriesReadByAsync(async () => positions = await QueryPlans.PositionsAsync(hub, sql, args));
+                    var custom = await EntriesReadByAsync(hub, c, async () => positions = await QueryPlans.PositionsAsync(hub, sql, args));
                     Assert.Equal(Limit, positions.Count);
                     Assert.Equal(await QueryPlans.PositionsAsync(hub, TickBatchSql.Forward(filter, sorted: true), args), positions);
                     await AssertGenericPlanAsync(hub, name, sql, args, positions);
                     var (_, execute) = await QueryPlans.ExplainGenericAsync(hub, sql, args);
                     long generic;
-                    try { generic = await EntriesReadByAsync(() => QueryPlans.PositionsAsync(hub, execute, args)); }
+                    try { generic = await EntriesReadByAsync(hub, c, () => QueryPlans.PositionsAsync(hub, execute, args)); }
                     finally { await QueryPlans.ForgetGenericAsync(hub); }
                     output.WriteLine($"{name}: {custom} index entries read, {generic} under the generic plan");
                     // The page's own rows (a twentieth of each transaction's; with three projects, what
@@ -511,11 +500,8 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
         {
             if (state != "in progress") { await tx.CommitAsync(); await otherTx.CommitAsync(); }
             var args = new Dictionary<string, object> { ["tick"] = during, ["limit"] = 500 };
-            await hub.ExecuteAsync("SELECT pg_stat_force_next_flush()");
-            var before = await IndexEntriesReadAsync(c);
-            var positions = await QueryPlans.PositionsAsync(hub, RecentRowsSql.Text, args);
-            await hub.ExecuteAsync("SELECT pg_stat_force_next_flush()");
-            var read = await IndexEntriesReadAsync(c) - before;
+            List<LogPosition> positions = [];
+            var read = await EntriesReadByAsync(hub, c, async () => positions = await QueryPlans.PositionsAsync(hub, RecentRowsSql.Text, args));
             output.WriteLine($"the window load from a tick made beside a 100,000-row load ({state}): {read} index entries read");
             Assert.Equal(500, positions.Count);
             Assert.Null(await QueryPlans.OrderFaultAsync(hub, RecentRowsSql.Text, args));
@@ -640,6 +626,20 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
     {
         await c.ExecuteAsync("SELECT pg_stat_force_next_flush()");
         return await c.ExecuteScalarAsync<long>("SELECT sum(idx_tup_read) FROM pg_stat_user_indexes WHERE relname = 'change_log'");
+    }
+
+    /// <summary>
+    /// Index entries of change_log one read in session <paramref name="reader"/> visits: its own
+    /// statistics, flushed when it goes idle after pg_stat_force_next_flush (what it read before,
+    /// then the read's own), counted from session <paramref name="c"/>.
+    /// </summary>
+    private static async Task<long> EntriesReadByAsync(NpgsqlConnection reader, NpgsqlConnection c, Func<Task> read)
+    {
+        await reader.ExecuteAsync("SELECT pg_stat_force_next_flush()");
+        var before = await IndexEntriesReadAsync(c);
+        await read();
+        await reader.ExecuteAsync("SELECT pg_stat_force_next_flush()");
+        return await IndexEntriesReadAsync(c) - before;
     }
 
     /// <summary>Rows of change_log read so far, by scans of any kind (after pg_stat_force_next_flush).</summary>
