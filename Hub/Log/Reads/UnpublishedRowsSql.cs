@@ -23,6 +23,10 @@ namespace EventHub.Log;
 /// are probed. Both parts had walked a bulk load in progress, invisible row by invisible row:
 /// 200-630 ms a sample every 2 s during a 300,000-row load (lab, stop 40), a core's share taken
 /// from the tail and the writers while it ran.
+/// The rest of the position's tick reads its range in the gaps between the xids the tick's
+/// snapshot saw running, as <see cref="TickBatchSql"/> does: a tail standing inside a tick made
+/// while a load ran walked the load's rows at every sample (100,008 index entries beside a
+/// 100,000-row load; LargeLogPlanTests).
 /// The tick's part after a cursor starts at one row bound never below <c>lo</c>, and the rest of
 /// the cursor's own transaction among the ended xids at the cursor, as <see cref="TickBatchSql"/>'s
 /// parts do (a row comparison beside <c>tx_id = ANY(ended)</c> walked a large transaction from its
@@ -57,15 +61,26 @@ public static class UnpublishedRowsSql
                         (SELECT 1 FROM change_log c
                          WHERE (c.tx_id, c.seq) > (CASE WHEN @x::xid8 >= t.lo THEN @x::xid8 ELSE t.lo END,
                                                    CASE WHEN @x::xid8 >= t.lo THEN @s ELSE -1 END)
-                           AND c.tx_id < t.hi AND pg_visible_in_snapshot(c.tx_id, t.snap)
+                           AND c.tx_id < coalesce(r.seen_running[1], t.hi) AND pg_visible_in_snapshot(c.tx_id, t.snap)
                          ORDER BY c.tx_id, c.seq LIMIT @cap)
+                        UNION ALL
+                        (SELECT 1 FROM unnest(r.seen_running, r.seen_running[2:] || t.hi) AS w(after, before)
+                         CROSS JOIN LATERAL (
+                             SELECT 1 FROM change_log c
+                             WHERE (c.tx_id, c.seq) > (CASE WHEN @x::xid8 >= t.lo AND @x::xid8 > w.after THEN @x::xid8 ELSE w.after END,
+                                                       CASE WHEN @x::xid8 >= t.lo AND @x::xid8 > w.after THEN @s ELSE 9223372036854775807 END)
+                               AND c.tx_id < w.before AND pg_visible_in_snapshot(c.tx_id, t.snap)
+                             ORDER BY c.tx_id, c.seq LIMIT @cap) z
+                         WHERE w.after IS NOT NULL
+                         LIMIT @cap)
                     ) u LIMIT @cap) n)
         FROM eventhub_tick t
         CROSS JOIN LATERAL (
             -- A pg_snapshot keeps its xip ascending (pg_current_snapshot sorts it): the gaps come in order.
             SELECT s.cur,
                    ARRAY(SELECT x FROM pg_snapshot_xip(s.cur) AS x WHERE x >= t.hi) AS running,
-                   ARRAY(SELECT x FROM pg_snapshot_xip(t.snap) AS x WHERE pg_visible_in_snapshot(x, s.cur)) AS ended
+                   ARRAY(SELECT x FROM pg_snapshot_xip(t.snap) AS x WHERE pg_visible_in_snapshot(x, s.cur)) AS ended,
+                   ARRAY(SELECT x FROM pg_snapshot_xip(t.snap) AS x WHERE x >= t.lo) AS seen_running
             FROM (SELECT pg_current_snapshot() AS cur) s) r
         WHERE t.tick_id = @tick
         """;
