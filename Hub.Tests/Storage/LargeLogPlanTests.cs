@@ -4,6 +4,7 @@ using Dapper;
 using EventHub.Log;
 using EventHub.Tests.Infrastructure;
 using Npgsql;
+using EventHub.Retention;
 using Xunit.Abstractions;
 
 namespace EventHub.Tests.Storage;
@@ -425,6 +426,51 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
         await tx.CommitAsync();
         Assert.Equal((long)Limit, await LagAsync(second)); // now committed: counted, up to the cap
         Assert.Equal((long)Limit, await LagAsync(first));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Retention_deletes_a_large_transaction_batch_by_batch_reading_each_batch_not_the_transactions_rest(bool spansTicks)
+    {
+        // Retention prunes BatchSize rows a pass, passes back to back. Its delete read the cut
+        // tick's parts whole and filtered by the cut: inside a 100,000-row transaction (in a tick's
+        // range, or across ticks in the next one's ended xids) every pass read the transaction's
+        // rest, so pruning it read ~50 times its rows.
+        await using var db = await TestDatabase.CreateAsync();
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        if (spansTicks)
+        {
+            await using var load = await db.DataSource.OpenConnectionAsync();
+            await using var tx = await load.BeginTransactionAsync();
+            await InsertSessionEventsAsync(load, 100_000, "'p'", "b");
+            await InsertSessionEventsAsync(c, 1, "'p'", "other");
+            Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
+            await tx.CommitAsync();
+        }
+        else
+            await InsertSessionEventsAsync(c, 100_000, "'p'", "b");
+        Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
+        await InsertSessionEventsAsync(c, 10, "'p'", "after");
+        Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
+        await c.ExecuteAsync("VACUUM ANALYZE change_log");
+
+        const int batch = 10_000;
+        var reads = new List<long>();
+        for (var pass = 0; pass < 5; pass++)
+        {
+            var cut = await c.QuerySingleAsync<(long tick, string tx, long seq)>(RetentionCutSql.Text,
+                new { maxAge = (TimeSpan?)null, maxEvents = (long?)0, batch });
+            var read = await EntriesReadByAsync(c, c, async () => Assert.Equal(batch,
+                await c.ExecuteAsync(PrunedRowsDeleteSql.Text, new { tick = cut.tick, xid = cut.tx, cut.seq })));
+            reads.Add(read);
+            await c.ExecuteAsync(PrunedThroughSql.Text, new { tick = cut.tick, xid = cut.tx, cut.seq }); // as a pass does
+            await c.ExecuteAsync(PrunedTicksDeleteSql.Text, new { tick = cut.tick, xid = cut.tx, cut.seq });
+        }
+        output.WriteLine($"five delete passes of {batch:N0} rows inside a 100,000-row transaction read {string.Join(", ", reads)} index entries");
+        // Each pass: its batch, and the entries of the batch before it (deleted, not yet vacuumed), once.
+        Assert.All(reads, r => Assert.True(r <= 2 * batch + 1_000, $"a delete pass read {r} index entries"));
+        Assert.Equal(100_000 + 10 + (spansTicks ? 1 : 0) - 5 * batch, await c.QuerySingleAsync<long>("SELECT count(*) FROM change_log"));
     }
 
     [Fact]
