@@ -428,6 +428,36 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
         Assert.Equal((long)Limit, await LagAsync(first));
     }
 
+    [Fact]
+    public async Task Retentions_cut_past_a_tick_made_while_a_load_was_in_progress_reads_around_the_loads_rows()
+    {
+        // The cut walks the oldest ticks counting their rows up to the batch; the range of a tick
+        // made while a load ran holds the load's xid, and was read filtered by visibility.
+        await using var db = await TestDatabase.CreateAsync();
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        await InsertSessionEventsAsync(c, 1_000, "'p'", "s");
+        Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
+        await using (var load = await db.DataSource.OpenConnectionAsync())
+        {
+            await using var tx = await load.BeginTransactionAsync();
+            await InsertSessionEventsAsync(c, 5, "'p'", "before");
+            await InsertSessionEventsAsync(load, 100_000, "'bulk'", "b");
+            await InsertSessionEventsAsync(c, 5, "'p'", "during");
+            Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
+            await tx.CommitAsync();
+        }
+        Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
+        await c.ExecuteAsync("VACUUM ANALYZE change_log");
+
+        const int batch = 2_000;
+        (long tick, string tx, long seq) cut = default;
+        var read = await EntriesReadByAsync(c, c, async () => cut = await c.QuerySingleAsync<(long, string, long)>(RetentionCutSql.Text,
+            new { maxAge = (TimeSpan?)null, maxEvents = (long?)0, batch }));
+        output.WriteLine($"retention's cut of {batch:N0} rows past a tick made beside a 100,000-row load: {read} index entries read");
+        Assert.Equal(3, cut.tick); // 1,000 + 10 rows, then 990 of the load's tick
+        Assert.True(read <= 3 * batch + 1_000, $"the cut read {read} index entries for a batch of {batch}");
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

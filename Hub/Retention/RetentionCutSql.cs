@@ -58,8 +58,10 @@ public static class RetentionCutSql
         """;
 
     /// <summary>
-    /// The first <paramref name="limit"/> rows of tick <c>t</c>'s batch in each of its two parts, as
-    /// the stream reads them: one index probe per ended xid, one range scan.
+    /// The first <paramref name="limit"/> rows of tick <c>t</c>'s batch in each of its parts, as
+    /// the stream reads them: one index probe per ended xid, the range in the gaps between the xids
+    /// the tick's snapshot saw running (read whole and filtered by visibility, a tick made beside a
+    /// bulk load walked the load's rows at every pass that started there; LargeLogPlanTests).
     /// </summary>
     private static string TickRows(string limit) => $"""
         (SELECT e.tx_id, e.seq FROM unnest(t.ended) AS d(x)
@@ -67,7 +69,16 @@ public static class RetentionCutSql
          ORDER BY e.tx_id, e.seq LIMIT {limit})
         UNION ALL
         (SELECT c.tx_id, c.seq FROM change_log c
-         WHERE c.tx_id >= t.lo AND c.tx_id < t.hi AND pg_visible_in_snapshot(c.tx_id, t.snap)
+         WHERE c.tx_id >= t.lo AND c.tx_id < coalesce((SELECT min(x) FROM pg_snapshot_xip(t.snap) AS x WHERE x >= t.lo), t.hi)
+           AND pg_visible_in_snapshot(c.tx_id, t.snap)
          ORDER BY c.tx_id, c.seq LIMIT {limit})
+        UNION ALL
+        (SELECT g.tx_id, g.seq FROM (SELECT ARRAY(SELECT x FROM pg_snapshot_xip(t.snap) AS x WHERE x >= t.lo) AS r) seen
+         CROSS JOIN LATERAL unnest(seen.r, seen.r[2:] || t.hi) AS gap(after, before)
+         CROSS JOIN LATERAL (SELECT c.tx_id, c.seq FROM change_log c
+                             WHERE c.tx_id > gap.after AND c.tx_id < gap.before AND pg_visible_in_snapshot(c.tx_id, t.snap)
+                             ORDER BY c.tx_id, c.seq LIMIT {limit}) g
+         WHERE gap.after IS NOT NULL
+         LIMIT {limit})
         """;
 }
