@@ -437,14 +437,10 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
         await using var c = await db.DataSource.OpenConnectionAsync();
         await InsertSessionEventsAsync(c, 1_000, "'p'", "s");
         Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
-        await using (var load = await db.DataSource.OpenConnectionAsync())
+        await using (var load = await LoadInProgress.StartAsync(db, c))
         {
-            await using var tx = await load.BeginTransactionAsync();
-            await InsertSessionEventsAsync(c, 5, "'p'", "before");
-            await InsertSessionEventsAsync(load, 100_000, "'bulk'", "b");
-            await InsertSessionEventsAsync(c, 5, "'p'", "during");
             Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
-            await tx.CommitAsync();
+            await load.CommitAsync();
         }
         Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
         await c.ExecuteAsync("VACUUM ANALYZE change_log");
@@ -513,11 +509,7 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
         await using var c = await db.DataSource.OpenConnectionAsync();
         await InsertSessionEventsAsync(c, 1_000, "'p'", "s");
         Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
-        await using var load = await db.DataSource.OpenConnectionAsync();
-        await using var tx = await load.BeginTransactionAsync();
-        await InsertSessionEventsAsync(c, 5, "'p'", "before");
-        await InsertSessionEventsAsync(load, 100_000, "'bulk'", "b");
-        await InsertSessionEventsAsync(c, 5, "'p'", "during");
+        await using var load = await LoadInProgress.StartAsync(db, c);
         var during = await c.QuerySingleAsync<long>("SELECT tick_id FROM eventhub_make_tick() WHERE made");
         var (x, s) = await c.QuerySingleAsync<(string, long)>("SELECT tx_id::text, seq FROM change_log WHERE payload ->> 'id' = 'before2'");
         var inside = new LogPosition(during, ulong.Parse(x, CultureInfo.InvariantCulture), s);
@@ -527,7 +519,7 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
         output.WriteLine($"a lag count from inside a tick made beside a 100,000-row load in progress: {read} index entries read");
         Assert.Equal(8, lag); // before3..5 and during1..5; the load is in progress
         Assert.True(read <= 100, $"a lag count read {read} index entries beside a 100,000-row load in progress");
-        await tx.CommitAsync();
+        await load.CommitAsync();
         Assert.Equal(8 + Limit, await UnpublishedRowsSql.CountAsync(c, inside, 8 + Limit, CancellationToken.None)); // the load's rows, counted up to the cap
     }
 
@@ -586,11 +578,7 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
         await using var c = await db.DataSource.OpenConnectionAsync();
         await InsertSessionEventsAsync(c, 1_000, "'p'", "s");
         Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
-        await using var load = await db.DataSource.OpenConnectionAsync();
-        await using var tx = await load.BeginTransactionAsync();
-        await InsertSessionEventsAsync(c, 5, "'p'", "before"); // xids below the load's: in the range before it
-        await InsertSessionEventsAsync(load, 100_000, "'bulk'", "b");
-        await InsertSessionEventsAsync(c, 5, "'p'", "during"); // xids above the load's: in a gap after it
+        await using var load = await LoadInProgress.StartAsync(db, c);
         await using var other = await db.DataSource.OpenConnectionAsync();
         await using var otherTx = await other.BeginTransactionAsync();
         await InsertSessionEventsAsync(other, 3, "'p'", "other"); // another xid in progress: two gaps
@@ -602,7 +590,7 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
 
         foreach (var state in new[] { "in progress", "committed since the tick" })
         {
-            if (state != "in progress") { await tx.CommitAsync(); await otherTx.CommitAsync(); }
+            if (state != "in progress") { await load.CommitAsync(); await otherTx.CommitAsync(); }
             var args = new Dictionary<string, object> { ["tick"] = during, ["limit"] = 500 };
             List<LogPosition> positions = [];
             var read = await EntriesReadByAsync(hub, c, async () => positions = await QueryPlans.PositionsAsync(hub, RecentRowsSql.Text, args));
@@ -633,14 +621,10 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
         await using var holder = await db.DataSource.OpenConnectionAsync();
         await holder.ExecuteAsync("SELECT pg_advisory_lock(5005267704866894945)"); // the state lock: no tick folds itself
         long loaded;
-        await using (var load = await db.DataSource.OpenConnectionAsync())
+        await using (var load = await LoadInProgress.StartAsync(db, c))
         {
-            await using var tx = await load.BeginTransactionAsync();
-            await InsertSessionEventsAsync(c, 5, "'p'", "before");
-            await InsertSessionEventsAsync(load, 100_000, "'bulk'", "b");
-            await InsertSessionEventsAsync(c, 5, "'p'", "during");
             Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
-            await tx.CommitAsync();
+            await load.CommitAsync();
             loaded = await c.QuerySingleAsync<long>("SELECT tick_id FROM eventhub_make_tick() WHERE made");
         }
         await holder.ExecuteAsync("SELECT pg_advisory_unlock(5005267704866894945)");
@@ -750,6 +734,32 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
         // twice (its entities, its unkeyed types).
         Assert.True(read <= 10_001 + 1_000, $"a tick of 20,000 rows read {read} rows of a 320,000-row log");
         Assert.True(foldRead <= 2 * 20_000 + 1_000, $"the fold of a tick of 20,000 rows read {foldRead} rows of a 320,000-row log");
+    }
+
+    /// <summary>
+    /// A 100,000-row load (project 'bulk', ids b1...) in progress, with 5 rows committed by another
+    /// transaction before it ('before', xids below the load's) and 5 after it ('during', above):
+    /// a tick made now holds the load's xid inside its range, in progress to its snapshot.
+    /// </summary>
+    private sealed class LoadInProgress(NpgsqlConnection connection, NpgsqlTransaction transaction) : IAsyncDisposable
+    {
+        public static async Task<LoadInProgress> StartAsync(TestDatabase db, NpgsqlConnection c)
+        {
+            await InsertSessionEventsAsync(c, 5, "'p'", "before");
+            var load = await db.DataSource.OpenConnectionAsync();
+            var tx = await load.BeginTransactionAsync();
+            await InsertSessionEventsAsync(load, 100_000, "'bulk'", "b");
+            await InsertSessionEventsAsync(c, 5, "'p'", "during");
+            return new LoadInProgress(load, tx);
+        }
+
+        public Task CommitAsync() => transaction.CommitAsync();
+
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.DisposeAsync();
+            await connection.DisposeAsync();
+        }
     }
 
     /// <summary><paramref name="count"/> session_created events in one statement: project <paramref name="project"/> (SQL over i), ids prefix || i.</summary>

@@ -11,8 +11,9 @@ public static class PrunedRowsDeleteSql
     /// the tick's bounds: a Seq Scan of change_log per prune pass, LargeStatePlanTests.) The cut
     /// tick's parts stop at the cut, each bound an index condition: read whole and filtered after,
     /// every pass through a large transaction read its rest (passes of 10,000 inside a 100,000-row
-    /// one read 210,001, 190,002, ... index entries; LargeLogPlanTests), so pruning it read ~50
-    /// times its rows. The outer filter stays, the cut's definition.
+    /// one read 110,000, 100,000, 90,000, ... index entries, 210,001 for the first when a tick made
+    /// beside it walked it too; LargeLogPlanTests), so pruning it read ~50 times its rows. The
+    /// outer filter stays, the cut's definition.
     /// </summary>
     public const string Text = """
         DELETE FROM change_log d WHERE d.seq = ANY (ARRAY(
