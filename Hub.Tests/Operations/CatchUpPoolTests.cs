@@ -65,4 +65,58 @@ public sealed class CatchUpPoolTests(ITestOutputHelper output)
         Assert.EndsWith("catch-up", pages.App);
         Assert.InRange(pages.Sessions, 1, CatchUpReads);
     }
+
+    [Fact]
+    public async Task The_catch_up_reads_keep_their_sessions_while_idle_sessions_of_the_shared_pool_are_closed()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await db.Writer.ProjectAsync("bulk");
+        await db.Writer.ExecuteAsync($"""
+            INSERT INTO sessions (id, project_id, num)
+            SELECT 'bulk-' || n, 'bulk', n FROM generate_series(1, 300) AS n
+            """);
+        // Npgsql closes sessions idle for a second here (5 minutes by default) down to each pool's minimum.
+        await using var hub = await HubServer.StartAsync(db.ConnectionString + ";Connection Idle Lifetime=1;Connection Pruning Interval=1",
+            new Dictionary<string, string?>
+            {
+                ["Stream:RecentEventsWindowSize"] = "0", // the catch-up reads the log
+                ["Stream:CatchUpBatchSize"] = "100",
+            });
+        using var http = new HttpClient { BaseAddress = hub.BaseAddress, Timeout = TimeSpan.FromMinutes(1) };
+        await using var check = await db.DataSource.OpenConnectionAsync();
+        var before = await CatchUpAsync();
+        output.WriteLine($"catch-up sessions after the first catch-up: {string.Join(", ", before)}");
+        Assert.NotEmpty(before);
+
+        // Idle sessions of the shared pool, which the pool is to close: once they are gone, pruning
+        // runs with these settings; the catch-up's sessions then stay idle three more of its
+        // pruning passes (each pool has its own timer, so the shared pool's pass alone would not
+        // show that the catch-up pool has had one: idleness is what is tested, hence the wait).
+        var shared = new List<int>();
+        var held = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => hub.Get<NpgsqlDataSource>().OpenConnectionAsync().AsTask()));
+        foreach (var c in held) { shared.Add(c.ProcessID); await c.DisposeAsync(); }
+        var bound = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (await check.ExecuteScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(@shared)", new { shared = shared.ToArray() }) > 0)
+            await Task.Delay(100, bound.Token); // polls the pool's timer, bounded
+        await Task.Delay(TimeSpan.FromSeconds(3));
+
+        Assert.Equal(before, await SessionsAsync());
+        // And the next catch-up reads with them, not with a new session.
+        Assert.Equal(before, await CatchUpAsync());
+
+        async Task<int[]> CatchUpAsync()
+        {
+            using var response = await http.GetAsync("/api/v1/events?project=bulk&after=0", HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var parser = SseParser.Create(await response.Content.ReadAsStreamAsync(), static (_, _) => 0);
+            var received = 0;
+            await foreach (var item in parser.EnumerateAsync().WithCancellation(new CancellationTokenSource(TimeSpan.FromMinutes(1)).Token))
+                if (item.EventId is not null && ++received == 300) break;
+            Assert.Equal(300, received);
+            return await SessionsAsync();
+        }
+
+        async Task<int[]> SessionsAsync() => [.. (await check.QueryAsync<int>(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE '%catch-up' ORDER BY pid"))];
+    }
 }

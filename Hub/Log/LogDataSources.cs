@@ -56,6 +56,13 @@ public static class LogDataSources
     /// 5.4-5.9 CPU-s of the database instead of 4.3-4.4 and ran at 104,000-136,000 instead of
     /// 148,000-166,000 events/s (lab). The catch-up reads are bounded (<see cref="BoundedCatchUpReader"/>),
     /// so a pool of that size never makes one wait, and its few sessions stay warm.
+    /// They also stay open (the pool's minimum is its size): Npgsql closes a session idle for
+    /// <c>Connection Idle Lifetime</c> (5 minutes) down to the minimum, and a new session reads a
+    /// catch-up several times slower than one that has read before, mostly the database's page
+    /// faults as the new backend maps each shared buffer it touches for the first time: a
+    /// 50,000-event catch-up of one project of twenty, in the same warm hub, took 0.48-0.61 s on a
+    /// new session against 0.20-0.25 s on a kept one (lab, 1,300,000-row log; docs/deploy.md
+    /// "Huge pages"; <c>CatchUpPoolTests</c>).
     /// Without pooling both are the connection string as given.
     /// </remarks>
     public static (string Shared, string Pages) SplitForCatchUps(string connectionString, int catchUps)
@@ -65,7 +72,7 @@ public static class LogDataSources
         var pages = new NpgsqlConnectionStringBuilder(connectionString)
         {
             MaxPoolSize = catchUps,
-            MinPoolSize = Math.Min(shared.MinPoolSize, catchUps),
+            MinPoolSize = catchUps, // opened as catch-ups need them, then kept (see above)
             ApplicationName = $"{shared.ApplicationName ?? "EventHub"} catch-up",
         };
         shared.MaxPoolSize = Math.Max(1, shared.MaxPoolSize - catchUps);
