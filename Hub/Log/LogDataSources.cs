@@ -32,7 +32,10 @@ public static class LogDataSources
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         builder.MaxPoolSize = TailPoolSize;
-        builder.MinPoolSize = Math.Min(builder.MinPoolSize, TailPoolSize);
+        // Kept open once opened, like the catch-up reads' (see SplitForCatchUps): on the ticking node
+        // the tail's read session sits idle between reads (a tick above Ticker:HandOffRows), and a
+        // new one reads its first ticks through a new backend, on the live path.
+        builder.MinPoolSize = TailPoolSize;
         // Told apart from the shared pool in pg_stat_activity.
         builder.ApplicationName = $"{builder.ApplicationName ?? "EventHub"} tail";
         return Storage.HubDataSources.Create(builder.ConnectionString, name); // jit=off too
@@ -62,7 +65,7 @@ public static class LogDataSources
     /// faults as the new backend maps each shared buffer it touches for the first time: a
     /// 50,000-event catch-up of one project of twenty, in the same warm hub, took 0.48-0.61 s on a
     /// new session against 0.20-0.25 s on a kept one (lab, 1,300,000-row log; docs/deploy.md
-    /// "Huge pages"; <c>CatchUpPoolTests</c>).
+    /// "Huge pages"; <c>KeptSessionsTests</c>).
     /// Without pooling both are the connection string as given.
     /// </remarks>
     public static (string Shared, string Pages) SplitForCatchUps(string connectionString, int catchUps)
