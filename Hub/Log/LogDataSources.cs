@@ -35,7 +35,7 @@ public static class LogDataSources
         // Kept open once opened, like the catch-up reads' (see SplitForCatchUps): on the ticking node
         // the tail's read session sits idle between reads (a tick above Ticker:HandOffRows), and a
         // new one reads its first ticks through a new backend, on the live path.
-        builder.MinPoolSize = TailPoolSize;
+        builder.MinPoolSize = builder.Pooling ? TailPoolSize : Math.Min(builder.MinPoolSize, TailPoolSize);
         // Told apart from the shared pool in pg_stat_activity.
         builder.ApplicationName = $"{builder.ApplicationName ?? "EventHub"} tail";
         return Storage.HubDataSources.Create(builder.ConnectionString, name); // jit=off too
@@ -61,7 +61,7 @@ public static class LogDataSources
     /// so a pool of that size never makes one wait, and its few sessions stay warm.
     /// They also stay open (the pool's minimum is its size): Npgsql closes a session idle for
     /// <c>Connection Idle Lifetime</c> (5 minutes) down to the minimum, and a new session reads a
-    /// catch-up several times slower than one that has read before, mostly the database's page
+    /// catch-up 2.5 times slower than one that has read before, mostly the database's page
     /// faults as the new backend maps each shared buffer it touches for the first time: a
     /// 50,000-event catch-up of one project of twenty, in the same warm hub, took 0.48-0.61 s on a
     /// new session against 0.20-0.25 s on a kept one (lab, 1,300,000-row log; docs/deploy.md
