@@ -100,7 +100,7 @@ public sealed class KeptSessionsTests(ITestOutputHelper output)
         while (await check.ExecuteScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(@shared)", new { shared = shared.ToArray() }) > 0)
             await Task.Delay(100, bound.Token); // polls the pool's timer, bounded
         output.WriteLine($"idle sessions of the shared pool closed: {string.Join(", ", shared)}");
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await Task.Delay(TimeSpan.FromSeconds(3)); // three pruning passes of idleness: what is tested, not a synchronisation
     }
 
     /// <summary>The hub's sessions of one pool (by application name), or those of them whose last statement was a page read.</summary>
