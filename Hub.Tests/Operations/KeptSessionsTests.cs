@@ -79,7 +79,9 @@ public sealed class KeptSessionsTests(ITestOutputHelper output)
 
         await StayIdleWhileTheSharedPoolIsPrunedAsync(hub, check);
 
-        Assert.Equal(before, await SessionsAsync(check, "tail", reads: true));
+        // Still there (another read may have opened a second session meanwhile: not the question).
+        var after = await SessionsAsync(check, "tail", reads: true);
+        Assert.All(before, pid => Assert.Contains(pid, after));
     }
 
     private static async Task WriteLogAsync(TestDatabase db)
