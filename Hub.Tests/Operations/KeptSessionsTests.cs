@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.ServerSentEvents;
 using Dapper;
 using EventHub.Tests.Infrastructure;
 using Npgsql;
@@ -37,7 +35,6 @@ public sealed class KeptSessionsTests(ITestOutputHelper output)
             ["Stream:RecentEventsWindowSize"] = "0", // the catch-up reads the log
             ["Stream:CatchUpBatchSize"] = "100",
         });
-        using var http = new HttpClient { BaseAddress = hub.BaseAddress, Timeout = TimeSpan.FromMinutes(1) };
         await using var check = await db.DataSource.OpenConnectionAsync();
         var before = await CatchUpAsync();
         output.WriteLine($"catch-up sessions after the first catch-up: {string.Join(", ", before)}");
@@ -51,13 +48,8 @@ public sealed class KeptSessionsTests(ITestOutputHelper output)
 
         async Task<int[]> CatchUpAsync()
         {
-            using var response = await http.GetAsync("/api/v1/events?project=bulk&after=0", HttpCompletionOption.ResponseHeadersRead);
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            var parser = SseParser.Create(await response.Content.ReadAsStreamAsync(), static (_, _) => 0);
-            var received = 0;
-            await foreach (var item in parser.EnumerateAsync().WithCancellation(new CancellationTokenSource(TimeSpan.FromMinutes(1)).Token))
-                if (item.EventId is not null && ++received == LogRows) break;
-            Assert.Equal(LogRows, received);
+            await using (var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=bulk&after=0"))
+                await sse.ReadEventsAsync(LogRows);
             return await SessionsAsync(check, "catch-up");
         }
     }
