@@ -122,6 +122,9 @@ public static class EventHubApp
         services.AddHostedService(sp => sp.GetRequiredService<ChangeLogTail>());
         services.AddOptions<StartupCollectionOptions>().Bind(configuration.GetSection(StartupCollectionOptions.Section));
         services.AddHostedService<StartupCollection>(); // once the tail is ready
+        services.AddOptions<CatchUpWarmUpOptions>().Bind(configuration.GetSection(CatchUpWarmUpOptions.Section));
+        services.AddSingleton<CatchUpWarmUp>();
+        services.AddHostedService(sp => sp.GetRequiredService<CatchUpWarmUp>()); // once the tail is ready
         services.AddSingleton<ITickBatchSink>(sp => sp.GetRequiredService<ChangeLogTail>());
         services.AddSingleton<StreamRequestValidator>();
         services.AddSingleton<EventStreamSource>();

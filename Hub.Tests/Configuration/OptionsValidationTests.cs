@@ -25,6 +25,7 @@ public sealed class OptionsValidationTests
         { "Ticker:BusyRate", "-1" },
         { "Ticker:WaitInDatabase", "-00:00:00.010" },
         { "Ticker:WaitInDatabase", "00:00:00.300" }, // above a quarter of Ticker:Lease (1 s)
+        { "CatchUpWarmUp:Events", "-1" },
     };
 
     [Theory]

@@ -35,6 +35,9 @@ public sealed class HubServer : IAsyncDisposable
                 // Every test's hub shares this process: a full collection at each hub's start would
                 // pause every other test (StartupCollectionTests cover it).
                 ["StartupCollection:Enabled"] = "false",
+                // Nor does a test's hub read the log before its clients do (CatchUpWarmUpTests cover it):
+                // tests that count the catch-up pool's sessions or reads would see the warm-up's.
+                ["CatchUpWarmUp:Events"] = "0",
             };
             foreach (var (k, v) in settings ?? new Dictionary<string, string?>()) values[k] = v;
             builder.Configuration.AddInMemoryCollection(values);

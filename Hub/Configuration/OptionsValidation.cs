@@ -8,8 +8,8 @@ using Microsoft.Extensions.Options;
 namespace EventHub.Configuration;
 
 /// <summary>
-/// Start-up checks (<c>ValidateOnStart</c>) of the streaming, SSE, SignalR, health, retention, ticker and
-/// live-state settings: a bad value stops the hub before it binds, with an error that names the setting
+/// Start-up checks (<c>ValidateOnStart</c>) of the streaming, SSE, SignalR, health, retention, ticker,
+/// live-state and warm-up settings: a bad value stops the hub before it binds, with an error that names the setting
 /// (Program prints it as one line and exits with 2). The auth settings have their own
 /// (<see cref="Auth.AuthOptionsValidator"/>).
 /// </summary>
@@ -45,6 +45,9 @@ public static class OptionsValidation
             .Validate(o => o.HandOffRows >= 0, "Ticker:HandOffRows must not be negative.")
             .Validate(o => o.WaitInDatabase >= TimeSpan.Zero && o.WaitInDatabase <= o.Lease / 4,
                 "Ticker:WaitInDatabase must be between 0 (a round trip per look) and a quarter of Ticker:Lease (a round renews the lease when it ends).")
+            .ValidateOnStart();
+        services.AddOptions<Operations.CatchUpWarmUpOptions>()
+            .Validate(o => o.Events >= 0, "CatchUpWarmUp:Events must not be negative (0 turns the warm-up off).")
             .ValidateOnStart();
         services.AddOptions<State.LiveStateOptions>()
             .Validate(o => o.BaseInterval >= TimeSpan.Zero, "State:BaseInterval must not be negative (0 leaves the base to retention).")

@@ -1,0 +1,110 @@
+using System.Buffers;
+using Dapper;
+using EventHub.Log;
+using EventHub.Operations;
+using EventHub.Sse;
+using EventHub.Tests.Infrastructure;
+using Npgsql;
+
+namespace EventHub.Tests.Operations;
+
+/// <summary>
+/// The catch-up warm-up (<see cref="CatchUpWarmUp"/>): once the tail is ready, the hub reads the
+/// log's oldest events through the catch-up path itself, so that the first client's catch-up runs
+/// optimized code on an open session (bench/results/2026-12-05-stop43-write-path.md has the
+/// figures; timing is the bench's, not a test's).
+/// </summary>
+public sealed class CatchUpWarmUpTests
+{
+    [Fact]
+    public async Task It_reads_the_oldest_events_a_catch_up_batch_at_a_time_and_frames_each()
+    {
+        var log = new InMemoryChangeLog();
+        var appended = Enumerable.Range(0, 250).Select(i => log.Append("p", "session_created", new { id = $"s{i}" })).ToList();
+        var reader = new CountingReader(log);
+
+        var (events, bytes) = await CatchUpWarmUp.ReadAsync(reader, batchSize: 100, wanted: 200, CancellationToken.None);
+
+        Assert.Equal(200, events);
+        Assert.Equal(appended.Take(200).Sum(FrameLength), bytes);
+        Assert.Equal([100, 100], reader.Limits); // the catch-up's batch size, and no more than wanted
+        Assert.Equal(LogPosition.Start, reader.From[0]);
+    }
+
+    [Fact]
+    public async Task It_stops_at_the_end_of_a_shorter_log()
+    {
+        var log = new InMemoryChangeLog();
+        var appended = Enumerable.Range(0, 30).Select(i => log.Append("p", "session_created", new { id = $"s{i}" })).ToList();
+        var reader = new CountingReader(log);
+
+        var (events, bytes) = await CatchUpWarmUp.ReadAsync(reader, batchSize: 100, wanted: 1000, CancellationToken.None);
+
+        Assert.Equal(30, events);
+        Assert.Equal(appended.Sum(FrameLength), bytes);
+        Assert.Single(reader.Limits);
+    }
+
+    [Fact]
+    public async Task A_started_hub_has_read_the_log_through_the_catch_up_pool_before_any_client()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await WriteLogAsync(db);
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
+        {
+            ["CatchUpWarmUp:Events"] = "200",
+            ["Stream:CatchUpBatchSize"] = "100",
+        });
+        await hub.Get<CatchUpWarmUp>().Completion.WaitAsync(TimeSpan.FromSeconds(30));
+
+        await using var check = await db.DataSource.OpenConnectionAsync();
+        // No client has connected: the catch-up pool's session is the warm-up's, kept open for the
+        // first client (LogDataSources), and its last statement was a page read.
+        var sessions = await CatchUpSessionsAsync(check);
+        Assert.NotEmpty(sessions);
+        Assert.Contains(sessions, s => s.Query.Contains("h.head_tick, h.last_tick"));
+    }
+
+    [Fact]
+    public async Task With_no_events_to_warm_up_a_started_hub_opens_no_catch_up_session()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await WriteLogAsync(db);
+        await using var hub = await HubServer.StartAsync(db.ConnectionString); // the suite's hubs: CatchUpWarmUp:Events = 0
+        await hub.Get<CatchUpWarmUp>().Completion.WaitAsync(TimeSpan.FromSeconds(30));
+
+        await using var check = await db.DataSource.OpenConnectionAsync();
+        Assert.Empty(await CatchUpSessionsAsync(check));
+    }
+
+    private static long FrameLength(LogEvent e)
+    {
+        var frame = new ArrayBufferWriter<byte>();
+        return SseEventFrames.Write(frame, e);
+    }
+
+    private static async Task WriteLogAsync(TestDatabase db)
+    {
+        await db.Writer.ProjectAsync("bulk");
+        await db.Writer.ExecuteAsync("INSERT INTO sessions (id, project_id, num) SELECT 'bulk-' || n, 'bulk', n FROM generate_series(1, 300) AS n");
+    }
+
+    private static async Task<List<(int Pid, string Query)>> CatchUpSessionsAsync(NpgsqlConnection check) =>
+        [.. await check.QueryAsync<(int, string)>("""
+            SELECT pid, query FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name LIKE '% catch-up'
+            """)];
+
+    private sealed class CountingReader(IChangeLogReader inner) : DelegatingChangeLogReader(inner)
+    {
+        public List<int> Limits { get; } = [];
+        public List<LogPosition> From { get; } = [];
+
+        public override Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
+        {
+            Limits.Add(limit);
+            From.Add(after);
+            return base.ReadAsync(after, filter, limit, cancellationToken);
+        }
+    }
+}
