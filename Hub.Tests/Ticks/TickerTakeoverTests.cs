@@ -94,4 +94,26 @@ public sealed class TickerTakeoverTests(ITestOutputHelper output)
         await using var c = await db.DataSource.OpenConnectionAsync();
         return await c.ExecuteScalarAsync<bool>("SELECT owner IS NOT NULL AND expires_at > now() FROM eventhub_ticker");
     }
+
+    [Fact]
+    public async Task A_ticking_hub_that_stops_says_it_released_the_lease_not_that_another_node_ticks()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var logs = new LogSink();
+        var hub = await HubServer.StartAsync(db.ConnectionString, services: logs.AddTo);
+        try
+        {
+            await TaskTimeouts.UntilAsync(() => hub.Get<Ticker>().IsLeader, because: "the hub did not take the ticker's lease");
+        }
+        finally
+        {
+            await hub.DisposeAsync(); // a graceful stop
+        }
+
+        var ticker = logs.Entries.Where(e => e.Category == typeof(Ticker).FullName).ToList();
+        Assert.Contains(ticker, e => e.EventId.Id == 3105); // released the lease
+        Assert.DoesNotContain(ticker, e => e.EventId.Id == 3102); // "another node makes the change log's ticks"
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        Assert.Equal(0L, await c.ExecuteScalarAsync<long>("SELECT count(*) FROM eventhub_ticker WHERE owner IS NOT NULL AND expires_at > clock_timestamp()"));
+    }
 }

@@ -234,12 +234,15 @@ public sealed partial class Ticker(
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
             await using var connection = await dataSource.OpenConnectionAsync(timeout.Token);
             await LeaseReleaseSql.ReleaseAsync(connection, _owner, timeout.Token);
+            LogLeaseReleased();
         }
         catch (Exception e)
         {
             LogReleaseFailed(e);
         }
-        SetLeader(false);
+        // Not SetLeader(false): its "another node makes the change log's ticks" need not be so (a
+        // single node that stops), and this node is stopping, not following.
+        _leader = false;
     }
 
     private void SetLeader(bool leader)
@@ -257,6 +260,9 @@ public sealed partial class Ticker(
 
     [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "Ticking failed; retrying in {DelayMs} ms")]
     private partial void LogTickFailed(Exception exception, double delayMs);
+
+    [LoggerMessage(EventId = 3105, Level = LogLevel.Information, Message = "This node stopped making the change log's ticks and released the ticker lease")]
+    private partial void LogLeaseReleased();
 
     [LoggerMessage(EventId = 3104, Level = LogLevel.Warning, Message = "Releasing the ticker lease at shutdown failed; another node takes over when it expires")]
     private partial void LogReleaseFailed(Exception exception);
