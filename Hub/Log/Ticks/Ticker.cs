@@ -261,9 +261,9 @@ public sealed partial class Ticker(
     [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "Ticking failed; retrying in {DelayMs} ms")]
     private partial void LogTickFailed(Exception exception, double delayMs);
 
-    [LoggerMessage(EventId = 3105, Level = LogLevel.Information, Message = "This node stopped making the change log's ticks and released the ticker lease")]
-    private partial void LogLeaseReleased();
-
     [LoggerMessage(EventId = 3104, Level = LogLevel.Warning, Message = "Releasing the ticker lease at shutdown failed; another node takes over when it expires")]
     private partial void LogReleaseFailed(Exception exception);
+
+    [LoggerMessage(EventId = 3105, Level = LogLevel.Information, Message = "This node stopped making the change log's ticks and released the ticker lease")]
+    private partial void LogLeaseReleased();
 }
