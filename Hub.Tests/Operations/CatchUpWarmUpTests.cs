@@ -55,7 +55,7 @@ public sealed class CatchUpWarmUpTests
             ["CatchUpWarmUp:Events"] = "200",
             ["Stream:CatchUpBatchSize"] = "100",
         });
-        await hub.Get<CatchUpWarmUp>().Completion.WaitAsync(TimeSpan.FromSeconds(30));
+        await hub.Get<CatchUpWarmUp>().ExecuteTask!.WaitAsync(TimeSpan.FromSeconds(30));
 
         await using var check = await db.DataSource.OpenConnectionAsync();
         // No client has connected: the catch-up pool's session is the warm-up's, kept open for the
@@ -71,7 +71,7 @@ public sealed class CatchUpWarmUpTests
         await using var db = await TestDatabase.CreateAsync();
         await WriteLogAsync(db);
         await using var hub = await HubServer.StartAsync(db.ConnectionString); // the suite's hubs: CatchUpWarmUp:Events = 0
-        await hub.Get<CatchUpWarmUp>().Completion.WaitAsync(TimeSpan.FromSeconds(30));
+        await hub.Get<CatchUpWarmUp>().ExecuteTask!.WaitAsync(TimeSpan.FromSeconds(30));
 
         await using var check = await db.DataSource.OpenConnectionAsync();
         Assert.Empty(await CatchUpSessionsAsync(check));

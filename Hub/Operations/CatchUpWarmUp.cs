@@ -34,11 +34,6 @@ public sealed partial class CatchUpWarmUp(
     IOptions<CatchUpWarmUpOptions> options,
     ILogger<CatchUpWarmUp> logger) : BackgroundService
 {
-    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    /// <summary>Completes when the warm-up has ended: done, failed, turned off or stopped.</summary>
-    public Task Completion => _done.Task;
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try
@@ -56,10 +51,6 @@ public sealed partial class CatchUpWarmUp(
         catch (Exception e)
         {
             LogFailed(logger, e);
-        }
-        finally
-        {
-            _done.TrySetResult();
         }
     }
 
