@@ -45,7 +45,7 @@ public sealed class EntityKeyTests
     }
 
     [Fact]
-    public async Task Both_folds_key_entities_of_one_to_five_fields_as_migration_0009_did()
+    public async Task The_fold_and_the_state_read_key_entities_of_one_to_five_fields_as_migration_0009_did()
     {
         await using var db = await TestDatabase.CreateAsync();
         await using var c = await db.DataSource.OpenConnectionAsync();
@@ -57,17 +57,15 @@ public sealed class EntityKeyTests
             for (var i = 0; i < FieldSets.Length; i++)
                 await c.ExecuteAsync("INSERT INTO change_log (project_id, event_type, payload) VALUES ('p', @type, @payload::jsonb)",
                     new { type = $"k{i}", payload });
-        // The small-tick fold (eventhub_fold_rows, from the tick's rows in memory).
         Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
-        await AssertKeysAsync();
-
-        // The set-based fold (eventhub_fold_ticks, over change_log: a large tick's, after it): the same rows again.
-        await c.ExecuteAsync("DELETE FROM eventhub_state");
+        // What a state read merges before the fold (eventhub_state_of_ticks over the ticks after the mark).
         var tick = await c.QuerySingleAsync<long>("SELECT max(tick_id) FROM eventhub_tick");
-        await c.ExecuteAsync("SELECT eventhub_fold_ticks(@after, @tick)", new { after = tick - 1, tick });
-        await AssertKeysAsync();
+        await AssertKeysAsync("SELECT kind || ' ' || entity_key FROM eventhub_state_of_ticks(@after, @tick) WHERE project_id = 'p' ORDER BY 1");
+        // The fold after the tick (eventhub_fold_ticks, over change_log, as LiveStateUpkeep runs it).
+        await c.ExecuteAsync("SELECT eventhub_fold_pending(1000)");
+        await AssertKeysAsync("SELECT kind || ' ' || entity_key FROM eventhub_state WHERE project_id = 'p' ORDER BY 1");
 
-        async Task AssertKeysAsync()
+        async Task AssertKeysAsync(string actualSql)
         {
             // Each entity's key as the reference computes it from its latest event in the log.
             var expected = (await c.QueryAsync<string>($"""
@@ -75,7 +73,7 @@ public sealed class EntityKeyTests
                 LATERAL (SELECT {Reference.Replace("p ->", "l.payload ->").Replace("unnest(fields)", "unnest(k.key_fields)")} AS key) r
                 WHERE l.project_id = 'p' ORDER BY 1
                 """)).ToList();
-            var actual = (await c.QueryAsync<string>("SELECT kind || ' ' || entity_key FROM eventhub_state WHERE project_id = 'p' ORDER BY 1")).ToList();
+            var actual = (await c.QueryAsync<string>(actualSql, new { after = tick - 1, tick })).ToList();
             Assert.Equal(expected, actual);
             Assert.True(actual.Count > FieldSets.Length * 3, $"only {actual.Count} entities: the payloads do not tell keys apart");
         }

@@ -33,14 +33,17 @@ public sealed class FoldWalTests
         await using var held = await holder.BeginTransactionAsync();
         await holder.ExecuteAsync("SELECT pg_current_xact_id()", transaction: held);
 
-        // The small-tick fold (eventhub_fold_rows): 10 new entities, then an update of each.
-        var inserts = await RecordsAsync(c, () => WriteEventsAsync(c, "v1"), "SELECT made FROM eventhub_make_tick()", "eventhub_state");
+        // The fold after each tick (eventhub_fold_pending, as LiveStateUpkeep runs it; no tick folds
+        // itself since migration 0022): 10 new entities, then an update of each.
+        const string FoldAfter = "SELECT eventhub_fold_pending(1000) > 0";
+        var WriteAndTickAsync = WriteAndTick(c);
+        var inserts = await RecordsAsync(c, () => WriteAndTickAsync("v1"), FoldAfter, "eventhub_state");
         Assert.Empty(inserts);
         var tick1 = await c.QuerySingleAsync<long>("SELECT max(tick_id) FROM eventhub_tick");
-        var updates = await RecordsAsync(c, () => WriteEventsAsync(c, "v2"), "SELECT made FROM eventhub_make_tick()", "eventhub_state");
+        var updates = await RecordsAsync(c, () => WriteAndTickAsync("v2"), FoldAfter, "eventhub_state");
         Assert.Empty(updates);
         var tick2 = await c.QuerySingleAsync<long>("SELECT max(tick_id) FROM eventhub_tick");
-        // The set-based fold (eventhub_fold_ticks: a large tick's, after it), from an empty state.
+        // The same fold (eventhub_fold_ticks) tick by tick, from an empty state.
         await c.ExecuteAsync("TRUNCATE eventhub_state");
         Assert.Empty(await RecordsAsync(c, () => Task.CompletedTask, $"SELECT true FROM eventhub_fold_ticks({tick1 - 1}, {tick1})", "eventhub_state"));
         Assert.Empty(await RecordsAsync(c, () => Task.CompletedTask, $"SELECT true FROM eventhub_fold_ticks({tick1}, {tick2})", "eventhub_state"));
@@ -69,6 +72,12 @@ public sealed class FoldWalTests
     /// WAL records that <paramref name="foldSql"/> wrote for <paramref name="table"/> or any of its
     /// indexes, as (resource manager, record type) and count.
     /// </summary>
+    private static Func<string, Task> WriteAndTick(NpgsqlConnection c) => async status =>
+    {
+        await WriteEventsAsync(c, status);
+        Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
+    };
+
     private static async Task<Dictionary<(string Manager, string Type), long>> RecordsAsync(NpgsqlConnection c, Func<Task> write, string foldSql, string table)
     {
         await write();

@@ -24,11 +24,14 @@ public sealed class LargeTickFoldTests
         await using var hub = await HubServer.StartAsync(db.ConnectionString);
         using var http = new HttpClient { BaseAddress = hub.BaseAddress };
         await db.Writer.SessionAsync("ao", 1);
-        await http.GetStringAsync("/api/v1/events/head").WithTimeout(); // in a tick, and folded by it
+        await http.GetStringAsync("/api/v1/events/head").WithTimeout(); // in a tick
+        await hub.Get<EventHub.State.LiveStateUpkeep>().FoldPendingAsync(); // and folded (the upkeep's pass, run now rather than waited for)
         await using var other = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=other");
 
         // A fold waits for this lock, a read does not. Before migration 0020 the large tick's fold
-        // ran inside the tick and waited here, and no tick came after it: this read timed out.
+        // ran inside the tick and waited here, and no tick came after it: this read timed out. (Since
+        // migration 0022 no tick folds; the state read reads the ticks after the state's mark itself
+        // when they are few, and this load is too large for that.)
         await using var blocker = await db.DataSource.OpenConnectionAsync();
         await using var blocking = await blocker.BeginTransactionAsync();
         await blocker.ExecuteAsync("LOCK TABLE eventhub_state IN SHARE MODE", transaction: blocking);

@@ -6,13 +6,13 @@ using Xunit.Abstractions;
 namespace EventHub.Tests.State;
 
 /// <summary>
-/// The folds find each entity of a tick by one probe of the key's hash index (migration 0017), on a
-/// large state with the statistics an ANALYZE leaves, in both folds: the small-tick one
-/// (<c>eventhub_fold_rows</c>, a generic plan) and the set-based one for ticks above 10,000 rows
-/// (<c>eventhub_fold_ticks</c>, after the tick: migration 0020). Neither reads a range of the state (a join that scanned the project
-/// index would read every entity of the project to fold a tick). Counted with the statistics views,
-/// as the ticker's own reads are in LargeLogPlanTests; fails without migration 0017 (no such index).
-/// The same holds for a ticker session whose first tick found the state empty (migration 0018).
+/// The fold finds each entity of its ticks by one probe of the key's hash index (migration 0017), on a
+/// large state with the statistics an ANALYZE leaves: <c>eventhub_fold_ticks</c>, after the ticks
+/// (migration 0020; since migration 0022 for every tick, small or large: no tick folds itself). It
+/// reads no range of the state (a join that scanned the project index would read every entity of
+/// the project to fold a tick). Counted with the statistics views, as the ticker's own reads are in
+/// LargeLogPlanTests; fails without migration 0017 (no such index). The same holds for folds that
+/// begin on an empty state (migration 0018).
 /// </summary>
 public sealed class StateLookupTests(ITestOutputHelper output)
 {
@@ -38,6 +38,7 @@ public sealed class StateLookupTests(ITestOutputHelper output)
             await SessionsAsync(c, "b", t * PerSmallTick + 1, PerSmallTick, "v1"); // new
             await SessionsAsync(c, "a", t * PerSmallTick + 1, PerSmallTick, "v2"); // known
             Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
+            await FoldPendingAsync(c);
         }
         await SessionsAsync(c, "c", 1, LargeTickNew, "v1");
         await SessionsAsync(c, "a", 50_001, LargeTickNew, "v2");
@@ -57,12 +58,13 @@ public sealed class StateLookupTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task A_ticker_session_that_starts_on_an_empty_state_still_probes_once_per_entity_as_the_state_grows()
+    public async Task Folds_that_start_on_an_empty_state_still_probe_once_per_entity_as_the_state_grows()
     {
-        // A new deployment: the migrations leave the state empty and analyzed, so the session's first
-        // tick plans the fold's generic plan for a one-row table and keeps it. Before migration 0018
-        // that plan read the whole state (through the project index) once per tick and compared every
-        // row of the tick with every entity: this fails on ProjectScans and on the rows fetched.
+        // A new deployment: the migrations leave the state empty and analyzed. Before migration 0018
+        // the ticker session's in-tick fold kept a generic plan made for a one-row table, which read
+        // the whole state (through the project index) once per tick and compared every row of the
+        // tick with every entity. The folds now run after the ticks, one session folding tick after
+        // tick as the upkeep does: this fails on ProjectScans and on the rows fetched if they do so.
         await using var db = await TestDatabase.CreateAsync();
         await using var c = await db.DataSource.OpenConnectionAsync();
         Assert.Equal(0, await c.QuerySingleAsync<long>("SELECT count(*) FROM eventhub_state"));
@@ -74,6 +76,7 @@ public sealed class StateLookupTests(ITestOutputHelper output)
             await SessionsAsync(c, "n", t * perTick + 1, perTick, "v1"); // new
             if (t > 0) await SessionsAsync(c, "n", (t - 1) * perTick + 1, updatesPerTick, "v2"); // known, from the tick before
             Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
+            await FoldPendingAsync(c);
         }
         var after = await CountersAsync(db, c);
 
@@ -100,7 +103,7 @@ public sealed class StateLookupTests(ITestOutputHelper output)
         Assert.True(after.Fetched - before.Fetched <= 2 * updated, $"{after.Fetched - before.Fetched} state rows fetched to fold {folded} entities");
     }
 
-    /// <summary>What LiveStateUpkeep does after a large tick: folds the ticks the state is behind.</summary>
+    /// <summary>What LiveStateUpkeep does after ticks: folds the ticks the state is behind.</summary>
     private static async Task FoldPendingAsync(NpgsqlConnection c) =>
         Assert.Equal(await c.QuerySingleAsync<long>("SELECT max(tick_id) FROM eventhub_tick"),
             await c.QuerySingleAsync<long>("SELECT eventhub_fold_pending(1000)"));

@@ -617,9 +617,10 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
         await using var db = await TestDatabase.CreateAsync();
         await using var c = await db.DataSource.OpenConnectionAsync();
         await InsertSessionEventsAsync(c, 1_000, "'p'", "s");
-        Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()")); // folded by the tick
+        Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
+        await c.ExecuteAsync("SELECT eventhub_fold_pending(1000)"); // folded, as the upkeep does after it
         await using var holder = await db.DataSource.OpenConnectionAsync();
-        await holder.ExecuteAsync("SELECT pg_advisory_lock(5005267704866894945)"); // the state lock: no tick folds itself
+        await holder.ExecuteAsync("SELECT pg_advisory_lock(5005267704866894945)"); // the state lock: no fold meanwhile
         long loaded;
         await using (var load = await LoadInProgress.StartAsync(db, c))
         {
@@ -716,7 +717,7 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
             Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
             await tx.CommitAsync(); // ended, without rows: the next tick probes it
         }
-        Assert.Equal(first + 1, await c.QuerySingleAsync<long>("SELECT through_tick FROM eventhub_state_ready")); // a small tick folds itself
+        Assert.Equal(first + 1, await c.QuerySingleAsync<long>("SELECT eventhub_fold_pending(1000)")); // a small tick, folded after it
         await InsertSessionEventsAsync(c, 20_000, "'p'", "c");
         await c.ExecuteAsync("SELECT pg_stat_force_next_flush()");
         var before = await RowsReadAsync(db);

@@ -19,9 +19,10 @@ public sealed class LiveStateOptions
 
     /// <summary>
     /// How often each hub looks whether the state is whole (one probe of a one-row table) and, after
-    /// a crash emptied it, rebuilds it, so it is ready before the next state read asks; and whether
-    /// ticks are left to fold (a tick above 10,000 rows is published unfolded), which it then folds.
-    /// A state read in between answers as of the ticks already folded (exact, only older).
+    /// a crash emptied it, rebuilds it, so it is ready before the next state read asks; and folds
+    /// the ticks made since its last pass (no tick folds itself: migration 0022). A state read in
+    /// between reads those ticks itself when they are few (LiveStateReader.PendingRows), and
+    /// otherwise answers as of the ticks already folded (exact, only older).
     /// </summary>
     public TimeSpan RebuildCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
 }

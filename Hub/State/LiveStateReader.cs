@@ -10,11 +10,14 @@ namespace EventHub.State;
 /// entity of the selected projects and types, and the tick it is folded through, in one statement.
 /// </summary>
 /// <remarks>
-/// Why one statement is exact: every fold of ticks into the state (a tick's own, in its
-/// transaction; a large tick's or a lagging state's, after it: migration 0020) moves the state's
-/// <c>through_tick</c> in the same transaction, so any snapshot sees the state of exactly the ticks
-/// through that one, no more, no less. The offset returned is that tick's end: streaming after it
-/// gives every later change, and none the state already holds. Retention never touches the state (it folds what it
+/// Why one statement is exact: every fold of ticks into the state (after the ticks, by
+/// <c>LiveStateUpkeep</c>: migrations 0020, 0022) moves the state's <c>through_tick</c> in the same
+/// transaction, so any snapshot sees the state of exactly the ticks through that one, no more, no
+/// less. The same snapshot sees the newest tick; the ticks in between, when they hold at most
+/// <see cref="PendingRows"/> rows, are read by the statement too (each entity's latest row, as the
+/// fold will write it) and merged by <c>seq</c>, as the fold merges, so the read holds every tick
+/// made before it. The offset returned is the end of the tick it holds through: streaming after
+/// it gives every later change, and none the state already holds. Retention never touches the state (it folds what it
 /// prunes into the durable base the state is rebuilt from). The state table is unlogged: crash
 /// recovery empties it, and its head row says so (<c>ready</c>); the read then has it rebuilt
 /// from the base and the log in one statement under the state lock and reads again (migration 0016).
@@ -89,6 +92,9 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
             if (PlanSetting(filter) is { } setting)
                 await connection.ExecuteAsync(new CommandDefinition(setting, transaction: transaction, cancellationToken: cancellationToken));
             bool headSeen = false, notReady = false;
+            // The ticks after the state's mark, latest row per entity (see Sql): they come before
+            // the state's rows, and each replaces the state's row of its entity if its seq is higher.
+            Dictionary<(string Project, string Kind, string Key), Row>? pending = null;
             await foreach (var r in BufferedRows.StreamAsync<Row>(connection, new CommandDefinition(sql, parameters, transaction,
                                cancellationToken: cancellationToken)))
             {
@@ -102,9 +108,18 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
                     continue;
                 }
                 if (!headSeen) throw new InvalidOperationException("The state read returned an entity before its head row.");
-                yield return new LiveStateItem(null, r.kind, Compact(r.entity_key!),
-                    LogRows.ToEvent(epoch, r.tick_id, r.tx, r.seq, r.project_id!, r.session_id, r.event_type!, r.payload!, r.created_at, _strings));
+                var key = (r.project_id!, r.kind!, r.entity_key!);
+                if (r.pending == true)
+                {
+                    (pending ??= [])[key] = r;
+                    continue;
+                }
+                var row = r;
+                if (pending is not null && pending.Remove(key, out var newer) && newer.seq > r.seq) row = newer;
+                yield return Item(epoch, row);
             }
+            if (pending is not null && !notReady)
+                foreach (var row in pending.Values) yield return Item(epoch, row);
             if (!notReady)
             {
                 await transaction.CommitAsync(cancellationToken);
@@ -118,6 +133,9 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
         }
     }
 
+    private LiveStateItem Item(string epoch, Row r) => new(null, r.kind, Compact(r.entity_key!),
+        LogRows.ToEvent(epoch, r.tick_id, r.tx!, r.seq, r.project_id!, r.session_id, r.event_type!, r.payload!, r.created_at, _strings));
+
     /// <summary>
     /// The setting the state read runs with (in its own transaction, before <see cref="Sql"/>), or null.
     /// </summary>
@@ -128,6 +146,13 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
     /// entities, that guess made a Seq Scan of all of them the cheaper plan on paper (120-200 ms,
     /// where the project's range takes ~45 ms, on the bench's state of 10,000 entities).
     /// </remarks>
+    /// <summary>
+    /// At most this many rows of the ticks the state is not folded through yet are read by the state
+    /// read itself (see <see cref="Sql"/>); with more (a large tick being folded) it answers as of
+    /// the ticks folded. The upkeep folds every second, so this is a second of up to 10,000 events.
+    /// </summary>
+    public const int PendingRows = 10_000;
+
     public static string? PlanSetting(EventFilter filter) => filter.Projects is null ? null : "SET LOCAL enable_seqscan = off";
 
     /// <summary>
@@ -159,19 +184,40 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
             parameters.Add("prefixes", filter.TypePrefixes);
         }
         var unkeyedWhere = filter.Projects is null ? "true" : "u.project_id = ANY(@projects)";
+        var pendingWhere = where.ToString().Replace("s.event_type", "x.event_type", StringComparison.Ordinal)
+                           + (filter.Projects is null ? "" : " AND x.project_id = ANY(@projects)");
         // The head row first (Append runs its branches in order): the caller can write the offset
-        // before the entities stream by.
+        // before the entities stream by. Then the ticks after the state's marks (the state is folded
+        // after the ticks, by LiveStateUpkeep: migration 0022), if there are at most PendingRows of
+        // their rows, each entity's latest (eventhub_state_of_ticks: what the fold will write), and
+        // the unkeyed types among them; the head is then the newest tick, otherwise the entities' mark.
         return ($"""
-            SELECT coalesce((SELECT r.through_tick FROM eventhub_state_ready r), 0) AS head,
-                   EXISTS (SELECT 1 FROM eventhub_state_ready) AS ready,
-                   (SELECT coalesce(array_agg(DISTINCT u.event_type ORDER BY u.event_type), ARRAY[]::text[])
-                    FROM eventhub_state_unkeyed u WHERE {unkeyedWhere}) AS unkeyed,
+            WITH m AS MATERIALIZED (
+                SELECT (SELECT r.through_tick FROM eventhub_state_ready r) AS f,
+                       (SELECT u.through_tick FROM eventhub_state_unkeyed_mark u) AS u,
+                       (SELECT coalesce(max(t.tick_id), 0) FROM eventhub_tick t) AS n),
+            w AS MATERIALIZED (
+                SELECT m.f, m.u, m.n, m.f IS NOT NULL AND eventhub_pending_rows_at_most(least(m.f, m.u), m.n, {PendingRows}) AS small
+                FROM m)
+            SELECT CASE WHEN w.small THEN w.n ELSE coalesce(w.f, 0) END AS head,
+                   w.f IS NOT NULL AS ready,
+                   (SELECT coalesce(array_agg(DISTINCT v.event_type ORDER BY v.event_type), ARRAY[]::text[]) FROM (
+                        SELECT u.event_type FROM eventhub_state_unkeyed u WHERE {unkeyedWhere}
+                        UNION ALL
+                        SELECT u.event_type FROM eventhub_pending_unkeyed(w.u, w.n) u WHERE w.small AND {unkeyedWhere}) v) AS unkeyed,
                    (SELECT coalesce(jsonb_object_agg(k.event_type, jsonb_build_object('kind', k.kind, 'fields', k.key_fields)), jsonb_build_object())::text
                     FROM eventhub_entity_key k) AS keys,
+                   NULL::boolean AS pending,
                    NULL::text AS kind, NULL::text AS entity_key, NULL::bigint AS tick_id, NULL::text AS tx, NULL::bigint AS seq,
                    NULL::text AS project_id, NULL::text AS session_id, NULL::text AS event_type, NULL::text AS payload, NULL::timestamptz AS created_at
+            FROM w
             UNION ALL
-            SELECT NULL, NULL, NULL, NULL, s.kind, s.entity_key, s.tick_id, s.tx_id::text, s.seq, s.project_id, s.session_id, s.event_type,
+            SELECT NULL, NULL, NULL, NULL, true, x.kind, x.entity_key, x.tick_id, x.tx_id::text, x.seq, x.project_id, x.session_id, x.event_type,
+                   x.payload::text, x.created_at
+            FROM w CROSS JOIN LATERAL eventhub_pending_state(w.f, w.n) x
+            WHERE w.small AND {pendingWhere}
+            UNION ALL
+            SELECT NULL, NULL, NULL, NULL, false, s.kind, s.entity_key, s.tick_id, s.tx_id::text, s.seq, s.project_id, s.session_id, s.event_type,
                    s.payload::text, s.created_at
             FROM {source}
             WHERE {where}
@@ -211,6 +257,7 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
     {
         public long head { get; set; }
         public bool? ready { get; set; }
+        public bool? pending { get; set; }
         public string[] unkeyed { get; set; } = [];
         public string keys { get; set; } = "{}";
         public string? kind { get; set; }

@@ -7,8 +7,8 @@ namespace EventHub.State;
 /// <summary>
 /// The live state's durable side (migration 0016): every <see cref="LiveStateOptions.RebuildCheckInterval"/>
 /// it rebuilds the state if a crash emptied it (<c>eventhub_ensure_state</c>) and folds the ticks
-/// the state is behind (<c>eventhub_fold_pending</c>, migration 0020: a tick above 10,000 rows, and
-/// ticks made while another fold held the state, are published unfolded), and every
+/// the state is behind (<c>eventhub_fold_pending</c>, migration 0020; since migration 0022 every
+/// tick is published unfolded and folded here, a second's ticks at once), and every
 /// <see cref="LiveStateOptions.BaseInterval"/> it folds the ticks since the base's mark into the
 /// durable base (<c>eventhub_advance_state_base</c>), so a rebuild reads at most that long a
 /// stretch of the log, retention or not.

@@ -4,7 +4,7 @@ namespace EventHub.Log;
 
 /// <summary>
 /// The leader's look (<c>eventhub_tick_rows</c>, migration 0010): renews the lease, makes a tick if
-/// a committed row is in none, folds its batch into the live state and returns the batch, up to the
+/// a committed row is in none and returns its batch (the live state is folded later, migration 0022), up to the
 /// hand-off size: one row per event of a new tick, each carrying the tick; otherwise one row with
 /// null event columns (no tick made, another node holds the lease: <c>leader</c> false, or a batch
 /// too large to return: <c>has_rows</c> false).
