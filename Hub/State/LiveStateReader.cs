@@ -137,6 +137,13 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
         LogRows.ToEvent(epoch, r.tick_id, r.tx!, r.seq, r.project_id!, r.session_id, r.event_type!, r.payload!, r.created_at, _strings));
 
     /// <summary>
+    /// At most this many rows of the ticks the state is not folded through yet are read by the state
+    /// read itself (see <see cref="Sql"/>); with more (a large tick being folded) it answers as of
+    /// the ticks folded. The upkeep folds every second, so this is a second of up to 10,000 events.
+    /// </summary>
+    public const int PendingRows = 10_000;
+
+    /// <summary>
     /// The setting the state read runs with (in its own transaction, before <see cref="Sql"/>), or null.
     /// </summary>
     /// <remarks>
@@ -146,13 +153,6 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
     /// entities, that guess made a Seq Scan of all of them the cheaper plan on paper (120-200 ms,
     /// where the project's range takes ~45 ms, on the bench's state of 10,000 entities).
     /// </remarks>
-    /// <summary>
-    /// At most this many rows of the ticks the state is not folded through yet are read by the state
-    /// read itself (see <see cref="Sql"/>); with more (a large tick being folded) it answers as of
-    /// the ticks folded. The upkeep folds every second, so this is a second of up to 10,000 events.
-    /// </summary>
-    public const int PendingRows = 10_000;
-
     public static string? PlanSetting(EventFilter filter) => filter.Projects is null ? null : "SET LOCAL enable_seqscan = off";
 
     /// <summary>
@@ -166,7 +166,6 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
     /// </summary>
     public static (string Sql, DynamicParameters Parameters) Sql(EventFilter filter)
     {
-        var where = new StringBuilder("true");
         var parameters = new DynamicParameters();
         var source = "eventhub_state s";
         if (filter.Projects is not null)
@@ -179,13 +178,14 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
         }
         if (filter.HasTypeFilter)
         {
-            where.Append(" AND (s.event_type = ANY(@types) OR EXISTS (SELECT 1 FROM unnest(@prefixes::text[]) AS f(prefix) WHERE starts_with(s.event_type, f.prefix)))");
             parameters.Add("types", filter.ExactTypes);
             parameters.Add("prefixes", filter.TypePrefixes);
         }
+        // The entities' filter on rows aliased so: the state's (s) and the pending ticks' (x).
+        string Where(string alias) => (filter.HasTypeFilter
+            ? $"({alias}.event_type = ANY(@types) OR EXISTS (SELECT 1 FROM unnest(@prefixes::text[]) AS f(prefix) WHERE starts_with({alias}.event_type, f.prefix)))"
+            : "true") + (alias != "s" && filter.Projects is not null ? $" AND {alias}.project_id = ANY(@projects)" : "");
         var unkeyedWhere = filter.Projects is null ? "true" : "u.project_id = ANY(@projects)";
-        var pendingWhere = where.ToString().Replace("s.event_type", "x.event_type", StringComparison.Ordinal)
-                           + (filter.Projects is null ? "" : " AND x.project_id = ANY(@projects)");
         // The head row first (Append runs its branches in order): the caller can write the offset
         // before the entities stream by. Then the ticks after the state's marks (the state is folded
         // after the ticks, by LiveStateUpkeep: migration 0022), if there are at most PendingRows of
@@ -215,12 +215,12 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
             SELECT NULL, NULL, NULL, NULL, true, x.kind, x.entity_key, x.tick_id, x.tx_id::text, x.seq, x.project_id, x.session_id, x.event_type,
                    x.payload::text, x.created_at
             FROM w CROSS JOIN LATERAL eventhub_pending_state(w.f, w.n) x
-            WHERE w.small AND {pendingWhere}
+            WHERE w.small AND {Where("x")}
             UNION ALL
             SELECT NULL, NULL, NULL, NULL, false, s.kind, s.entity_key, s.tick_id, s.tx_id::text, s.seq, s.project_id, s.session_id, s.event_type,
                    s.payload::text, s.created_at
             FROM {source}
-            WHERE {where}
+            WHERE {Where("s")}
             """, parameters);
     }
 
