@@ -5,7 +5,7 @@ namespace EventHub.Tests.Resilience;
 
 /// <summary>
 /// Streams from offset 0 opened before, during and after a load of large transactions (ticks past
-/// the hand-off size, past the in-memory fold, larger than the recent-events window's reach and
+/// the hand-off size, past what a state read merges itself, larger than the recent-events window's reach and
 /// than a subscriber's buffer) each get exactly the log, in its order: every path from catch-up to
 /// live meets a tail that is reading big ticks (a lab stream from 0 opened after a 1,000,000-row
 /// load once ended short; this is the bounded form of that run).
@@ -13,7 +13,7 @@ namespace EventHub.Tests.Resilience;
 public sealed class LargeTickStreamTests
 {
     // Transaction sizes: handed over whole (300, 800), read back by the tail (past HandOffRows,
-    // 1,000), folded set-based (past 10,000). 44,400 rows, more than the 20,000-event window.
+    // 1,000), too large for a state read to merge itself (past LiveStateReader.PendingRows, 10,000). 44,400 rows, more than the 20,000-event window.
     private static readonly int[] Transactions = [300, 5_000, 12_000, 800, 5_000, 12_000, 3_000, 500, 5_800];
 
     [Fact]

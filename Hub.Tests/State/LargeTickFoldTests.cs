@@ -13,7 +13,7 @@ namespace EventHub.Tests.State;
 /// </summary>
 public sealed class LargeTickFoldTests
 {
-    private const int LoadRows = 10_050; // above the tick function's in-memory fold (10,000)
+    private const int LoadRows = 10_050; // more than a state read merges itself (LiveStateReader.PendingRows, 10,000)
 
     [Fact]
     public async Task While_no_fold_can_write_the_state_a_large_tick_and_the_events_after_it_still_stream_and_the_state_answers_as_of_the_ticks_it_holds()

@@ -698,10 +698,10 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task A_tick_too_large_to_fold_in_memory_and_its_fold_after_it_read_the_ticks_own_rows_not_the_log()
+    public async Task A_large_tick_and_its_fold_after_it_read_the_ticks_own_rows_not_the_log()
     {
-        // A tick above 10,000 rows is published unfolded and folded into the live state after it
-        // (eventhub_fold_pending, migration 0020): every read of both must be an index range scan of the tick, also on a log
+        // A tick is published unfolded and folded into the live state after it (eventhub_fold_pending;
+        // migration 0020 for ticks above 10,000 rows, 0022 for every tick): every read of both must be an index range scan of the tick, also on a log
         // written mostly by one transaction (n_distinct(tx_id) = 1) and with an ended xid to probe.
         await using var db = await TestDatabase.CreateAsync();
         await using var c = await db.DataSource.OpenConnectionAsync();

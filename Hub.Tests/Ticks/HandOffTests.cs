@@ -113,15 +113,16 @@ public sealed class HandOffTests
     }
 
     [Fact]
-    public async Task A_tick_larger_than_the_hand_off_and_one_larger_than_the_fold_in_memory_are_read_and_folded_exactly()
+    public async Task A_tick_larger_than_the_hand_off_and_one_larger_than_a_state_read_merges_itself_are_read_and_folded_exactly()
     {
         await using var db = await TestDatabase.CreateAsync();
         await db.Writer.ProjectAsync("ao");
         await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?> { ["Ticker:HandOffRows"] = "5" });
         await using var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao");
 
-        // 20 rows: past the hand-off (5), read by the tail. 10,050 rows: past the in-memory fold
-        // (10,000), published unfolded and folded set-based after it (migration 0020, LiveStateUpkeep).
+        // 20 rows: past the hand-off (5), read by the tail. 10,050 rows: more than a state read merges
+        // itself (LiveStateReader.PendingRows, 10,000); published, and folded set-based by LiveStateUpkeep
+        // as every tick is (migration 0022).
         foreach (var rows in new[] { 20, 10_050 })
         {
             await db.Writer.ExecuteAsync("""
