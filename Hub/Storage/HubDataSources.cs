@@ -6,24 +6,37 @@ namespace EventHub.Storage;
 public static class HubDataSources
 {
     /// <summary>
-    /// A data source whose sessions run with <c>jit=off</c>. The hub's queries are short, index-bound
-    /// reads; when the planner misestimates one (a never-analyzed one-row bookkeeping table made the
-    /// tail's join look like 446,600 rows) its cost crosses <c>jit_above_cost</c> and every read
-    /// pays ~90 ms of LLVM compilation for a 4 ms query. It is a startup option rather than a SET,
-    /// so the pool's reset of a returned session (DISCARD ALL) comes back to it, not to the
-    /// server's default. A <c>jit</c> the connection string's Options already sets is kept.
+    /// The settings every session of the hub starts with, as startup options rather than SETs, so
+    /// the pool's reset of a returned session (DISCARD ALL, RESET ALL) comes back to them, not to
+    /// the server's defaults. A setting the connection string's Options already gives is kept.
     /// </summary>
     /// <remarks>
-    /// Bitmap scans are off too (<c>enable_bitmapscan=off</c>): every read of the log wants rows in
-    /// index order up to a LIMIT, and when the planner expects few rows per tick it prefers a bitmap
-    /// scan plus a sort, which reads and sorts the whole of a tick for every page (fine for a tick
-    /// of 50 rows, ruinous for the first tick of a migrated log with 500,000). LargeLogPlanTests
-    /// checks the plans.
+    /// <list type="bullet">
+    /// <item><c>jit=off</c>: the hub's queries are short, index-bound reads; when the planner
+    /// misestimates one (a never-analyzed one-row bookkeeping table made the tail's join look like
+    /// 446,600 rows) its cost crosses <c>jit_above_cost</c> and every read pays ~90 ms of LLVM
+    /// compilation for a 4 ms query.</item>
+    /// <item><c>enable_bitmapscan=off</c>: every read of the log wants rows in index order up to a
+    /// LIMIT, and when the planner expects few rows per tick it prefers a bitmap scan plus a sort,
+    /// which reads and sorts the whole of a tick for every page (fine for a tick of 50 rows, ruinous
+    /// for the first tick of a migrated log with 500,000). LargeLogPlanTests checks the plans.</item>
+    /// <item><c>statement_timeout=0</c>: a timeout an operator set on the database or role for its
+    /// applications' queries would cancel the hub's upkeep whose length is the backlog's, not a
+    /// query's: the live state's fold of a large tick, its rebuild, retention's passes, a migration,
+    /// ANALYZE at start-up; cancelled at every retry, the state stayed behind a 100,000-row tick for
+    /// good (<c>ServerTimeoutTests</c>). The hub bounds what needs a bound itself (the ticker's
+    /// statement, Npgsql's command timeout on reads).</item>
+    /// <item><c>idle_session_timeout=0</c> (PostgreSQL 14; the schema needs 15 for MERGE): the hub
+    /// keeps sessions open on purpose while idle (the LISTEN connection, the ticker's, the tail's and
+    /// the catch-up reads' pools, <see cref="EventHub.Log.LogDataSources"/>); with a database's
+    /// idle_session_timeout the server closed them, the LISTEN connection reconnected every few
+    /// seconds and the first catch-up after a quiet spell ended with <c>unavailable</c> (<c>ServerTimeoutTests</c>).</item>
+    /// </list>
     /// </remarks>
     public static NpgsqlDataSource Create(string connectionString, string name)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        foreach (var setting in new[] { "jit=off", "enable_bitmapscan=off" })
+        foreach (var setting in new[] { "jit=off", "enable_bitmapscan=off", "statement_timeout=0", "idle_session_timeout=0" })
         {
             var key = setting[..(setting.IndexOf('=') + 1)];
             if (builder.Options?.Contains(key, StringComparison.OrdinalIgnoreCase) != true)

@@ -1,0 +1,110 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Dapper;
+using EventHub.Tests.Infrastructure;
+using Npgsql;
+using Xunit.Abstractions;
+
+namespace EventHub.Tests.Operations;
+
+/// <summary>
+/// An operator's timeouts on the database (<c>ALTER DATABASE … SET</c>, as for any application's
+/// role or database) do not reach the hub's sessions (HubDataSources): <c>idle_session_timeout</c>
+/// closed the sessions the hub keeps open on purpose (the LISTEN connection, the tail's and the
+/// catch-up reads' pools), so the first catch-up after a quiet spell failed; <c>statement_timeout</c>
+/// cancelled the live state's fold of a large tick at every retry, so the state stayed behind it
+/// for good. A timeout the connection string's Options sets is the operator's choice for the hub,
+/// and kept.
+/// </summary>
+public sealed class ServerTimeoutTests(ITestOutputHelper output)
+{
+    private const int LogRows = 300;
+
+    [Fact]
+    public async Task With_the_databases_idle_session_timeout_the_hubs_kept_sessions_stay_open_and_a_catch_up_after_a_quiet_spell_streams_the_log()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await db.Writer.ProjectAsync("bulk");
+        await db.Writer.ExecuteAsync($"""
+            INSERT INTO sessions (id, project_id, num)
+            SELECT 'bulk-' || n, 'bulk', n FROM generate_series(1, {LogRows}) AS n
+            """);
+        await using var check = await db.DataSource.OpenConnectionAsync();
+        await check.ExecuteAsync($"ALTER DATABASE \"{check.Database}\" SET idle_session_timeout = '1s'"); // sessions opened from now on
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Stream:RecentEventsWindowSize"] = "0", // catch-ups read the log, through the catch-up pool
+            ["Stream:CatchUpBatchSize"] = "100",
+        });
+        await CatchUpAsync();
+        var before = await KeptSessionsAsync();
+        output.WriteLine($"the hub's tail and catch-up sessions: {string.Join(", ", before)}");
+        Assert.Contains(before, s => s.EndsWith(" catch-up", StringComparison.Ordinal));
+        Assert.Contains(before, s => s.StartsWith("LISTEN", StringComparison.Ordinal));
+
+        // A quiet spell three times the server's timeout: the idleness is what is tested, not a synchronisation.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+
+        var after = await KeptSessionsAsync();
+        Assert.All(before, s => Assert.Contains(s, after)); // none closed by the server (a LISTEN reconnect has a new pid)
+        await CatchUpAsync(); // with those sessions: every event, no stream_error
+
+        async Task CatchUpAsync()
+        {
+            await using var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=bulk&after=0");
+            var frames = await sse.ReadEventsAsync(LogRows);
+            Assert.All(frames, f => Assert.Equal("session_created", f.Event));
+            Assert.Equal(Enumerable.Range(1, LogRows).Select(n => $"bulk-{n}"), frames.Select(f => f.Payload.GetProperty("id").GetString()));
+        }
+
+        // The tail's (its LISTEN connection, its reads, the ticker's) and the catch-up reads' sessions, by pid.
+        async Task<string[]> KeptSessionsAsync() => [.. await check.QueryAsync<string>("""
+            SELECT CASE WHEN query LIKE 'LISTEN%' THEN 'LISTEN ' ELSE '' END || pid || ' ' || application_name FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid() AND (application_name LIKE '% tail' OR application_name LIKE '% catch-up')
+            ORDER BY pid
+            """)];
+    }
+
+    [Fact]
+    public async Task With_the_databases_statement_timeout_a_large_tick_is_still_folded_into_the_live_state()
+    {
+        const int rows = 30_000; // folding them takes far longer than the 50 ms below
+        await using var db = await TestDatabase.CreateAsync();
+        await using var check = await db.DataSource.OpenConnectionAsync();
+        await check.ExecuteAsync($"ALTER DATABASE \"{check.Database}\" SET statement_timeout = '50ms'"); // sessions opened from now on
+        await using var hub = await HubServer.StartAsync(db.ConnectionString);
+        using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+
+        await using (var writer = await db.DataSource.OpenConnectionAsync())
+        {
+            await writer.ExecuteAsync("SET statement_timeout = 0"); // the load itself is not the question
+            await writer.ExecuteAsync($"""
+                INSERT INTO change_log (project_id, event_type, payload)
+                SELECT 'ao', 'session_created', jsonb_build_object('id', 'load-' || i) FROM generate_series(1, {rows}) i
+                """);
+        }
+        var head = await http.GetFromJsonAsync<JsonElement>("/api/v1/events/head").WithTimeout(); // the load is in a tick
+        await TaskTimeouts.UntilAsync(async () => await check.ExecuteScalarAsync<long?>("SELECT through_tick FROM eventhub_state_ready")
+                == await check.ExecuteScalarAsync<long>("SELECT max(tick_id) FROM eventhub_tick"),
+            TimeSpan.FromSeconds(60), "the live state folded through the load's tick");
+
+        var state = await http.GetFromJsonAsync<JsonElement>("/api/v1/state?project=ao").WithTimeout();
+        Assert.Equal(head.GetProperty("offset").GetString(), state.GetProperty("offset").GetString());
+        Assert.Equal(rows, state.GetProperty("entities").GetArrayLength());
+    }
+
+    [Fact]
+    public void The_hubs_sessions_start_without_the_servers_timeouts_unless_the_connection_string_sets_them()
+    {
+        Assert.Equal("-c jit=off -c enable_bitmapscan=off -c statement_timeout=0 -c idle_session_timeout=0",
+            OptionsOf("Host=h;Username=u"));
+        Assert.Equal("-c statement_timeout=5s -c jit=off -c enable_bitmapscan=off -c idle_session_timeout=0",
+            OptionsOf("Host=h;Username=u;Options=-c statement_timeout=5s"));
+
+        static string? OptionsOf(string connectionString)
+        {
+            using var dataSource = EventHub.Storage.HubDataSources.Create(connectionString, "options-test");
+            return new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).Options;
+        }
+    }
+}
