@@ -24,19 +24,24 @@ public static class HubDataSources
     /// applications' queries would cancel the hub's upkeep whose length is the backlog's, not a
     /// query's: the live state's fold of a large tick, its rebuild, retention's passes, a migration,
     /// ANALYZE at start-up; cancelled at every retry, the state stayed behind a 100,000-row tick for
-    /// good (<c>ServerTimeoutTests</c>). The hub bounds what needs a bound itself (the ticker's
+    /// good (<c>DatabaseDefaultsTests</c>). The hub bounds what needs a bound itself (the ticker's
     /// statement, Npgsql's command timeout on reads).</item>
     /// <item><c>idle_session_timeout=0</c> (PostgreSQL 14; the schema needs 15 for MERGE): the hub
     /// keeps sessions open on purpose while idle (the LISTEN connection, the ticker's, the tail's and
     /// the catch-up reads' pools, <see cref="EventHub.Log.LogDataSources"/>); with a database's
     /// idle_session_timeout the server closed them, the LISTEN connection reconnected every few
-    /// seconds and the first catch-up after a quiet spell ended with <c>unavailable</c> (<c>ServerTimeoutTests</c>).</item>
+    /// seconds and the first catch-up after a quiet spell ended with <c>unavailable</c> (<c>DatabaseDefaultsTests</c>).</item>
+    /// <item><c>default_transaction_isolation=read committed</c>: the tick's order rests on it (the
+    /// tick function takes its lock, then its snapshot in a later statement, and refuses to tick
+    /// under another level rather than store an older snapshot than the tick it waited for). With a
+    /// database whose default was REPEATABLE READ every tick failed and no event was delivered
+    /// (<c>TickBatchTests</c>).</item>
     /// </list>
     /// </remarks>
     public static NpgsqlDataSource Create(string connectionString, string name)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        foreach (var setting in new[] { "jit=off", "enable_bitmapscan=off", "statement_timeout=0", "idle_session_timeout=0" })
+        foreach (var setting in new[] { "jit=off", "enable_bitmapscan=off", "statement_timeout=0", "idle_session_timeout=0", @"default_transaction_isolation=read\ committed" })
         {
             var key = setting[..(setting.IndexOf('=') + 1)];
             if (builder.Options?.Contains(key, StringComparison.OrdinalIgnoreCase) != true)

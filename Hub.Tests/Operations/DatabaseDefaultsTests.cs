@@ -8,15 +8,16 @@ using Xunit.Abstractions;
 namespace EventHub.Tests.Operations;
 
 /// <summary>
-/// An operator's timeouts on the database (<c>ALTER DATABASE … SET</c>, as for any application's
-/// role or database) do not reach the hub's sessions (HubDataSources): <c>idle_session_timeout</c>
-/// closed the sessions the hub keeps open on purpose (the LISTEN connection, the tail's and the
-/// catch-up reads' pools), so the first catch-up after a quiet spell failed; <c>statement_timeout</c>
-/// cancelled the live state's fold of a large tick at every retry, so the state stayed behind it
-/// for good. A timeout the connection string's Options sets is the operator's choice for the hub,
-/// and kept.
+/// Defaults an operator set on the database for its applications (<c>ALTER DATABASE … SET</c>, as
+/// on a role) do not reach the hub's sessions (HubDataSources): <c>idle_session_timeout</c> closed
+/// the sessions the hub keeps open on purpose (the LISTEN connection, the tail's and the catch-up
+/// reads' pools), so the first catch-up after a quiet spell failed; <c>statement_timeout</c>
+/// cancelled the live state's fold of a large tick at every retry, so the state stayed behind it for
+/// good; with <c>default_transaction_isolation</c> REPEATABLE READ every tick failed (the tick
+/// function needs READ COMMITTED) and no event was delivered. A setting the connection string's
+/// Options gives is the operator's choice for the hub, and kept.
 /// </summary>
-public sealed class ServerTimeoutTests(ITestOutputHelper output)
+public sealed class DatabaseDefaultsTests(ITestOutputHelper output)
 {
     private const int LogRows = 300;
 
@@ -94,11 +95,28 @@ public sealed class ServerTimeoutTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void The_hubs_sessions_start_without_the_servers_timeouts_unless_the_connection_string_sets_them()
+    public async Task With_the_databases_default_isolation_repeatable_read_the_hub_ticks_and_streams()
     {
-        Assert.Equal("-c jit=off -c enable_bitmapscan=off -c statement_timeout=0 -c idle_session_timeout=0",
+        await using var db = await TestDatabase.CreateAsync();
+        await db.Writer.ProjectAsync("ao");
+        await using (var c = await db.DataSource.OpenConnectionAsync())
+            await c.ExecuteAsync($"ALTER DATABASE \"{c.Database}\" SET default_transaction_isolation = 'repeatable read'");
+        await using var hub = await HubServer.StartAsync(db.ConnectionString);
+        await using var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao");
+
+        var session = await db.Writer.SessionAsync("ao", 1);
+        var e = await sse.ReadEventAsync();
+        Assert.Equal("session_created", e.Event);
+        Assert.Equal(session, e.Payload.GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public void The_hubs_sessions_start_with_their_own_settings_and_keep_those_the_connection_string_gives()
+    {
+        const string isolation = @"-c default_transaction_isolation=read\ committed";
+        Assert.Equal($"-c jit=off -c enable_bitmapscan=off -c statement_timeout=0 -c idle_session_timeout=0 {isolation}",
             OptionsOf("Host=h;Username=u"));
-        Assert.Equal("-c statement_timeout=5s -c jit=off -c enable_bitmapscan=off -c idle_session_timeout=0",
+        Assert.Equal($"-c statement_timeout=5s -c jit=off -c enable_bitmapscan=off -c idle_session_timeout=0 {isolation}",
             OptionsOf("Host=h;Username=u;Options=-c statement_timeout=5s"));
 
         static string? OptionsOf(string connectionString)
