@@ -75,6 +75,39 @@ public sealed class ReadinessTests
         finally { held.TrySetResult(); }
     }
 
+    [Fact]
+    public async Task A_hub_whose_ticker_fails_every_round_is_not_ready_and_is_ready_again_once_it_ticks()
+    {
+        // The tail's reads go on succeeding while no tick is made (they find none), so the tail's
+        // check alone kept this hub ready while it delivered nothing.
+        await using var db = await TestDatabase.CreateAsync();
+        await db.Writer.ProjectAsync("ao");
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Health:MaxTailLag"] = "00:00:01",
+        });
+        using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+        await using var client = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao");
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/readyz").WithTimeout()).StatusCode);
+
+        // Every tick fails from here (a look that finds nothing to tick inserts no tick row, so the
+        // ticker fails once an event waits for its tick).
+        await db.Writer.ExecuteAsync("""
+            CREATE FUNCTION test_refuse_tick() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no tick (test)'; END $$;
+            CREATE TRIGGER test_refuse_tick BEFORE INSERT ON eventhub_tick FOR EACH ROW EXECUTE FUNCTION test_refuse_tick();
+            """);
+        await db.Writer.SessionAsync("ao", 1);
+        await TaskTimeouts.UntilAsync(async () => (await http.GetAsync("/readyz")).StatusCode == HttpStatusCode.ServiceUnavailable,
+            TimeSpan.FromSeconds(20), "the hub reports not ready while its ticker fails");
+        Assert.True(hub.Services.GetRequiredService<Ticker>().FailingFor > TimeSpan.FromSeconds(1));
+
+        await db.Writer.ExecuteAsync("DROP TRIGGER test_refuse_tick ON eventhub_tick");
+        Assert.Equal("ao-1", (await client.ReadEventAsync()).Payload.GetProperty("id").GetString());
+        await TaskTimeouts.UntilAsync(async () => (await http.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK,
+            TimeSpan.FromSeconds(20), "the hub is ready again once its ticker ticks");
+        Assert.Null(hub.Services.GetRequiredService<Ticker>().FailingFor);
+    }
+
     private sealed class FirstReadHeld(IChangeLogReader inner, Task release) : DelegatingChangeLogReader(inner)
     {
         private int _reads;

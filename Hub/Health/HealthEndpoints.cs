@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 
 namespace EventHub.Health;
 
-/// <summary><c>/healthz</c>: the process is alive. <c>/readyz</c>: it can serve streams (database and tail).</summary>
+/// <summary><c>/healthz</c>: the process is alive. <c>/readyz</c>: it can serve streams (database, tail and ticker).</summary>
 public static class HealthEndpoints
 {
     public const string ReadyTag = "ready";
@@ -10,7 +10,9 @@ public static class HealthEndpoints
     public static IServiceCollection AddEventHubHealth(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<HealthOptions>().Bind(configuration.GetSection(HealthOptions.Section));
-        services.AddHealthChecks().AddCheck<TailHealthCheck>("change_log_tail", tags: [ReadyTag]);
+        services.AddHealthChecks()
+            .AddCheck<TailHealthCheck>("change_log_tail", tags: [ReadyTag])
+            .AddCheck<TickerHealthCheck>("ticker", tags: [ReadyTag]);
         return services;
     }
 

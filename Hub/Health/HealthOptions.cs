@@ -5,6 +5,9 @@ public sealed class HealthOptions
 {
     public const string Section = "Health";
 
-    /// <summary>Longest time without a successful tail read before the hub reports not ready.</summary>
+    /// <summary>
+    /// Longest time without a successful tail read, or with every round of the ticker failing,
+    /// before the hub reports not ready.
+    /// </summary>
     public TimeSpan MaxTailLag { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -35,6 +35,8 @@ public sealed partial class Ticker(
     private long _rounds;
     private TaskCompletionSource<long?> _nextRound = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _waitingForRound;
+    /// <summary>When the rounds began to fail (a <see cref="TimeProvider"/> timestamp), 0 while they succeed.</summary>
+    private long _failingSince;
 
     /// <summary>
     /// The newest tick after the first round of this ticker that starts after the call (made or
@@ -73,6 +75,13 @@ public sealed partial class Ticker(
     /// <summary>Rounds this node's ticker began: one round trip to the database each.</summary>
     public long Rounds => Interlocked.Read(ref _rounds);
 
+    /// <summary>
+    /// How long every round has failed (null while they succeed): no tick is made meanwhile, so no
+    /// new event reaches any client of any node whose ticker fails alike (readiness: TickerHealthCheck).
+    /// </summary>
+    public TimeSpan? FailingFor => Interlocked.Read(ref _failingSince) is var since and not 0
+        ? timeProvider.GetElapsedTime(since) : null;
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
@@ -110,6 +119,7 @@ public sealed partial class Ticker(
                 Interlocked.Exchange(ref _nextRound, new TaskCompletionSource<long?>(TaskCreationOptions.RunContinuationsAsynchronously))
                     .TrySetResult(null);
                 SetLeader(false);
+                Interlocked.CompareExchange(ref _failingSince, timeProvider.GetTimestamp(), 0);
                 LogTickFailed(e, backoff.TotalMilliseconds);
                 if (stoppingToken.WaitHandle.WaitOne(backoff)) break;
                 backoff = TimeSpan.FromMilliseconds(Math.Min(backoff.TotalMilliseconds * 2, 5000));
@@ -206,6 +216,7 @@ public sealed partial class Ticker(
                 sink.EndRound();
             }
             round.TrySetResult(leader ? tickId : null);
+            if (Volatile.Read(ref _failingSince) != 0) Interlocked.Exchange(ref _failingSince, 0);
             // The pause runs from the round's start: the rounds, not the gaps between them, are
             // Interval apart (a round that makes a tick takes ~0.5-1 ms, with its durable commit;
             // pausing a whole Interval after it made the looks 3.6 ms apart, not 2, and every
