@@ -14,8 +14,9 @@ namespace EventHub.Tests.Operations;
 /// reads' pools), so the first catch-up after a quiet spell failed; <c>statement_timeout</c>
 /// cancelled the live state's fold of a large tick at every retry, so the state stayed behind it for
 /// good; with <c>default_transaction_isolation</c> REPEATABLE READ every tick failed (the tick
-/// function needs READ COMMITTED) and no event was delivered. A setting the connection string's
-/// Options gives is the operator's choice for the hub, and kept.
+/// function needs READ COMMITTED) and no event was delivered; with <c>synchronous_commit</c> off the
+/// "now" ticks of a node that does not tick committed asynchronously. A setting the connection
+/// string's Options gives is the operator's choice for the hub, and kept.
 /// </summary>
 public sealed class DatabaseDefaultsTests(ITestOutputHelper output)
 {
@@ -111,9 +112,30 @@ public sealed class DatabaseDefaultsTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task With_the_databases_commits_asynchronous_by_default_the_hubs_sessions_commit_synchronously()
+    {
+        // A node that does not tick makes its "now" ticks on the shared pool: a tick it served
+        // must not be lost in a crash (the ticker's own session sets this itself).
+        await using var db = await TestDatabase.CreateAsync();
+        await using (var c = await db.DataSource.OpenConnectionAsync())
+            await c.ExecuteAsync($"ALTER DATABASE \"{c.Database}\" SET synchronous_commit = off");
+        await using var plain = NpgsqlDataSource.Create(db.ConnectionString);
+        await using var hubSessions = EventHub.Storage.HubDataSources.Create(db.ConnectionString, "sync-commit-test");
+        Assert.Equal("off", await ShowAsync(plain)); // the database's default, as any other application gets it
+        Assert.Equal("on", await ShowAsync(hubSessions));
+        Assert.Equal("on", await ShowAsync(hubSessions)); // a pooled session, reset when it went back
+
+        static async Task<string?> ShowAsync(NpgsqlDataSource source)
+        {
+            await using var c = await source.OpenConnectionAsync();
+            return await c.ExecuteScalarAsync<string>("SHOW synchronous_commit");
+        }
+    }
+
+    [Fact]
     public void The_hubs_sessions_start_with_their_own_settings_and_keep_those_the_connection_string_gives()
     {
-        const string isolation = @"-c default_transaction_isolation=read\ committed";
+        const string isolation = @"-c default_transaction_isolation=read\ committed -c synchronous_commit=on";
         Assert.Equal($"-c jit=off -c enable_bitmapscan=off -c statement_timeout=0 -c idle_session_timeout=0 {isolation}",
             OptionsOf("Host=h;Username=u"));
         Assert.Equal($"-c statement_timeout=5s -c jit=off -c enable_bitmapscan=off -c idle_session_timeout=0 {isolation}",
