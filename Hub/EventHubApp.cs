@@ -89,6 +89,7 @@ public static class EventHubApp
         var catchUpsOnPrimary = string.IsNullOrWhiteSpace(configuration.GetConnectionString(ReplicaConnectionStringName));
         services.AddSingleton(sp => HubDataSources.Create(
             catchUpsOnPrimary ? SplitForCatchUps(sp, connectionString).Shared : connectionString, "EventHub"));
+        services.AddOptions<DatabaseStartupOptions>().Bind(configuration.GetSection(DatabaseStartupOptions.Section));
         services.AddSingleton<SchemaMigrator>();
         services.AddSingleton<PlannerStatistics>();
         services.AddHostedService<MigrationHostedService>(); // first: the others need the schema

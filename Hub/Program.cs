@@ -14,7 +14,7 @@ try
         Console.WriteLine();
         Console.WriteLine($"EventHub is listening on {address}. Watch the stream with:");
         Console.WriteLine($"  curl -N '{address}/api/v1/events?after=0'");
-    Console.WriteLine($"or open the live event viewer at {address}/");
+        Console.WriteLine($"or open the live event viewer at {address}/");
         Console.WriteLine();
     });
     // The checks that StartAsync would run, run first here so that a refusal is one line rather
@@ -39,6 +39,24 @@ catch (InvalidOperationException e) when (e.Message.StartsWith("Failed to conver
 {
     Console.Error.WriteLine($"EventHub did not start: {e.Message}");
     return 2;
+}
+catch (EventHub.Storage.DatabaseUnreachableException e)
+{
+    // Waited Database:StartupWait for a database it could not reach: one line, not a crash dump.
+    Console.Error.WriteLine($"EventHub did not start: {e.Message}");
+    return 3;
+}
+catch (Npgsql.NpgsqlException e)
+{
+    // What waiting cannot mend (a wrong password, a database that does not exist).
+    Console.Error.WriteLine($"EventHub did not start: the database refused it ({e.Message}). Check ConnectionStrings:EventHub.");
+    return 3;
+}
+catch (OperationCanceledException)
+{
+    // Stopped (SIGTERM, Ctrl+C) before it had started, for example while it waited for its database.
+    Console.Error.WriteLine("EventHub stopped before it had started.");
+    return 0;
 }
 await app.WaitForShutdownAsync();
 await app.DisposeAsync();

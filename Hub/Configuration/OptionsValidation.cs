@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace EventHub.Configuration;
 
 /// <summary>
-/// Start-up checks (<c>ValidateOnStart</c>) of the streaming, SSE, SignalR, health, retention, ticker,
+/// Start-up checks (<c>ValidateOnStart</c>) of the database start-up, streaming, SSE, SignalR, health, retention, ticker,
 /// live-state and warm-up settings: a bad value stops the hub before it binds, with an error that names the setting
 /// (Program prints it as one line and exits with 2). The auth settings have their own
 /// (<see cref="Auth.AuthOptionsValidator"/>).
@@ -25,6 +25,9 @@ public static class OptionsValidation
             .ValidateOnStart();
         services.AddOptions<EventsHubOptions>()
             .Validate(o => o.StreamChannelCapacity > 0, Positive("SignalR:StreamChannelCapacity", "a number of events"))
+            .ValidateOnStart();
+        services.AddOptions<Storage.DatabaseStartupOptions>()
+            .Validate(o => o.StartupWait >= TimeSpan.Zero, "Database:StartupWait must not be negative (0: one attempt).")
             .ValidateOnStart();
         services.AddOptions<HealthOptions>()
             .Validate(o => o.MaxTailLag > TimeSpan.Zero, Positive("Health:MaxTailLag", "a time span such as 00:00:10"))

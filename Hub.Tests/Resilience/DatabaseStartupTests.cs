@@ -1,0 +1,59 @@
+using EventHub.Storage;
+using EventHub.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EventHub.Tests.Resilience;
+
+/// <summary>
+/// A hub started with its database (Compose, Kubernetes) often comes up first. It waits for a
+/// database it cannot reach yet (Database:StartupWait), then starts as usual; one that never comes
+/// ends the start with one error naming the server and the setting. Before, the first refused
+/// connection crashed the start (an unhandled exception: an abort, exit code 134).
+/// </summary>
+public sealed class DatabaseStartupTests
+{
+    [Fact]
+    public async Task A_hub_started_before_its_database_waits_for_it_and_then_streams()
+    {
+        if (PostgresBinaries.FindBinDirectory() is null)
+            throw new InvalidOperationException("This test needs the local PostgreSQL binaries.");
+        var directory = Path.Combine(Path.GetTempPath(), "eventhub-startup-" + Guid.NewGuid().ToString("N")[..8]);
+        var cluster = new EmbeddedPostgres(new EmbeddedPostgresOptions { Directory = directory, Port = LoopbackPorts.Free() },
+            NullLogger.Instance);
+        try
+        {
+            await cluster.StartAsync(); // creates the cluster (and its password) ...
+            await cluster.StopAsync(); // ... which is down when the hub starts
+            var starting = HubServer.StartAsync(cluster.ConnectionString);
+            // The database is down for the hub's first attempts: the outage is what is tested, not a synchronisation.
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
+            Assert.False(starting.IsCompleted, starting.Exception?.GetBaseException().Message ?? "the hub started without its database");
+            await cluster.StartAsync();
+
+            await using var hub = await starting.WaitAsync(TimeSpan.FromSeconds(60));
+            await using var dataSource = Npgsql.NpgsqlDataSource.Create(cluster.ConnectionString);
+            await using var client = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao");
+            await new SourceWriter(dataSource).SessionAsync("ao", 1);
+            Assert.Equal("ao-1", (await client.ReadEventAsync()).Payload.GetProperty("id").GetString());
+        }
+        finally
+        {
+            await cluster.StopAsync();
+            try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    [Fact]
+    public async Task A_database_that_does_not_come_within_Database_StartupWait_ends_the_start_with_one_error_naming_it()
+    {
+        var port = LoopbackPorts.Free(); // nothing listens there
+        var start = System.Diagnostics.Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<DatabaseUnreachableException>(() => HubServer.StartAsync(
+            $"Host=127.0.0.1;Port={port};Username=eventhub;Password=x;Database=eventhub",
+            new Dictionary<string, string?> { ["Database:StartupWait"] = "00:00:01" }));
+        Assert.True(start.Elapsed < TimeSpan.FromSeconds(20), $"gave up after {start.Elapsed}");
+        Assert.Contains($"127.0.0.1:{port}", e.Message);
+        Assert.Contains("Database:StartupWait", e.Message);
+        Assert.Contains("ConnectionStrings:EventHub", e.Message);
+    }
+}
