@@ -143,31 +143,13 @@ public sealed class StartupRefusalTests
     public async Task The_hub_process_prints_a_bad_start_as_one_line_that_names_the_setting_and_exits_non_zero(
         string setting, string value, string says, string names)
     {
-        var hubDll = typeof(EventHubApp).Assembly.Location;
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Path.GetDirectoryName(hubDll)!,
-        };
-        foreach (var arg in new[] { hubDll, "--urls", "http://127.0.0.1:0", setting, value, $"--ConnectionStrings:EventHub={UnusedDatabase}" })
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.WaitForExitAsync().WithTimeout(TimeSpan.FromSeconds(60));
-        }
-        finally
-        {
-            if (!process.HasExited) process.Kill(entireProcessTree: true);
-        }
-        var lines = (await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(2, process.ExitCode);
+        var (exitCode, stdout, stderr) = await HubProcess.RunToExitAsync(
+            ["--urls", "http://127.0.0.1:0", setting, value, $"--ConnectionStrings:EventHub={UnusedDatabase}"], TimeSpan.FromSeconds(60));
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, exitCode);
         var line = Assert.Single(lines);
         Assert.StartsWith("EventHub did not start: " + says, line);
         Assert.Contains(names, line);
-        Assert.DoesNotContain("   at ", await stdout + line);
+        Assert.DoesNotContain("   at ", stdout + line);
     }
 }

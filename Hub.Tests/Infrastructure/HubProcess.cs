@@ -52,6 +52,36 @@ public sealed class HubProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Runs the hub this test assembly references (<c>dotnet EventHub.Hub.dll</c> with
+    /// <paramref name="args"/>) until it exits by itself, for a start that must fail: its exit
+    /// code and what it printed. Killed if it is still running after <paramref name="timeout"/>.
+    /// </summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunToExitAsync(IEnumerable<string> args, TimeSpan timeout)
+    {
+        var hubDll = typeof(EventHubApp).Assembly.Location;
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetDirectoryName(hubDll)!,
+        };
+        start.ArgumentList.Add(hubDll);
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(timeout);
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
     /// <summary>A free loopback port (released again: the hub binds it).</summary>
     public static int FreePort()
     {

@@ -56,4 +56,22 @@ public sealed class DatabaseStartupTests
         Assert.Contains("Database:StartupWait", e.Message);
         Assert.Contains("ConnectionStrings:EventHub", e.Message);
     }
+
+    [Theory]
+    [InlineData("Host=127.0.0.1;Port={port};Username=u;Password=p;Database=d", "the database at 127.0.0.1:{port} could not be reached")]
+    [InlineData("{a database that does not exist}", "the database refused it")]
+    public async Task The_hub_process_ends_a_start_without_its_database_with_one_line_and_exit_code_3(string connectionString, string says)
+    {
+        var port = LoopbackPorts.Free();
+        var server = await PostgresServer.GetAsync(); // a real server for the refusal; nothing listens on the free port
+        connectionString = connectionString == "{a database that does not exist}"
+            ? new Npgsql.NpgsqlConnectionStringBuilder(server.AdminConnectionString) { Database = "no_such_database" }.ConnectionString
+            : connectionString.Replace("{port}", port.ToString());
+        var (exitCode, _, stderr) = await HubProcess.RunToExitAsync(
+            ["--urls", "http://127.0.0.1:0", $"--ConnectionStrings:EventHub={connectionString}", "--Database:StartupWait=00:00:01"],
+            TimeSpan.FromSeconds(60));
+        Assert.Equal(3, exitCode); // not an abort (134) with the runtime's report of an unhandled exception
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("EventHub did not start: " + says.Replace("{port}", port.ToString()), line);
+    }
 }
