@@ -1,7 +1,5 @@
 using System.Net;
-using EventHub.Storage;
 using EventHub.Tests.Infrastructure;
-using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
 namespace EventHub.Tests.Resilience;
@@ -15,47 +13,34 @@ public sealed class DatabaseOutageTests
     [Fact]
     public async Task Open_streams_survive_a_database_restart_and_receive_what_is_written_after_it()
     {
-        if (PostgresBinaries.FindBinDirectory() is null)
-            throw new InvalidOperationException("This test needs the local PostgreSQL binaries.");
-        var directory = Path.Combine(Path.GetTempPath(), "eventhub-outage-" + Guid.NewGuid().ToString("N")[..8]);
-        var cluster = new EmbeddedPostgres(new EmbeddedPostgresOptions { Directory = directory, Port = LoopbackPorts.Free() },
-            NullLogger.Instance);
-        try
+        await using var cluster = await PrivateCluster.CreateAsync("outage");
+        await using var hub = await HubServer.StartAsync(cluster.ConnectionString, new Dictionary<string, string?>
         {
-            await cluster.StartAsync();
-            await using var hub = await HubServer.StartAsync(cluster.ConnectionString, new Dictionary<string, string?>
-            {
-                ["Stream:PollInterval"] = "00:00:00.200",
-                ["Health:MaxTailLag"] = "00:01:00",
-            });
-            using var http = new HttpClient { BaseAddress = hub.BaseAddress };
-            await using var dataSource = NpgsqlDataSource.Create(cluster.ConnectionString);
-            var writer = new SourceWriter(dataSource);
+            ["Stream:PollInterval"] = "00:00:00.200",
+            ["Health:MaxTailLag"] = "00:01:00",
+        });
+        using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+        await using var dataSource = NpgsqlDataSource.Create(cluster.ConnectionString);
+        var writer = new SourceWriter(dataSource);
 
-            await using var live = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao");
-            await using var fromStart = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao&after=0");
-            await writer.SessionAsync("ao", 1);
-            Assert.Equal("ao-1", Id(await live.ReadEventAsync()));
-            Assert.Equal("ao-1", Id(await fromStart.ReadEventAsync()));
-            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/readyz").WithTimeout()).StatusCode);
+        await using var live = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao");
+        await using var fromStart = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao&after=0");
+        await writer.SessionAsync("ao", 1);
+        Assert.Equal("ao-1", Id(await live.ReadEventAsync()));
+        Assert.Equal("ao-1", Id(await fromStart.ReadEventAsync()));
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/readyz").WithTimeout()).StatusCode);
 
-            await cluster.StopAsync();
-            await WaitForStatusAsync(http, "/readyz", HttpStatusCode.ServiceUnavailable);
-            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz").WithTimeout()).StatusCode);
+        await cluster.StopAsync();
+        await WaitForStatusAsync(http, "/readyz", HttpStatusCode.ServiceUnavailable);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz").WithTimeout()).StatusCode);
 
-            await cluster.StartAsync();
-            NpgsqlConnection.ClearAllPools();
-            await writer.SessionAsync("ao", 2);
-            await writer.SessionAsync("ao", 3);
-            Assert.Equal(["ao-2", "ao-3"], (await live.ReadEventsAsync(2, TimeSpan.FromSeconds(30))).Select(Id));
-            Assert.Equal(["ao-2", "ao-3"], (await fromStart.ReadEventsAsync(2, TimeSpan.FromSeconds(30))).Select(Id));
-            await WaitForStatusAsync(http, "/readyz", HttpStatusCode.OK);
-        }
-        finally
-        {
-            await cluster.StopAsync();
-            try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
-        }
+        await cluster.StartAsync();
+        NpgsqlConnection.ClearAllPools();
+        await writer.SessionAsync("ao", 2);
+        await writer.SessionAsync("ao", 3);
+        Assert.Equal(["ao-2", "ao-3"], (await live.ReadEventsAsync(2, TimeSpan.FromSeconds(30))).Select(Id));
+        Assert.Equal(["ao-2", "ao-3"], (await fromStart.ReadEventsAsync(2, TimeSpan.FromSeconds(30))).Select(Id));
+        await WaitForStatusAsync(http, "/readyz", HttpStatusCode.OK);
     }
 
     private static string Id(SseFrame f) => f.Payload.GetProperty("id").GetString()!;

@@ -1,6 +1,5 @@
 using EventHub.Storage;
 using EventHub.Tests.Infrastructure;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EventHub.Tests.Resilience;
 
@@ -15,32 +14,19 @@ public sealed class DatabaseStartupTests
     [Fact]
     public async Task A_hub_started_before_its_database_waits_for_it_and_then_streams()
     {
-        if (PostgresBinaries.FindBinDirectory() is null)
-            throw new InvalidOperationException("This test needs the local PostgreSQL binaries.");
-        var directory = Path.Combine(Path.GetTempPath(), "eventhub-startup-" + Guid.NewGuid().ToString("N")[..8]);
-        var cluster = new EmbeddedPostgres(new EmbeddedPostgresOptions { Directory = directory, Port = LoopbackPorts.Free() },
-            NullLogger.Instance);
-        try
-        {
-            await cluster.StartAsync(); // creates the cluster (and its password) ...
-            await cluster.StopAsync(); // ... which is down when the hub starts
-            var starting = HubServer.StartAsync(cluster.ConnectionString);
-            // The database is down for the hub's first attempts: the outage is what is tested, not a synchronisation.
-            await Task.Delay(TimeSpan.FromSeconds(1.5));
-            Assert.False(starting.IsCompleted, starting.Exception?.GetBaseException().Message ?? "the hub started without its database");
-            await cluster.StartAsync();
+        await using var cluster = await PrivateCluster.CreateAsync("startup");
+        await cluster.StopAsync(); // down when the hub starts
+        var starting = HubServer.StartAsync(cluster.ConnectionString);
+        // The database is down for the hub's first attempts: the outage is what is tested, not a synchronisation.
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.False(starting.IsCompleted, starting.Exception?.GetBaseException().Message ?? "the hub started without its database");
+        await cluster.StartAsync();
 
-            await using var hub = await starting.WaitAsync(TimeSpan.FromSeconds(60));
-            await using var dataSource = Npgsql.NpgsqlDataSource.Create(cluster.ConnectionString);
-            await using var client = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao");
-            await new SourceWriter(dataSource).SessionAsync("ao", 1);
-            Assert.Equal("ao-1", (await client.ReadEventAsync()).Payload.GetProperty("id").GetString());
-        }
-        finally
-        {
-            await cluster.StopAsync();
-            try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
-        }
+        await using var hub = await starting.WaitAsync(TimeSpan.FromSeconds(60));
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(cluster.ConnectionString);
+        await using var client = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao");
+        await new SourceWriter(dataSource).SessionAsync("ao", 1);
+        Assert.Equal("ao-1", (await client.ReadEventAsync()).Payload.GetProperty("id").GetString());
     }
 
     [Fact]

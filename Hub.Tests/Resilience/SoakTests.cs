@@ -6,7 +6,6 @@ using EventHub.Storage;
 using EventHub.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
 namespace EventHub.Tests.Resilience;
@@ -25,9 +24,7 @@ public sealed class SoakTests
     [Fact]
     public async Task Subscribers_end_with_exactly_the_committed_events_through_restarts_of_hub_and_database()
     {
-        var directory = Path.Combine(Path.GetTempPath(), "eventhub-soak-" + Guid.NewGuid().ToString("N")[..8]);
-        var cluster = new EmbeddedPostgres(new EmbeddedPostgresOptions { Directory = directory, Port = LoopbackPorts.Free() }, NullLogger.Instance);
-        await cluster.StartAsync();
+        await using var cluster = await PrivateCluster.CreateAsync("soak");
         var hubPort = LoopbackPorts.Free();
         var settings = new Dictionary<string, string?> { ["Stream:PollInterval"] = "00:00:00.200", ["Stream:SubscriberBufferCapacity"] = "64" };
         HubServer? hub = await HubServer.StartAsync(cluster.ConnectionString, settings, hubPort);
@@ -92,8 +89,6 @@ public sealed class SoakTests
         finally
         {
             if (hub is not null) await hub.DisposeAsync();
-            await cluster.StopAsync();
-            try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
         }
     }
 

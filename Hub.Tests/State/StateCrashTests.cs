@@ -1,9 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using Dapper;
-using EventHub.Storage;
 using EventHub.Tests.Infrastructure;
-using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
 namespace EventHub.Tests.State;
@@ -22,61 +20,51 @@ public sealed class StateCrashTests
     [Fact]
     public async Task After_a_crash_the_state_is_rebuilt_from_the_base_and_the_log_by_a_read_or_in_the_background()
     {
-        var directory = Path.Combine(Path.GetTempPath(), "eventhub-crash-" + Guid.NewGuid().ToString("N")[..8]);
-        var cluster = new EmbeddedPostgres(new EmbeddedPostgresOptions { Directory = directory, Port = LoopbackPorts.Free() }, NullLogger.Instance);
-        await cluster.StartAsync();
+        await using var cluster = await PrivateCluster.CreateAsync("crash");
         await using var dataSource = NpgsqlDataSource.Create(cluster.ConnectionString);
         var writer = new SourceWriter(dataSource);
-        try
+        // This hub never checks in the background: only its reads rebuild.
+        await using var hub = await HubServer.StartAsync(cluster.ConnectionString, new Dictionary<string, string?>
         {
-            // This hub never checks in the background: only its reads rebuild.
-            await using var hub = await HubServer.StartAsync(cluster.ConnectionString, new Dictionary<string, string?>
-            {
-                ["Retention:MaxEvents"] = "5",
-                ["Retention:Interval"] = "00:00:00.200",
-                ["State:RebuildCheckInterval"] = "01:00:00",
-            });
-            using var http = new HttpClient { BaseAddress = hub.BaseAddress };
-            await writer.ProjectAsync("a");
-            for (var i = 1; i <= 20; i++) await writer.SessionAsync("a", i);
-            // Retention pruned the events of most sessions: only the base still has them.
-            await TaskTimeouts.UntilAsync(() => CountAsync(dataSource, "SELECT count(*) FROM change_log").GetAwaiter().GetResult() <= 5,
-                because: "retention did not prune", timeout: TimeSpan.FromSeconds(60));
-            for (var i = 21; i <= 23; i++) await writer.SessionAsync("a", i); // in ticks after the base's mark
-            var before = await StateAsync(http, expectedEntities: 23);
-            Assert.Equal(Enumerable.Range(1, 23).Select(i => $"[\"a-{i}\"]").Order(), before.Keys.Order());
+            ["Retention:MaxEvents"] = "5",
+            ["Retention:Interval"] = "00:00:00.200",
+            ["State:RebuildCheckInterval"] = "01:00:00",
+        });
+        using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+        await writer.ProjectAsync("a");
+        for (var i = 1; i <= 20; i++) await writer.SessionAsync("a", i);
+        // Retention pruned the events of most sessions: only the base still has them.
+        await TaskTimeouts.UntilAsync(() => CountAsync(dataSource, "SELECT count(*) FROM change_log").GetAwaiter().GetResult() <= 5,
+            because: "retention did not prune", timeout: TimeSpan.FromSeconds(60));
+        for (var i = 21; i <= 23; i++) await writer.SessionAsync("a", i); // in ticks after the base's mark
+        var before = await StateAsync(http, expectedEntities: 23);
+        Assert.Equal(Enumerable.Range(1, 23).Select(i => $"[\"a-{i}\"]").Order(), before.Keys.Order());
 
-            // Crash 1: the next state read finds the state emptied and has it rebuilt.
-            await CrashAsync(cluster);
-            Assert.Equal(0, await CountAsync(dataSource, "SELECT count(*) FROM eventhub_state"));
-            Assert.Equal(0, await CountAsync(dataSource, "SELECT count(*) FROM eventhub_state_ready"));
-            Assert.Equal(before, await StateAsync(http, expectedEntities: 23));
+        // Crash 1: the next state read finds the state emptied and has it rebuilt.
+        await CrashAsync(cluster);
+        Assert.Equal(0, await CountAsync(dataSource, "SELECT count(*) FROM eventhub_state"));
+        Assert.Equal(0, await CountAsync(dataSource, "SELECT count(*) FROM eventhub_state_ready"));
+        Assert.Equal(before, await StateAsync(http, expectedEntities: 23));
 
-            // Crash 2: a tick holds a new event but does not fold it into the emptied state (it is not
-            // whole: no through_tick), then a second hub's background check rebuilds it, without any read.
-            await CrashAsync(cluster);
-            var lastTick = await CountAsync(dataSource, "SELECT max(tick_id) FROM eventhub_tick");
-            await writer.SessionAsync("a", 24);
-            await TaskTimeouts.UntilAsync(() => CountAsync(dataSource, "SELECT max(tick_id) FROM eventhub_tick").GetAwaiter().GetResult() > lastTick,
-                because: "no tick held the new event", timeout: TimeSpan.FromSeconds(60));
-            Assert.Equal(0, await CountAsync(dataSource, "SELECT count(*) FROM eventhub_state"));
-            Assert.Equal(0, await CountAsync(dataSource, "SELECT count(*) FROM eventhub_state_ready"));
-            await using var checking = await HubServer.StartAsync(cluster.ConnectionString,
-                new Dictionary<string, string?> { ["State:RebuildCheckInterval"] = "00:00:00.100" });
-            await TaskTimeouts.UntilAsync(() => CountAsync(dataSource, "SELECT count(*) FROM eventhub_state_ready").GetAwaiter().GetResult() == 1,
-                because: "the background check did not rebuild the state", timeout: TimeSpan.FromSeconds(60));
-            var after = await StateAsync(http, expectedEntities: 24);
-            Assert.Equal(before, after.Where(e => e.Key != "[\"a-24\"]").ToDictionary());
-            Assert.True(after.ContainsKey("[\"a-24\"]"));
-        }
-        finally
-        {
-            await cluster.StopAsync();
-            try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
-        }
+        // Crash 2: a tick holds a new event but does not fold it into the emptied state (it is not
+        // whole: no through_tick), then a second hub's background check rebuilds it, without any read.
+        await CrashAsync(cluster);
+        var lastTick = await CountAsync(dataSource, "SELECT max(tick_id) FROM eventhub_tick");
+        await writer.SessionAsync("a", 24);
+        await TaskTimeouts.UntilAsync(() => CountAsync(dataSource, "SELECT max(tick_id) FROM eventhub_tick").GetAwaiter().GetResult() > lastTick,
+            because: "no tick held the new event", timeout: TimeSpan.FromSeconds(60));
+        Assert.Equal(0, await CountAsync(dataSource, "SELECT count(*) FROM eventhub_state"));
+        Assert.Equal(0, await CountAsync(dataSource, "SELECT count(*) FROM eventhub_state_ready"));
+        await using var checking = await HubServer.StartAsync(cluster.ConnectionString,
+            new Dictionary<string, string?> { ["State:RebuildCheckInterval"] = "00:00:00.100" });
+        await TaskTimeouts.UntilAsync(() => CountAsync(dataSource, "SELECT count(*) FROM eventhub_state_ready").GetAwaiter().GetResult() == 1,
+            because: "the background check did not rebuild the state", timeout: TimeSpan.FromSeconds(60));
+        var after = await StateAsync(http, expectedEntities: 24);
+        Assert.Equal(before, after.Where(e => e.Key != "[\"a-24\"]").ToDictionary());
+        Assert.True(after.ContainsKey("[\"a-24\"]"));
     }
 
-    private static async Task CrashAsync(EmbeddedPostgres cluster)
+    private static async Task CrashAsync(PrivateCluster cluster)
     {
         await cluster.StopImmediatelyAsync();
         await cluster.StartAsync();
