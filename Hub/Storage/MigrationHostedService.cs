@@ -4,9 +4,11 @@ using Npgsql;
 namespace EventHub.Storage;
 
 /// <summary>
-/// Applies the schema migrations, then gives never-analyzed tables their statistics, before any
-/// other part of the hub starts. Waits for a database it cannot reach yet, up to
-/// <see cref="DatabaseStartupOptions.StartupWait"/> (a stop meanwhile ends the wait).
+/// Prepares the database during start-up: applies the schema migrations, then gives the hub's
+/// tables planner statistics where they have none (<see cref="PlannerStatistics"/>). It is
+/// registered before the tail and the notifier, and the host starts hosted services one after
+/// another, so nothing reads the log before the schema exists. A database it cannot reach yet is
+/// waited for, up to <see cref="DatabaseStartupOptions.StartupWait"/> (a stop meanwhile ends the wait).
 /// </summary>
 public sealed partial class MigrationHostedService(
     SchemaMigrator migrator,
