@@ -61,11 +61,8 @@ public sealed class ChangeLogReader : IChangeLogReader
         return await epoch.WaitAsync(cancellationToken);
     }
 
-    private async Task<string> ReadEpochAsync()
-    {
-        await using var connection = await _dataSource.OpenConnectionAsync();
-        return await EpochSql.ReadAsync(connection, CancellationToken.None);
-    }
+    private Task<string> ReadEpochAsync() =>
+        OnLiveSessionAsync(_dataSource, connection => EpochSql.ReadAsync(connection, CancellationToken.None), CancellationToken.None);
 
     public async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit,
         CancellationToken cancellationToken = default)
@@ -75,13 +72,14 @@ public sealed class ChangeLogReader : IChangeLogReader
         var (tick, x, s) = after.IsTickEnd ? (after.Tick + 1, 0UL, 0L) : (after.Tick, after.TransactionId, after.Seq);
         var parameters = PageParameters(tick, x, s, limit, filter);
 
-        await using var connection = await _pageSource.OpenConnectionAsync(cancellationToken);
-        var (header, events, ordered) = await ReadPageAsync(connection, epoch, _forwardSql(filter, false), parameters, cancellationToken);
-        // The statement orders the page by its plan, not by an ORDER BY (TickBatchSql.Forward says
-        // why that holds). A plan that ever returned the rows otherwise may also have kept other
-        // rows than the first: read the page again with the statement that sorts before its LIMIT.
-        if (!ordered)
-            (header, events, ordered) = await ReadPageAsync(connection, epoch, _forwardSql(filter, true), parameters, cancellationToken);
+        var (header, events, ordered) = await OnLiveSessionAsync(_pageSource, async connection =>
+        {
+            var page = await ReadPageAsync(connection, epoch, _forwardSql(filter, false), parameters, cancellationToken);
+            // The statement orders the page by its plan, not by an ORDER BY (TickBatchSql.Forward says
+            // why that holds). A plan that ever returned the rows otherwise may also have kept other
+            // rows than the first: read the page again with the statement that sorts before its LIMIT.
+            return page.Ordered ? page : await ReadPageAsync(connection, epoch, _forwardSql(filter, true), parameters, cancellationToken);
+        }, cancellationToken);
         if (!ordered) events.Sort((a, b) => a.Position.CompareTo(b.Position));
         var pruned = Pruned(header);
         if (events.Count >= limit)
@@ -121,18 +119,14 @@ public sealed class ChangeLogReader : IChangeLogReader
         return (rows[0], events, ordered); // the header comes on every row, and on one row of nulls when nothing matched
     }
 
-    public async Task<long> GetHeadTickAsync(CancellationToken cancellationToken = default)
-    {
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        return await HeadTickSql.ReadAsync(connection, cancellationToken);
-    }
+    public Task<long> GetHeadTickAsync(CancellationToken cancellationToken = default) =>
+        OnLiveSessionAsync(_dataSource, connection => HeadTickSql.ReadAsync(connection, cancellationToken), cancellationToken);
 
     public async Task<RecentRows> ReadLastAsync(long throughTick, int count, CancellationToken cancellationToken = default)
     {
         var epoch = await GetEpochAsync(cancellationToken);
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = await BufferedRows.QueryAsync<Row>(connection, new CommandDefinition(RecentRowsSql.Text,
-            new { tick = throughTick, limit = count }, cancellationToken: cancellationToken));
+        var rows = await OnLiveSessionAsync(_dataSource, connection => BufferedRows.QueryAsync<Row>(connection, new CommandDefinition(RecentRowsSql.Text,
+            new { tick = throughTick, limit = count }, cancellationToken: cancellationToken)), cancellationToken);
         var header = rows[0];
         var events = rows.Where(r => r.tx is not null).Select(r => ToEvent(epoch, r)).Reverse().ToList();
         var pruned = Pruned(header);
@@ -144,10 +138,13 @@ public sealed class ChangeLogReader : IChangeLogReader
         return new RecentRows(events.Count >= count ? events.Skip(1).ToList() : events, LogPosition.Max(coveredFrom, pruned));
     }
 
-    public async Task<OffsetLookup> LookUpAsync(ParsedOffset offset, CancellationToken cancellationToken = default)
+    public Task<OffsetLookup> LookUpAsync(ParsedOffset offset, CancellationToken cancellationToken = default) =>
+        offset.Kind == OffsetKind.Beginning
+            ? Task.FromResult(new OffsetLookup(OffsetLookupResult.Found, LogPosition.Start))
+            : OnLiveSessionAsync(_dataSource, connection => LookUpAsync(connection, offset, cancellationToken), cancellationToken);
+
+    private static async Task<OffsetLookup> LookUpAsync(NpgsqlConnection connection, ParsedOffset offset, CancellationToken cancellationToken)
     {
-        if (offset.Kind == OffsetKind.Beginning) return new OffsetLookup(OffsetLookupResult.Found, LogPosition.Start);
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         if (offset.Kind == OffsetKind.Legacy)
             return await LegacyOffsetSql.IsExactAsync(connection, offset.LegacyTransactionId, cancellationToken)
                 ? new OffsetLookup(OffsetLookupResult.Found, new LogPosition(1, offset.LegacyTransactionId, offset.Seq))
@@ -165,10 +162,37 @@ public sealed class ChangeLogReader : IChangeLogReader
             : new OffsetLookup(OffsetLookupResult.NoSuchEvent, default);
     }
 
-    public async Task<long> TickNowAsync(CancellationToken cancellationToken = default)
+    /// <remarks>Run again on a new session when its session was found closed: a tick made twice is at most one more tick.</remarks>
+    public Task<long> TickNowAsync(CancellationToken cancellationToken = default) =>
+        OnLiveSessionAsync(_dataSource, connection => MakeTickSql.RunAsync(connection, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// Runs one read on a session of <paramref name="source"/>, and once more on a new session when
+    /// that one turns out to have been closed by the server or the network while it sat in the pool
+    /// (a database restart or failover, an administrator, a proxy's idle cut: the catch-up and tail
+    /// pools keep their sessions open on purpose, <see cref="LogDataSources"/>). Npgsql hands out
+    /// an idle session without checking it, so a catch-up given one failed with "unavailable" and
+    /// its client had to come back, once per closed session. The pool's other idle sessions were
+    /// most likely closed with it: they are dropped too. Every read here gives the same answer when
+    /// repeated; a database that is down fails the second attempt as well.
+    /// </summary>
+    private static async Task<T> OnLiveSessionAsync<T>(NpgsqlDataSource source, Func<NpgsqlConnection, Task<T>> read,
+        CancellationToken cancellationToken)
     {
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        return await MakeTickSql.RunAsync(connection, cancellationToken);
+        await using (var connection = await source.OpenConnectionAsync(cancellationToken))
+        {
+            try
+            {
+                return await read(connection);
+            }
+            catch (NpgsqlException) when (connection.State != System.Data.ConnectionState.Open && !cancellationToken.IsCancellationRequested)
+            {
+                // The session broke (Npgsql closes a connection whose session it lost); a query error leaves it open.
+            }
+        }
+        source.Clear();
+        await using var fresh = await source.OpenConnectionAsync(cancellationToken);
+        return await read(fresh);
     }
 
     /// <summary>
