@@ -76,36 +76,6 @@ public sealed class KeptSessionsTests(ITestOutputHelper output)
         Assert.All(before, pid => Assert.Contains(pid, after));
     }
 
-    [Fact]
-    public async Task Catch_up_sessions_the_server_closed_while_they_were_idle_are_not_handed_to_a_catch_up()
-    {
-        // What a database restart, a failover, an administrator or a proxy does to the sessions the
-        // pool keeps open while idle. A catch-up handed one failed with "unavailable" (its client had
-        // to come back), once per closed session.
-        await using var db = await TestDatabase.CreateAsync();
-        await WriteLogAsync(db);
-        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
-        {
-            ["Stream:RecentEventsWindowSize"] = "0", // the catch-up reads the log
-            ["Stream:CatchUpBatchSize"] = "100",
-        });
-        await using var check = await db.DataSource.OpenConnectionAsync();
-        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => CatchUpAsync())); // several sessions, kept
-        var closed = await SessionsAsync(check, "catch-up");
-        output.WriteLine($"catch-up sessions closed by the server: {string.Join(", ", closed)}");
-        Assert.NotEmpty(closed);
-        await check.ExecuteAsync("SELECT pg_terminate_backend(pid, 5000) FROM unnest(@closed) AS pid", new { closed });
-
-        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => CatchUpAsync()));
-
-        async Task CatchUpAsync()
-        {
-            await using var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=bulk&after=0");
-            var frames = await sse.ReadEventsAsync(LogRows);
-            Assert.All(frames, f => Assert.Equal("session_created", f.Event));
-        }
-    }
-
     private static async Task WriteLogAsync(TestDatabase db)
     {
         await db.Writer.ProjectAsync("bulk");

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Dapper;
+using EventHub.Storage;
 using Npgsql;
 
 namespace EventHub.Log;
@@ -62,7 +63,7 @@ public sealed class ChangeLogReader : IChangeLogReader
     }
 
     private Task<string> ReadEpochAsync() =>
-        OnLiveSessionAsync(_dataSource, connection => EpochSql.ReadAsync(connection, CancellationToken.None), CancellationToken.None);
+        PooledSessions.RunAsync(_dataSource, connection => EpochSql.ReadAsync(connection, CancellationToken.None), CancellationToken.None);
 
     public async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit,
         CancellationToken cancellationToken = default)
@@ -72,7 +73,7 @@ public sealed class ChangeLogReader : IChangeLogReader
         var (tick, x, s) = after.IsTickEnd ? (after.Tick + 1, 0UL, 0L) : (after.Tick, after.TransactionId, after.Seq);
         var parameters = PageParameters(tick, x, s, limit, filter);
 
-        var (header, events, ordered) = await OnLiveSessionAsync(_pageSource, async connection =>
+        var (header, events, ordered) = await PooledSessions.RunAsync(_pageSource, async connection =>
         {
             var page = await ReadPageAsync(connection, epoch, _forwardSql(filter, false), parameters, cancellationToken);
             // The statement orders the page by its plan, not by an ORDER BY (TickBatchSql.Forward says
@@ -120,12 +121,12 @@ public sealed class ChangeLogReader : IChangeLogReader
     }
 
     public Task<long> GetHeadTickAsync(CancellationToken cancellationToken = default) =>
-        OnLiveSessionAsync(_dataSource, connection => HeadTickSql.ReadAsync(connection, cancellationToken), cancellationToken);
+        PooledSessions.RunAsync(_dataSource, connection => HeadTickSql.ReadAsync(connection, cancellationToken), cancellationToken);
 
     public async Task<RecentRows> ReadLastAsync(long throughTick, int count, CancellationToken cancellationToken = default)
     {
         var epoch = await GetEpochAsync(cancellationToken);
-        var rows = await OnLiveSessionAsync(_dataSource, connection => BufferedRows.QueryAsync<Row>(connection, new CommandDefinition(RecentRowsSql.Text,
+        var rows = await PooledSessions.RunAsync(_dataSource, connection => BufferedRows.QueryAsync<Row>(connection, new CommandDefinition(RecentRowsSql.Text,
             new { tick = throughTick, limit = count }, cancellationToken: cancellationToken)), cancellationToken);
         var header = rows[0];
         var events = rows.Where(r => r.tx is not null).Select(r => ToEvent(epoch, r)).Reverse().ToList();
@@ -141,7 +142,7 @@ public sealed class ChangeLogReader : IChangeLogReader
     public Task<OffsetLookup> LookUpAsync(ParsedOffset offset, CancellationToken cancellationToken = default) =>
         offset.Kind == OffsetKind.Beginning
             ? Task.FromResult(new OffsetLookup(OffsetLookupResult.Found, LogPosition.Start))
-            : OnLiveSessionAsync(_dataSource, connection => LookUpAsync(connection, offset, cancellationToken), cancellationToken);
+            : PooledSessions.RunAsync(_dataSource, connection => LookUpAsync(connection, offset, cancellationToken), cancellationToken);
 
     private static async Task<OffsetLookup> LookUpAsync(NpgsqlConnection connection, ParsedOffset offset, CancellationToken cancellationToken)
     {
@@ -164,36 +165,7 @@ public sealed class ChangeLogReader : IChangeLogReader
 
     /// <remarks>Run again on a new session when its session was found closed: a tick made twice is at most one more tick.</remarks>
     public Task<long> TickNowAsync(CancellationToken cancellationToken = default) =>
-        OnLiveSessionAsync(_dataSource, connection => MakeTickSql.RunAsync(connection, cancellationToken), cancellationToken);
-
-    /// <summary>
-    /// Runs one read on a session of <paramref name="source"/>, and once more on a new session when
-    /// that one turns out to have been closed by the server or the network while it sat in the pool
-    /// (a database restart or failover, an administrator, a proxy's idle cut: the catch-up and tail
-    /// pools keep their sessions open on purpose, <see cref="LogDataSources"/>). Npgsql hands out
-    /// an idle session without checking it, so a catch-up given one failed with "unavailable" and
-    /// its client had to come back, once per closed session. The pool's other idle sessions were
-    /// most likely closed with it: they are dropped too. Every read here gives the same answer when
-    /// repeated; a database that is down fails the second attempt as well.
-    /// </summary>
-    private static async Task<T> OnLiveSessionAsync<T>(NpgsqlDataSource source, Func<NpgsqlConnection, Task<T>> read,
-        CancellationToken cancellationToken)
-    {
-        await using (var connection = await source.OpenConnectionAsync(cancellationToken))
-        {
-            try
-            {
-                return await read(connection);
-            }
-            catch (NpgsqlException) when (connection.State != System.Data.ConnectionState.Open && !cancellationToken.IsCancellationRequested)
-            {
-                // The session broke (Npgsql closes a connection whose session it lost); a query error leaves it open.
-            }
-        }
-        source.Clear();
-        await using var fresh = await source.OpenConnectionAsync(cancellationToken);
-        return await read(fresh);
-    }
+        PooledSessions.RunAsync(_dataSource, connection => MakeTickSql.RunAsync(connection, cancellationToken), cancellationToken);
 
     /// <summary>
     /// The forward read's parameters, each of one fixed type (a prepared statement is matched by

@@ -1,7 +1,9 @@
 using System.Text;
 using Dapper;
 using EventHub.Log;
+using EventHub.Storage;
 using Npgsql;
+using System.Data.Common;
 
 namespace EventHub.State;
 
@@ -85,18 +87,22 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
     {
         var epoch = await log.GetEpochAsync(cancellationToken);
         var (sql, parameters) = Sql(filter);
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        // A session the server closed while it sat in the pool is found by the read's first round
+        // trip, which then runs again on a new session (PooledSessions), before any item is out.
+        var (connection, started) = await PooledSessions.OpenAsync<(NpgsqlTransaction, DbDataReader)?>(dataSource,
+            async c => await BeginAsync(c, filter, sql, parameters, cancellationToken), cancellationToken);
+        await using var _ = connection;
         for (var attempt = 1; ; attempt++)
         {
-            await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken);
-            if (PlanSetting(filter) is { } setting)
-                await connection.ExecuteAsync(new CommandDefinition(setting, transaction: transaction, cancellationToken: cancellationToken));
+            var (transaction, reader) = started ?? await BeginAsync(connection, filter, sql, parameters, cancellationToken);
+            started = null;
+            await using var __ = transaction;
             bool headSeen = false, notReady = false;
             // The ticks after the state's mark, latest row per entity (see Sql): they come before
             // the state's rows, and each replaces the state's row of its entity if its seq is higher.
             Dictionary<(string Project, string Kind, string Key), Row>? pending = null;
-            await foreach (var r in BufferedRows.StreamAsync<Row>(connection, new CommandDefinition(sql, parameters, transaction,
-                               cancellationToken: cancellationToken)))
+            await using (reader)
+            await foreach (var r in BufferedRows.ParseAsync<Row>(reader, cancellationToken))
             {
                 if (r.tx is null)
                 {
@@ -130,6 +136,26 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
             await transaction.RollbackAsync(cancellationToken);
             if (attempt > 1) throw new InvalidOperationException("The live state was not ready after it was rebuilt.");
             await LiveStateUpkeep.EnsureWholeAsync(connection, cancellationToken);
+        }
+    }
+
+    /// <summary>The read's transaction, its plan setting and its statement, up to its first answer.</summary>
+    private static async Task<(NpgsqlTransaction Transaction, DbDataReader Reader)> BeginAsync(NpgsqlConnection connection,
+        EventFilter filter, string sql, DynamicParameters parameters, CancellationToken cancellationToken)
+    {
+        var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken);
+        try
+        {
+            if (PlanSetting(filter) is { } setting)
+                await connection.ExecuteAsync(new CommandDefinition(setting, transaction: transaction, cancellationToken: cancellationToken));
+            var reader = await connection.ExecuteReaderAsync(new CommandDefinition(sql, parameters, transaction,
+                cancellationToken: cancellationToken), System.Data.CommandBehavior.SingleResult);
+            return (transaction, reader);
+        }
+        catch
+        {
+            await transaction.DisposeAsync();
+            throw;
         }
     }
 

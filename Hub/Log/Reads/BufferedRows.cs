@@ -43,7 +43,7 @@ internal static class BufferedRows
             yield return row;
     }
 
-    private static async IAsyncEnumerable<T> ParseAsync<T>(DbDataReader reader, [EnumeratorCancellation] CancellationToken cancellationToken)
+    internal static async IAsyncEnumerable<T> ParseAsync<T>(DbDataReader reader, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var parse = reader.GetRowParser<T>();
         while (await reader.ReadAsync(cancellationToken))
