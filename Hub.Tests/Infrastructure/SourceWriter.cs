@@ -15,6 +15,19 @@ public sealed class SourceWriter(NpgsqlDataSource dataSource)
     public Task ProjectAsync(string id) =>
         ExecuteAsync("INSERT INTO projects (id, path) VALUES (@id, '/src/' || @id) ON CONFLICT DO NOTHING", new { id });
 
+    /// <summary>
+    /// Creates the project if needed and sessions <c>{project}-1</c> to <c>{project}-{count}</c> in one
+    /// statement: <paramref name="count"/> session_created events of one transaction.
+    /// </summary>
+    public async Task SessionsAsync(string project, int count)
+    {
+        await ProjectAsync(project);
+        await ExecuteAsync("""
+            INSERT INTO sessions (id, project_id, num)
+            SELECT @project || '-' || n, @project, n FROM generate_series(1, @count) AS n
+            """, new { project, count });
+    }
+
     /// <summary>Creates the project if needed and a session <c>{project}-{num}</c>: one session_created event.</summary>
     public async Task<string> SessionAsync(string project, int num, string activity = "active")
     {

@@ -31,11 +31,7 @@ public sealed class CatchUpIsolationTests(ITestOutputHelper output)
     public async Task While_the_shared_pool_is_exhausted_and_a_hundred_catch_ups_queue_for_it_a_live_event_reaches_a_live_subscriber_and_every_catch_up_then_completes()
     {
         await using var db = await TestDatabase.CreateAsync();
-        await db.Writer.ProjectAsync("bulk");
-        await db.Writer.ExecuteAsync($"""
-            INSERT INTO sessions (id, project_id, num)
-            SELECT 'bulk-' || n, 'bulk', n FROM generate_series(1, {LogRows}) AS n
-            """);
+        await db.Writer.SessionsAsync("bulk", LogRows);
         // Queued opens wait (Timeout) rather than fail while the test holds the pool.
         var connectionString = new NpgsqlConnectionStringBuilder(db.ConnectionString) { MaxPoolSize = SharedPoolSize, Timeout = 300 }.ConnectionString;
         await using var hub = await HubServer.StartAsync(connectionString, new Dictionary<string, string?>

@@ -23,11 +23,7 @@ public sealed class CatchUpPoolTests(ITestOutputHelper output)
     public async Task After_a_burst_of_opens_left_the_shared_pool_full_of_idle_sessions_a_catch_up_reads_its_pages_with_its_own_few_sessions()
     {
         await using var db = await TestDatabase.CreateAsync();
-        await db.Writer.ProjectAsync("bulk");
-        await db.Writer.ExecuteAsync($"""
-            INSERT INTO sessions (id, project_id, num)
-            SELECT 'bulk-' || n, 'bulk', n FROM generate_series(1, {LogRows}) AS n
-            """);
+        await db.Writer.SessionsAsync("bulk", LogRows);
         await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
         {
             ["Stream:RecentEventsWindowSize"] = "0", // the catch-up reads the log

@@ -49,7 +49,7 @@ public sealed class CatchUpWarmUpTests
     public async Task A_started_hub_has_read_the_log_through_the_catch_up_pool_before_any_client()
     {
         await using var db = await TestDatabase.CreateAsync();
-        await WriteLogAsync(db);
+        await db.Writer.SessionsAsync("bulk", 300);
         await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
         {
             ["CatchUpWarmUp:Events"] = "200",
@@ -69,7 +69,7 @@ public sealed class CatchUpWarmUpTests
     public async Task With_no_events_to_warm_up_a_started_hub_opens_no_catch_up_session()
     {
         await using var db = await TestDatabase.CreateAsync();
-        await WriteLogAsync(db);
+        await db.Writer.SessionsAsync("bulk", 300);
         await using var hub = await HubServer.StartAsync(db.ConnectionString); // the suite's hubs: CatchUpWarmUp:Events = 0
         await hub.Get<CatchUpWarmUp>().ExecuteTask!.WaitAsync(TimeSpan.FromSeconds(30));
 
@@ -81,12 +81,6 @@ public sealed class CatchUpWarmUpTests
     {
         var frame = new ArrayBufferWriter<byte>();
         return SseEventFrames.Write(frame, e);
-    }
-
-    private static async Task WriteLogAsync(TestDatabase db)
-    {
-        await db.Writer.ProjectAsync("bulk");
-        await db.Writer.ExecuteAsync("INSERT INTO sessions (id, project_id, num) SELECT 'bulk-' || n, 'bulk', n FROM generate_series(1, 300) AS n");
     }
 
     private static async Task<List<(int Pid, string Query)>> CatchUpSessionsAsync(NpgsqlConnection check) =>

@@ -22,7 +22,7 @@ public sealed class ClosedSessionTests(ITestOutputHelper output)
     public async Task Catch_up_sessions_the_server_closed_while_they_were_idle_are_not_handed_to_a_catch_up()
     {
         await using var db = await TestDatabase.CreateAsync();
-        await WriteLogAsync(db);
+        await db.Writer.SessionsAsync("bulk", LogRows);
         await using var hub = await StartHubAsync(db);
         await using var check = await db.DataSource.OpenConnectionAsync();
         await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => CatchUpAsync(hub))); // several sessions, kept (KeptSessionsTests)
@@ -36,7 +36,7 @@ public sealed class ClosedSessionTests(ITestOutputHelper output)
     public async Task Shared_sessions_the_server_closed_while_they_were_idle_are_not_handed_to_a_live_state_read()
     {
         await using var db = await TestDatabase.CreateAsync();
-        await WriteLogAsync(db);
+        await db.Writer.SessionsAsync("bulk", LogRows);
         await using var hub = await StartHubAsync(db);
         using var http = new HttpClient { BaseAddress = hub.BaseAddress };
         await using var check = await db.DataSource.OpenConnectionAsync();
@@ -79,14 +79,5 @@ public sealed class ClosedSessionTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         using var body = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         return body.RootElement.GetProperty("entities").GetArrayLength();
-    }
-
-    private static async Task WriteLogAsync(TestDatabase db)
-    {
-        await db.Writer.ProjectAsync("bulk");
-        await db.Writer.ExecuteAsync($"""
-            INSERT INTO sessions (id, project_id, num)
-            SELECT 'bulk-' || n, 'bulk', n FROM generate_series(1, {LogRows}) AS n
-            """);
     }
 }

@@ -26,11 +26,7 @@ public sealed class DatabaseDefaultsTests(ITestOutputHelper output)
     public async Task With_the_databases_idle_session_timeout_the_hubs_kept_sessions_stay_open_and_a_catch_up_after_a_quiet_spell_streams_the_log()
     {
         await using var db = await TestDatabase.CreateAsync();
-        await db.Writer.ProjectAsync("bulk");
-        await db.Writer.ExecuteAsync($"""
-            INSERT INTO sessions (id, project_id, num)
-            SELECT 'bulk-' || n, 'bulk', n FROM generate_series(1, {LogRows}) AS n
-            """);
+        await db.Writer.SessionsAsync("bulk", LogRows);
         await using var check = await db.DataSource.OpenConnectionAsync();
         await check.ExecuteAsync($"ALTER DATABASE \"{check.Database}\" SET idle_session_timeout = '1s'"); // sessions opened from now on
         await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>

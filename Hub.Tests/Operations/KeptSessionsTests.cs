@@ -29,7 +29,7 @@ public sealed class KeptSessionsTests(ITestOutputHelper output)
     public async Task The_catch_up_reads_keep_their_sessions_while_idle_sessions_of_the_shared_pool_are_closed()
     {
         await using var db = await TestDatabase.CreateAsync();
-        await WriteLogAsync(db);
+        await db.Writer.SessionsAsync("bulk", LogRows);
         await using var hub = await HubServer.StartAsync(db.ConnectionString + Pruning, new Dictionary<string, string?>
         {
             ["Stream:RecentEventsWindowSize"] = "0", // the catch-up reads the log
@@ -58,7 +58,7 @@ public sealed class KeptSessionsTests(ITestOutputHelper output)
     public async Task The_tail_keeps_its_read_session_while_idle_sessions_of_the_shared_pool_are_closed()
     {
         await using var db = await TestDatabase.CreateAsync();
-        await WriteLogAsync(db);
+        await db.Writer.SessionsAsync("bulk", LogRows);
         // The tail reads the log when it loads its window at start; on the ticking node it then
         // reads only ticks above Ticker:HandOffRows, so its read session sits idle.
         await using var hub = await HubServer.StartAsync(db.ConnectionString + Pruning);
@@ -74,15 +74,6 @@ public sealed class KeptSessionsTests(ITestOutputHelper output)
         // Still there (another read may have opened a second session meanwhile: not the question).
         var after = await SessionsAsync(check, "tail", reads: true);
         Assert.All(before, pid => Assert.Contains(pid, after));
-    }
-
-    private static async Task WriteLogAsync(TestDatabase db)
-    {
-        await db.Writer.ProjectAsync("bulk");
-        await db.Writer.ExecuteAsync($"""
-            INSERT INTO sessions (id, project_id, num)
-            SELECT 'bulk-' || n, 'bulk', n FROM generate_series(1, {LogRows}) AS n
-            """);
     }
 
     private async Task StayIdleWhileTheSharedPoolIsPrunedAsync(HubServer hub, NpgsqlConnection check)
