@@ -131,7 +131,7 @@ public sealed class DatabaseDefaultsTests(ITestOutputHelper output)
     [Fact]
     public void The_hubs_sessions_start_with_their_own_settings_and_keep_those_the_connection_string_gives()
     {
-        const string isolation = @"-c default_transaction_isolation=read\ committed -c synchronous_commit=on";
+        const string isolation = @"-c default_transaction_isolation=read\ committed -c synchronous_commit=on -c idle_in_transaction_session_timeout=60s";
         Assert.Equal($"-c jit=off -c enable_bitmapscan=off -c statement_timeout=0 -c idle_session_timeout=0 {isolation}",
             OptionsOf("Host=h;Username=u"));
         Assert.Equal($"-c statement_timeout=5s -c jit=off -c enable_bitmapscan=off -c idle_session_timeout=0 {isolation}",
@@ -141,6 +141,31 @@ public sealed class DatabaseDefaultsTests(ITestOutputHelper output)
         {
             using var dataSource = EventHub.Storage.HubDataSources.Create(connectionString, "options-test");
             return new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).Options;
+        }
+    }
+
+    [Fact]
+    public void The_hubs_pools_do_not_reset_sessions_keep_TCP_alive_and_the_tails_bounds_its_reads_unless_the_connection_string_says_otherwise()
+    {
+        Assert.True(Built(EventHub.Storage.HubDataSources.Create("Host=h;Username=u", "t")).NoResetOnClose);
+        Assert.False(Built(EventHub.Storage.HubDataSources.Create("Host=h;Username=u;No Reset On Close=false", "t")).NoResetOnClose);
+        Assert.False(Built(EventHub.Storage.HubDataSources.Create("Host=h;Username=u;NoResetOnClose=false", "t")).NoResetOnClose);
+
+        var tail = Built(EventHub.Log.LogDataSources.BuildTail("Host=h;Username=u", "t"));
+        Assert.Equal(EventHub.Log.LogDataSources.TailCommandTimeoutSeconds, tail.CommandTimeout);
+        Assert.True(tail.NoResetOnClose);
+        Assert.Equal(60, Built(EventHub.Log.LogDataSources.BuildTail("Host=h;Username=u;Command Timeout=60", "t")).CommandTimeout);
+        Assert.Equal(60, Built(EventHub.Log.LogDataSources.BuildTail("Host=h;Username=u;CommandTimeout=60", "t")).CommandTimeout);
+        Assert.Equal(30, Built(EventHub.Storage.HubDataSources.Create("Host=h;Username=u", "t")).CommandTimeout); // only the tail's
+
+        var keepAlive = Built(EventHub.Storage.HubDataSources.Create("Host=h;Username=u", "t"));
+        Assert.Equal((30, 10), (keepAlive.TcpKeepAliveTime, keepAlive.TcpKeepAliveInterval));
+        var given = Built(EventHub.Storage.HubDataSources.Create("Host=h;Username=u;Tcp Keepalive=true", "t"));
+        Assert.Equal((0, 0), (given.TcpKeepAliveTime, given.TcpKeepAliveInterval)); // the system's, as asked
+
+        static NpgsqlConnectionStringBuilder Built(NpgsqlDataSource dataSource)
+        {
+            using (dataSource) return new NpgsqlConnectionStringBuilder(dataSource.ConnectionString);
         }
     }
 }

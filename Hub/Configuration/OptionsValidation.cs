@@ -48,6 +48,8 @@ public static class OptionsValidation
             .Validate(o => o.HandOffRows >= 0, "Ticker:HandOffRows must not be negative.")
             .Validate(o => o.WaitInDatabase >= TimeSpan.Zero && o.WaitInDatabase <= o.Lease / 4,
                 "Ticker:WaitInDatabase must be between 0 (a round trip per look) and a quarter of Ticker:Lease (a round renews the lease when it ends).")
+            .Validate(o => o.RoundTimeout >= TimeSpan.FromSeconds(1) && o.RoundTimeout.Ticks % TimeSpan.TicksPerSecond == 0,
+                "Ticker:RoundTimeout must be a whole number of seconds, at least 1 (such as 00:00:05).")
             .ValidateOnStart();
         services.AddOptions<Operations.CatchUpWarmUpOptions>()
             .Validate(o => o.Events >= 0, "CatchUpWarmUp:Events must not be negative (0 turns the warm-up off).")

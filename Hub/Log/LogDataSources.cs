@@ -28,6 +28,9 @@ public static class LogDataSources
     /// </summary>
     public const int TailPoolSize = 4;
 
+    /// <summary>The tail pool's command timeout, seconds, unless the connection string sets one.</summary>
+    public const int TailCommandTimeoutSeconds = 10;
+
     public static NpgsqlDataSource BuildTail(string connectionString, string name)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
@@ -36,6 +39,12 @@ public static class LogDataSources
         // the tail's read session sits idle between reads (a tick above Ticker:HandOffRows), and a
         // new one reads its first ticks through a new backend, on the live path.
         builder.MinPoolSize = builder.Pooling ? TailPoolSize : Math.Min(builder.MinPoolSize, TailPoolSize);
+        // The tail's reads are short and bounded (a page of Stream:TailBatchSize rows, the window's
+        // load at start-up): one that has not answered in this long is on a session the network
+        // lost without a reset, and a node that does not tick delivered nothing until Npgsql's 30 s
+        // command timeout gave it up (SilentConnectionLossTests). The ticker's rounds have their
+        // own bound (Ticker:RoundTimeout), the LISTEN connection its idle check.
+        if (!Storage.HubDataSources.Gives(connectionString, "Command Timeout", "CommandTimeout")) builder.CommandTimeout = TailCommandTimeoutSeconds;
         // Told apart from the shared pool in pg_stat_activity.
         builder.ApplicationName = $"{builder.ApplicationName ?? "EventHub"} tail";
         return Storage.HubDataSources.Create(builder.ConnectionString, name); // jit=off too

@@ -69,16 +69,21 @@ public sealed partial class LiveStateUpkeep(
 
     /// <summary>
     /// <see cref="EnsureWholeAsync(CancellationToken)"/> on a connection the caller holds (the state
-    /// read's). READ COMMITTED: the function looks again after the tick lock with a fresh snapshot.
-    /// No client-side timeout: a rebuild takes as long as the log since the base's mark.
+    /// read's). READ COMMITTED (the hub's sessions' default, <see cref="Storage.HubDataSources"/>):
+    /// the function looks again after the tick lock with a fresh snapshot. No client-side timeout: a
+    /// rebuild takes as long as the log since the base's mark.
     /// </summary>
-    internal static async Task EnsureWholeAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
-    {
-        await using var tx = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition("SELECT eventhub_ensure_state()", transaction: tx,
+    /// <remarks>
+    /// The upkeep's statements each run as a transaction of their own, not in one begun by
+    /// <c>BeginTransactionAsync</c>: Npgsql sends that BEGIN ahead of the statement and does not
+    /// honour the statement's cancellation while its answer is pending, so on a session the network
+    /// had lost without a reset, a statement with no timeout never ended and the hub's stop waited
+    /// out the host's 30 s (SilentConnectionLossTests). Nor does a transaction of the upkeep's stay
+    /// open on the server, holding the state's lock, when its COMMIT is lost with the session.
+    /// </remarks>
+    internal static async Task EnsureWholeAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>
+        await connection.ExecuteAsync(new CommandDefinition("SELECT eventhub_ensure_state()",
             commandTimeout: 0, cancellationToken: cancellationToken));
-        await tx.CommitAsync(cancellationToken);
-    }
 
     /// <summary>
     /// Folds every tick the state is behind, as of the call (<see cref="TicksPerStep"/> a
@@ -93,10 +98,9 @@ public sealed partial class LiveStateUpkeep(
             "SELECT coalesce(max(tick_id), 0) FROM eventhub_tick", cancellationToken: cancellationToken));
         while (true)
         {
-            await using var tx = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken);
+            // A transaction each (see EnsureWholeAsync's remarks).
             var through = await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT eventhub_fold_pending(@step)",
-                new { step = TicksPerStep }, tx, commandTimeout: 0, cancellationToken: cancellationToken));
-            await tx.CommitAsync(cancellationToken);
+                new { step = TicksPerStep }, commandTimeout: 0, cancellationToken: cancellationToken));
             if (through >= newest) return through;
         }
     }
@@ -123,13 +127,12 @@ public sealed partial class LiveStateUpkeep(
             cancellationToken: cancellationToken));
         while (mark < newest)
         {
-            await using var tx = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken);
+            // A transaction each (see EnsureWholeAsync's remarks); the mark is read after the commit,
+            // and another node's pass (or retention) may have taken it further meanwhile.
             await connection.ExecuteAsync(new CommandDefinition("SELECT eventhub_advance_state_base(@through)",
-                new { through = Math.Min(newest, mark + TicksPerStep) }, tx, commandTimeout: 0, cancellationToken: cancellationToken));
-            // Another node's pass (or retention) may have gone further meanwhile.
+                new { through = Math.Min(newest, mark + TicksPerStep) }, commandTimeout: 0, cancellationToken: cancellationToken));
             mark = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                "SELECT through_tick FROM eventhub_state_base_mark", transaction: tx, cancellationToken: cancellationToken));
-            await tx.CommitAsync(cancellationToken);
+                "SELECT through_tick FROM eventhub_state_base_mark", cancellationToken: cancellationToken));
         }
         return mark;
     }

@@ -9,7 +9,7 @@ public static class HubDataSources
     private static readonly string[] SessionSettings =
     [
         "jit=off", "enable_bitmapscan=off", "statement_timeout=0", "idle_session_timeout=0",
-        @"default_transaction_isolation=read\ committed", "synchronous_commit=on",
+        @"default_transaction_isolation=read\ committed", "synchronous_commit=on", "idle_in_transaction_session_timeout=60s",
     ];
 
     /// <summary>
@@ -47,11 +47,41 @@ public static class HubDataSources
     /// and re-made with another snapshot, moving offsets clients hold. The ticker's session sets it
     /// itself; a node that does not tick makes its "now" ticks on the shared pool, which committed
     /// asynchronously on a database whose default was <c>off</c>.</item>
+    /// <item><c>idle_in_transaction_session_timeout=60s</c>: the hub never waits for anything of its
+    /// own inside a transaction (retention's pass sends its statements one after the other), so one
+    /// idle that long lost its client with the network. The server learns of that only from its TCP
+    /// keepalive, two hours at the kernel's defaults, and the transaction held its locks until then
+    /// (retention's, and the live state's, whose fold every node then waited for).</item>
     /// </list>
+    /// And <c>No Reset On Close</c> (unless the connection string sets it): Npgsql resets a session
+    /// the pool gets back by statements it sends ahead of the session's next query (RESET ALL, CLOSE
+    /// ALL, UNLISTEN *, ...), and while their answers are pending it does not honour the query's
+    /// cancellation: on a session the network had lost without a reset, a cancelled read waited
+    /// for its command timeout, 30 s, and a statement with none (the live state's upkeep, retention)
+    /// for good, so the hub's stop waited out the host's 30 s (SilentConnectionLossTests). The hub
+    /// leaves nothing in a session to reset: its settings are the startup options above (to which
+    /// RESET ALL returned anyway), SET LOCAL and advisory locks are the transaction's, and the LISTEN
+    /// connection's pool is cleared when that connection fails (PostgresListener).
+    /// And TCP keepalive (<see cref="TcpKeepAliveSeconds"/>, unless the connection string sets one of
+    /// its keywords): a statement without a client-side timeout (the live state's upkeep, retention)
+    /// on a session whose server or path died without a reset waited for an answer for good; the
+    /// kernel's probes end it within about two minutes (a minute and a half of probes, Linux's nine).
+    /// A proxy or pooler between the hub and its database answers them itself: the ticker, the
+    /// LISTEN connection and the tail have their own bounds for that (Ticker:RoundTimeout,
+    /// PostgresListener's idle check, the tail pool's command timeout).
     /// </remarks>
+    /// <summary>Idle seconds before the first TCP keepalive probe, and seconds between probes.</summary>
+    public static readonly (int Time, int Interval) TcpKeepAliveSeconds = (30, 10);
+
     public static NpgsqlDataSource Create(string connectionString, string name)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!Gives(connectionString, "No Reset On Close", "NoResetOnClose")) builder.NoResetOnClose = true;
+        if (!Gives(connectionString, "Tcp Keepalive", "TcpKeepAlive", "Tcp Keepalive Time", "TcpKeepAliveTime", "Tcp Keepalive Interval", "TcpKeepAliveInterval"))
+        {
+            builder.TcpKeepAliveTime = TcpKeepAliveSeconds.Time;
+            builder.TcpKeepAliveInterval = TcpKeepAliveSeconds.Interval;
+        }
         foreach (var setting in SessionSettings)
         {
             var key = setting[..(setting.IndexOf('=') + 1)];
@@ -59,5 +89,16 @@ public static class HubDataSources
                 builder.Options = string.IsNullOrWhiteSpace(builder.Options) ? $"-c {setting}" : $"{builder.Options} -c {setting}";
         }
         return new NpgsqlDataSourceBuilder(builder.ConnectionString) { Name = name }.Build();
+    }
+
+    /// <summary>
+    /// Whether <paramref name="connectionString"/> sets one of <paramref name="keywords"/> (its
+    /// spellings), whatever the value. Not NpgsqlConnectionStringBuilder.ContainsKey: that answers
+    /// for every keyword Npgsql knows.
+    /// </summary>
+    public static bool Gives(string connectionString, params string[] keywords)
+    {
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        return keywords.Any(given.ContainsKey);
     }
 }

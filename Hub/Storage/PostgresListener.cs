@@ -16,6 +16,12 @@ namespace EventHub.Storage;
 public sealed partial class PostgresListener(NpgsqlDataSource dataSource, TimeProvider timeProvider, ILogger<PostgresListener> logger)
     : BackgroundService
 {
+    /// <summary>How long the connection may be quiet before a round trip checks it is still there.</summary>
+    internal static readonly TimeSpan IdleCheck = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long that round trip may take (Npgsql's unit, seconds).</summary>
+    internal const int CheckTimeoutSeconds = 5;
+
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Action<string>> _channels = new(StringComparer.Ordinal);
     private CancellationTokenSource _changed = new();
@@ -46,9 +52,10 @@ public sealed partial class PostgresListener(NpgsqlDataSource dataSource, TimePr
         var backoff = TimeSpan.FromMilliseconds(100);
         while (!stoppingToken.IsCancellationRequested)
         {
+            NpgsqlConnection? connection = null;
             try
             {
-                await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
+                connection = await dataSource.OpenConnectionAsync(stoppingToken);
                 connection.Notification += (_, e) => Dispatch(e.Channel, e.Payload);
                 var listened = new HashSet<string>(StringComparer.Ordinal);
                 while (true)
@@ -77,7 +84,19 @@ public sealed partial class PostgresListener(NpgsqlDataSource dataSource, TimePr
                     using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, changed.Token);
                     try
                     {
-                        while (true) await connection.WaitAsync(wait.Token);
+                        while (true)
+                        {
+                            if (await connection.WaitAsync(IdleCheck, wait.Token)) continue;
+                            // Quiet for IdleCheck: a connection the network lost without a reset (a
+                            // failover that left the old server unreachable, a firewall's or NAT's
+                            // dropped state) is quiet for good, and this node would hear no other
+                            // node's tick and no project notice again; TCP keepalive is first sent
+                            // after two hours and answered by whatever holds the other end (a proxy,
+                            // a pooler). A round trip shows it, within CheckTimeoutSeconds plus
+                            // Npgsql's Cancellation Timeout, 2 s (SilentConnectionLossTests).
+                            await using var check = new NpgsqlCommand("SELECT 1", connection) { CommandTimeout = CheckTimeoutSeconds };
+                            await check.ExecuteNonQueryAsync(wait.Token);
+                        }
                     }
                     catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
                     {
@@ -91,12 +110,23 @@ public sealed partial class PostgresListener(NpgsqlDataSource dataSource, TimePr
             }
             catch (Exception e)
             {
+                // A session the server or the network lost: the pool's idle sessions (the tail's
+                // reads) most likely went with it, and are dropped, so no read waits on one of them
+                // for a command timeout. One an error left open is dropped too rather than handed to
+                // a read still listening (the hub's pools do not reset sessions, HubDataSources).
+                if (connection is not null) dataSource.Clear();
+                if (connection is not null) await connection.DisposeAsync(); // not held through the backoff
+                connection = null;
                 _listening = false;
                 LogConnectionLost(e, backoff.TotalMilliseconds);
                 Connected?.Invoke(); // nothing arrives while down: users look for themselves meanwhile
                 try { await Task.Delay(backoff, timeProvider, stoppingToken); }
                 catch (OperationCanceledException) { break; }
                 backoff = TimeSpan.FromMilliseconds(Math.Min(backoff.TotalMilliseconds * 2, 5000));
+            }
+            finally
+            {
+                if (connection is not null) await connection.DisposeAsync();
             }
         }
         _listening = false;

@@ -103,9 +103,10 @@ public sealed partial class Ticker(
         var backoff = TimeSpan.FromMilliseconds(100);
         while (!stoppingToken.IsCancellationRequested)
         {
+            NpgsqlConnection? connection = null;
             try
             {
-                using var connection = dataSource.OpenConnection();
+                connection = dataSource.OpenConnection();
                 TickerSessionSql.Prepare(connection);
                 var epoch = EpochSql.Read(connection);
                 Tick(connection, epoch, settings, stoppingToken);
@@ -116,13 +117,25 @@ public sealed partial class Ticker(
             }
             catch (Exception e)
             {
+                // A session the server or the network lost (Npgsql closes it; a query error leaves it
+                // open): the pool's idle sessions most likely went with it. Dropped, so neither the
+                // next round nor the tail, which reads the tick the lost round may have made unheard,
+                // waits on one of them for a command timeout (SilentConnectionLossTests).
+                if (connection is { State: not System.Data.ConnectionState.Open }) dataSource.Clear();
+                connection?.Dispose(); // not held through the backoff: the tail's pool is small
+                connection = null;
                 Interlocked.Exchange(ref _nextRound, new TaskCompletionSource<long?>(TaskCreationOptions.RunContinuationsAsynchronously))
                     .TrySetResult(null);
                 SetLeader(false);
-                Interlocked.CompareExchange(ref _failingSince, timeProvider.GetTimestamp(), 0);
+                if (Interlocked.CompareExchange(ref _failingSince, timeProvider.GetTimestamp(), 0) == 0)
+                    backoff = TimeSpan.FromMilliseconds(100); // the first failure since rounds succeeded: not a past outage's backoff
                 LogTickFailed(e, backoff.TotalMilliseconds);
                 if (stoppingToken.WaitHandle.WaitOne(backoff)) break;
                 backoff = TimeSpan.FromMilliseconds(Math.Min(backoff.TotalMilliseconds * 2, 5000));
+            }
+            finally
+            {
+                connection?.Dispose();
             }
         }
     }
@@ -141,7 +154,8 @@ public sealed partial class Ticker(
         var waits = settings.WaitInDatabase > TimeSpan.Zero;
         var waitFor = new NpgsqlParameter<TimeSpan> { TypedValue = TimeSpan.Zero };
         var waitStep = new NpgsqlParameter<TimeSpan> { TypedValue = settings.Interval };
-        using var batch = new NpgsqlBatch(connection);
+        // A round that does not answer is a session the network lost (TickerOptions.RoundTimeout).
+        using var batch = new NpgsqlBatch(connection) { Timeout = (int)Math.Ceiling((settings.RoundTimeout + settings.WaitInDatabase).TotalSeconds) };
         if (waits)
             batch.BatchCommands.Add(WaitForCommitSql.Command(waitFor, waitStep));
         batch.BatchCommands.Add(TickRowsSql.Command(_owner, settings.Lease, settings.HandOffRows));

@@ -69,6 +69,18 @@ public sealed class TickerOptions
     /// </summary>
     public TimeSpan WaitInDatabase { get; set; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// How long one of the ticker's rounds may take, on top of <see cref="WaitInDatabase"/>, before
+    /// the ticker gives its session up and goes on with a new one. A round is one short statement
+    /// of bounded work (milliseconds); one that does not answer for seconds is on a session the
+    /// network lost without a reset (a failover that left the old server unreachable, a
+    /// firewall's or NAT's dropped state), and every event of every client waited for it: Npgsql's
+    /// command timeout, 30 s (<c>SilentConnectionLossTests</c>). Whole seconds (Npgsql's unit), at
+    /// least 1; after it Npgsql cancels the statement and waits its <c>Cancellation Timeout</c>
+    /// (2 s) before it drops the session.
+    /// </summary>
+    public TimeSpan RoundTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How often a node that is not the leader checks whether the lease has expired.</summary>
     public TimeSpan FollowerInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 }
