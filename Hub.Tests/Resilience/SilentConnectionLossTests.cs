@@ -52,38 +52,36 @@ public sealed class SilentConnectionLossTests
     [Fact]
     public async Task A_node_that_does_not_tick_hears_the_ticks_again_when_the_network_loses_its_LISTEN_connection_silently()
     {
-        await using var db = await TestDatabase.CreateAsync();
-        await db.Writer.ProjectAsync("p");
-        await using var ticking = await HubServer.StartAsync(db.ConnectionString);
-        await using var relay = FreezingRelay.To(db.ConnectionString);
-        await using var follower = await HubServer.StartAsync(relay.ConnectionString, new Dictionary<string, string?>
-        {
-            ["Ticker:Enabled"] = "false",
-            ["Stream:PollInterval"] = "00:05:00", // no poll stands in for the wake-up within the test
-        });
-        await using var client = await SseTestClient.ConnectAsync(follower.BaseAddress, "?project=p");
-        await db.Writer.SessionAsync("p", 1);
-        await client.ReadEventAsync();
-
-        Assert.True(relay.Freeze() > 0);
-        await db.Writer.SessionAsync("p", 2);
-
         // The listener's idle check (5 s quiet, 5 s for its round trip), Npgsql's cancellation wait
         // (2 s), a new LISTEN connection; the tail then reads the tick on a new session (the pool's
         // idle ones were dropped with the lost connection). Before: never, short of the poll.
-        var second = await client.ReadEventAsync(TimeSpan.FromSeconds(25));
-        Assert.Equal("p-2", second.Payload.GetProperty("id").GetString());
+        await FollowerDeliversAfterTheLossAsync(new Dictionary<string, string?>
+        {
+            ["Ticker:Enabled"] = "false",
+            ["Stream:PollInterval"] = "00:05:00", // no poll stands in for the wake-up within the test
+        }, within: TimeSpan.FromSeconds(25));
     }
 
     [Fact]
     public async Task A_node_that_does_not_tick_delivers_again_within_the_tail_reads_timeout_when_the_network_loses_its_sessions_silently()
     {
+        // With the tests' poll (every 0.5 s) the tail's next read after the loss is on a lost
+        // session: it gives that up after the tail pool's command timeout (10 s) and Npgsql's
+        // cancellation wait (2 s), and reads again on a new one. Before: 30 s and more.
+        await FollowerDeliversAfterTheLossAsync(ObservedReader.FollowerSettings, within: TimeSpan.FromSeconds(20));
+    }
+
+    /// <summary>
+    /// A node that does not tick, its sessions through the relay, streams an event; the relay loses
+    /// them; the next event, written while they are lost, reaches its client <paramref name="within"/>.
+    /// </summary>
+    private static async Task FollowerDeliversAfterTheLossAsync(Dictionary<string, string?> followerSettings, TimeSpan within)
+    {
         await using var db = await TestDatabase.CreateAsync();
         await db.Writer.ProjectAsync("p");
         await using var ticking = await HubServer.StartAsync(db.ConnectionString);
         await using var relay = FreezingRelay.To(db.ConnectionString);
-        // The tests' poll (every 0.5 s): the tail's next read after the loss is on a lost session.
-        await using var follower = await HubServer.StartAsync(relay.ConnectionString, ObservedReader.FollowerSettings);
+        await using var follower = await HubServer.StartAsync(relay.ConnectionString, followerSettings);
         await using var client = await SseTestClient.ConnectAsync(follower.BaseAddress, "?project=p");
         await db.Writer.SessionAsync("p", 1);
         await client.ReadEventAsync();
@@ -91,9 +89,7 @@ public sealed class SilentConnectionLossTests
         Assert.True(relay.Freeze() > 0);
         await db.Writer.SessionAsync("p", 2);
 
-        // The tail's read gives its session up after the tail pool's command timeout (10 s) and
-        // Npgsql's cancellation wait (2 s), and reads again on a new one. Before: 30 s and more.
-        var second = await client.ReadEventAsync(TimeSpan.FromSeconds(20));
+        var second = await client.ReadEventAsync(within);
         Assert.Equal("p-2", second.Payload.GetProperty("id").GetString());
     }
 
