@@ -50,6 +50,37 @@ public sealed class SilentConnectionLossTests
     }
 
     [Fact]
+    public async Task A_catch_up_after_the_ticker_found_its_session_lost_reads_on_new_sessions_at_once()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await db.Writer.ProjectAsync("p");
+        await using var relay = FreezingRelay.To(db.ConnectionString);
+        await using var hub = await HubServer.StartAsync(relay.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Ticker:RoundTimeout"] = "00:00:02",
+            ["Stream:RecentEventsWindowSize"] = "0", // catch-ups read the log, through the catch-up pool
+        });
+        await using var live = await SseTestClient.ConnectAsync(hub.BaseAddress, "?project=p");
+        await db.Writer.SessionAsync("p", 1);
+        await live.ReadEventAsync();
+        await using (var before = await SseTestClient.ConnectAsync(hub.BaseAddress, "?project=p&after=0"))
+            await before.ReadEventAsync(); // the catch-up pool keeps its session (KeptSessionsTests)
+
+        Assert.True(relay.Freeze() > 0);
+        await db.Writer.SessionAsync("p", 2);
+        await live.ReadEventAsync(TimeSpan.FromSeconds(10)); // the ticker has given its lost session up
+
+        // Its pools' idle sessions went with it (PrimaryPools): the catch-up's reads run on new ones.
+        // Before, only the tail's pool was cleared, and the catch-up read its kept session until
+        // Npgsql's command timeout (30 s) before its retry.
+        var read = Stopwatch.StartNew();
+        await using var after = await SseTestClient.ConnectAsync(hub.BaseAddress, "?project=p&after=0");
+        var events = await after.ReadEventsAsync(2, TimeSpan.FromSeconds(10));
+        Assert.Equal(["p-1", "p-2"], events.Select(f => f.Payload.GetProperty("id").GetString()));
+        Assert.True(read.Elapsed < TimeSpan.FromSeconds(5), $"caught up after {read.Elapsed}");
+    }
+
+    [Fact]
     public async Task A_node_that_does_not_tick_hears_the_ticks_again_when_the_network_loses_its_LISTEN_connection_silently()
     {
         // The listener's idle check (5 s quiet, 5 s for its round trip), Npgsql's cancellation wait

@@ -13,7 +13,8 @@ namespace EventHub.Storage;
 /// One connection for every channel keeps the hub's connection count fixed. Handlers run on the
 /// connection's thread, in the order notifications arrive; they must not block.
 /// </remarks>
-public sealed partial class PostgresListener(NpgsqlDataSource dataSource, TimeProvider timeProvider, ILogger<PostgresListener> logger)
+public sealed partial class PostgresListener(NpgsqlDataSource dataSource, PrimaryPools pools, TimeProvider timeProvider,
+    ILogger<PostgresListener> logger)
     : BackgroundService
 {
     /// <summary>How long the connection may be quiet before a round trip checks it is still there.</summary>
@@ -110,11 +111,11 @@ public sealed partial class PostgresListener(NpgsqlDataSource dataSource, TimePr
             }
             catch (Exception e)
             {
-                // A session the server or the network lost: the pool's idle sessions (the tail's
-                // reads) most likely went with it, and are dropped, so no read waits on one of them
-                // for a command timeout. One an error left open is dropped too rather than handed to
-                // a read still listening (the hub's pools do not reset sessions, HubDataSources).
-                if (connection is not null) dataSource.Clear();
+                // A session the server or the network lost: every pool's idle sessions most likely
+                // went with it (PrimaryPools). One an error left open is dropped too rather than
+                // handed to a read still listening (the hub's pools do not reset sessions, HubDataSources).
+                if (connection is { State: not System.Data.ConnectionState.Open }) pools.Clear();
+                else if (connection is not null) dataSource.Clear();
                 if (connection is not null) await connection.DisposeAsync(); // not held through the backoff
                 connection = null;
                 _listening = false;

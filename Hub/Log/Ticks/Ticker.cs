@@ -22,6 +22,7 @@ namespace EventHub.Log;
 /// </remarks>
 public sealed partial class Ticker(
     [FromKeyedServices(LogDataSources.Tail)] NpgsqlDataSource dataSource,
+    Storage.PrimaryPools pools,
     PostgresChangeNotifier notifier,
     ITickBatchSink sink,
     IOptions<TickerOptions> options,
@@ -118,10 +119,10 @@ public sealed partial class Ticker(
             catch (Exception e)
             {
                 // A session the server or the network lost (Npgsql closes it; a query error leaves it
-                // open): the pool's idle sessions most likely went with it. Dropped, so neither the
-                // next round nor the tail, which reads the tick the lost round may have made unheard,
-                // waits on one of them for a command timeout (SilentConnectionLossTests).
-                if (connection is { State: not System.Data.ConnectionState.Open }) dataSource.Clear();
+                // open): every pool's idle sessions most likely went with it (PrimaryPools). Dropped,
+                // so neither the next round, nor the tail, which reads the tick the lost round may
+                // have made unheard, nor a catch-up waits on one of them for a command timeout.
+                if (connection is { State: not System.Data.ConnectionState.Open }) pools.Clear();
                 connection?.Dispose(); // not held through the backoff: the tail's pool is small
                 connection = null;
                 Interlocked.Exchange(ref _nextRound, new TaskCompletionSource<long?>(TaskCreationOptions.RunContinuationsAsynchronously))
