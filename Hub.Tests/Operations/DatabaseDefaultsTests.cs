@@ -119,7 +119,7 @@ public sealed class DatabaseDefaultsTests(ITestOutputHelper output)
         await using var hubSessions = EventHub.Storage.HubDataSources.Create(db.ConnectionString, "sync-commit-test");
         Assert.Equal("off", await ShowAsync(plain)); // the database's default, as any other application gets it
         Assert.Equal("on", await ShowAsync(hubSessions));
-        Assert.Equal("on", await ShowAsync(hubSessions)); // a pooled session, reset when it went back
+        Assert.Equal("on", await ShowAsync(hubSessions)); // a pooled session, back from the pool (not reset: HubDataSources)
 
         static async Task<string?> ShowAsync(NpgsqlDataSource source)
         {
@@ -129,9 +129,21 @@ public sealed class DatabaseDefaultsTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_server_probes_the_hubs_sessions_with_TCP_keepalive()
+    {
+        // A transaction of the hub's whose client the network lost keeps its locks until the
+        // server learns of it: two hours at the kernel's defaults (HubDataSources).
+        await using var db = await TestDatabase.CreateAsync();
+        await using var hubSessions = EventHub.Storage.HubDataSources.Create(db.ConnectionString, "keepalive-test");
+        await using var c = await hubSessions.OpenConnectionAsync();
+        Assert.Equal("30", await c.ExecuteScalarAsync<string>("SHOW tcp_keepalives_idle")); // seconds
+        Assert.Equal("10", await c.ExecuteScalarAsync<string>("SHOW tcp_keepalives_interval"));
+    }
+
+    [Fact]
     public void The_hubs_sessions_start_with_their_own_settings_and_keep_those_the_connection_string_gives()
     {
-        const string isolation = @"-c default_transaction_isolation=read\ committed -c synchronous_commit=on -c idle_in_transaction_session_timeout=60s";
+        const string isolation = @"-c default_transaction_isolation=read\ committed -c synchronous_commit=on -c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10";
         Assert.Equal($"-c jit=off -c enable_bitmapscan=off -c statement_timeout=0 -c idle_session_timeout=0 {isolation}",
             OptionsOf("Host=h;Username=u"));
         Assert.Equal($"-c statement_timeout=5s -c jit=off -c enable_bitmapscan=off -c idle_session_timeout=0 {isolation}",

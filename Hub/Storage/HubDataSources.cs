@@ -9,7 +9,8 @@ public static class HubDataSources
     private static readonly string[] SessionSettings =
     [
         "jit=off", "enable_bitmapscan=off", "statement_timeout=0", "idle_session_timeout=0",
-        @"default_transaction_isolation=read\ committed", "synchronous_commit=on", "idle_in_transaction_session_timeout=60s",
+        @"default_transaction_isolation=read\ committed", "synchronous_commit=on",
+        "tcp_keepalives_idle=30", "tcp_keepalives_interval=10",
     ];
 
     /// <summary>
@@ -47,11 +48,13 @@ public static class HubDataSources
     /// and re-made with another snapshot, moving offsets clients hold. The ticker's session sets it
     /// itself; a node that does not tick makes its "now" ticks on the shared pool, which committed
     /// asynchronously on a database whose default was <c>off</c>.</item>
-    /// <item><c>idle_in_transaction_session_timeout=60s</c>: the hub never waits for anything of its
-    /// own inside a transaction (retention's pass sends its statements one after the other), so one
-    /// idle that long lost its client with the network. The server learns of that only from its TCP
-    /// keepalive, two hours at the kernel's defaults, and the transaction held its locks until then
-    /// (retention's, and the live state's, whose fold every node then waited for).</item>
+    /// <item><c>tcp_keepalives_idle=30</c>, <c>tcp_keepalives_interval=10</c>: the server's own
+    /// probes of the hub's connection (the kernel's count, nine on Linux: about two minutes). A
+    /// transaction of the hub's whose client the network lost held its locks (retention's, and the
+    /// live state's, whose fold every node then waited for) until the server learnt of it: two
+    /// hours at the kernel's defaults. Not <c>idle_in_transaction_session_timeout</c>: a state read
+    /// whose rows are all sent is idle in its transaction while a slow client receives the last of
+    /// them.</item>
     /// </list>
     /// And <c>No Reset On Close</c> (unless the connection string sets it): Npgsql resets a session
     /// the pool gets back by statements it sends ahead of the session's next query (RESET ALL, CLOSE
