@@ -13,10 +13,14 @@ public static class HubDataSources
         "tcp_keepalives_idle=30", "tcp_keepalives_interval=10",
     ];
 
+    /// <summary>Idle seconds before the first TCP keepalive probe, and seconds between probes.</summary>
+    public static readonly (int Time, int Interval) TcpKeepAliveSeconds = (30, 10);
+
     /// <summary>
     /// The settings every session of the hub starts with, as startup options rather than SETs, so
-    /// the pool's reset of a returned session (DISCARD ALL, RESET ALL) comes back to them, not to
-    /// the server's defaults. A setting the connection string's Options already gives is kept.
+    /// a session has them from its first statement and a reset (RESET ALL, when the connection
+    /// string asks for resets) comes back to them, not to the server's defaults. A setting the
+    /// connection string's Options already gives is kept.
     /// </summary>
     /// <remarks>
     /// <list type="bullet">
@@ -73,9 +77,6 @@ public static class HubDataSources
     /// LISTEN connection and the tail have their own bounds for that (Ticker:RoundTimeout,
     /// PostgresListener's idle check, the tail pool's command timeout).
     /// </remarks>
-    /// <summary>Idle seconds before the first TCP keepalive probe, and seconds between probes.</summary>
-    public static readonly (int Time, int Interval) TcpKeepAliveSeconds = (30, 10);
-
     public static NpgsqlDataSource Create(string connectionString, string name)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
