@@ -12,6 +12,7 @@ namespace EventHub.Tests.Infrastructure;
 public sealed class HubServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private int _disposed;
 
     private HubServer(WebApplication app, Uri address)
     {
@@ -53,8 +54,10 @@ public sealed class HubServer : IAsyncDisposable
 
     public T Get<T>() where T : notnull => _app.Services.GetRequiredService<T>();
 
+    /// <summary>Stops the hub; a second call does nothing (a test may stop it early and time the stop).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         await _app.StopAsync().WaitAsync(TimeSpan.FromSeconds(60));
         await _app.DisposeAsync();
     }

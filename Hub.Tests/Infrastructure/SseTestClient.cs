@@ -24,6 +24,7 @@ public sealed class SseTestClient : IAsyncDisposable
     private Task<bool>? _pending;
     private TaskCompletionSource _commentArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _commentCount;
+    private int _disposed;
 
     private SseTestClient(HttpClient http, HttpResponseMessage response, Stream body)
     {
@@ -109,6 +110,7 @@ public sealed class SseTestClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return; // a test may close it early
         await _cts.CancelAsync();
         _pending?.ContinueWith(t => _ = t.Exception, TaskScheduler.Default); // a read cut off by the dispose
         _response.Dispose();

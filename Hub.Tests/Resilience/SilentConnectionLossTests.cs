@@ -19,11 +19,11 @@ public sealed class SilentConnectionLossTests
         await using var db = await TestDatabase.CreateAsync();
         await db.Writer.ProjectAsync("p");
         await using var relay = FreezingRelay.To(db.ConnectionString);
-        var hub = await HubServer.StartAsync(relay.ConnectionString, new Dictionary<string, string?>
+        await using var hub = await HubServer.StartAsync(relay.ConnectionString, new Dictionary<string, string?>
         {
             ["Ticker:RoundTimeout"] = "00:00:02",
         });
-        var client = await SseTestClient.ConnectAsync(hub.BaseAddress, "?project=p");
+        await using var client = await SseTestClient.ConnectAsync(hub.BaseAddress, "?project=p");
         await db.Writer.SessionAsync("p", 1);
         var first = await client.ReadEventAsync();
 
