@@ -126,7 +126,8 @@ public static class EventHubApp
         services.AddSingleton<ChangeLogTail>();
         services.AddHostedService(sp => sp.GetRequiredService<ChangeLogTail>());
         services.AddOptions<StartupCollectionOptions>().Bind(configuration.GetSection(StartupCollectionOptions.Section));
-        services.AddHostedService<StartupCollection>(); // once the tail is ready
+        services.AddSingleton<StartupCollection>();
+        services.AddHostedService(sp => sp.GetRequiredService<StartupCollection>()); // once the tail is ready
         services.AddOptions<CatchUpWarmUpOptions>().Bind(configuration.GetSection(CatchUpWarmUpOptions.Section));
         services.AddSingleton<CatchUpWarmUp>();
         services.AddHostedService(sp => sp.GetRequiredService<CatchUpWarmUp>()); // once the tail is ready

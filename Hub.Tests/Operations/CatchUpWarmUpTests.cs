@@ -1,9 +1,11 @@
 using System.Buffers;
+using System.Net;
 using Dapper;
 using EventHub.Log;
 using EventHub.Operations;
 using EventHub.Sse;
 using EventHub.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace EventHub.Tests.Operations;
@@ -77,6 +79,66 @@ public sealed class CatchUpWarmUpTests
         Assert.Empty(await CatchUpSessionsAsync(check));
     }
 
+    [Fact]
+    public async Task The_hub_reports_ready_only_once_its_catch_up_warm_up_has_ended()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await db.Writer.SessionsAsync("bulk", 50);
+        var gate = new GatedReader();
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
+        {
+            ["CatchUpWarmUp:Events"] = "200",
+        }, services: s => s.AddKeyedSingleton<IChangeLogReader>(LogReaders.CatchUp, (sp, _) =>
+            gate.Wrapping(new ChangeLogReader(sp.GetRequiredService<NpgsqlDataSource>()))));
+        using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+        await gate.Entered.WaitAsync(TimeSpan.FromSeconds(30)); // the tail is ready and the warm-up reads
+
+        // Before, the hub was ready once its tail was, and the warm-up ran beside the first clients' load.
+        var warming = await http.GetAsync("/readyz").WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, warming.StatusCode);
+
+        gate.Open();
+        await hub.Get<CatchUpWarmUp>().ExecuteTask!.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/readyz").WaitAsync(TimeSpan.FromSeconds(10))).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_warm_up_that_does_not_end_gives_up_at_its_timeout_and_the_hub_turns_ready()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await db.Writer.SessionsAsync("bulk", 50);
+        var gate = new GatedReader(); // never opened: a read that does not answer
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
+        {
+            ["CatchUpWarmUp:Events"] = "200",
+            ["CatchUpWarmUp:Timeout"] = "00:00:01",
+        }, services: s => s.AddKeyedSingleton<IChangeLogReader>(LogReaders.CatchUp, (sp, _) =>
+            gate.Wrapping(new ChangeLogReader(sp.GetRequiredService<NpgsqlDataSource>()))));
+        using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+
+        await hub.Get<CatchUpWarmUp>().ExecuteTask!.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(gate.Cancelled, "the warm-up's read was not cancelled at its timeout");
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/readyz").WaitAsync(TimeSpan.FromSeconds(10))).StatusCode);
+    }
+
+    [Fact]
+    public void The_readiness_check_names_the_start_up_work_that_has_not_ended()
+    {
+        var running = new TaskCompletionSource();
+        var result = Health.StartupWarmUpHealthCheck.Check(("the start-up collection", Task.CompletedTask),
+            ("the catch-up warm-up", running.Task));
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy, result.Status);
+        Assert.Contains("the catch-up warm-up", result.Description);
+        Assert.DoesNotContain("collection", result.Description);
+
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy,
+            Health.StartupWarmUpHealthCheck.Check(("a service that has not started", null)).Status);
+
+        running.SetResult();
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy,
+            Health.StartupWarmUpHealthCheck.Check(("the start-up collection", Task.CompletedTask), ("the catch-up warm-up", running.Task)).Status);
+    }
+
     private static long FrameLength(LogEvent e)
     {
         var frame = new ArrayBufferWriter<byte>();
@@ -88,6 +150,37 @@ public sealed class CatchUpWarmUpTests
             SELECT pid, query FROM pg_stat_activity
             WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name LIKE '% catch-up'
             """)];
+
+    /// <summary>A catch-up reader whose reads wait until the test opens it (honouring cancellation).</summary>
+    private sealed class GatedReader
+    {
+        private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Entered => _entered.Task;
+        public bool Cancelled { get; private set; }
+        public void Open() => _open.TrySetResult();
+
+        public IChangeLogReader Wrapping(IChangeLogReader inner) => new Reader(inner, this);
+
+        private sealed class Reader(IChangeLogReader inner, GatedReader gate) : DelegatingChangeLogReader(inner)
+        {
+            public override async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
+            {
+                gate._entered.TrySetResult();
+                try
+                {
+                    await gate._open.Task.WaitAsync(cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    gate.Cancelled = true;
+                    throw;
+                }
+                return await base.ReadAsync(after, filter, limit, cancellationToken);
+            }
+        }
+    }
 
     private sealed class CountingReader(IChangeLogReader inner) : DelegatingChangeLogReader(inner)
     {

@@ -53,6 +53,7 @@ public static class OptionsValidation
             .ValidateOnStart();
         services.AddOptions<Operations.CatchUpWarmUpOptions>()
             .Validate(o => o.Events >= 0, "CatchUpWarmUp:Events must not be negative (0 turns the warm-up off).")
+            .Validate(o => o.Timeout > TimeSpan.Zero, "CatchUpWarmUp:Timeout must be positive (it bounds how long the hub waits for the warm-up before it reports ready).")
             .ValidateOnStart();
         services.AddOptions<State.LiveStateOptions>()
             .Validate(o => o.BaseInterval >= TimeSpan.Zero, "State:BaseInterval must not be negative (0 leaves the base to retention).")

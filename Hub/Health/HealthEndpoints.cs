@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 
 namespace EventHub.Health;
 
-/// <summary><c>/healthz</c>: the process is alive. <c>/readyz</c>: it can serve streams (database, tail and ticker).</summary>
+/// <summary><c>/healthz</c>: the process is alive. <c>/readyz</c>: it can serve streams (database, tail and ticker) and its start-up warm-up has ended.</summary>
 public static class HealthEndpoints
 {
     public const string ReadyTag = "ready";
@@ -12,7 +12,8 @@ public static class HealthEndpoints
         services.AddOptions<HealthOptions>().Bind(configuration.GetSection(HealthOptions.Section));
         services.AddHealthChecks()
             .AddCheck<TailHealthCheck>("change_log_tail", tags: [ReadyTag])
-            .AddCheck<TickerHealthCheck>("ticker", tags: [ReadyTag]);
+            .AddCheck<TickerHealthCheck>("ticker", tags: [ReadyTag])
+            .AddCheck<StartupWarmUpHealthCheck>("startup_warm_up", tags: [ReadyTag]);
         return services;
     }
 

@@ -26,6 +26,9 @@ namespace EventHub.Operations;
 /// the catch-up pool's bound like any client; a failed warm-up costs only its speed-up. It runs
 /// beside <see cref="StartupCollection"/>, not after it: with the collection after the warm-up the
 /// first catch-up took 0.66–0.68 s (three restarts; the compacted heap grew again under it).
+/// The hub reports ready only once the warm-up has ended (<see cref="Health.StartupWarmUpHealthCheck"/>,
+/// within <see cref="CatchUpWarmUpOptions.Timeout"/>), so that it does not compete with the first
+/// live load for the cores (bench/results/2026-12-05-hub-youth.md).
 /// </remarks>
 public sealed partial class CatchUpWarmUp(
     ChangeLogTail tail,
@@ -42,8 +45,19 @@ public sealed partial class CatchUpWarmUp(
             if (wanted <= 0) return;
             await tail.WaitUntilReadyAsync(stoppingToken);
             var started = Stopwatch.GetTimestamp();
-            var (events, bytes) = await ReadAsync(catchUpReader, streamOptions.Value.CatchUpBatchSize, wanted, stoppingToken);
-            LogWarmedUp(logger, events, bytes, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            // Bounded: readiness waits for the warm-up, and a read on a lost session would wait out
+            // the catch-up pool's command timeout.
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            limit.CancelAfter(options.Value.Timeout);
+            try
+            {
+                var (events, bytes) = await ReadAsync(catchUpReader, streamOptions.Value.CatchUpBatchSize, wanted, limit.Token);
+                LogWarmedUp(logger, events, bytes, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+            catch (OperationCanceledException) when (limit.IsCancellationRequested && !stoppingToken.IsCancellationRequested)
+            {
+                LogTimedOut(logger, options.Value.Timeout.TotalSeconds);
+            }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -83,6 +97,9 @@ public sealed partial class CatchUpWarmUp(
 
     [LoggerMessage(EventId = 4811, Level = LogLevel.Debug, Message = "Catch-up warm-up read {Events} events ({Bytes} bytes of SSE frames) in {Ms:F0} ms.")]
     private static partial void LogWarmedUp(ILogger logger, int events, long bytes, double ms);
+
+    [LoggerMessage(EventId = 4813, Level = LogLevel.Warning, Message = "Catch-up warm-up gave up after {Seconds:F0} s (CatchUpWarmUp:Timeout); the first catch-up may run cold.")]
+    private static partial void LogTimedOut(ILogger logger, double seconds);
 
     [LoggerMessage(EventId = 4812, Level = LogLevel.Warning, Message = "Catch-up warm-up failed; the first catch-up runs cold.")]
     private static partial void LogFailed(ILogger logger, Exception exception);

@@ -30,6 +30,12 @@ public sealed class BenchOptions
     public double DbLoadSeconds { get; set; } = 10;
     public double WriteCostSeconds { get; set; } = 5;
     public bool Baseline { get; set; } = true;
+
+    /// <summary>
+    /// The latency grid runs twice, the hub restarted in between: the second grid's first cell is a
+    /// fresh hub measured by a bench process that has already run (its own first-run costs paid).
+    /// </summary>
+    public bool LatencyRestartHub { get; set; }
     /// <summary>Keep the cluster's log (lock waits, autovacuum, checkpoints, statements above 50 ms) as postgres.log beside the results.</summary>
     public bool KeepPgLog { get; set; }
     public HashSet<string> Sections { get; set; } = ["latency", "memory", "dbload", "writecost", "catchup", "state"];
@@ -95,6 +101,7 @@ public sealed class BenchOptions
                 case "--idle": o.IdleSubscribers = Ints(); break;
                 case "--dbload-subscribers": o.DbLoadSubscribers = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--no-baseline": o.Baseline = false; break;
+                case "--latency-restart-hub": o.LatencyRestartHub = true; break;
                 case "--pg-log": o.KeepPgLog = true; break;
                 case "--hub-dll": o.HubDll = Path.GetFullPath(Next()); break;
                 case "--hub-label": o.HubLabel = Next(); break;

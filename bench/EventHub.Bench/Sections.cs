@@ -10,6 +10,12 @@ public sealed partial class BenchRun
 
     private async Task LatencySectionAsync()
     {
+        if (o.LatencyRestartHub)
+        {
+            // A fresh hub for a warm bench: the first grid pays this process's own first runs.
+            foreach (var t in o.Transports) await LatencyGridAsync("EventHub", _hub, t);
+            await StartHubAsync();
+        }
         foreach (var t in o.Transports)
             await LatencyGridAsync("EventHub", _hub, t);
         if (o.Baseline && o.Transports.Contains(Transport.Sse))
