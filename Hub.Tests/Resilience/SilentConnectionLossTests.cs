@@ -68,7 +68,9 @@ public sealed class SilentConnectionLossTests
 
         Assert.True(relay.Freeze() > 0);
         await db.Writer.SessionAsync("p", 2);
-        await live.ReadEventAsync(TimeSpan.FromSeconds(10)); // the ticker has given its lost session up
+        // The ticker has given its lost session up (4.1 s here; the first test bounds it). Only a
+        // bound: once under CI's load this took more than 10 s (a cause not found yet).
+        await live.ReadEventAsync(TimeSpan.FromSeconds(30));
 
         // Its pools' idle sessions went with it (PrimaryPools): the catch-up's reads run on new ones.
         // Before, only the tail's pool was cleared, and the catch-up read its kept session until
