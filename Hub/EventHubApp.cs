@@ -105,10 +105,12 @@ public static class EventHubApp
         // The tail's own pool (LogDataSources says why): the wake-up's LISTEN connection and the
         // tail's reads never queue behind catch-ups.
         services.AddKeyedSingleton(LogDataSources.Tail, (_, _) => LogDataSources.BuildTail(connectionString, "EventHubTail"));
-        services.AddSingleton(sp => new PrimaryPools(catchUpsOnPrimary
-            ? [sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.Tail),
-                sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.CatchUpPages)]
-            : [sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.Tail)]));
+        services.AddSingleton(sp => new PrimaryPools(
+        [
+            sp.GetRequiredService<NpgsqlDataSource>(),
+            sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.Tail),
+            .. catchUpsOnPrimary ? [sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.CatchUpPages)] : Array.Empty<NpgsqlDataSource>(),
+        ]));
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<PostgresListener>(sp,
             sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.Tail)));
         services.AddHostedService(sp => sp.GetRequiredService<PostgresListener>());

@@ -84,20 +84,21 @@ public sealed class CatchUpWarmUpTests
     {
         await using var db = await TestDatabase.CreateAsync();
         await db.Writer.SessionsAsync("bulk", 50);
-        var gate = new GatedReader();
+        var release = new TaskCompletionSource();
+        FirstReadHeld? gate = null;
         await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
         {
             ["CatchUpWarmUp:Events"] = "200",
         }, services: s => s.AddKeyedSingleton<IChangeLogReader>(LogReaders.CatchUp, (sp, _) =>
-            gate.Wrapping(new ChangeLogReader(sp.GetRequiredService<NpgsqlDataSource>()))));
+            gate = new FirstReadHeld(new ChangeLogReader(sp.GetRequiredService<NpgsqlDataSource>()), release.Task)));
         using var http = new HttpClient { BaseAddress = hub.BaseAddress };
-        await gate.Entered.WaitAsync(TimeSpan.FromSeconds(30)); // the tail is ready and the warm-up reads
+        await gate!.Entered.WaitAsync(TimeSpan.FromSeconds(30)); // the tail is ready and the warm-up reads
 
         // Before, the hub was ready once its tail was, and the warm-up ran beside the first clients' load.
         var warming = await http.GetAsync("/readyz").WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, warming.StatusCode);
 
-        gate.Open();
+        release.SetResult();
         await hub.Get<CatchUpWarmUp>().ExecuteTask!.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/readyz").WaitAsync(TimeSpan.FromSeconds(10))).StatusCode);
     }
@@ -107,17 +108,17 @@ public sealed class CatchUpWarmUpTests
     {
         await using var db = await TestDatabase.CreateAsync();
         await db.Writer.SessionsAsync("bulk", 50);
-        var gate = new GatedReader(); // never opened: a read that does not answer
+        FirstReadHeld? gate = null; // never released: a read that does not answer
         await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
         {
             ["CatchUpWarmUp:Events"] = "200",
             ["CatchUpWarmUp:Timeout"] = "00:00:01",
         }, services: s => s.AddKeyedSingleton<IChangeLogReader>(LogReaders.CatchUp, (sp, _) =>
-            gate.Wrapping(new ChangeLogReader(sp.GetRequiredService<NpgsqlDataSource>()))));
+            gate = new FirstReadHeld(new ChangeLogReader(sp.GetRequiredService<NpgsqlDataSource>()), new TaskCompletionSource().Task)));
         using var http = new HttpClient { BaseAddress = hub.BaseAddress };
 
         await hub.Get<CatchUpWarmUp>().ExecuteTask!.WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.True(gate.Cancelled, "the warm-up's read was not cancelled at its timeout");
+        Assert.True(gate!.Cancelled, "the warm-up's read was not cancelled at its timeout");
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/readyz").WaitAsync(TimeSpan.FromSeconds(10))).StatusCode);
     }
 
@@ -150,37 +151,6 @@ public sealed class CatchUpWarmUpTests
             SELECT pid, query FROM pg_stat_activity
             WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name LIKE '% catch-up'
             """)];
-
-    /// <summary>A catch-up reader whose reads wait until the test opens it (honouring cancellation).</summary>
-    private sealed class GatedReader
-    {
-        private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Task Entered => _entered.Task;
-        public bool Cancelled { get; private set; }
-        public void Open() => _open.TrySetResult();
-
-        public IChangeLogReader Wrapping(IChangeLogReader inner) => new Reader(inner, this);
-
-        private sealed class Reader(IChangeLogReader inner, GatedReader gate) : DelegatingChangeLogReader(inner)
-        {
-            public override async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
-            {
-                gate._entered.TrySetResult();
-                try
-                {
-                    await gate._open.Task.WaitAsync(cancellationToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    gate.Cancelled = true;
-                    throw;
-                }
-                return await base.ReadAsync(after, filter, limit, cancellationToken);
-            }
-        }
-    }
 
     private sealed class CountingReader(IChangeLogReader inner) : DelegatingChangeLogReader(inner)
     {

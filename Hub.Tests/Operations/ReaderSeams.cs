@@ -71,6 +71,40 @@ public sealed class ObservedReader(IChangeLogReader inner, Func<CancellationToke
     }
 }
 
+/// <summary>
+/// Holds the first forward read of the reader it wraps until <paramref name="release"/> completes
+/// (or the read is cancelled); later reads pass at once.
+/// </summary>
+public sealed class FirstReadHeld(IChangeLogReader inner, Task release) : DelegatingChangeLogReader(inner)
+{
+    private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _reads;
+
+    /// <summary>Completes when the first read has begun (and is held).</summary>
+    public Task Entered => _entered.Task;
+
+    /// <summary>Whether the held read was cancelled before its release.</summary>
+    public bool Cancelled { get; private set; }
+
+    public override async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Increment(ref _reads) == 1)
+        {
+            _entered.TrySetResult();
+            try
+            {
+                await release.WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                Cancelled = true;
+                throw;
+            }
+        }
+        return await Inner.ReadAsync(after, filter, limit, cancellationToken);
+    }
+}
+
 /// <summary>Counts the forward reads (<see cref="IChangeLogReader.ReadAsync"/>) of the reader it wraps.</summary>
 public sealed class CountingReader(IChangeLogReader inner) : DelegatingChangeLogReader(inner)
 {

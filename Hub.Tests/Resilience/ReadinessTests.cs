@@ -107,15 +107,4 @@ public sealed class ReadinessTests
             TimeSpan.FromSeconds(20), "the hub is ready again once its ticker ticks");
         Assert.Null(hub.Services.GetRequiredService<Ticker>().FailingFor);
     }
-
-    private sealed class FirstReadHeld(IChangeLogReader inner, Task release) : DelegatingChangeLogReader(inner)
-    {
-        private int _reads;
-
-        public override async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
-        {
-            if (Interlocked.Increment(ref _reads) == 1) await release.WaitAsync(cancellationToken);
-            return await base.ReadAsync(after, filter, limit, cancellationToken);
-        }
-    }
 }
