@@ -72,16 +72,21 @@ public sealed partial class BenchRun
         // pause of ~0.1-0.5 s (the warm-up's drain, the counters read) the cell's first ~10 events
         // were its slowest (COMMITs of 11-21 ms at +0.1 s), 1 % of a cell's events: p99 itself.
         var warmUpEvents = (long)Math.Round(rate * warmUpSeconds);
+        // The counters are read before the writer starts: a hub's first /metrics request compiles
+        // ~400 methods of the exporter (stop 49: 1,000+ methods a second compiled as the load began),
+        // and read during the load it delayed the cell's first events. After a warm-up, read again.
+        var hubGcBefore = await server.GcTotalsAsync();
+        var checkpointsBefore = await CheckpointsAsync();
         var writerStart = Stopwatch.GetTimestamp();
         var writing = _writer.RunAsync(rate, TimeSpan.FromSeconds(o.CellSeconds), id, rate >= 500 ? 8 : 4,
             warmUpEvents: warmUpEvents, warmUpCell: warmUpEvents > 0 ? _timeline.NewCell(new CellStats()) : 0);
         if (warmUpEvents > 0) await Task.Delay(TimeSpan.FromSeconds(Math.Max(0, warmUpSeconds - 0.03)));
         var benchCpu0 = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
         var benchPause0 = GC.GetTotalPauseDuration();
-        var hubGc0 = await server.GcTotalsAsync();
-        var checkpoints0 = await CheckpointsAsync();
+        var hubGc0 = warmUpEvents > 0 ? await server.GcTotalsAsync() : hubGcBefore;
+        var checkpoints0 = warmUpEvents > 0 ? await CheckpointsAsync() : checkpointsBefore;
         var cpu0 = server.CpuSeconds();
-        var t0 = warmUpEvents > 0 ? writerStart + (long)(warmUpSeconds * Stopwatch.Frequency) : Stopwatch.GetTimestamp();
+        var t0 = writerStart + (long)(warmUpSeconds * Stopwatch.Frequency);
         var write = await writing;
         var expected = write.Written * clients.Count;
         var drainUntil = Stopwatch.GetTimestamp() + (long)(o.DrainSeconds * Stopwatch.Frequency);
