@@ -40,9 +40,10 @@ catch (InvalidOperationException e) when (e.Message.StartsWith("Failed to conver
     Console.Error.WriteLine($"EventHub did not start: {e.Message}");
     return 2;
 }
-catch (EventHub.Storage.DatabaseUnreachableException e)
+catch (EventHub.Storage.DatabaseStartupException e)
 {
-    // Waited Database:StartupWait for a database it could not reach: one line, not a crash dump.
+    // Waited Database:StartupWait for a database it could not reach, or the database refused it:
+    // one line, not a crash dump (the host's own log of the failed start prints no stack for these).
     Console.Error.WriteLine($"EventHub did not start: {e.Message}");
     return 3;
 }

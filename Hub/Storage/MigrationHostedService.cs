@@ -45,6 +45,13 @@ public sealed partial class MigrationHostedService(
                 await Task.Delay(retry, timeProvider, cancellationToken);
                 retry = retry * 2 < LongestRetry ? retry * 2 : LongestRetry;
             }
+            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.InvalidPassword or PostgresErrorCodes.InvalidAuthorizationSpecification
+                                                  or PostgresErrorCodes.InvalidCatalogName or PostgresErrorCodes.InsufficientPrivilege)
+            {
+                throw new DatabaseRefusedException(
+                    $"the database at {Server()} refused it ({e.MessageText}). Check ConnectionStrings:EventHub: its user, password and database, " +
+                    "and that the user may create tables in the database (docs/deploy.md).", e);
+            }
         }
         await statistics.AnalyzeWhereMissingAsync(cancellationToken);
     }
