@@ -35,6 +35,19 @@ public static class EventHubApp
     {
         var builder = WebApplication.CreateBuilder(NormalizeArgs(args));
         configure?.Invoke(builder);
+        // The host's settings, from the "HostOptions" section too (docs/deploy.md names
+        // HostOptions:ShutdownTimeout; the host itself reads only root keys such as
+        // shutdownTimeoutSeconds). Its hosted services stop together, not one after another (the
+        // host's default): each one reading on a session the network lost silently waits out
+        // Npgsql's Cancellation Timeout (2 s) for its cancelled read, and in turn the tail, the
+        // LISTEN connection and the live state's upkeep made a stop take 6-8 s, over 10 s under load
+        // (SilentConnectionLossTests). No service's stop needs another's done first: streams end
+        // at ApplicationStopping, the private cluster at ApplicationStopped.
+        builder.Services.Configure<HostOptions>(o =>
+        {
+            if (string.IsNullOrEmpty(builder.Configuration["servicesStopConcurrently"])) o.ServicesStopConcurrently = true;
+            builder.Configuration.GetSection("HostOptions").Bind(o);
+        });
 
         EmbeddedPostgres? embedded = null;
         var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName);
@@ -100,7 +113,8 @@ public static class EventHubApp
         services.AddHostedService(sp => sp.GetRequiredService<EventHub.State.LiveStateUpkeep>());
         services.AddSingleton(sp => new EventHub.State.LiveStateReader(sp.GetRequiredService<NpgsqlDataSource>(),
             sp.GetRequiredService<IChangeLogReader>(),
-            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<CatchUpLimitsOptions>>().Value.MaxConcurrentStateReads));
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<CatchUpLimitsOptions>>().Value.MaxConcurrentStateReads,
+            sp.GetRequiredService<PrimaryPools>()));
 
         // The tail's own pool (LogDataSources says why): the wake-up's LISTEN connection and the
         // tail's reads never queue behind catch-ups.
@@ -120,7 +134,8 @@ public static class EventHubApp
         services.AddSingleton<Ticker>();
         services.AddHostedService(sp => sp.GetRequiredService<Ticker>());
         services.AddSingleton<IChangeLogReader>(sp => new ChangeLogReader(sp.GetRequiredService<NpgsqlDataSource>(),
-            catchUpsOnPrimary ? sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.CatchUpPages) : sp.GetRequiredService<NpgsqlDataSource>()));
+            catchUpsOnPrimary ? sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.CatchUpPages) : sp.GetRequiredService<NpgsqlDataSource>(),
+            sp.GetRequiredService<PrimaryPools>()));
         AddReplicaReads(services, configuration, connectionString);
         services.AddSingleton<IEventFanout, ProjectFanout>();
         services.AddSingleton(sp => new RecentEventsWindow(
@@ -181,7 +196,8 @@ public static class EventHubApp
             sp.GetKeyedService<IChangeLogReader>(LogReaders.Replica) ?? sp.GetRequiredService<IChangeLogReader>(),
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<CatchUpLimitsOptions>>().Value.MaxConcurrentCatchUps));
         services.AddKeyedSingleton<IChangeLogReader>(LogReaders.Tail, (sp, _) => new ChangeLogReader(
-            sp.GetRequiredKeyedService<NpgsqlDataSource>(replicaTail ? LogDataSources.ReplicaTail : LogDataSources.Tail)));
+            sp.GetRequiredKeyedService<NpgsqlDataSource>(replicaTail ? LogDataSources.ReplicaTail : LogDataSources.Tail),
+            sp.GetRequiredService<PrimaryPools>())); // a replica's pool is not the primary's: no loss token there
     }
 
     public const string ReplicaConnectionStringName = "EventHubReplica";

@@ -52,6 +52,19 @@ public sealed class FreezingRelay : IAsyncDisposable
         return frozen;
     }
 
+    /// <summary>
+    /// Stops the server's replies on every connection open now, leaving what the hub sends passing
+    /// on (a path lost one way): the server runs what it is sent and nobody hears its answers or
+    /// its notifications. Returns how many.
+    /// </summary>
+    public int FreezeReplies()
+    {
+        var frozen = 0;
+        foreach (var link in _links)
+            if (!link.RepliesFrozen) { link.RepliesFrozen = true; frozen++; }
+        return frozen;
+    }
+
     private async Task AcceptAsync()
     {
         while (!_stop.IsCancellationRequested)
@@ -65,12 +78,12 @@ public sealed class FreezingRelay : IAsyncDisposable
             catch (Exception) { client.Dispose(); server.Dispose(); continue; }
             var link = new Link(client, server);
             _links.Add(link);
-            _ = PumpAsync(link, client, server);
-            _ = PumpAsync(link, server, client);
+            _ = PumpAsync(link, client, server, replies: false);
+            _ = PumpAsync(link, server, client, replies: true);
         }
     }
 
-    private async Task PumpAsync(Link link, Socket from, Socket to)
+    private async Task PumpAsync(Link link, Socket from, Socket to, bool replies)
     {
         var buffer = new byte[16 * 1024];
         try
@@ -79,7 +92,7 @@ public sealed class FreezingRelay : IAsyncDisposable
             {
                 var read = await from.ReceiveAsync(buffer, _stop.Token);
                 // Frozen: what arrived is kept from the other end, and so is everything after it.
-                if (link.Frozen) await Task.Delay(Timeout.Infinite, _stop.Token);
+                if (link.Frozen || (replies && link.RepliesFrozen)) await Task.Delay(Timeout.Infinite, _stop.Token);
                 if (read == 0) break;
                 await to.SendAsync(buffer.AsMemory(0, read), _stop.Token);
             }
@@ -103,6 +116,7 @@ public sealed class FreezingRelay : IAsyncDisposable
     private sealed class Link(Socket client, Socket server)
     {
         public volatile bool Frozen;
+        public volatile bool RepliesFrozen;
 
         public void Close()
         {

@@ -21,28 +21,39 @@ public sealed class ChangeLogReader : IChangeLogReader
     private readonly NpgsqlDataSource _dataSource;
     private readonly NpgsqlDataSource _pageSource;
     private readonly Func<EventFilter, bool, string> _forwardSql;
+    private readonly PrimaryPools? _pools;
     /// <summary>The epoch's one read, shared by every caller (null until asked, or after a read failed).</summary>
     private Task<string>? _epoch;
     private readonly Lock _epochLock = new();
     private readonly RepeatedStrings _strings = new();
 
-    public ChangeLogReader(NpgsqlDataSource dataSource) : this(dataSource, dataSource, TickBatchSql.Forward) { }
+    /// <param name="dataSource">Where every read goes.</param>
+    /// <param name="pools">
+    /// The primary's pools: a read on one of them in flight when the hub finds its sessions lost
+    /// reads again on a new session (<see cref="PrimaryPools.SessionsLost"/>).
+    /// </param>
+    public ChangeLogReader(NpgsqlDataSource dataSource, PrimaryPools? pools = null) : this(dataSource, dataSource, TickBatchSql.Forward, pools) { }
 
     /// <summary>
     /// Pages (<see cref="ReadAsync"/>) read from <paramref name="pageSource"/>, everything else from
     /// <paramref name="dataSource"/> (<see cref="LogDataSources.SplitForCatchUps"/> says why).
     /// </summary>
-    public ChangeLogReader(NpgsqlDataSource dataSource, NpgsqlDataSource pageSource) : this(dataSource, pageSource, TickBatchSql.Forward) { }
+    public ChangeLogReader(NpgsqlDataSource dataSource, NpgsqlDataSource pageSource, PrimaryPools? pools = null)
+        : this(dataSource, pageSource, TickBatchSql.Forward, pools) { }
 
     /// <summary>With the forward read's statement given (tests: a statement whose plan misorders a page).</summary>
-    internal ChangeLogReader(NpgsqlDataSource dataSource, Func<EventFilter, bool, string> forwardSql) : this(dataSource, dataSource, forwardSql) { }
+    internal ChangeLogReader(NpgsqlDataSource dataSource, Func<EventFilter, bool, string> forwardSql) : this(dataSource, dataSource, forwardSql, null) { }
 
-    private ChangeLogReader(NpgsqlDataSource dataSource, NpgsqlDataSource pageSource, Func<EventFilter, bool, string> forwardSql)
+    private ChangeLogReader(NpgsqlDataSource dataSource, NpgsqlDataSource pageSource, Func<EventFilter, bool, string> forwardSql,
+        PrimaryPools? pools)
     {
         _dataSource = dataSource;
         _pageSource = pageSource;
         _forwardSql = forwardSql;
+        _pools = pools;
     }
+
+    private CancellationToken SessionsLostOf(NpgsqlDataSource source) => _pools?.SessionsLostOf(source) ?? CancellationToken.None;
 
     /// <remarks>
     /// One read for all callers: every stream open needs the epoch, and 1,000 SSE opens on a hub
@@ -63,7 +74,7 @@ public sealed class ChangeLogReader : IChangeLogReader
     }
 
     private Task<string> ReadEpochAsync() =>
-        PooledSessions.RunAsync(_dataSource, connection => EpochSql.ReadAsync(connection, CancellationToken.None), CancellationToken.None);
+        PooledSessions.RunAsync(_dataSource, EpochSql.ReadAsync, CancellationToken.None, SessionsLostOf(_dataSource));
 
     public async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit,
         CancellationToken cancellationToken = default)
@@ -73,14 +84,14 @@ public sealed class ChangeLogReader : IChangeLogReader
         var (tick, x, s) = after.IsTickEnd ? (after.Tick + 1, 0UL, 0L) : (after.Tick, after.TransactionId, after.Seq);
         var parameters = PageParameters(tick, x, s, limit, filter);
 
-        var (header, events, ordered) = await PooledSessions.RunAsync(_pageSource, async connection =>
+        var (header, events, ordered) = await PooledSessions.RunAsync(_pageSource, async (connection, token) =>
         {
-            var page = await ReadPageAsync(connection, epoch, _forwardSql(filter, false), parameters, cancellationToken);
+            var page = await ReadPageAsync(connection, epoch, _forwardSql(filter, false), parameters, token);
             // The statement orders the page by its plan, not by an ORDER BY (TickBatchSql.Forward says
             // why that holds). A plan that ever returned the rows otherwise may also have kept other
             // rows than the first: read the page again with the statement that sorts before its LIMIT.
-            return page.Ordered ? page : await ReadPageAsync(connection, epoch, _forwardSql(filter, true), parameters, cancellationToken);
-        }, cancellationToken);
+            return page.Ordered ? page : await ReadPageAsync(connection, epoch, _forwardSql(filter, true), parameters, token);
+        }, cancellationToken, SessionsLostOf(_pageSource));
         if (!ordered) events.Sort((a, b) => a.Position.CompareTo(b.Position));
         var pruned = Pruned(header);
         if (events.Count >= limit)
@@ -121,13 +132,13 @@ public sealed class ChangeLogReader : IChangeLogReader
     }
 
     public Task<long> GetHeadTickAsync(CancellationToken cancellationToken = default) =>
-        PooledSessions.RunAsync(_dataSource, connection => HeadTickSql.ReadAsync(connection, cancellationToken), cancellationToken);
+        PooledSessions.RunAsync(_dataSource, HeadTickSql.ReadAsync, cancellationToken, SessionsLostOf(_dataSource));
 
     public async Task<RecentRows> ReadLastAsync(long throughTick, int count, CancellationToken cancellationToken = default)
     {
         var epoch = await GetEpochAsync(cancellationToken);
-        var rows = await PooledSessions.RunAsync(_dataSource, connection => BufferedRows.QueryAsync<Row>(connection, new CommandDefinition(RecentRowsSql.Text,
-            new { tick = throughTick, limit = count }, cancellationToken: cancellationToken)), cancellationToken);
+        var rows = await PooledSessions.RunAsync(_dataSource, (connection, token) => BufferedRows.QueryAsync<Row>(connection, new CommandDefinition(RecentRowsSql.Text,
+            new { tick = throughTick, limit = count }, cancellationToken: token)), cancellationToken, SessionsLostOf(_dataSource));
         var header = rows[0];
         var events = rows.Where(r => r.tx is not null).Select(r => ToEvent(epoch, r)).Reverse().ToList();
         var pruned = Pruned(header);
@@ -142,7 +153,8 @@ public sealed class ChangeLogReader : IChangeLogReader
     public Task<OffsetLookup> LookUpAsync(ParsedOffset offset, CancellationToken cancellationToken = default) =>
         offset.Kind == OffsetKind.Beginning
             ? Task.FromResult(new OffsetLookup(OffsetLookupResult.Found, LogPosition.Start))
-            : PooledSessions.RunAsync(_dataSource, connection => LookUpAsync(connection, offset, cancellationToken), cancellationToken);
+            : PooledSessions.RunAsync(_dataSource, (connection, token) => LookUpAsync(connection, offset, token), cancellationToken,
+                SessionsLostOf(_dataSource));
 
     private static async Task<OffsetLookup> LookUpAsync(NpgsqlConnection connection, ParsedOffset offset, CancellationToken cancellationToken)
     {
@@ -165,7 +177,7 @@ public sealed class ChangeLogReader : IChangeLogReader
 
     /// <remarks>Run again on a new session when its session was found closed: a tick made twice is at most one more tick.</remarks>
     public Task<long> TickNowAsync(CancellationToken cancellationToken = default) =>
-        PooledSessions.RunAsync(_dataSource, connection => MakeTickSql.RunAsync(connection, cancellationToken), cancellationToken);
+        PooledSessions.RunAsync(_dataSource, MakeTickSql.RunAsync, cancellationToken, SessionsLostOf(_dataSource));
 
     /// <summary>
     /// The forward read's parameters, each of one fixed type (a prepared statement is matched by

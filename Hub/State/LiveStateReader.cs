@@ -28,7 +28,8 @@ namespace EventHub.State;
 /// holds a pooled connection and streams megabytes: unbounded, a burst of them (a fleet of
 /// dashboards reloading after a reset) took the pool that stream opens and catch-ups need.
 /// </remarks>
-public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReader log, int maxConcurrentReads = int.MaxValue) : IDisposable
+public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReader log, int maxConcurrentReads = int.MaxValue,
+    Storage.PrimaryPools? pools = null) : IDisposable
 {
     private readonly ReadSlots _slots = new(maxConcurrentReads);
     private readonly RepeatedStrings _strings = new();
@@ -90,7 +91,8 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
         // A session the server closed while it sat in the pool is found by the read's first round
         // trip, which then runs again on a new session (PooledSessions), before any item is out.
         var (connection, started) = await PooledSessions.OpenAsync<(NpgsqlTransaction, DbDataReader)?>(dataSource,
-            async c => await BeginAsync(c, filter, sql, parameters, cancellationToken), cancellationToken);
+            async (c, token) => await BeginAsync(c, filter, sql, parameters, token), cancellationToken,
+            pools?.SessionsLostOf(dataSource) ?? CancellationToken.None);
         await using var _ = connection;
         for (var attempt = 1; ; attempt++)
         {

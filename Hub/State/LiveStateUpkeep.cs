@@ -23,6 +23,7 @@ namespace EventHub.State;
 /// </remarks>
 public sealed partial class LiveStateUpkeep(
     NpgsqlDataSource dataSource,
+    Storage.PrimaryPools pools,
     IOptions<LiveStateOptions> options,
     TimeProvider timeProvider,
     ILogger<LiveStateUpkeep> logger) : BackgroundService
@@ -36,13 +37,17 @@ public sealed partial class LiveStateUpkeep(
         {
             try { await Task.Delay(delay, timeProvider, stoppingToken); }
             catch (OperationCanceledException) { break; }
+            // A pass's statements have no timeout (a rebuild or a fold may take long): one on a
+            // session the network lost without a reset waited for good, and the upkeep with it,
+            // until the hub stopped. It gives up when the hub finds its sessions lost.
+            using var pass = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, pools.SessionsLost);
             try
             {
-                await EnsureWholeAsync(stoppingToken);
-                await FoldPendingAsync(stoppingToken);
+                await EnsureWholeAsync(pass.Token);
+                await FoldPendingAsync(pass.Token);
                 if (timeProvider.GetUtcNow() >= nextAdvance)
                 {
-                    await AdvanceAsync(stoppingToken);
+                    await AdvanceAsync(pass.Token);
                     nextAdvance = timeProvider.GetUtcNow() + settings.BaseInterval;
                 }
                 delay = settings.RebuildCheckInterval;

@@ -11,48 +11,63 @@ namespace EventHub.Storage;
 /// (<see cref="Log.LogDataSources"/>), so a catch-up or a live-state read given a closed one failed
 /// ("unavailable", 503) and its client had to come back, once per closed session
 /// (<c>ClosedSessionTests</c>). The pool's other idle sessions were most likely closed with it:
-/// they are dropped too. For reads that give the same answer when repeated; a database that is down
-/// fails the second attempt as well.
+/// they are dropped too. Likewise when the hub finds the primary's sessions lost while the read
+/// waits (<see cref="PrimaryPools.SessionsLost"/>, <c>SilentConnectionLossTests</c>). For reads
+/// that give the same answer when repeated; a database that is down fails the second attempt as well.
 /// </summary>
 public static class PooledSessions
 {
-    /// <summary>Runs <paramref name="read"/> on a live session of <paramref name="source"/>.</summary>
-    public static async Task<T> RunAsync<T>(NpgsqlDataSource source, Func<NpgsqlConnection, Task<T>> read,
-        CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="read"/> on a live session of <paramref name="source"/>, with the token
+    /// it is to use; <paramref name="sessionsLost"/> (<see cref="PrimaryPools.SessionsLostOf"/>)
+    /// cancels that token too, and the read then runs again on a new session.
+    /// </summary>
+    public static async Task<T> RunAsync<T>(NpgsqlDataSource source, Func<NpgsqlConnection, CancellationToken, Task<T>> read,
+        CancellationToken cancellationToken, CancellationToken sessionsLost = default)
     {
-        var (connection, result) = await OpenAsync(source, read, cancellationToken);
+        var (connection, result) = await OpenAsync(source, read, cancellationToken, sessionsLost);
         await connection.DisposeAsync();
         return result;
     }
 
     /// <summary>
     /// Opens a session of <paramref name="source"/> and runs <paramref name="start"/> (the read's
-    /// first round trip) on it, on a new session if that one was closed; returns the open session,
-    /// which the caller disposes, with what <paramref name="start"/> returned.
+    /// first round trip) on it, on a new session if that one was closed or found lost; returns the
+    /// open session, which the caller disposes, with what <paramref name="start"/> returned.
     /// </summary>
     public static async Task<(NpgsqlConnection Connection, T Started)> OpenAsync<T>(NpgsqlDataSource source,
-        Func<NpgsqlConnection, Task<T>> start, CancellationToken cancellationToken)
+        Func<NpgsqlConnection, CancellationToken, Task<T>> start, CancellationToken cancellationToken,
+        CancellationToken sessionsLost = default)
     {
         var connection = await source.OpenConnectionAsync(cancellationToken);
-        try
+        using (var either = sessionsLost.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, sessionsLost) : null)
         {
-            return (connection, await start(connection));
-        }
-        catch (NpgsqlException) when (connection.State != ConnectionState.Open && !cancellationToken.IsCancellationRequested)
-        {
-            // The session broke (Npgsql closes a connection whose session it lost; a query error leaves it open).
-            await connection.DisposeAsync();
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
+            try
+            {
+                return (connection, await start(connection, either?.Token ?? cancellationToken));
+            }
+            catch (NpgsqlException) when (connection.State != ConnectionState.Open && !cancellationToken.IsCancellationRequested)
+            {
+                // The session broke (Npgsql closes a connection whose session it lost; a query error leaves it open).
+                await connection.DisposeAsync();
+            }
+            catch (Exception) when (sessionsLost.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                // Given up because the hub found its sessions lost (the pools are cleared already):
+                // Npgsql's cancellation broke it, or the server cancelled the statement.
+                await connection.DisposeAsync();
+            }
+            catch
+            {
+                await connection.DisposeAsync();
+                throw;
+            }
         }
         source.Clear();
         var fresh = await source.OpenConnectionAsync(cancellationToken);
         try
         {
-            return (fresh, await start(fresh));
+            return (fresh, await start(fresh, cancellationToken));
         }
         catch
         {
