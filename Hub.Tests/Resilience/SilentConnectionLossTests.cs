@@ -158,6 +158,56 @@ public sealed class SilentConnectionLossTests
     }
 
     [Fact]
+    public async Task Retention_prunes_again_on_a_new_session_once_the_ticker_has_found_the_sessions_lost()
+    {
+        // Retention's first pass after the loss runs on a session the pool kept, lost with the
+        // others. Before, it waited for the shared pool's command timeout (30 s) and Npgsql's
+        // cancellation wait (2 s) before the next pass: pruned 33 s after the loss. Now the ticker's
+        // finding (its round timeout, 2 s, and the cancellation wait) ends it: ~7 s.
+        await using var db = await TestDatabase.CreateAsync();
+        await db.Writer.ProjectAsync("p");
+        await using var relay = FreezingRelay.To(db.ConnectionString);
+        await using var hub = await HubServer.StartAsync(relay.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Ticker:RoundTimeout"] = "00:00:02",
+            ["Retention:MaxEvents"] = "5",
+            ["Retention:Interval"] = "00:00:00.500", // a pass every half second: the pool keeps its session
+        });
+        await using var client = await SseTestClient.ConnectAsync(hub.BaseAddress, "?project=p");
+        await db.Writer.SessionAsync("p", 1);
+        await client.ReadEventAsync();
+
+        Assert.True(relay.Freeze() > 0);
+        for (var i = 2; i <= 21; i++) await db.Writer.SessionAsync("p", i);
+        var lost = Stopwatch.StartNew();
+        await TaskTimeouts.UntilAsync(async () => await db.ChangeLogCountAsync() <= 10, TimeSpan.FromSeconds(45),
+            "retention did not prune the log");
+        Assert.True(lost.Elapsed < TimeSpan.FromSeconds(15), $"pruned after {lost.Elapsed}");
+    }
+
+    [Fact]
+    public async Task A_state_read_given_a_session_the_network_lost_answers_from_a_new_session_within_seconds()
+    {
+        // The read's transaction sends its BEGIN ahead of its first statement, and Npgsql does not
+        // honour a cancellation while that answer is pending (npgsql/npgsql#5191). Before, a state
+        // read given a lost session waited for the command timeout (30 s) and Npgsql's cancellation
+        // wait (2 s) before its retry on a new session: 32-33 s. Now its first statement has a bound
+        // of its own (5 s): ~7 s.
+        await using var db = await TestDatabase.CreateAsync();
+        await db.Writer.ProjectAsync("p");
+        await db.Writer.SessionAsync("p", 1);
+        await using var relay = FreezingRelay.To(db.ConnectionString);
+        await using var hub = await HubServer.StartAsync(relay.ConnectionString);
+        using var http = new HttpClient { BaseAddress = hub.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        Assert.Contains("p-1", await http.GetStringAsync("/api/v1/state?project=p")); // the pool keeps its session
+
+        Assert.True(relay.Freeze() > 0);
+        var lost = Stopwatch.StartNew();
+        Assert.Contains("p-1", await http.GetStringAsync("/api/v1/state?project=p"));
+        Assert.True(lost.Elapsed < TimeSpan.FromSeconds(15), $"answered after {lost.Elapsed}");
+    }
+
+    [Fact]
     public async Task A_node_that_does_not_tick_hears_the_ticks_again_when_the_network_loses_its_LISTEN_connection_silently()
     {
         // The listener's idle check (5 s quiet, 5 s for its round trip), Npgsql's cancellation wait

@@ -21,11 +21,15 @@ namespace EventHub.Retention;
 /// </remarks>
 public sealed partial class ChangeLogRetention(
     NpgsqlDataSource dataSource,
+    Storage.PrimaryPools pools,
     IOptions<RetentionOptions> options,
     TimeProvider timeProvider,
     ILogger<ChangeLogRetention> logger) : BackgroundService
 {
     private const long RetentionLockKey = 0x45_76_48_75_62_52_65_74; // "EvHubRet"
+
+    /// <summary>The bound of a pass's first statement, seconds (see <see cref="PruneOnceAsync"/>).</summary>
+    internal const int FirstStatementTimeoutSeconds = 5;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -33,10 +37,14 @@ public sealed partial class ChangeLogRetention(
         if (!settings.Enabled) return;
         while (!stoppingToken.IsCancellationRequested)
         {
+            // A pass on a session the network lost without a reset waited for its command timeout
+            // (30 s), or for good in its fold (no timeout): it gives up when the hub finds its
+            // sessions lost, and the next pass runs on a new session (SilentConnectionLossTests).
+            using var pass = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, pools.SessionsLost);
             try
             {
                 long deleted;
-                do deleted = await PruneOnceAsync(stoppingToken);
+                do deleted = await PruneOnceAsync(pass.Token);
                 while (deleted >= settings.BatchSize);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -58,8 +66,13 @@ public sealed partial class ChangeLogRetention(
         var settings = options.Value;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        // The pass's first statement carries the transaction's BEGIN, whose answer Npgsql reads
+        // without honouring a cancellation (npgsql/npgsql#5191): on a session the network lost
+        // without a reset it waited for the command timeout, 30 s, whatever cancelled it. It is
+        // a lock that is taken at once or not at all, so a short bound of its own is no risk.
         if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
-                "SELECT pg_try_advisory_xact_lock(@key)", new { key = RetentionLockKey }, tx, cancellationToken: cancellationToken)))
+                "SELECT pg_try_advisory_xact_lock(@key)", new { key = RetentionLockKey }, tx,
+                commandTimeout: FirstStatementTimeoutSeconds, cancellationToken: cancellationToken)))
             return 0; // another node is pruning
 
         var cut = await connection.QueryFirstOrDefaultAsync<(long tick, string tx, long seq)?>(new CommandDefinition(RetentionCutSql.Text, new
