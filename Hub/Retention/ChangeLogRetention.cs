@@ -28,9 +28,6 @@ public sealed partial class ChangeLogRetention(
 {
     private const long RetentionLockKey = 0x45_76_48_75_62_52_65_74; // "EvHubRet"
 
-    /// <summary>The bound of a pass's first statement, seconds (see <see cref="PruneOnceAsync"/>).</summary>
-    internal const int FirstStatementTimeoutSeconds = 5;
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
@@ -66,13 +63,11 @@ public sealed partial class ChangeLogRetention(
         var settings = options.Value;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
-        // The pass's first statement carries the transaction's BEGIN, whose answer Npgsql reads
-        // without honouring a cancellation (npgsql/npgsql#5191): on a session the network lost
-        // without a reset it waited for the command timeout, 30 s, whatever cancelled it. It is
-        // a lock that is taken at once or not at all, so a short bound of its own is no risk.
+        // The transaction's first statement: a short bound of its own (HubDataSources says why), no
+        // risk for a lock that is taken at once or not at all.
         if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
                 "SELECT pg_try_advisory_xact_lock(@key)", new { key = RetentionLockKey }, tx,
-                commandTimeout: FirstStatementTimeoutSeconds, cancellationToken: cancellationToken)))
+                commandTimeout: Storage.HubDataSources.TransactionFirstStatementTimeoutSeconds, cancellationToken: cancellationToken)))
             return 0; // another node is pruning
 
         var cut = await connection.QueryFirstOrDefaultAsync<(long tick, string tx, long seq)?>(new CommandDefinition(RetentionCutSql.Text, new

@@ -142,22 +142,17 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
     }
 
     /// <summary>The read's transaction, its plan setting and its statement, up to its first answer.</summary>
-    /// <summary>The bound of a read's first statement, seconds (see <see cref="BeginAsync"/>).</summary>
-    internal const int FirstStatementTimeoutSeconds = 5;
-
     private static async Task<(NpgsqlTransaction Transaction, DbDataReader Reader)> BeginAsync(NpgsqlConnection connection,
         EventFilter filter, string sql, DynamicParameters parameters, CancellationToken cancellationToken)
     {
         var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, cancellationToken);
         try
         {
-            // The transaction's BEGIN goes ahead of the first statement, and Npgsql reads its answer
-            // without honouring a cancellation (npgsql/npgsql#5191): on a session the network lost
-            // without a reset, a state read waited for the command timeout (30 s) before its retry on
-            // a new session (PooledSessions), whatever cancelled it. So the first statement is a
-            // round trip of its own with a short bound: the plan's setting, or SELECT 1.
+            // The transaction's first statement is a round trip of its own with a short bound (the
+            // plan's setting, or SELECT 1; HubDataSources says why): on a lost session the read then
+            // runs again on a new one (PooledSessions) within seconds, not after the command timeout.
             await connection.ExecuteAsync(new CommandDefinition(PlanSetting(filter) ?? "SELECT 1", transaction: transaction,
-                commandTimeout: FirstStatementTimeoutSeconds, cancellationToken: cancellationToken));
+                commandTimeout: Storage.HubDataSources.TransactionFirstStatementTimeoutSeconds, cancellationToken: cancellationToken));
             var reader = await connection.ExecuteReaderAsync(new CommandDefinition(sql, parameters, transaction,
                 cancellationToken: cancellationToken), System.Data.CommandBehavior.SingleResult);
             return (transaction, reader);

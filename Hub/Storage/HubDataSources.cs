@@ -13,6 +13,15 @@ public static class HubDataSources
         "tcp_keepalives_idle=30", "tcp_keepalives_interval=10",
     ];
 
+    /// <summary>
+    /// The bound, seconds, of a transaction's first statement on the hub's sessions, where that
+    /// statement is quick by nature (a try-lock, a SET LOCAL, a SELECT 1). Npgsql sends the
+    /// transaction's BEGIN ahead of it and reads that answer without honouring a cancellation
+    /// (npgsql/npgsql#5191): on a session the network lost without a reset, the statement waited
+    /// for its command timeout (30 s) whatever cancelled it (SilentConnectionLossTests).
+    /// </summary>
+    public const int TransactionFirstStatementTimeoutSeconds = 5;
+
     /// <summary>Idle seconds before the first TCP keepalive probe, and seconds between probes.</summary>
     public static readonly (int Time, int Interval) TcpKeepAliveSeconds = (30, 10);
 
