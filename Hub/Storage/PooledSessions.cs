@@ -4,7 +4,7 @@ using Npgsql;
 namespace EventHub.Storage;
 
 /// <summary>
-/// Runs a read on a session of a pool, and once more on a new session when the first turns out to
+/// Runs a read on a session of a pool, and again on another session when the first turns out to
 /// have been closed by the server or the network while it sat in the pool: a database restart or
 /// failover, an administrator's <c>pg_terminate_backend</c>, a proxy's idle cut. Npgsql hands out
 /// an idle session without checking it, and the catch-up and tail pools keep theirs open on purpose
@@ -13,7 +13,7 @@ namespace EventHub.Storage;
 /// (<c>ClosedSessionTests</c>). The pool's other idle sessions were most likely closed with it:
 /// they are dropped too. Likewise when the hub finds the primary's sessions lost while the read
 /// waits (<see cref="PrimaryPools.SessionsLost"/>, <c>SilentConnectionLossTests</c>). For reads
-/// that give the same answer when repeated; a database that is down fails the second attempt as well.
+/// that give the same answer when repeated; a database that is down fails a new session's attempt as well.
 /// </summary>
 public static class PooledSessions
 {
@@ -63,16 +63,37 @@ public static class PooledSessions
                 throw;
             }
         }
-        source.Clear();
-        var fresh = await source.OpenConnectionAsync(cancellationToken);
-        try
+        // Again on another session until one answers. Npgsql skips a Clear while another runs:
+        // when several reads find their sessions closed at the same moment, a read whose Clear was
+        // skipped takes its next session from those the running Clear has not yet closed, another
+        // closed one (57P01 on the second session; PooledSessionsTests, ClosedSessionTests). Each
+        // such session is closed once it fails, so a pool hands out at most its size of them
+        // before the next is new: a new session that fails as well means the database does.
+        var attempts = MaxSessionsHandedOut(source) + 1;
+        for (var attempt = 2; ; attempt++)
         {
-            return (fresh, await start(fresh, cancellationToken));
+            source.Clear();
+            var next = await source.OpenConnectionAsync(cancellationToken);
+            try
+            {
+                return (next, await start(next, cancellationToken));
+            }
+            catch (NpgsqlException) when (next.State != ConnectionState.Open && !cancellationToken.IsCancellationRequested && attempt < attempts)
+            {
+                await next.DisposeAsync();
+            }
+            catch
+            {
+                await next.DisposeAsync();
+                throw;
+            }
         }
-        catch
-        {
-            await fresh.DisposeAsync();
-            throw;
-        }
+    }
+
+    /// <summary>How many sessions opened before now <paramref name="source"/> can hand out: its pool's size (read only on this rare path).</summary>
+    private static int MaxSessionsHandedOut(NpgsqlDataSource source)
+    {
+        var settings = new NpgsqlConnectionStringBuilder(source.ConnectionString);
+        return settings.Pooling ? settings.MaxPoolSize : 0;
     }
 }
