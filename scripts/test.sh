@@ -31,6 +31,8 @@ add_trx_counts() { # file
 
 log ".NET tests (xunit, real PostgreSQL, real Kestrel)"
 dotnet_status=0
+# The test hubs' logs, each line labelled with its test (Hub.Tests' HubTestLog); a failed test's are printed below.
+export EVENTHUB_TEST_LOG="$results/hub-tests.log"
 dotnet test "$root/EventHub.sln" --nologo -v q --logger "trx" --results-directory "$results/dotnet" \
   --logger "console;verbosity=minimal" || dotnet_status=1
 failed_before=$failed
@@ -52,6 +54,16 @@ if [ "$dotnet_status" != 0 ] && [ "$failed" = "$failed_before" ]; then
   failed=$((failed + 1))
 fi
 [ "$dotnet_status" != 0 ] && status=1
+if [ "$dotnet_status" != 0 ] && [ -s "$EVENTHUB_TEST_LOG" ]; then
+  # What the hub logged during each failed test (at most five tests, 80 lines each): CI keeps
+  # only this output, and the hub's side of a failure is often the only clue.
+  grep -ho '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$results"/dotnet/*.trx 2>/dev/null \
+    | sed -n 's/.* testName="\([^"(]*\).*/\1/p' | sort -u | head -5 | while read -r name; do
+      log "The hub's log during $name"
+      awk -v label="[$name]" 'index($0, label) { shown = 1; print; next } /^    / && shown { print; next } { shown = 0 }' \
+        "$EVENTHUB_TEST_LOG" | head -80 | cut -c1-400
+    done
+fi
 
 log "Packaging: dotnet pack and dotnet tool install of the eventhub tool"
 tool_out="$results/tool-summary.txt"

@@ -44,6 +44,7 @@ public sealed class HubServer : IAsyncDisposable
             builder.Configuration.AddInMemoryCollection(values);
             builder.Logging.ClearProviders();
             builder.Logging.AddFilter(_ => false);
+            HubTestLog.AddTo(builder.Logging);
         }, services);
         await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(60));
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
