@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace EventHub.Health;
 
@@ -6,6 +7,13 @@ namespace EventHub.Health;
 public static class HealthEndpoints
 {
     public const string ReadyTag = "ready";
+
+    /// <summary>
+    /// A ready check's status while the hub is still starting (its tail not started, its warm-up
+    /// running): <c>/readyz</c> answers 503 for it as for a failure, but the health check service
+    /// logs it as a Warning, not as an Error with each probe of every start.
+    /// </summary>
+    public const HealthStatus NotReadyYet = HealthStatus.Degraded;
 
     public static IServiceCollection AddEventHubHealth(this IServiceCollection services, IConfiguration configuration)
     {
@@ -20,6 +28,15 @@ public static class HealthEndpoints
     public static void MapEventHubHealth(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
-        endpoints.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) });
+        endpoints.MapHealthChecks("/readyz", new HealthCheckOptions
+        {
+            Predicate = c => c.Tags.Contains(ReadyTag),
+            ResultStatusCodes =
+            {
+                [HealthStatus.Healthy] = StatusCodes.Status200OK,
+                [NotReadyYet] = StatusCodes.Status503ServiceUnavailable,
+                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+            },
+        });
     }
 }

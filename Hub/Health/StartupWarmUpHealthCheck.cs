@@ -21,12 +21,12 @@ public sealed class StartupWarmUpHealthCheck(StartupCollection collection, Catch
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(Check(("the start-up collection", collection.ExecuteTask), ("the catch-up warm-up", warmUp.ExecuteTask)));
 
-    /// <summary>Unhealthy while any task has not ended (null: its service has not started yet).</summary>
+    /// <summary>Not ready (<see cref="HealthEndpoints.NotReadyYet"/>) while any task has not ended (null: its service has not started yet).</summary>
     internal static HealthCheckResult Check(params (string Name, Task? Task)[] work)
     {
         var pending = work.Where(w => w.Task is not { IsCompleted: true }).Select(w => w.Name).ToList();
         return pending.Count == 0
             ? HealthCheckResult.Healthy()
-            : HealthCheckResult.Unhealthy($"Warming up: {string.Join(" and ", pending)} has not ended yet.");
+            : new HealthCheckResult(HealthEndpoints.NotReadyYet, $"Warming up: {string.Join(" and ", pending)} has not ended yet.");
     }
 }

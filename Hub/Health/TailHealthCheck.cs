@@ -14,8 +14,8 @@ public sealed class TailHealthCheck(ChangeLogTail tail, IOptions<HealthOptions> 
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        if (!tail.Ready.IsCompleted)
-            return Task.FromResult(HealthCheckResult.Unhealthy("The change_log tail has not started yet."));
+        if (!tail.Ready.IsCompleted) // starting, not failing (HealthEndpoints.NotReadyYet)
+            return Task.FromResult(new HealthCheckResult(HealthEndpoints.NotReadyYet, "The change_log tail has not started yet."));
         if (!tail.IsHealthy)
             return Task.FromResult(HealthCheckResult.Unhealthy("The change_log tail cannot read the database."));
         // A read or a hand-off from this node's ticker: either brings the newest tick from the database.
