@@ -39,19 +39,32 @@ public static class PooledSessions
         Func<NpgsqlConnection, CancellationToken, Task<T>> start, CancellationToken cancellationToken,
         CancellationToken sessionsLost = default)
     {
-        var connection = await source.OpenConnectionAsync(cancellationToken);
-        using (var either = sessionsLost.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, sessionsLost) : null)
+        // Again on another session until one answers. Npgsql skips a Clear while another runs:
+        // when several reads find their sessions closed at the same moment, a read whose Clear was
+        // skipped takes its next session from those the running Clear has not yet closed, another
+        // closed one (57P01 on the second session; PooledSessionsTests, ClosedSessionTests). Each
+        // such session is closed once it fails, so a pool hands out at most its size of them
+        // before the next is new: a new session that fails as well means the database does.
+        int? attempts = null; // read on the first failure only
+        for (var attempt = 1; ; attempt++)
         {
+            if (attempt > 1) source.Clear();
+            var connection = await source.OpenConnectionAsync(cancellationToken);
+            // Only the first attempt gives up on a loss found meanwhile: later ones run on sessions
+            // opened after the pools were cleared.
+            using var either = attempt == 1 && sessionsLost.CanBeCanceled
+                ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, sessionsLost) : null;
             try
             {
                 return (connection, await start(connection, either?.Token ?? cancellationToken));
             }
-            catch (NpgsqlException) when (connection.State != ConnectionState.Open && !cancellationToken.IsCancellationRequested)
+            catch (NpgsqlException) when (connection.State != ConnectionState.Open && !cancellationToken.IsCancellationRequested
+                && attempt < (attempts ??= MaxSessionsHandedOut(source) + 1))
             {
                 // The session broke (Npgsql closes a connection whose session it lost; a query error leaves it open).
                 await connection.DisposeAsync();
             }
-            catch (Exception) when (sessionsLost.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            catch (Exception) when (either is not null && sessionsLost.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
                 // Given up because the hub found its sessions lost (the pools are cleared already):
                 // Npgsql's cancellation broke it, or the server cancelled the statement.
@@ -63,37 +76,12 @@ public static class PooledSessions
                 throw;
             }
         }
-        // Again on another session until one answers. Npgsql skips a Clear while another runs:
-        // when several reads find their sessions closed at the same moment, a read whose Clear was
-        // skipped takes its next session from those the running Clear has not yet closed, another
-        // closed one (57P01 on the second session; PooledSessionsTests, ClosedSessionTests). Each
-        // such session is closed once it fails, so a pool hands out at most its size of them
-        // before the next is new: a new session that fails as well means the database does.
-        var attempts = MaxSessionsHandedOut(source) + 1;
-        for (var attempt = 2; ; attempt++)
-        {
-            source.Clear();
-            var next = await source.OpenConnectionAsync(cancellationToken);
-            try
-            {
-                return (next, await start(next, cancellationToken));
-            }
-            catch (NpgsqlException) when (next.State != ConnectionState.Open && !cancellationToken.IsCancellationRequested && attempt < attempts)
-            {
-                await next.DisposeAsync();
-            }
-            catch
-            {
-                await next.DisposeAsync();
-                throw;
-            }
-        }
     }
 
-    /// <summary>How many sessions opened before now <paramref name="source"/> can hand out: its pool's size (read only on this rare path).</summary>
+    /// <summary>How many sessions opened before now <paramref name="source"/> can hand out: its pool's size, or the first attempt's own session.</summary>
     private static int MaxSessionsHandedOut(NpgsqlDataSource source)
     {
         var settings = new NpgsqlConnectionStringBuilder(source.ConnectionString);
-        return settings.Pooling ? settings.MaxPoolSize : 0;
+        return settings.Pooling ? settings.MaxPoolSize : 1;
     }
 }
