@@ -36,6 +36,8 @@ class Feed {
   /** How many times the stream opened (the first connection and every reconnection). */
   opens = 0;
   errors: string[] = [];
+  /** The stream's address (without the resume point), for a failure message. */
+  url = "";
   /** More about the client's state for a failure message. */
   diagnose: () => Promise<string> = async () => "";
   private readonly waiters = new Set<() => void>();
@@ -135,16 +137,47 @@ class Subject {
 
 let port = 0;
 let hub: HubProcess | undefined;
+/** Every hub process of this run (the killed one and its successor), for failure messages. */
+const hubs: HubProcess[] = [];
 // A short retry hint, so that clients that follow it (all of these) reconnect quickly.
 const startHub = async () => {
   hub = await HubProcess.start(port, { "ConnectionStrings:EventHub": connectionString(), "Sse:RetryHint": "00:00:00.200" });
+  hubs.push(hub);
 };
+
+/** The hubs' output, last lines of each, for a failure message. */
+function hubLogs(lines = 40): string {
+  return hubs.map((h, i) => `--- hub process ${i + 1} (last ${lines} lines) ---\n${h.log.trimEnd().split("\n").slice(-lines).join("\n")}`).join("\n");
+}
+
+/**
+ * What the hub itself serves to a client resuming where this one stands: the frames of the
+ * project a fresh request with the client's last event id reads within two seconds. Tells a hub
+ * that does not send from a client that does not read.
+ */
+async function hubSideResume(url: string, lastEventId: string, project: string): Promise<string> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), 2_000);
+  let text = "";
+  try {
+    const response = await fetch(url, { headers: { "Last-Event-ID": lastEventId }, signal: abort.signal });
+    const reader = response.body!.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+  } catch { /* the abort ends the read */ } finally { clearTimeout(timer); }
+  const ours = text.split("\n\n").filter((f) => f.includes(`"projectId":"${project}"`)).length;
+  return `a request resuming after ${lastEventId} read ${ours} events of the project in 2 s`;
+}
 let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
 const eventsUrl = (project: string) => `${hub!.url}/api/v1/events?project=${encodeURIComponent(project)}`;
 
 /** The `eventsource` npm package, with a listener per type. */
 async function npmEventSource(project: string): Promise<Client> {
   const feed = new Feed();
+  feed.url = eventsUrl(project);
   const es = new EventSource(`${eventsUrl(project)}&after=0`);
   es.addEventListener("open", () => feed.opened());
   es.addEventListener("error", (e) => feed.error(`error: ${e.message ?? ""} ${e.code ?? ""}`));
@@ -157,6 +190,7 @@ async function npmEventSource(project: string): Promise<Client> {
 /** @microsoft/fetch-event-source, reconnecting the documented way (throw from onclose, retry in onerror). */
 async function fetchEventSourceClient(project: string): Promise<Client> {
   const feed = new Feed();
+  feed.url = eventsUrl(project);
   const abort = new AbortController();
   const done = fetchEventSource(`${eventsUrl(project)}&after=0`, {
     fetch, signal: abort.signal, openWhenHidden: true,
@@ -206,8 +240,13 @@ async function openPage(): Promise<Page> {
 /** Chromium's native EventSource on `url` in the page, with a listener per type. */
 async function nativeEventSource(key: string, url: string): Promise<Client> {
   const feed = new Feed();
+  feed.url = url.replace(/&after=0$/, "");
   nativeFeeds.set(key, { feed, received: [] });
-  feed.diagnose = async () => `readyState in the page: ${await page!.evaluate(`window.__es[${JSON.stringify(key)}].readyState`).catch(String)}`;
+  feed.diagnose = async () => {
+    const { received } = nativeFeeds.get(key)!;
+    const readyState = await page!.evaluate(`window.__es[${JSON.stringify(key)}].readyState`).catch(String);
+    return `readyState in the page: ${readyState}; frames numbered by the page: ${received.length}, passed on in order: ${feed.frames.length}`;
+  };
   await page!.evaluate(`${pageScript}(${JSON.stringify({ key, url, types: [...eventTypes, ...signalTypes] })})`);
   return { feed, stop: async () => { await page!.evaluate(`window.__es[${JSON.stringify(key)}].close()`).catch(() => undefined); } };
 }
@@ -215,6 +254,7 @@ async function nativeEventSource(key: string, url: string): Promise<Client> {
 /** `curl -N` in curl-resume.sh; its output (complete frames only) parsed here. */
 async function curlLoop(project: string): Promise<Client> {
   const feed = new Feed();
+  feed.url = eventsUrl(project);
   const state = mkdtempSync(join(tmpdir(), "eventhub-curl-"));
   const script = join(dirname(fileURLToPath(import.meta.url)), "curl-resume.sh");
   const child: ChildProcess = spawn("bash", [script, eventsUrl(project), state, "300"], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
@@ -322,7 +362,17 @@ describe("third-party SSE clients read exactly the log across a hub killed (SIGK
     const logged = (await db().query<{ seq: string }>(
       "SELECT seq FROM change_log WHERE project_id = $1 ORDER BY eventhub_tick_of(tx_id), tx_id, seq", [s.project])).rows.map((r) => Number(r.seq));
     expect(logged).toHaveLength(s.written);
-    await feed.until(() => s.count >= logged.length, 30_000, () => `expected ${logged.length} events, got ${s.count}`);
+    await feed.until(() => s.count >= logged.length, 30_000, () => `expected ${logged.length} events, got ${s.count}`)
+      .catch(async (e: unknown) => {
+        const last = feed.frames.at(-1);
+        throw new Error([
+          e instanceof Error ? e.message : String(e),
+          await feed.diagnose(),
+          `last frame: ${last ? `${last.id} ${last.event}` : "none"}; signals: ${JSON.stringify(feed.signals())}`,
+          last ? await hubSideResume(feed.url, last.id, s.project) : "",
+          hubLogs(),
+        ].join("\n"));
+      });
     const events = feed.events(s.project);
     expect(events.map((e) => e.seq)).toEqual(logged); // exactly the log, in its order, none twice
     expect(events.every((e) => e.id !== "")).toBe(true);
