@@ -153,7 +153,7 @@ public static class EventHubApp
         services.AddSingleton<EventStreamSource>();
         services.AddSingleton<EventHub.Streaming.Policy.StreamPolicy>(); // authorize, limit, open: both transports
         services.AddEventsHub(configuration);
-        services.AddEventsHubErrorFilter(configuration);
+        services.AddEventsHubErrorFilter();
         services.AddEventHubForwardedHeaders(configuration);
 
         services.AddEventHubHealth(configuration);

@@ -16,14 +16,36 @@ namespace EventHub.Tests.SignalR;
 /// </summary>
 public sealed class DispatcherLogTests
 {
+    /// <summary>The logging configuration of each case.</summary>
+    public enum Logging
+    {
+        /// <summary>The hub's defaults.</summary>
+        Default,
+        /// <summary><c>Logging:LogLevel:&lt;dispatcher's category&gt;</c>: its Errors are back.</summary>
+        Named,
+        /// <summary>
+        /// Rules of the log's provider (<c>Logging:&lt;provider&gt;:LogLevel:Default</c>, as a
+        /// deployment sets <c>Logging:Console:LogLevel</c>): they win over every rule without a
+        /// provider, and had the dispatcher's Errors back although nothing named it.
+        /// </summary>
+        ProviderRules,
+    }
+
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task A_refused_call_and_a_stream_the_hubs_stop_ends_log_no_error_unless_configuration_names_the_dispatcher(bool named)
+    [InlineData(Logging.Default)]
+    [InlineData(Logging.Named)]
+    [InlineData(Logging.ProviderRules)]
+    public async Task A_refused_call_and_a_stream_the_hubs_stop_ends_log_no_error_unless_configuration_names_the_dispatcher(Logging logging)
     {
         await using var db = await TestDatabase.CreateAsync();
         var sink = new LogSink(); // takes every entry the hub's rules let through
-        var settings = named ? new Dictionary<string, string?> { [$"Logging:LogLevel:{ServerErrorHubFilterSetup.DispatcherCategory}"] = "Error" } : null;
+        var settings = logging switch
+        {
+            Logging.Named => new Dictionary<string, string?> { [$"Logging:LogLevel:{ServerErrorHubFilterSetup.DispatcherCategory}"] = "Error" },
+            Logging.ProviderRules => new Dictionary<string, string?> { [$"Logging:{typeof(LogSink).FullName}:LogLevel:Default"] = "Information" },
+            _ => null,
+        };
+        var named = logging == Logging.Named;
         await using var hub = await HubServer.StartAsync(db.ConnectionString, settings, services: s =>
         {
             s.AddSingleton<ILoggerProvider>(sink);
@@ -69,4 +91,37 @@ public sealed class DispatcherLogTests
         Assert.IsNotType<TimeoutException>(error);
         return error is System.Threading.Channels.ChannelClosedException closed ? closed.InnerException : error;
     }
+}
+
+/// <summary>Which rules <see cref="ServerErrorHubFilterSetup.SilenceDispatcher"/> adds to configuration's.</summary>
+public sealed class DispatcherLogRuleTests
+{
+    private const string Category = ServerErrorHubFilterSetup.DispatcherCategory;
+
+    private static List<(string? Provider, string? Category, LogLevel? Level)> Added(params LoggerFilterRule[] configured)
+    {
+        var options = new LoggerFilterOptions();
+        foreach (var rule in configured) options.Rules.Add(rule);
+        ServerErrorHubFilterSetup.SilenceDispatcher(options);
+        return options.Rules.Skip(configured.Length).Select(r => (r.ProviderName, r.CategoryName, r.LogLevel)).ToList();
+    }
+
+    [Fact]
+    public void Without_rules_one_rule_for_every_provider_drops_the_dispatchers_entries() =>
+        Assert.Equal([(null, Category, LogLevel.None)], Added());
+
+    [Fact]
+    public void Each_provider_with_rules_of_its_own_gets_the_rule_too_unless_its_rules_name_the_category() =>
+        Assert.Equal([(null, Category, LogLevel.None), ("Console", Category, LogLevel.None)], Added(
+            new LoggerFilterRule(null, "Microsoft.AspNetCore", LogLevel.Warning, null),
+            new LoggerFilterRule("Console", null, LogLevel.Information, null),
+            new LoggerFilterRule("Console", "Microsoft", LogLevel.Warning, null),
+            new LoggerFilterRule("OpenTelemetry", "Microsoft.AspNetCore.SignalR", LogLevel.Debug, null)));
+
+    [Theory]
+    [InlineData(Category)]
+    [InlineData("Microsoft.AspNetCore.SignalR")]
+    [InlineData("microsoft.aspnetcore.signalr.internal")]
+    public void Configuration_that_names_the_category_or_SignalRs_for_every_provider_keeps_them(string named) =>
+        Assert.Empty(Added(new LoggerFilterRule(null, named, LogLevel.Error, null), new LoggerFilterRule("Console", null, LogLevel.Information, null)));
 }

@@ -8,7 +8,10 @@ public static class ServerErrorHubFilterSetup
     /// <summary>The logging category of SignalR's hub dispatcher.</summary>
     public const string DispatcherCategory = "Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher";
 
-    public static IServiceCollection AddEventsHubErrorFilter(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>The shortest category that, named in configuration, counts as naming the dispatcher's.</summary>
+    private const string SignalRCategory = "Microsoft.AspNetCore.SignalR";
+
+    public static IServiceCollection AddEventsHubErrorFilter(this IServiceCollection services)
     {
         services.AddSingleton<ServerErrorHubFilter>();
         // After AddSignalR's own setup, which copies the global options into the hub's.
@@ -19,9 +22,26 @@ public static class ServerErrorHubFilterSetup
         // 1,000 errors a deploy). The filter logs each exception that is not a HubException
         // itself, so the dispatcher's two Errors (FailedInvokingHubMethod, FailedStreaming) tell
         // nothing more; its other messages are Debug and Trace. Configuration that names the
-        // category (Logging:LogLevel:<DispatcherCategory>) has it back.
-        if (configuration[$"Logging:LogLevel:{DispatcherCategory}"] is null)
-            services.Configure<LoggerFilterOptions>(o => o.Rules.Add(new LoggerFilterRule(null, DispatcherCategory, LogLevel.None, null)));
+        // category or SignalR's (Logging:LogLevel:<category>) has it back.
+        services.PostConfigure<LoggerFilterOptions>(SilenceDispatcher);
         return services;
+    }
+
+    /// <summary>
+    /// Adds a rule that drops the dispatcher's entries, unless configuration names its category
+    /// (or SignalR's), and one for each provider that has rules of its own and does not name it:
+    /// a provider's rules win over every rule without a provider, so
+    /// <c>Logging:Console:LogLevel:Default</c> alone had the dispatcher's Errors back on the
+    /// console. Post-configuration: the rules from configuration are in by then.
+    /// </summary>
+    internal static void SilenceDispatcher(LoggerFilterOptions options)
+    {
+        var rules = options.Rules.ToList();
+        static bool Names(LoggerFilterRule rule) => rule.CategoryName is { } category && category.Length >= SignalRCategory.Length
+            && DispatcherCategory.StartsWith(category, StringComparison.OrdinalIgnoreCase);
+        if (rules.Any(r => r.ProviderName is null && Names(r))) return; // named for every provider
+        foreach (var provider in rules.Select(r => r.ProviderName).Prepend(null).Distinct())
+            if (!rules.Any(r => r.ProviderName == provider && Names(r)))
+                options.Rules.Add(new LoggerFilterRule(provider, DispatcherCategory, LogLevel.None, null));
     }
 }
