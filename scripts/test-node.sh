@@ -64,6 +64,9 @@ fi
 
 log "vitest (unit, integration, browser, third-party clients)"
 rm -f "$results/vitest.json"
+# Each hub process the suites start writes its output here (test/support/HubProcess.ts).
+export EVENTHUB_TS_HUB_LOGS="$results/hubs"
+rm -rf "$EVENTHUB_TS_HUB_LOGS"
 (cd clients/typescript && npx vitest run --reporter=default --reporter=json --outputFile.json="$results/vitest.json") || status=1
 if [ ! -f "$results/vitest.json" ]; then echo "vitest wrote no results"; exit 1; fi
 read -r passed failed < <(node -e '
@@ -71,6 +74,17 @@ read -r passed failed < <(node -e '
   const failedSuites = (r.testResults || []).filter((s) => s.status === "failed" && (s.assertionResults || []).length === 0).length;
   console.log(r.numPassedTests, r.numFailedTests + failedSuites);' "$results/vitest.json")
 failed=$((failed + extra_failed))
+if [ "$failed" -gt 0 ] && [ -d "$EVENTHUB_TS_HUB_LOGS" ]; then
+  # CI keeps only this output: the hubs' warnings and errors (each with its indented lines; at
+  # most 60 lines a hub) are the hub's side of a failure.
+  for file in "$EVENTHUB_TS_HUB_LOGS"/*.log; do
+    [ -e "$file" ] || continue
+    problems=$(awk '/^(warn|fail|crit):/ { shown = 1; print; next } /^      / && shown { print; next } { shown = 0 }' "$file" | head -60 | cut -c1-400)
+    [ -n "$problems" ] || continue
+    log "Warnings and errors of $(head -1 "$file" | sed 's/^== //')"
+    printf '%s\n' "$problems"
+  done
+fi
 echo "$passed $failed" > "$summary"
 echo "TypeScript: $passed passed, $failed failed"
 [ "$failed" -gt 0 ] && status=1

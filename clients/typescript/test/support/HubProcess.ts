@@ -1,9 +1,10 @@
 // Starts and stops a real hub process (the built EventHub.Hub.dll) on a loopback port.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, type WriteStream } from "node:fs";
 import { createServer } from "node:net";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { expect } from "vitest";
 
 /** The repository's root. */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
@@ -28,9 +29,40 @@ export class HubProcess {
   private exited: Promise<number | null>;
 
   private constructor(private readonly child: ChildProcess, readonly url: string) {
-    child.stdout!.on("data", (d: Buffer) => { this.output += d.toString(); });
-    child.stderr!.on("data", (d: Buffer) => { this.output += d.toString(); });
-    this.exited = new Promise((ok) => child.once("exit", (code) => ok(code)));
+    const file = HubProcess.logFile(child, url);
+    const take = (d: Buffer) => {
+      const text = d.toString();
+      this.output += text;
+      file?.write(text);
+    };
+    child.stdout!.on("data", take);
+    child.stderr!.on("data", take);
+    this.exited = new Promise((ok) => child.once("exit", (code) => { file?.end(); ok(code); }));
+  }
+
+  /**
+   * A file of this hub process's output in the directory EVENTHUB_TS_HUB_LOGS names, if it names
+   * one: scripts/test-node.sh does, and prints the hubs' warnings and errors when a suite fails,
+   * so that a failure in CI shows the hub's side too, not only the client's.
+   */
+  private static logFile(child: ChildProcess, url: string): WriteStream | undefined {
+    const dir = process.env.EVENTHUB_TS_HUB_LOGS;
+    if (!dir) return undefined;
+    mkdirSync(dir, { recursive: true });
+    const file = createWriteStream(join(dir, `hub-${new URL(url).port}-${child.pid}.log`), { flags: "a" });
+    const by = HubProcess.startedBy();
+    file.write(`== hub ${url} (pid ${child.pid}) started at ${new Date().toISOString()} by ${by}\n`);
+    return file;
+  }
+
+  /** The test (or the suite's file, in a hook) that starts a hub: vitest's state, outside a test none. */
+  private static startedBy(): string {
+    try {
+      const { currentTestName, testPath } = expect.getState();
+      const file = testPath ? testPath.slice(testPath.indexOf("/test/") + 1) : undefined;
+      if (file) return currentTestName ? `${file} > ${currentTestName}` : file;
+    } catch { /* not in a test file: the global setup */ }
+    return "vitest's global setup";
   }
 
   /** Everything the process printed (for failure messages). */
