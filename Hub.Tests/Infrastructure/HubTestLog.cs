@@ -28,7 +28,9 @@ public sealed class HubTestLog(string test) : ILoggerProvider
     {
         if (File.Value is null) return;
         logging.AddProvider(new HubTestLog(CurrentTest.Value ?? "no test"));
-        logging.AddFilter<HubTestLog>(_ => true); // its own levels (IsEnabled), whatever the hub's rules
+        // Its own levels (IsEnabled), not the hub's rules; but for SignalR's dispatcher, which the hub
+        // silences for every provider with rules of its own (ServerErrorHubFilterSetup), as in production.
+        logging.AddFilter<HubTestLog>(_ => true);
     }
 
     public ILogger CreateLogger(string categoryName) => new Logger(File.Value!, test, categoryName,

@@ -36,14 +36,15 @@ class Feed {
   /** How many times the stream opened (the first connection and every reconnection). */
   opens = 0;
   errors: string[] = [];
-  /** The stream's address (without the resume point), for a failure message. */
-  url = "";
   /** More about the client's state for a failure message. */
   diagnose: () => Promise<string> = async () => "";
   private readonly waiters = new Set<() => void>();
 
   /** The events of each project (parsed once, as they arrive). */
   private readonly byProject = new Map<string, Array<Frame & { seq: number }>>();
+
+  /** `url`: the stream's address without the resume point (for a failure message). */
+  constructor(readonly url: string) {}
 
   push(frame: Frame): void {
     this.frames.push(frame);
@@ -176,9 +177,8 @@ const eventsUrl = (project: string) => `${hub!.url}/api/v1/events?project=${enco
 
 /** The `eventsource` npm package, with a listener per type. */
 async function npmEventSource(project: string): Promise<Client> {
-  const feed = new Feed();
-  feed.url = eventsUrl(project);
-  const es = new EventSource(`${eventsUrl(project)}&after=0`);
+  const feed = new Feed(eventsUrl(project));
+  const es = new EventSource(`${feed.url}&after=0`);
   es.addEventListener("open", () => feed.opened());
   es.addEventListener("error", (e) => feed.error(`error: ${e.message ?? ""} ${e.code ?? ""}`));
   for (const type of [...eventTypes, ...signalTypes]) {
@@ -189,10 +189,9 @@ async function npmEventSource(project: string): Promise<Client> {
 
 /** @microsoft/fetch-event-source, reconnecting the documented way (throw from onclose, retry in onerror). */
 async function fetchEventSourceClient(project: string): Promise<Client> {
-  const feed = new Feed();
-  feed.url = eventsUrl(project);
+  const feed = new Feed(eventsUrl(project));
   const abort = new AbortController();
-  const done = fetchEventSource(`${eventsUrl(project)}&after=0`, {
+  const done = fetchEventSource(`${feed.url}&after=0`, {
     fetch, signal: abort.signal, openWhenHidden: true,
     onopen: async (response) => {
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
@@ -239,8 +238,7 @@ async function openPage(): Promise<Page> {
 
 /** Chromium's native EventSource on `url` in the page, with a listener per type. */
 async function nativeEventSource(key: string, url: string): Promise<Client> {
-  const feed = new Feed();
-  feed.url = url.replace(/&after=0$/, "");
+  const feed = new Feed(url.replace(/&after=0$/, ""));
   nativeFeeds.set(key, { feed, received: [] });
   feed.diagnose = async () => {
     const { received } = nativeFeeds.get(key)!;
@@ -253,11 +251,10 @@ async function nativeEventSource(key: string, url: string): Promise<Client> {
 
 /** `curl -N` in curl-resume.sh; its output (complete frames only) parsed here. */
 async function curlLoop(project: string): Promise<Client> {
-  const feed = new Feed();
-  feed.url = eventsUrl(project);
+  const feed = new Feed(eventsUrl(project));
   const state = mkdtempSync(join(tmpdir(), "eventhub-curl-"));
   const script = join(dirname(fileURLToPath(import.meta.url)), "curl-resume.sh");
-  const child: ChildProcess = spawn("bash", [script, eventsUrl(project), state, "300"], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child: ChildProcess = spawn("bash", [script, feed.url, state, "300"], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
   child.stderr!.on("data", (d: Buffer) => feed.error(d.toString().trim()));
   let pending = "";
   child.stdout!.on("data", (d: Buffer) => {
