@@ -33,7 +33,12 @@ public static class EventHubApp
     public static async Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null,
         Action<IServiceCollection>? overrideServices = null, CancellationToken cancellationToken = default)
     {
-        var builder = WebApplication.CreateBuilder(NormalizeArgs(args));
+        var hostArgs = NormalizeArgs(args);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = hostArgs,
+            ContentRootPath = HubContentRoot.Choose(hostArgs),
+        });
         configure?.Invoke(builder);
         // The host's settings, from the "HostOptions" section too (docs/deploy.md names
         // HostOptions:ShutdownTimeout; the host itself reads only root keys such as

@@ -94,14 +94,16 @@ public sealed class HubProcess : IAsyncDisposable
     /// <param name="connectionString">The database (every node of a multi-node test gets the same one).</param>
     /// <param name="port">The loopback port.</param>
     /// <param name="settings">Further configuration as environment variables (<c>Stream__PollInterval</c>), applied last.</param>
-    public static async Task<HubProcess> StartAsync(string connectionString, int port, IReadOnlyDictionary<string, string>? settings = null)
+    /// <param name="workingDirectory">The process's working directory (the repository's <c>Hub</c> folder, as <c>dotnet run --project Hub</c> runs it).</param>
+    public static async Task<HubProcess> StartAsync(string connectionString, int port, IReadOnlyDictionary<string, string>? settings = null,
+        string? workingDirectory = null)
     {
         var dll = HubDll;
         if (!File.Exists(dll)) throw new InvalidOperationException($"{dll} is missing: build the solution first.");
         var info = new ProcessStartInfo("dotnet")
         {
             ArgumentList = { dll },
-            WorkingDirectory = Path.Combine(RepoRoot, "Hub"),
+            WorkingDirectory = workingDirectory ?? Path.Combine(RepoRoot, "Hub"),
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
