@@ -1,23 +1,40 @@
+using System.Globalization;
 using Dapper;
 using EventHub.Retention;
+using EventHub.Storage;
 using EventHub.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
 
 namespace EventHub.Tests.Resilience;
 
 /// <summary>
 /// Retention's cut stops a prune pass after <c>BatchSize</c> rows of the log's order: exactly the
 /// batch's last row, across ticks of every size and ticks whose rows came from transactions that
-/// were open across earlier ticks (the ended part of a batch).
+/// were open across earlier ticks (the ended part of a batch), or the wanted position if that comes
+/// first.
 /// </summary>
 public sealed class RetentionCutTests
 {
     [Fact]
     public async Task The_cut_is_the_batchs_last_row_in_log_order_or_the_wanted_position_if_that_comes_first()
     {
-        await using var db = await TestDatabase.CreateAsync();
-        await using var c = await db.DataSource.OpenConnectionAsync();
+        // A cluster of its own, so that the test decides the transaction ids: the long transaction's
+        // has one digit fewer than the writers' after it in the same tick (999 and 1006, say). The
+        // cut's last ORDER BY compared them as text, where '1006' comes before '999', and cut past
+        // the batch's end or the wanted position; this test's own order did the same, and it failed
+        // only when the shared cluster's ids happened to cross a power of ten inside that tick.
+        await using var cluster = await PrivateCluster.CreateAsync("retention-cut");
+        await using var admin = new NpgsqlConnection(cluster.Postgres.AdminConnectionString);
+        await admin.OpenAsync();
+        await admin.ExecuteAsync("ALTER SYSTEM SET autovacuum = off; SELECT pg_reload_conf()"); // no other transaction takes an id
+        await using var dataSource = NpgsqlDataSource.Create(cluster.ConnectionString);
+        await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync();
+        await using var c = await dataSource.OpenConnectionAsync();
+        var boundary = await TakeIdsUpToBelowAPowerOfTenAsync(c);
+
         const string insert = "INSERT INTO change_log (project_id, event_type, payload) SELECT 'p', 'x', '{}' FROM generate_series(1, @n)";
-        await using (var longConnection = await db.DataSource.OpenConnectionAsync())
+        await using (var longConnection = await dataSource.OpenConnectionAsync())
         {
             await using var open = await longConnection.BeginTransactionAsync();
             await longConnection.ExecuteAsync(insert, new { n = 3 }, open); // lands in a later tick's ended part
@@ -33,41 +50,53 @@ public sealed class RetentionCutTests
             await c.ExecuteAsync(insert, new { n });
             await c.ExecuteAsync("SELECT eventhub_make_tick()");
         }
+        // The log's order: (tick, tx_id, seq), with tx_id compared as a number.
         var order = (await c.QueryAsync<(long tick, string tx, long seq)>(
-            "SELECT eventhub_tick_of(tx_id), tx_id::text, seq FROM change_log ORDER BY 1, tx_id, seq")).ToList();
+            "SELECT eventhub_tick_of(r.tx_id), r.tx_id::text, r.seq FROM change_log r ORDER BY 1, r.tx_id, r.seq")).ToList();
         Assert.Equal(19, order.Count);
-        // maxEvents 0: every row is beyond the size limit, so the wanted position is the newest row's.
-        var newest = order.Single(r => r.seq == order.Max(o => o.seq));
+        static (long, ulong, long) Key((long tick, string tx, long seq) r) => (r.tick, ulong.Parse(r.tx, CultureInfo.InvariantCulture), r.seq);
+        // The premise: one tick holds the long transaction's rows below the power of ten and rows above it.
+        Assert.Contains(order.GroupBy(r => r.tick), t => t.Min(r => Key(r).Item2) < boundary && t.Max(r => Key(r).Item2) >= boundary);
 
-        foreach (var batch in new[] { 1, 2, 3, 4, 5, 7, 8, 10, 13, 18, 19, 20, 1000 })
+        // maxEvents N: the size limit keeps the N newest rows by seq, so the wanted position is the
+        // (N+1)-th newest row by seq, placed in its tick.
+        var newestFirst = order.OrderByDescending(r => r.seq).ToList();
+        foreach (var maxEvents in Enumerable.Range(0, order.Count))
         {
-            var cut = await c.QuerySingleAsync<(long tick, string tx, long seq)>(RetentionCutSql.Text,
-                new { maxAge = (TimeSpan?)null, maxEvents = (long?)0, batch });
-            var batchEnd = order[Math.Min(batch, order.Count) - 1];
-            var expected = new[] { batchEnd, newest }.MinBy(r => (r.tick, ulong.Parse(r.tx, System.Globalization.CultureInfo.InvariantCulture), r.seq));
-            if (expected != cut)
-                Assert.Fail($"batch {batch}: cut {cut}, expected {expected}\n{await DescribeAsync(c, order)}");
+            var wanted = newestFirst[maxEvents];
+            foreach (var batch in new[] { 1, 2, 3, 4, 5, 7, 8, 10, 13, 18, 19, 20, 1000 })
+            {
+                var cut = await c.QuerySingleAsync<(long tick, string tx, long seq)>(RetentionCutSql.Text,
+                    new { maxAge = (TimeSpan?)null, maxEvents = (long?)maxEvents, batch });
+                var batchEnd = order[Math.Min(batch, order.Count) - 1];
+                var expected = new[] { batchEnd, wanted }.MinBy(Key);
+                Assert.True(expected == cut,
+                    $"maxEvents {maxEvents}, batch {batch}: cut {cut}, expected {expected}; the log's order: {string.Join(", ", order)}");
+            }
         }
     }
 
     /// <summary>
-    /// The ticks and the rows as the test and the cut each place them: the two disagreed once in a
-    /// full run (the cut put the long transaction's rows in the tick whose ended list names it, the
-    /// test's eventhub_tick_of did not), not reproduced since; the next failure says which is wrong.
+    /// Takes transaction ids (each in a transaction of its own) until the next one to be given out is
+    /// the last below a power of ten (999, or 9,999 when the cluster is past 990): returns that power.
     /// </summary>
-    private static async Task<string> DescribeAsync(Npgsql.NpgsqlConnection c, List<(long tick, string tx, long seq)> order)
+    private static async Task<ulong> TakeIdsUpToBelowAPowerOfTenAsync(NpgsqlConnection c)
     {
-        var ticks = await c.QueryAsync<string>("""
-            SELECT format('tick %s: lo %s hi %s xmin %s xip %s ended %s', tick_id, lo, hi, pg_snapshot_xmin(snap),
-                          (SELECT array_agg(x) FROM pg_snapshot_xip(snap) AS x), ended)
-            FROM eventhub_tick ORDER BY tick_id
+        var current = ulong.Parse(await c.QuerySingleAsync<string>("SELECT pg_current_xact_id()::text"), CultureInfo.InvariantCulture);
+        var boundary = 1000UL;
+        while (boundary < current + 10) boundary *= 10;
+        // One statement, its own transactions: each pass of the loop takes an id and commits it.
+        await c.ExecuteAsync("SET synchronous_commit = off");
+        await c.ExecuteAsync($$"""
+            DO $$
+            BEGIN
+                WHILE pg_current_xact_id() < '{{boundary - 2}}'::xid8 LOOP
+                    COMMIT;
+                END LOOP;
+                COMMIT;
+            END $$
             """);
-        var rows = await c.QueryAsync<string>("""
-            SELECT format('seq %s tx %s tick_of %s, ended in tick %s, first seen by tick %s', r.seq, r.tx_id, eventhub_tick_of(r.tx_id),
-                          (SELECT min(t.tick_id) FROM eventhub_tick t WHERE r.tx_id = ANY (t.ended)),
-                          (SELECT min(t.tick_id) FROM eventhub_tick t WHERE pg_visible_in_snapshot(r.tx_id, t.snap)))
-            FROM change_log r ORDER BY r.seq
-            """);
-        return $"the test's order: {string.Join(", ", order)}\n{string.Join("\n", ticks)}\n{string.Join("\n", rows)}";
+        await c.ExecuteAsync("RESET synchronous_commit");
+        return boundary;
     }
 }

@@ -163,7 +163,7 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
         foreach (var offset in new[] { 0, 50_000, 90_000, 99_999 })
         {
             var (x, s) = await c.QuerySingleAsync<(string, long)>(
-                "SELECT tx_id::text, seq FROM change_log WHERE payload ->> 'id' LIKE 's%' ORDER BY tx_id, seq OFFSET @offset LIMIT 1", new { offset });
+                "SELECT c.tx_id::text, c.seq FROM change_log c WHERE c.payload ->> 'id' LIKE 's%' ORDER BY c.tx_id, c.seq OFFSET @offset LIMIT 1", new { offset });
             foreach (var (filter, args) in new (EventFilter, Dictionary<string, object>)[]
             {
                 (EventFilter.All, new() { ["tick"] = tick, ["x"] = x, ["s"] = s, ["limit"] = Limit }),
