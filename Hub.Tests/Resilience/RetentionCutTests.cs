@@ -74,6 +74,22 @@ public sealed class RetentionCutTests
                     $"maxEvents {maxEvents}, batch {batch}: cut {cut}, expected {expected}; the log's order: {string.Join(", ", order)}");
             }
         }
+
+        // MaxAge: the wanted position is all of the newest tick made before the age, (tick, the
+        // largest xid, the largest seq); here the tick that straddles the power of ten.
+        var straddling = order.GroupBy(r => r.tick).Single(t => t.Min(r => Key(r).Item2) < boundary && t.Max(r => Key(r).Item2) >= boundary).Key;
+        await c.ExecuteAsync("""
+            UPDATE eventhub_tick SET created_at = CASE WHEN tick_id <= @straddling THEN now() - interval '1 hour' + tick_id * interval '1 second'
+                                                       ELSE now() END
+            """, new { straddling });
+        var allOfIt = (straddling, ulong.MaxValue.ToString(CultureInfo.InvariantCulture), long.MaxValue);
+        foreach (var batch in new[] { 1, 7, 8, 9, 10, 13, 15, 16, 1000 })
+        {
+            var cut = await c.QuerySingleAsync<(long tick, string tx, long seq)>(RetentionCutSql.Text,
+                new { maxAge = (TimeSpan?)TimeSpan.FromMinutes(30), maxEvents = (long?)null, batch });
+            var expected = new[] { order[Math.Min(batch, order.Count) - 1], allOfIt }.MinBy(Key);
+            Assert.True(expected == cut, $"maxAge, batch {batch}: cut {cut}, expected {expected}; the log's order: {string.Join(", ", order)}");
+        }
     }
 
     /// <summary>
