@@ -52,8 +52,9 @@ public static class RetentionCutSql
             CROSS JOIN LATERAL (SELECT u.tx_id, u.seq FROM ({TickRows("@batch - w.before")}) u
                 ORDER BY u.tx_id, u.seq OFFSET greatest(least(w.rows, @batch - w.before) - 1, 0) LIMIT 1) r)
         -- c.tx_id, not tx_id: a bare name in ORDER BY is the output column, here tx_id::text, whose
-        -- order is not the log's ('1006' sorts before '999': the cut went past the wanted position
-        -- or the batch's end whenever both lay in one tick across a power of ten; RetentionCutTests).
+        -- order is not the log's ('1006' sorts before '999', and by_age's '18446744073709551615'
+        -- before most ids: the cut went past the batch's end or the wanted position whenever both
+        -- lay in one tick; RetentionCutTests).
         SELECT c.tick_id, c.tx_id::text, c.seq FROM (
             SELECT * FROM wanted
             UNION ALL SELECT * FROM batch_end WHERE EXISTS (SELECT 1 FROM wanted)
