@@ -28,11 +28,18 @@ public sealed class PooledSessionsTests(ITestOutputHelper output)
         {
             var sessions = await Task.WhenAll(Enumerable.Range(0, poolSize).Select(_ => source.OpenConnectionAsync().AsTask()));
             foreach (var session in sessions) await session.DisposeAsync(); // idle in the pool
-            var closed = await admin.ExecuteScalarAsync<int>("""
-                SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity
+            // Every session is signalled first, then the round waits for them all to be gone:
+            // pg_terminate_backend(pid, timeout) waits in steps of 100 ms, one session after
+            // another (4 s a round for 40).
+            var closed = (await admin.QueryAsync<int>("""
+                SELECT pid FROM pg_stat_activity
                 WHERE datname = current_database() AND application_name = @Pool AND state = 'idle'
-                """, new { Pool });
-            Assert.Equal(poolSize, closed);
+                """, new { Pool })).ToArray();
+            Assert.Equal(poolSize, closed.Length);
+            Assert.Equal(poolSize, await admin.ExecuteScalarAsync<int>(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM unnest(@closed) AS pid", new { closed }));
+            await TaskTimeouts.UntilAsync(async () => await admin.ExecuteScalarAsync<bool>(
+                "SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE pid = ANY(@closed))", new { closed }), because: "the closed sessions ended");
 
             var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var reads = Enumerable.Range(0, readers).Select(_ => Task.Run(async () =>
