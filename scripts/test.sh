@@ -33,7 +33,11 @@ log ".NET tests (xunit, real PostgreSQL, real Kestrel)"
 dotnet_status=0
 # The test hubs' logs, each line labelled with its test (Hub.Tests' HubTestLog); a failed test's are printed below.
 export EVENTHUB_TEST_LOG="$results/hub-tests.log"
+# A test that runs 10 minutes has hung (the longest take about 1.5): VSTest then stops its test
+# host and names the test, so a hang fails the run in minutes instead of using up CI's time
+# without a summary line.
 dotnet test "$root/EventHub.sln" --nologo -v q --logger "trx" --results-directory "$results/dotnet" \
+  --blame-hang-timeout 10m --blame-hang-dump-type none \
   --logger "console;verbosity=minimal" || dotnet_status=1
 failed_before=$failed
 trx_count=0
@@ -50,7 +54,7 @@ if [ "$trx_count" -lt "$test_projects" ]; then
   failed=$((failed + test_projects - trx_count))
 fi
 if [ "$dotnet_status" != 0 ] && [ "$failed" = "$failed_before" ]; then
-  echo "dotnet test failed, and no failed test was counted"
+  echo "dotnet test failed, and no failed test was counted (a build error, or a test host that crashed or hung: see above)"
   failed=$((failed + 1))
 fi
 [ "$dotnet_status" != 0 ] && status=1
