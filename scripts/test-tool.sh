@@ -17,9 +17,10 @@ check() { # name, command...
 pack() { dotnet pack EventHub.sln -c Release -o "$work/packages" --nologo -v q >"$work/pack.log" 2>&1 \
   && ls "$work/packages"/EventHub.Client.*.nupkg "$work/packages"/EventHub.Cli.*.nupkg >/dev/null; }
 install() { dotnet tool install --tool-path "$work/tools" --add-source "$work/packages" EventHub.Cli >"$work/install.log" 2>&1; }
-help_works() { "$work/tools/eventhub" tail --help >"$work/help.txt" 2>&1 && grep -q -- "--project" "$work/help.txt"; }
+help_works() { timeout 60 "$work/tools/eventhub" tail --help >"$work/help.txt" 2>&1 && grep -q -- "--project" "$work/help.txt"; }
 unreachable() {
-  "$work/tools/eventhub" tail --url http://127.0.0.1:9 --after 0 >"$work/out.txt" 2>"$work/err.txt"
+  # Bounded: a tool that kept retrying would fail here (124), not hang the run.
+  timeout 60 "$work/tools/eventhub" tail --url http://127.0.0.1:9 --after 0 >"$work/out.txt" 2>"$work/err.txt"
   local code=$?
   [ "$code" = 1 ] && [ "$(wc -l <"$work/err.txt")" = 1 ] && ! grep -q "   at " "$work/err.txt"
 }
