@@ -10,9 +10,9 @@ namespace EventHub.Tests.SignalR;
 
 /// <summary>
 /// SignalR's dispatcher logged every HubException a call or a stream ended with as an Error with
-/// its stack: each refused request, and every SignalR stream the hub ended at its stop. They are
-/// the hub's answers, not server failures, which the hub's filter logs itself
-/// (ServerErrorHubFilterSetup).
+/// its stack: each refused request, and every SignalR stream the hub ended at its stop; its
+/// connection handler did the same for each connection a connection limit refused. They are the
+/// hub's answers, not server failures, which the hub's filter logs itself (ServerErrorHubFilterSetup).
 /// </summary>
 public sealed class DispatcherLogTests
 {
@@ -21,7 +21,7 @@ public sealed class DispatcherLogTests
     {
         /// <summary>The hub's defaults.</summary>
         Default,
-        /// <summary><c>Logging:LogLevel:&lt;dispatcher's category&gt;</c>: its Errors are back.</summary>
+        /// <summary><c>Logging:LogLevel:&lt;category&gt;</c> for the dispatcher and the connection handler: their Errors are back.</summary>
         Named,
         /// <summary>
         /// Rules of the log's provider (<c>Logging:&lt;provider&gt;:LogLevel:Default</c>, as a
@@ -35,16 +35,21 @@ public sealed class DispatcherLogTests
     [InlineData(Logging.Default)]
     [InlineData(Logging.Named)]
     [InlineData(Logging.ProviderRules)]
-    public async Task A_refused_call_and_a_stream_the_hubs_stop_ends_log_no_error_unless_configuration_names_the_dispatcher(Logging logging)
+    public async Task A_refused_call_a_refused_connection_and_a_stream_the_hubs_stop_ends_log_no_error_unless_configuration_names_the_category(Logging logging)
     {
         await using var db = await TestDatabase.CreateAsync();
         var sink = new LogSink(); // takes every entry the hub's rules let through
         var settings = logging switch
         {
-            Logging.Named => new Dictionary<string, string?> { [$"Logging:LogLevel:{ServerErrorHubFilterSetup.DispatcherCategory}"] = "Error" },
+            Logging.Named => new Dictionary<string, string?>
+            {
+                [$"Logging:LogLevel:{ServerErrorHubFilterSetup.DispatcherCategory}"] = "Error",
+                [$"Logging:LogLevel:{ServerErrorHubFilterSetup.ConnectionHandlerCategory}"] = "Error",
+            },
             Logging.ProviderRules => new Dictionary<string, string?> { [$"Logging:{typeof(LogSink).FullName}:LogLevel:Default"] = "Information" },
-            _ => null,
+            _ => [],
         };
+        settings["Limits:MaxConnectionsPerAddress"] = "1"; // the test's client's connection, then a refused one
         var named = logging == Logging.Named;
         await using var hub = await HubServer.StartAsync(db.ConnectionString, settings, services: s =>
         {
@@ -67,6 +72,9 @@ public sealed class DispatcherLogTests
             new StreamEventsRequest { After = await ForeignLog.OffsetAsync() }).WithTimeout());
         Assert.Contains("offset_from_another_log", Assert.IsType<HubException>(reset).Message);
 
+        // A connection past the limit: OnConnectedAsync's HubException closes it, naming the limit.
+        Assert.Contains("too_many_connections_per_address", await EventHub.Tests.Auth.LimitsAndCorsTests.ConnectAndWaitForCloseAsync(hub.BaseAddress));
+
         // A stream the hub's stop ends: with "the server ended this stream" (a HubException), or
         // by the connection's close when that comes first.
         var stream = await client.Connection.StreamAsChannelAsync<ChangeEvent>(EventHubMethods.StreamEvents,
@@ -78,10 +86,20 @@ public sealed class DispatcherLogTests
 
         var errors = sink.Entries.Where(e => e.Category == ServerErrorHubFilterSetup.DispatcherCategory && e.Level >= LogLevel.Error)
             .Select(e => e.EventId.Name).ToList();
+        var connectionErrors = sink.Entries.Where(e => e.Category == ServerErrorHubFilterSetup.ConnectionHandlerCategory && e.Level >= LogLevel.Error)
+            .Select(e => e.EventId.Name).ToList();
         if (named)
+        {
             Assert.Equal(2, errors.Count(e => e == "FailedInvokingHubMethod")); // and FailedStreaming when the stop's HubException came first
+            Assert.Equal(["ErrorDispatchingHubEvent"], connectionErrors);
+        }
         else
+        {
             Assert.Empty(errors);
+            Assert.Empty(connectionErrors);
+        }
+        // The hub's own record of the refusal (StreamPolicy, 4310), whatever the configuration.
+        Assert.Contains(sink.Entries, e => e.EventId.Id == 4310 && e.Message.Contains("too_many_connections_per_address", StringComparison.Ordinal));
     }
 
     /// <summary>What a stream ended with (the client's channel wraps it).</summary>
@@ -93,7 +111,7 @@ public sealed class DispatcherLogTests
     }
 }
 
-/// <summary>Which rules <see cref="ServerErrorHubFilterSetup.SilenceDispatcher"/> adds to configuration's.</summary>
+/// <summary>Which rules <see cref="ServerErrorHubFilterSetup.Silence"/> adds to configuration's.</summary>
 public sealed class DispatcherLogRuleTests
 {
     private const string Category = ServerErrorHubFilterSetup.DispatcherCategory;
@@ -102,7 +120,7 @@ public sealed class DispatcherLogRuleTests
     {
         var options = new LoggerFilterOptions();
         foreach (var rule in configured) options.Rules.Add(rule);
-        ServerErrorHubFilterSetup.SilenceDispatcher(options);
+        ServerErrorHubFilterSetup.Silence(options, Category);
         return options.Rules.Skip(configured.Length).Select(r => (r.ProviderName, r.CategoryName, r.LogLevel)).ToList();
     }
 
@@ -124,4 +142,14 @@ public sealed class DispatcherLogRuleTests
     [InlineData("microsoft.aspnetcore.signalr.internal")]
     public void Configuration_that_names_the_category_or_SignalRs_for_every_provider_keeps_them(string named) =>
         Assert.Empty(Added(new LoggerFilterRule(null, named, LogLevel.Error, null), new LoggerFilterRule("Console", null, LogLevel.Information, null)));
+
+    [Fact]
+    public void Naming_the_dispatchers_namespace_keeps_its_entries_and_not_the_connection_handlers()
+    {
+        var options = new LoggerFilterOptions();
+        options.Rules.Add(new LoggerFilterRule(null, "Microsoft.AspNetCore.SignalR.Internal", LogLevel.Error, null));
+        foreach (var category in ServerErrorHubFilterSetup.SilencedCategories) ServerErrorHubFilterSetup.Silence(options, category);
+        Assert.Equal([(null, ServerErrorHubFilterSetup.ConnectionHandlerCategory, LogLevel.None)],
+            options.Rules.Skip(1).Select(r => (r.ProviderName, r.CategoryName, r.LogLevel)).ToList());
+    }
 }

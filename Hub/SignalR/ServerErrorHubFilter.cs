@@ -6,7 +6,8 @@ namespace EventHub.SignalR;
 /// No server exception's text reaches a hub client: every exception from a hub method, from
 /// <c>OnConnectedAsync</c>, or from a stream a hub method returned, that is not a
 /// <see cref="HubException"/> (the hub's own, readable errors) becomes a generic HubException,
-/// and the original is logged.
+/// and the original is logged; so is a failure of <c>OnDisconnectedAsync</c>. SignalR's own logs
+/// of these are silenced by default (<see cref="ServerErrorHubFilterSetup"/>): this is their record.
 /// </summary>
 /// <remarks>
 /// The hub runs with <c>EnableDetailedErrors</c> (EventsHubSetup), so that a call SignalR cannot
@@ -55,6 +56,23 @@ public sealed partial class ServerErrorHubFilter(ILogger<ServerErrorHubFilter> l
         {
             Log(e, "OnConnectedAsync", context.Context.ConnectionId);
             throw new HubException(ConnectFailed);
+        }
+    }
+
+    /// <summary>
+    /// Logs a failure of <c>OnDisconnectedAsync</c> and lets it go on to SignalR, which has nobody
+    /// to tell: its own log of it is silenced (ServerErrorHubFilterSetup), so this is the record.
+    /// </summary>
+    public async Task OnDisconnectedAsync(HubLifetimeContext context, Exception? exception, Func<HubLifetimeContext, Exception?, Task> next)
+    {
+        try
+        {
+            await next(context, exception);
+        }
+        catch (Exception e)
+        {
+            Log(e, "OnDisconnectedAsync", context.Context.ConnectionId);
+            throw;
         }
     }
 
