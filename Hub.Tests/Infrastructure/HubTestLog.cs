@@ -28,8 +28,9 @@ public sealed class HubTestLog(string test) : ILoggerProvider
     {
         if (File.Value is null) return;
         logging.AddProvider(new HubTestLog(CurrentTest.Value ?? "no test"));
-        // Its own levels (IsEnabled), not the hub's rules; but for SignalR's dispatcher, which the hub
-        // silences for every provider with rules of its own (ServerErrorHubFilterSetup), as in production.
+        // Its own levels (IsEnabled), not the hub's rules; but for SignalR's dispatcher and connection
+        // handler, which the hub silences for every provider with rules of its own
+        // (ServerErrorHubFilterSetup.SilencedCategories), as in production.
         logging.AddFilter<HubTestLog>(_ => true);
     }
 

@@ -16,11 +16,9 @@ public sealed class ServerErrorHubFilterTests
     {
         var sink = new LogSink();
         using var loggers = LoggerFactory.Create(b => b.AddProvider(sink));
-        var filter = new ServerErrorHubFilter(loggers.CreateLogger<ServerErrorHubFilter>());
         var failure = new InvalidOperationException("the groups could not be left");
 
-        var thrown = await Assert.ThrowsAsync<InvalidOperationException>(() => filter.OnDisconnectedAsync(
-            new HubLifetimeContext(new Caller("c-1"), EmptyServices.Instance, new NoHub()), null, (_, _) => Task.FromException(failure)));
+        var thrown = await Assert.ThrowsAsync<InvalidOperationException>(() => DisconnectAsync(loggers, "c-1", Task.FromException(failure)));
 
         Assert.Same(failure, thrown);
         var entry = Assert.Single(sink.Entries, e => e.EventId.Id == 9002);
@@ -33,10 +31,14 @@ public sealed class ServerErrorHubFilterTests
     {
         var sink = new LogSink();
         using var loggers = LoggerFactory.Create(b => b.AddProvider(sink));
-        var filter = new ServerErrorHubFilter(loggers.CreateLogger<ServerErrorHubFilter>());
-        await filter.OnDisconnectedAsync(new HubLifetimeContext(new Caller("c-2"), EmptyServices.Instance, new NoHub()), null, (_, _) => Task.CompletedTask);
+        await DisconnectAsync(loggers, "c-2", Task.CompletedTask);
         Assert.Empty(sink.Entries);
     }
+
+    /// <summary>The filter's OnDisconnectedAsync for connection <paramref name="connectionId"/>, the hub's own ending as <paramref name="hubEnds"/>.</summary>
+    private static Task DisconnectAsync(ILoggerFactory loggers, string connectionId, Task hubEnds) =>
+        new ServerErrorHubFilter(loggers.CreateLogger<ServerErrorHubFilter>()).OnDisconnectedAsync(
+            new HubLifetimeContext(new Caller(connectionId), EmptyServices.Instance, new NoHub()), null, (_, _) => hubEnds);
 
     private sealed class NoHub : Hub;
 
