@@ -143,8 +143,11 @@ public static class EventHubApp
             sp.GetRequiredService<PrimaryPools>()));
         AddReplicaReads(services, configuration, connectionString);
         services.AddSingleton<IEventFanout, ProjectFanout>();
-        services.AddSingleton(sp => new RecentEventsWindow(
-            Math.Max(1, sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<StreamOptions>>().Value.RecentEventsWindowSize)));
+        services.AddSingleton(sp =>
+        {
+            var stream = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<StreamOptions>>().Value;
+            return new RecentEventsWindow(Math.Max(1, stream.RecentEventsWindowSize), stream.RecentEventsWindowPayloadBytes);
+        });
         services.AddSingleton<ChangeLogTail>();
         services.AddHostedService(sp => sp.GetRequiredService<ChangeLogTail>());
         services.AddOptions<StartupCollectionOptions>().Bind(configuration.GetSection(StartupCollectionOptions.Section));

@@ -72,7 +72,7 @@ public sealed class CatchUpBoundTests
 
         public ValueTask<string> GetEpochAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult("test");
         public Task<long> GetHeadTickAsync(CancellationToken cancellationToken = default) => Task.FromResult(1L);
-        public Task<RecentRows> ReadLastAsync(long throughTick, int count, CancellationToken cancellationToken = default) =>
+        public Task<RecentRows> ReadLastAsync(long throughTick, int count, long maxPayloadBytes, CancellationToken cancellationToken = default) =>
             Task.FromResult(new RecentRows([], LogPosition.Start));
         public Task<OffsetLookup> LookUpAsync(ParsedOffset offset, CancellationToken cancellationToken = default) => throw new NotSupportedException();
         public Task<long> TickNowAsync(CancellationToken cancellationToken = default) => throw new NotSupportedException();

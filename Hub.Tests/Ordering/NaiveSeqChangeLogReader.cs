@@ -35,7 +35,7 @@ internal sealed class NaiveSeqChangeLogReader(NpgsqlDataSource dataSource) : ICh
     /// <summary>Tick 0: the tail starts before every row (the ordering tests start on an empty log).</summary>
     public Task<long> GetHeadTickAsync(CancellationToken cancellationToken = default) => Task.FromResult(0L);
 
-    public Task<RecentRows> ReadLastAsync(long throughTick, int count, CancellationToken cancellationToken = default) =>
+    public Task<RecentRows> ReadLastAsync(long throughTick, int count, long maxPayloadBytes, CancellationToken cancellationToken = default) =>
         Task.FromResult(new RecentRows([], LogPosition.Start));
 
     public Task<OffsetLookup> LookUpAsync(ParsedOffset offset, CancellationToken cancellationToken = default) => throw new NotSupportedException();

@@ -57,4 +57,30 @@ public sealed class ReconnectStormTests
         Assert.Equal(Enumerable.Range(1, 30).Select(i => $"ao-{i}"), frames.Select(f => f.Payload.GetProperty("id").GetString()));
         Assert.True(hub.Get<RecentEventsWindow>().Misses >= 1);
     }
+
+    [Fact]
+    public async Task Past_the_window_payload_bound_a_client_is_served_from_the_log_and_inside_it_from_memory()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        for (var i = 1; i <= 30; i++) await db.Writer.SessionAsync("ao", i);
+        // session_created's payload is ~60 bytes: the window holds about the last ten, well
+        // under its count (the default, 20,000).
+        await using var hub = await HubServer.StartAsync(db.ConnectionString,
+            new Dictionary<string, string?> { ["Stream:RecentEventsWindowPayloadBytes"] = "600" });
+        using (var http = new HttpClient { BaseAddress = hub.BaseAddress })
+            await http.GetStringAsync("/api/v1/events/head").WithTimeout();
+        var window = hub.Get<RecentEventsWindow>();
+        Assert.InRange(window.PayloadBytes, 1, 600);
+        Assert.InRange(window.Count, 5, 15);
+
+        List<SseFrame> all;
+        await using (var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "after=0"))
+            all = await sse.ReadEventsAsync(30);
+        Assert.Equal(Enumerable.Range(1, 30).Select(i => $"ao-{i}"), all.Select(f => f.Payload.GetProperty("id").GetString()));
+        Assert.Equal(1, window.Misses);
+
+        await using (var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao", lastEventId: all[27].Id))
+            Assert.Equal(all.Skip(28).Select(f => f.Id), (await sse.ReadEventsAsync(2)).Select(f => f.Id));
+        Assert.Equal(1, window.Misses);
+    }
 }

@@ -35,9 +35,9 @@ public sealed class ChangeLogTailTests
         private int _windowLoads;
         public int WindowLoads => Volatile.Read(ref _windowLoads);
 
-        public override Task<RecentRows> ReadLastAsync(long throughTick, int count, CancellationToken cancellationToken = default) =>
+        public override Task<RecentRows> ReadLastAsync(long throughTick, int count, long maxPayloadBytes, CancellationToken cancellationToken = default) =>
             Interlocked.Increment(ref _windowLoads) == 1
                 ? Task.FromException<RecentRows>(new TimeoutException("The database did not answer (test)."))
-                : Inner.ReadLastAsync(throughTick, count, cancellationToken);
+                : Inner.ReadLastAsync(throughTick, count, maxPayloadBytes, cancellationToken);
     }
 }

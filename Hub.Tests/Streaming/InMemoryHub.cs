@@ -24,7 +24,7 @@ internal sealed class InMemoryHub : IAsyncDisposable
         var settings = new StreamOptions { PollInterval = TimeSpan.FromSeconds(5) };
         configure?.Invoke(settings);
         var options = Options.Create(settings);
-        Window = new RecentEventsWindow(Math.Max(1, settings.RecentEventsWindowSize));
+        Window = new RecentEventsWindow(Math.Max(1, settings.RecentEventsWindowSize), settings.RecentEventsWindowPayloadBytes);
         Tail = new ChangeLogTail(reader, Wakeup, Fanout, Window, options, TimeProvider.System, NullLogger<ChangeLogTail>.Instance);
         Source = new EventStreamSource(reader, Fanout, Window, Tail, new StreamRequestValidator(options), options, TimeProvider.System);
     }

@@ -82,6 +82,7 @@ public static class OptionsValidation
             Check(o.MaxTypes > 0, nameof(o.MaxTypes), "a number of types");
             Check(o.MaxProjectIdLength > 0, nameof(o.MaxProjectIdLength), "a number of characters");
             Check(o.MaxTypeLength > 0, nameof(o.MaxTypeLength), "a number of characters");
+            Check(o.RecentEventsWindowPayloadBytes > 0, nameof(o.RecentEventsWindowPayloadBytes), "a number of bytes");
             if (o.RecentEventsWindowSize < 0)
                 failures.Add($"{StreamOptions.Section}:{nameof(o.RecentEventsWindowSize)} must not be negative (0 turns the window off).");
             return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -134,20 +134,46 @@ public sealed class ChangeLogReader : IChangeLogReader
     public Task<long> GetHeadTickAsync(CancellationToken cancellationToken = default) =>
         PooledSessions.RunAsync(_dataSource, HeadTickSql.ReadAsync, cancellationToken, SessionsLostOf(_dataSource));
 
-    public async Task<RecentRows> ReadLastAsync(long throughTick, int count, CancellationToken cancellationToken = default)
+    public async Task<RecentRows> ReadLastAsync(long throughTick, int count, long maxPayloadBytes, CancellationToken cancellationToken = default)
     {
         var epoch = await GetEpochAsync(cancellationToken);
-        var rows = await PooledSessions.RunAsync(_dataSource, (connection, token) => BufferedRows.QueryAsync<Row>(connection, new CommandDefinition(RecentRowsSql.Text,
-            new { tick = throughTick, limit = count }, cancellationToken: token)), cancellationToken, SessionsLostOf(_dataSource));
-        var header = rows[0];
-        var events = rows.Where(r => r.tx is not null).Select(r => ToEvent(epoch, r)).Reverse().ToList();
-        var pruned = Pruned(header);
-        // Every row after the oldest one returned, if the limit cut the read; else every row of
+        return await PooledSessions.RunAsync(_dataSource, (connection, token) => ReadLastAsync(connection, epoch, throughTick, count, maxPayloadBytes, token),
+            cancellationToken, SessionsLostOf(_dataSource));
+    }
+
+    private async Task<RecentRows> ReadLastAsync(NpgsqlConnection connection, string epoch, long throughTick, int count, long maxPayloadBytes,
+        CancellationToken cancellationToken)
+    {
+        // Rows come newest first and become events as they arrive: the read keeps what the
+        // window will hold, not the count's worth of large payloads (read whole, 20,000 rows of
+        // 10 KB grew the hub to 0.8-1.0 GiB resident). Leaving early makes Npgsql skip the rest of
+        // the result on the wire; the statement is unchanged, and its LIMIT still bounds that.
+        Row? header = null;
+        LogEvent? stoppedAt = null;
+        var newestFirst = new List<LogEvent>();
+        long bytes = 0;
+        await foreach (var r in BufferedRows.StreamAsync<Row>(connection,
+            new CommandDefinition(RecentRowsSql.Text, new { tick = throughTick, limit = count }, cancellationToken: cancellationToken)))
+        {
+            header ??= r;
+            if (r.tx is null) continue;
+            var e = ToEvent(epoch, r);
+            bytes += e.PayloadSize;
+            if (newestFirst.Count + 1 >= count || bytes > maxPayloadBytes)
+            {
+                stoppedAt = e;
+                break;
+            }
+            newestFirst.Add(e);
+        }
+        newestFirst.Reverse();
+        // Every row after the one the read stopped at, if a bound stopped it; else every row of
         // the ticks examined, if the tick limit cut it; else the whole log (what retention left).
-        LogPosition coveredFrom = events.Count >= count ? events[0].Position
-            : header.ticks >= count && header.first_tick is { } first ? LogPosition.EndOf(first - 1)
+        // The header comes on every row, and on one row of nulls when nothing matched.
+        LogPosition coveredFrom = stoppedAt is not null ? stoppedAt.Position
+            : header!.ticks >= count && header.first_tick is { } first ? LogPosition.EndOf(first - 1)
             : LogPosition.Start;
-        return new RecentRows(events.Count >= count ? events.Skip(1).ToList() : events, LogPosition.Max(coveredFrom, pruned));
+        return new RecentRows(newestFirst, LogPosition.Max(coveredFrom, Pruned(header!)));
     }
 
     public Task<OffsetLookup> LookUpAsync(ParsedOffset offset, CancellationToken cancellationToken = default) =>

@@ -12,8 +12,8 @@ public abstract class DelegatingChangeLogReader(IChangeLogReader inner) : IChang
     public virtual Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default) =>
         Inner.ReadAsync(after, filter, limit, cancellationToken);
     public virtual Task<long> GetHeadTickAsync(CancellationToken cancellationToken = default) => Inner.GetHeadTickAsync(cancellationToken);
-    public virtual Task<RecentRows> ReadLastAsync(long throughTick, int count, CancellationToken cancellationToken = default) =>
-        Inner.ReadLastAsync(throughTick, count, cancellationToken);
+    public virtual Task<RecentRows> ReadLastAsync(long throughTick, int count, long maxPayloadBytes, CancellationToken cancellationToken = default) =>
+        Inner.ReadLastAsync(throughTick, count, maxPayloadBytes, cancellationToken);
     public virtual Task<OffsetLookup> LookUpAsync(ParsedOffset offset, CancellationToken cancellationToken = default) =>
         Inner.LookUpAsync(offset, cancellationToken);
     public virtual Task<long> TickNowAsync(CancellationToken cancellationToken = default) => Inner.TickNowAsync(cancellationToken);

@@ -26,11 +26,14 @@ public interface IChangeLogReader
     Task<long> GetHeadTickAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// The last <paramref name="count"/> rows up to the end of tick <paramref name="throughTick"/>,
-    /// in position order, and the position after which they are every row (to fill the
-    /// recent-events window at start-up).
+    /// The newest rows up to the end of tick <paramref name="throughTick"/>, in position order, and
+    /// the position after which they are every row (to fill the recent-events window at start-up).
+    /// The read goes back at most <paramref name="count"/> rows, and stops early at the row that
+    /// takes their payloads (<see cref="LogEvent.PayloadSize"/>) past
+    /// <paramref name="maxPayloadBytes"/>: the row it stops at is not returned, and is where
+    /// coverage starts.
     /// </summary>
-    Task<RecentRows> ReadLastAsync(long throughTick, int count, CancellationToken cancellationToken = default);
+    Task<RecentRows> ReadLastAsync(long throughTick, int count, long maxPayloadBytes, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Where an offset's event is: its full position, or why there is none (pruned by retention,

@@ -76,15 +76,20 @@ public sealed class InMemoryChangeLog(string epoch = "0000e0e0e0", bool tickOnCo
         lock (_gate) return Task.FromResult(_tick);
     }
 
-    public Task<RecentRows> ReadLastAsync(long throughTick, int count, CancellationToken cancellationToken = default)
+    public Task<RecentRows> ReadLastAsync(long throughTick, int count, long maxPayloadBytes, CancellationToken cancellationToken = default)
     {
         lock (_gate)
         {
-            var upTo = _rows.Where(e => e.Position.Tick <= throughTick).ToList();
-            var last = upTo.TakeLast(count).ToList();
-            return Task.FromResult(last.Count >= count
-                ? new RecentRows(last.Skip(1).ToList(), last[0].Position)
-                : new RecentRows(last, LogPosition.Start));
+            var newestFirst = new List<LogEvent>();
+            long bytes = 0;
+            foreach (var e in _rows.Where(e => e.Position.Tick <= throughTick).Reverse())
+            {
+                bytes += e.PayloadSize;
+                if (newestFirst.Count + 1 >= count || bytes > maxPayloadBytes)
+                    return Task.FromResult(new RecentRows(Enumerable.Reverse(newestFirst).ToList(), e.Position));
+                newestFirst.Add(e);
+            }
+            return Task.FromResult(new RecentRows(Enumerable.Reverse(newestFirst).ToList(), LogPosition.Start));
         }
     }
 

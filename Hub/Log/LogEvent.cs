@@ -58,6 +58,7 @@ public sealed class LogEvent
         Type = type;
         CreatedAt = createdAt.ToUniversalTime();
         _payloadSource = payloadSource;
+        PayloadSize = payloadSource is byte[] utf8 ? utf8.Length : Encoding.UTF8.GetByteCount((string)payloadSource);
     }
 
     public LogPosition Position { get; }
@@ -68,6 +69,13 @@ public sealed class LogEvent
     public string? SessionId { get; }
     public string Type { get; }
     public DateTimeOffset CreatedAt { get; }
+
+    /// <summary>
+    /// The payload's size in UTF-8 bytes as it was read (jsonb's text form), what the
+    /// recent-events window counts against its byte bound. The event holds it about twice once
+    /// encoded (its JSON, and SignalR's MessagePack form when a SignalR client takes it).
+    /// </summary>
+    public int PayloadSize { get; }
 
     /// <summary>
     /// The payload object as compact UTF-8 JSON: the trigger's JSON without whitespace outside

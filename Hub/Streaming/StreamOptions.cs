@@ -49,6 +49,15 @@ public sealed class StreamOptions
     /// </summary>
     public int RecentEventsWindowSize { get; set; } = 20_000;
 
+    /// <summary>
+    /// The most payload bytes the recent-events window holds (payloads as read, jsonb's text
+    /// form), so that large payloads do not make <see cref="RecentEventsWindowSize"/> events
+    /// gigabytes: the window drops its oldest events past either bound. An event in memory holds
+    /// its payload about twice (its JSON; SignalR's MessagePack form) plus ~0.6-1 KB. The
+    /// contract's payloads are a few hundred bytes, so by default the count binds first.
+    /// </summary>
+    public long RecentEventsWindowPayloadBytes { get; set; } = 32 * 1024 * 1024;
+
     /// <summary>Most projects in one request.</summary>
     public int MaxProjects { get; set; } = 100;
 

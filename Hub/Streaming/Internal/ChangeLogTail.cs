@@ -252,7 +252,7 @@ public sealed partial class ChangeLogTail(
             window.Initialize(LogPosition.EndOf(headTick), [], LogPosition.EndOf(headTick));
             return;
         }
-        var recent = await reader.ReadLastAsync(headTick, size + 1, cancellationToken);
+        var recent = await reader.ReadLastAsync(headTick, size + 1, options.Value.RecentEventsWindowPayloadBytes, cancellationToken);
         window.Initialize(recent.CoveredFrom, recent.Events, LogPosition.EndOf(headTick));
     }
 

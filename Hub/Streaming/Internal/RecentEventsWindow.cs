@@ -14,22 +14,31 @@ namespace EventHub.Streaming.Internal;
 /// than that is refused, and the caller reads the log instead. The tail adds an event (and moves
 /// the head to a tick's end) here before publishing it, so the window's head is never behind the
 /// fan-out's. It also maps a seq to its position, so an offset inside it resolves without a query.
+/// It is bounded twice: by a number of events and by the sum of their payloads' sizes, so that a
+/// log of large payloads (a future event family that carries a document) does not hold the
+/// count's worth of them; an event larger than the byte bound on its own is evicted at once.
 /// </remarks>
 public sealed class RecentEventsWindow
 {
     private readonly Lock _gate = new();
     private readonly LogEvent[] _ring;
     private readonly Dictionary<long, LogPosition> _bySeq = [];
+    private readonly long _maxPayloadBytes;
     private int _start;
     private int _count;
+    private long _payloadBytes;
     private bool _initialized;
     private long _hits;
     private long _misses;
 
-    public RecentEventsWindow(int capacity)
+    /// <param name="capacity">The most events the window holds.</param>
+    /// <param name="maxPayloadBytes">The most payload bytes (<see cref="LogEvent.PayloadSize"/>) the window holds.</param>
+    public RecentEventsWindow(int capacity, long maxPayloadBytes = long.MaxValue)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPayloadBytes, 1);
         _ring = new LogEvent[capacity];
+        _maxPayloadBytes = maxPayloadBytes;
     }
 
     /// <summary>The window holds every event after this position.</summary>
@@ -40,6 +49,8 @@ public sealed class RecentEventsWindow
     private LogPosition _head;
 
     public int Count { get { lock (_gate) return _count; } }
+    /// <summary>The sum of the held events' payload sizes, at most the byte bound.</summary>
+    public long PayloadBytes { get { lock (_gate) return _payloadBytes; } }
     /// <summary>Catch-up reads served from memory.</summary>
     public long Hits => Interlocked.Read(ref _hits);
     /// <summary>Catch-up reads that started before the window and went to the log.</summary>
@@ -56,7 +67,8 @@ public sealed class RecentEventsWindow
         lock (_gate)
         {
             CoveredFrom = coveredFrom;
-            foreach (var e in recent.TakeLast(_ring.Length)) AddLocked(e);
+            // Every one is added: the bounds evict the oldest and move the coverage past them.
+            foreach (var e in recent) AddLocked(e);
             _head = LogPosition.Max(head, _head);
             _initialized = true;
         }
@@ -83,22 +95,24 @@ public sealed class RecentEventsWindow
 
     private void AddLocked(LogEvent e)
     {
-        {
-            _bySeq[e.Seq] = e.Position;
-            _head = LogPosition.Max(e.Position, _head);
-            if (_count == _ring.Length)
-            {
-                CoveredFrom = _ring[_start].Position;
-                _bySeq.Remove(_ring[_start].Seq);
-                _ring[_start] = e;
-                _start = (_start + 1) % _ring.Length;
-            }
-            else
-            {
-                _ring[(_start + _count) % _ring.Length] = e;
-                _count++;
-            }
-        }
+        _head = LogPosition.Max(e.Position, _head);
+        if (_count == _ring.Length) EvictOldestLocked();
+        _ring[(_start + _count) % _ring.Length] = e;
+        _count++;
+        _bySeq[e.Seq] = e.Position;
+        _payloadBytes += e.PayloadSize;
+        while (_payloadBytes > _maxPayloadBytes) EvictOldestLocked();
+    }
+
+    private void EvictOldestLocked()
+    {
+        var oldest = _ring[_start];
+        CoveredFrom = oldest.Position;
+        _bySeq.Remove(oldest.Seq);
+        _payloadBytes -= oldest.PayloadSize;
+        _ring[_start] = null!;
+        _start = (_start + 1) % _ring.Length;
+        _count--;
     }
 
     /// <summary>

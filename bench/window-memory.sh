@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# What the recent-events window costs in memory on a log of large payloads, for two builds of the
+# hub in one run (docs/design.md, "Recent-events window"). A private PostgreSQL in a temp dir gets
+# ROWS events of ~BYTES-byte payloads (100 per transaction); each build then starts on it (the
+# window's start-up load), serves one SSE client every event from the start, and is measured:
+# resident memory, and the GC heap after a full collection (dotnet-gcdump, installed from NuGet
+# into the temp dir). Builds alternate, ROUNDS times.
+#
+#   bash bench/window-memory.sh REF [ROWS] [BYTES] [ROUNDS]   # REF's hub against this tree's
+#
+# Writes nothing; paste the output into bench/results.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+ref=$1; rows=${2:-20000}; bytes=${3:-10000}; rounds=${4:-2}
+pg=/usr/lib/postgresql/15/bin
+work=$(mktemp -d /tmp/eventhub-bench-XXXXXX)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+hub_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cleanup() {
+  [ -f "$work/hub.pid" ] && kill "$(cat "$work/hub.pid")" 2>/dev/null || true
+  runuser -u postgres -- "$pg/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
+  git -C "$root" worktree remove --force "$work/src" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+commit=$(git rev-parse --short "$ref^{commit}")
+git worktree add --detach "$work/src" "$commit" >/dev/null 2>&1
+dotnet build -c Release --nologo -v q "$work/src/Hub/EventHub.Hub.csproj" -o "$work/old" >/dev/null
+dotnet build -c Release --nologo -v q Hub/EventHub.Hub.csproj -o "$work/new" >/dev/null
+dotnet tool install --tool-path "$work/tools" dotnet-gcdump --version 10.0.750501 >/dev/null
+
+chown postgres "$work"
+runuser -u postgres -- "$pg/initdb" -A trust -D "$work/data" >/dev/null
+runuser -u postgres -- "$pg/pg_ctl" -D "$work/data" -o "-p $port -k $work" -l "$work/pg.log" -w start >/dev/null
+psql="$pg/psql -h 127.0.0.1 -p $port -U postgres -X -q -d bench"
+$pg/psql -h 127.0.0.1 -p $port -U postgres -X -q -c "CREATE DATABASE bench"
+connection="Host=127.0.0.1;Port=$port;Username=postgres;Database=bench"
+
+start_hub() { # DIR NAME: starts the hub, waits for /readyz
+  ConnectionStrings__EventHub="$connection" Urls="http://127.0.0.1:$hub_port" \
+    dotnet "$1/EventHub.Hub.dll" > "$work/$2.log" 2>&1 &
+  echo $! > "$work/hub.pid"
+  for _ in $(seq 1 240); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$hub_port/readyz")" = 200 ] && return 0
+    sleep 0.5
+  done
+  echo "$2: not ready" >&2; return 1
+}
+stop_hub() { kill -TERM "$(cat "$work/hub.pid")"; while kill -0 "$(cat "$work/hub.pid")" 2>/dev/null; do sleep 0.2; done; rm -f "$work/hub.pid"; }
+
+# The schema comes from the first start; the events are written while no hub runs and ticked by the next.
+start_hub "$work/new" migrate && stop_hub
+repeat=$(( (bytes - 20) / 32 ))
+for _ in $(seq 1 $((rows / 100))); do
+  echo "INSERT INTO change_log (project_id, event_type, payload) SELECT 'ao', 'doc_updated', jsonb_build_object('id', g, 'body', repeat(md5(g::text), $repeat)) FROM generate_series(1, 100) g;"
+done | $psql
+echo "log: $($psql -Atc "SELECT count(*) || ' events, payloads of ' || avg(octet_length(payload::text))::int || ' bytes' FROM change_log")"
+echo "old = $commit, new = this tree ($(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ', modified'))"
+
+for round in $(seq 1 "$rounds"); do
+  for build in old new; do
+    begin=$(date +%s.%N)
+    start_hub "$work/$build" "$build-$round"
+    ready=$(python3 -c "import time; print(f'{time.time() - $begin:.1f}')")
+    pid=$(cat "$work/hub.pid")
+    served=$(timeout 120 curl -sN "http://127.0.0.1:$hub_port/api/v1/events?after=0" | grep -m "$rows" -c '^id:' || true)
+    rss=$(awk '/VmRSS/ {print int($2/1024)}' "/proc/$pid/status")
+    "$work/tools/dotnet-gcdump" collect -p "$pid" -o "$work/$build-$round.gcdump" >/dev/null 2>&1
+    heap=$("$work/tools/dotnet-gcdump" report "$work/$build-$round.gcdump" 2>/dev/null | awk '/GC Heap bytes/ {gsub(",", "", $1); print int($1/1048576)}')
+    stop_hub
+    echo "round $round $build: ready ${ready} s, served $served events, resident ${rss} MiB, GC heap ${heap} MiB after a full collection"
+  done
+done
