@@ -2,9 +2,12 @@
 # What the recent-events window costs in memory on a log of large payloads, for two builds of the
 # hub in one run (docs/design.md, "Recent-events window"). A private PostgreSQL in a temp dir gets
 # ROWS events of ~BYTES-byte payloads (100 per transaction); each build then starts on it (the
-# window's start-up load), serves one SSE client every event from the start, and is measured:
+# window's start-up load), serves one SSE client every event from the start (timed), and is measured:
 # resident memory, and the GC heap after a full collection (dotnet-gcdump, installed from NuGet
-# into the temp dir). Builds alternate, ROUNDS times.
+# into the temp dir). Builds alternate, ROUNDS times. Then this tree's hub, with its catch-up pages
+# aimed at 4 MiB of payload (the default) and at 1 GB (pages of 1,000 rows, as before), serves 8
+# SSE clients every event from the start at once (the window holds one event, so they read the
+# log): the time until the last has them all and the peak resident memory, alternating, ROUNDS times.
 #
 #   bash bench/window-memory.sh REF [ROWS] [BYTES] [ROUNDS]   # REF's hub against this tree's
 #
@@ -38,15 +41,16 @@ psql="$pg/psql -h 127.0.0.1 -p $port -U postgres -X -q -d bench"
 $pg/psql -h 127.0.0.1 -p $port -U postgres -X -q -c "CREATE DATABASE bench"
 connection="Host=127.0.0.1;Port=$port;Username=postgres;Database=bench"
 
-start_hub() { # DIR NAME: starts the hub, waits for /readyz
-  ConnectionStrings__EventHub="$connection" Urls="http://127.0.0.1:$hub_port" \
-    dotnet "$1/EventHub.Hub.dll" > "$work/$2.log" 2>&1 &
+start_hub() { # DIR NAME [SETTING=VALUE...]: starts the hub, waits for /readyz
+  local dir=$1 name=$2; shift 2
+  env ConnectionStrings__EventHub="$connection" Urls="http://127.0.0.1:$hub_port" "$@" \
+    dotnet "$dir/EventHub.Hub.dll" > "$work/$name.log" 2>&1 &
   echo $! > "$work/hub.pid"
   for _ in $(seq 1 240); do
     [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$hub_port/readyz")" = 200 ] && return 0
     sleep 0.5
   done
-  echo "$2: not ready" >&2; return 1
+  echo "$name: not ready" >&2; return 1
 }
 stop_hub() { kill -TERM "$(cat "$work/hub.pid")"; while kill -0 "$(cat "$work/hub.pid")" 2>/dev/null; do sleep 0.2; done; rm -f "$work/hub.pid"; }
 
@@ -65,11 +69,48 @@ for round in $(seq 1 "$rounds"); do
     start_hub "$work/$build" "$build-$round"
     ready=$(python3 -c "import time; print(f'{time.time() - $begin:.1f}')")
     pid=$(cat "$work/hub.pid")
-    served=$(timeout 120 curl -sN "http://127.0.0.1:$hub_port/api/v1/events?after=0" | grep -m "$rows" -c '^id:' || true)
+    begin=$(date +%s.%N)
+    # The stream does not end: curl is stopped once grep has counted every event (else it would
+    # notice only at the next keep-alive, up to 15 s later).
+    served=$( (timeout 120 curl -sN "http://127.0.0.1:$hub_port/api/v1/events?after=0" & echo $! > "$work/curl.pid"; wait) \
+      | { grep -m "$rows" -c '^id:' || true; kill "$(cat "$work/curl.pid")" 2>/dev/null || true; })
+    took=$(python3 -c "import time; print(f'{time.time() - $begin:.1f}')")
     rss=$(awk '/VmRSS/ {print int($2/1024)}' "/proc/$pid/status")
     "$work/tools/dotnet-gcdump" collect -p "$pid" -o "$work/$build-$round.gcdump" >/dev/null 2>&1
     heap=$("$work/tools/dotnet-gcdump" report "$work/$build-$round.gcdump" 2>/dev/null | awk '/GC Heap bytes/ {gsub(",", "", $1); print int($1/1048576)}')
     stop_hub
-    echo "round $round $build: ready ${ready} s, served $served events, resident ${rss} MiB, GC heap ${heap} MiB after a full collection"
+    echo "round $round $build: ready ${ready} s, served $served events in ${took} s, resident ${rss} MiB, GC heap ${heap} MiB after a full collection"
+  done
+done
+
+cat > "$work/catchups.py" <<'PY'
+import http.client, sys, threading, time
+port, rows, clients, pid = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+done = []
+def client():
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    c.request("GET", "/api/v1/events?after=0")
+    r, seen = c.getresponse(), 0
+    while seen < rows:
+        line = r.fp.readline()
+        if not line: break
+        seen += line.startswith(b"id:")
+    done.append((seen, time.time() - start))
+    c.close()
+def resident():
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(l.split()[1]) // 1024 for l in f if l.startswith("VmRSS"))
+start, peak = time.time(), 0
+threads = [threading.Thread(target=client) for _ in range(clients)]
+for t in threads: t.start()
+while any(t.is_alive() for t in threads):
+    peak = max(peak, resident()); time.sleep(0.05)
+print(f"{clients} clients got {min(d[0] for d in done)}-{max(d[0] for d in done)} events, the last in {max(d[1] for d in done):.1f} s, peak resident {peak} MiB")
+PY
+for round in $(seq 1 "$rounds"); do
+  for aim in 4194304 1000000000; do
+    start_hub "$work/new" "pages-$aim-$round" Stream__RecentEventsWindowSize=1 CatchUpWarmUp__Events=0 Stream__CatchUpPagePayloadBytes=$aim
+    echo "round $round pages aimed at $aim bytes: $(python3 "$work/catchups.py" "$hub_port" "$rows" 8 "$(cat "$work/hub.pid")")"
+    stop_hub
   done
 done

@@ -16,6 +16,7 @@ public sealed class OptionsValidationTests
         { "Stream:TailBatchSize", "-5" },
         { "Stream:RecentEventsWindowSize", "-1" },
         { "Stream:RecentEventsWindowPayloadBytes", "0" },
+        { "Stream:CatchUpPagePayloadBytes", "-1" },
         { "Sse:KeepAliveInterval", "-00:00:01" },
         { "SignalR:StreamChannelCapacity", "0" },
         { "Health:MaxTailLag", "00:00:00" },

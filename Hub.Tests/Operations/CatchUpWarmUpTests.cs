@@ -4,6 +4,7 @@ using Dapper;
 using EventHub.Log;
 using EventHub.Operations;
 using EventHub.Sse;
+using EventHub.Streaming;
 using EventHub.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -26,7 +27,7 @@ public sealed class CatchUpWarmUpTests
         var appended = Enumerable.Range(0, 250).Select(i => log.Append("p", "session_created", new { id = $"s{i}" })).ToList();
         var reader = new CountingReader(log);
 
-        var (events, bytes) = await CatchUpWarmUp.ReadAsync(reader, batchSize: 100, wanted: 200, CancellationToken.None);
+        var (events, bytes) = await CatchUpWarmUp.ReadAsync(reader, new StreamOptions { CatchUpBatchSize = 100 }, wanted: 200, CancellationToken.None);
 
         Assert.Equal(200, events);
         Assert.Equal(appended.Take(200).Sum(FrameLength), bytes);
@@ -41,7 +42,7 @@ public sealed class CatchUpWarmUpTests
         var appended = Enumerable.Range(0, 30).Select(i => log.Append("p", "session_created", new { id = $"s{i}" })).ToList();
         var reader = new CountingReader(log);
 
-        var (events, bytes) = await CatchUpWarmUp.ReadAsync(reader, batchSize: 100, wanted: 1000, CancellationToken.None);
+        var (events, bytes) = await CatchUpWarmUp.ReadAsync(reader, new StreamOptions { CatchUpBatchSize = 100 }, wanted: 1000, CancellationToken.None);
 
         Assert.Equal(30, events);
         Assert.Equal(appended.Sum(FrameLength), bytes);

@@ -77,6 +77,7 @@ public static class OptionsValidation
             Check(o.HeldBackPollDelay > TimeSpan.Zero, nameof(o.HeldBackPollDelay), "a time span such as 00:00:00.002");
             Check(o.TailBatchSize > 0, nameof(o.TailBatchSize), "a number of events");
             Check(o.CatchUpBatchSize > 0, nameof(o.CatchUpBatchSize), "a number of events");
+            Check(o.CatchUpPagePayloadBytes > 0, nameof(o.CatchUpPagePayloadBytes), "a number of bytes");
             Check(o.SubscriberBufferCapacity > 0, nameof(o.SubscriberBufferCapacity), "a number of events");
             Check(o.MaxProjects > 0, nameof(o.MaxProjects), "a number of projects");
             Check(o.MaxTypes > 0, nameof(o.MaxTypes), "a number of types");

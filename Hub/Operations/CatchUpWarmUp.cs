@@ -51,7 +51,7 @@ public sealed partial class CatchUpWarmUp(
             limit.CancelAfter(options.Value.Timeout);
             try
             {
-                var (events, bytes) = await ReadAsync(catchUpReader, streamOptions.Value.CatchUpBatchSize, wanted, limit.Token);
+                var (events, bytes) = await ReadAsync(catchUpReader, streamOptions.Value, wanted, limit.Token);
                 LogWarmedUp(logger, events, bytes, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             }
             catch (OperationCanceledException) when (limit.IsCancellationRequested && !stoppingToken.IsCancellationRequested)
@@ -69,13 +69,14 @@ public sealed partial class CatchUpWarmUp(
     }
 
     /// <summary>
-    /// Reads up to <paramref name="wanted"/> events from the log's start, <paramref name="batchSize"/>
-    /// a read as a catch-up does, and writes their SSE frames to a scratch buffer; returns how many
-    /// events and the frames' bytes.
+    /// Reads up to <paramref name="wanted"/> events from the log's start in pages as a catch-up
+    /// reads them (<see cref="CatchUpPages"/>), and writes their SSE frames to a scratch buffer;
+    /// returns how many events and the frames' bytes.
     /// </summary>
-    internal static async Task<(int Events, long Bytes)> ReadAsync(IChangeLogReader reader, int batchSize, int wanted,
+    internal static async Task<(int Events, long Bytes)> ReadAsync(IChangeLogReader reader, StreamOptions stream, int wanted,
         CancellationToken cancellationToken)
     {
+        var batchSize = stream.CatchUpBatchSize;
         var frames = new ArrayBufferWriter<byte>(64 * 1024);
         var position = LogPosition.Start;
         int events = 0;
@@ -90,6 +91,7 @@ public sealed partial class CatchUpWarmUp(
             }
             events += batch.Events.Count;
             position = batch.Through;
+            batchSize = CatchUpPages.RowsAfter(stream, batch.Events, batchSize);
             if (batch.Complete || batch.Events.Count == 0) break;
         }
         return (events, bytes);

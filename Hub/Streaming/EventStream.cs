@@ -114,7 +114,8 @@ public sealed class EventStream : IAsyncDisposable
 
     private async IAsyncEnumerable<LogEvent> CatchUpAsync(CancellationToken caller, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var batchSize = _options.CatchUpBatchSize;
+        // Pages bounded by payload bytes too (CatchUpPages); the first one sized by the window's payloads.
+        var batchSize = CatchUpPages.Rows(_options, _window.AveragePayloadSize);
         var fromWindow = new List<LogEvent>();
         // The next batch, read while this one is written out: the database's read and the
         // client's writes overlap instead of taking turns. Only a batch that hit its limit has a
@@ -167,6 +168,7 @@ public sealed class EventStream : IAsyncDisposable
                 // examined, or its last event): nothing at or before it can still come, so live
                 // events there are duplicates.
                 var end = batch.Events.Count > 0 ? LogPosition.Max(batch.Events[^1].Position, batch.Through) : LogPosition.Max(_last, batch.Through);
+                batchSize = CatchUpPages.RowsAfter(_options, batch.Events, batchSize);
                 if (!batch.Complete)
                     prefetched = _reader.ReadAsync(end, _filter, batchSize, cancellationToken);
                 foreach (var e in batch.Events)

@@ -37,6 +37,14 @@ public sealed class StreamOptions
     public int CatchUpBatchSize { get; set; } = 1000;
 
     /// <summary>
+    /// The payload bytes a catch-up page aims at: a page takes fewer than
+    /// <see cref="CatchUpBatchSize"/> rows when the payloads of the last page read (at first, the
+    /// recent-events window's) average more than this divided by that (4 KB by default), at least
+    /// one row. With the contract's payloads (a few hundred bytes) the row count binds.
+    /// </summary>
+    public long CatchUpPagePayloadBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>
     /// Live events buffered per stream. When a stream's buffer is full, it stops taking live
     /// events and, once its consumer has drained the buffer, catches up from the log instead:
     /// memory stays bounded and nothing is lost (docs/design.md, "Slow consumers").

@@ -51,6 +51,8 @@ public sealed class RecentEventsWindow
     public int Count { get { lock (_gate) return _count; } }
     /// <summary>The sum of the held events' payload sizes, at most the byte bound.</summary>
     public long PayloadBytes { get { lock (_gate) return _payloadBytes; } }
+    /// <summary>The held events' average payload size in bytes (0 when the window is empty).</summary>
+    public double AveragePayloadSize { get { lock (_gate) return _count == 0 ? 0 : (double)_payloadBytes / _count; } }
     /// <summary>Catch-up reads served from memory.</summary>
     public long Hits => Interlocked.Read(ref _hits);
     /// <summary>Catch-up reads that started before the window and went to the log.</summary>

@@ -1,0 +1,92 @@
+using System.Collections.Concurrent;
+using EventHub.Log;
+using EventHub.Streaming;
+using EventHub.Streaming.Internal;
+using EventHub.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace EventHub.Tests.Streaming;
+
+/// <summary>
+/// Catch-up pages are bounded by their payloads' size as well as by rows
+/// (<c>Stream:CatchUpPagePayloadBytes</c>): a log of large payloads is read in fewer rows a page,
+/// and nothing is lost or repeated across the smaller pages.
+/// </summary>
+public sealed class CatchUpPagesTests
+{
+    [Theory]
+    [InlineData(0, 1000)]          // nothing known: the row bound
+    [InlineData(200, 1000)]        // the contract's payloads: the row bound
+    [InlineData(4096, 1000)]
+    [InlineData(10_000, 419)]      // 4 MiB / 10,000
+    [InlineData(100_000_000, 1)]   // at least one row
+    public void A_page_takes_the_rows_its_payload_aim_holds_within_the_row_bound(double averagePayloadSize, int rows) =>
+        Assert.Equal(rows, CatchUpPages.Rows(new StreamOptions(), averagePayloadSize));
+
+    [Fact]
+    public async Task A_catch_up_over_large_payloads_reads_small_pages_and_delivers_every_event_once_in_order()
+    {
+        LimitsRecorded reader = null!;
+        await using var hub = new InMemoryHub(o =>
+        {
+            o.RecentEventsWindowSize = 1; // the catch-up reads the log; the first page is sized by this one event
+            o.CatchUpPagePayloadBytes = 10_000;
+            o.TailBatchSize = 777;        // the tail's reads, told apart from the stream's
+        }, wrapReader: log => reader = new LimitsRecorded(log));
+        // Written before the tail starts: all of them are behind the head a stream opens at.
+        var written = Enumerable.Range(0, 100).Select(i => hub.Append("ao", "doc_updated", new { i, body = new string('x', 1000) })).ToList();
+        await hub.StartAsync();
+
+        await using var stream = await hub.Source.OpenAsync(new StreamRequest(["ao"], [], Offset.Beginning));
+        await using var events = stream.ReadAllAsync().GetAsyncEnumerator();
+        var seen = new List<long>();
+        while (seen.Count < written.Count)
+        {
+            Assert.True(await events.MoveNextAsync().WithTimeout());
+            seen.Add(events.Current.Seq);
+        }
+
+        Assert.Equal(written.Select(e => e.Seq), seen);
+        var pages = reader.Limits.Where(l => l != 777).ToList();
+        Assert.True(pages.Count >= 10, $"{pages.Count} catch-up reads");
+        Assert.All(pages, rows => Assert.InRange(rows, 1, 10)); // ~1,020-byte payloads, a 10,000-byte aim
+    }
+
+    [Fact]
+    public async Task Through_a_hub_on_PostgreSQL_a_catch_up_reads_pages_of_the_rows_its_payload_aim_holds()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        for (var i = 1; i <= 30; i++) await db.Writer.SessionAsync("ao", i);
+        LimitsRecorded? reader = null;
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Stream:RecentEventsWindowSize"] = "1", // the catch-up reads the log; its first page is sized by this one event
+            ["Stream:CatchUpPagePayloadBytes"] = "600", // session_created's payloads are ~60 bytes
+            ["CatchUpWarmUp:Events"] = "0",
+        }, services: s => s.AddKeyedSingleton<IChangeLogReader>(LogReaders.CatchUp, (sp, _) =>
+            reader = new LimitsRecorded(new ChangeLogReader(sp.GetRequiredService<NpgsqlDataSource>()))));
+
+        await using var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao&after=0");
+        var frames = await sse.ReadEventsAsync(30);
+
+        Assert.Equal(Enumerable.Range(1, 30).Select(i => $"ao-{i}"), frames.Select(f => f.Payload.GetProperty("id").GetString()));
+        Assert.Equal(frames.Count, frames.Select(f => f.Id).Distinct().Count());
+        Assert.NotNull(reader);
+        Assert.True(reader.Limits.Count >= 3, $"{reader.Limits.Count} catch-up reads");
+        Assert.All(reader.Limits, rows => Assert.InRange(rows, 1, 12));
+    }
+
+    /// <summary>Records the row limit of every forward read.</summary>
+    private sealed class LimitsRecorded(IChangeLogReader inner) : DelegatingChangeLogReader(inner)
+    {
+        private readonly ConcurrentQueue<int> _limits = new();
+        public IReadOnlyList<int> Limits => [.. _limits];
+
+        public override Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
+        {
+            _limits.Enqueue(limit);
+            return base.ReadAsync(after, filter, limit, cancellationToken);
+        }
+    }
+}
