@@ -67,6 +67,10 @@ public sealed class CatchUpPagesTests
         }, services: s => s.AddKeyedSingleton<IChangeLogReader>(LogReaders.CatchUp, (sp, _) =>
             reader = new LimitsRecorded(new ChangeLogReader(sp.GetRequiredService<NpgsqlDataSource>()))));
 
+        // The head offset: once the hub has published the 30 events, so that they are behind
+        // the head the stream opens at and come from the log, not live.
+        using (var http = new HttpClient { BaseAddress = hub.BaseAddress })
+            await http.GetStringAsync("/api/v1/events/head").WithTimeout();
         await using var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao&after=0");
         var frames = await sse.ReadEventsAsync(30);
 
