@@ -22,8 +22,8 @@ public sealed class LiveWaitAllocationTests
         using var cts = new CancellationTokenSource(); // a cancellable token, as every transport passes
         await using var events = stream.ReadAllAsync(cts.Token).GetAsyncEnumerator(cts.Token);
 
-        const int Warmup = 200, Measured = 4_000;
-        var made = Enumerable.Range(1, Warmup + Measured).Select(Event).ToArray();
+        const int Warmup = 200, Measured = 4_000, Rounds = 3;
+        var made = Enumerable.Range(1, Warmup + Measured * Rounds).Select(Event).ToArray();
         async Task DeliverAsync(int from, int count)
         {
             for (var i = from; i < from + count; i++)
@@ -37,10 +37,18 @@ public sealed class LiveWaitAllocationTests
         }
 
         await DeliverAsync(0, Warmup);
-        var before = GC.GetTotalAllocatedBytes(precise: true);
-        await DeliverAsync(Warmup, Measured);
-        var perDelivery = (GC.GetTotalAllocatedBytes(precise: true) - before) / (double)Measured;
-        Assert.True(perDelivery < 16, $"{perDelivery:F0} bytes allocated per delivery");
+        // The count is the whole process's: a thread a test before this one left behind (a pool's
+        // timer, a logger's writer) allocates into it too (27 bytes a delivery in one CI run, where
+        // the test took 1 s instead of 0.1). The least of a few rounds is the stream's own: a
+        // delivery that allocates anything (an object is at least 24 bytes) shows in every round.
+        var perDelivery = new List<double>();
+        for (var round = 0; round < Rounds; round++)
+        {
+            var before = GC.GetTotalAllocatedBytes(precise: true);
+            await DeliverAsync(Warmup + round * Measured, Measured);
+            perDelivery.Add((GC.GetTotalAllocatedBytes(precise: true) - before) / (double)Measured);
+        }
+        Assert.True(perDelivery.Min() < 16, $"bytes allocated per delivery: {string.Join(", ", perDelivery.Select(b => b.ToString("F0")))}");
 
         // And cancelling the enumeration still ends its wait, as a cancelled wait did.
         var pending = events.MoveNextAsync();
