@@ -28,6 +28,7 @@ public sealed class OptionsValidationTests
         { "Ticker:WaitInDatabase", "-00:00:00.010" },
         { "Ticker:WaitInDatabase", "00:00:00.300" }, // above a quarter of Ticker:Lease (1 s)
         { "CatchUpWarmUp:Events", "-1" },
+        { "CatchUpWarmUp:PayloadBytes", "0" },
         { "CatchUpWarmUp:Timeout", "00:00:00" },
     };
 

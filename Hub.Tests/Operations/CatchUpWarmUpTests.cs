@@ -27,7 +27,7 @@ public sealed class CatchUpWarmUpTests
         var appended = Enumerable.Range(0, 250).Select(i => log.Append("p", "session_created", new { id = $"s{i}" })).ToList();
         var reader = new CountingReader(log);
 
-        var (events, bytes) = await CatchUpWarmUp.ReadAsync(reader, new StreamOptions { CatchUpBatchSize = 100 }, wanted: 200, CancellationToken.None);
+        var (events, bytes) = await CatchUpWarmUp.ReadAsync(reader, new StreamOptions { CatchUpBatchSize = 100 }, wanted: 200, long.MaxValue, CancellationToken.None);
 
         Assert.Equal(200, events);
         Assert.Equal(appended.Take(200).Sum(FrameLength), bytes);
@@ -42,11 +42,26 @@ public sealed class CatchUpWarmUpTests
         var appended = Enumerable.Range(0, 30).Select(i => log.Append("p", "session_created", new { id = $"s{i}" })).ToList();
         var reader = new CountingReader(log);
 
-        var (events, bytes) = await CatchUpWarmUp.ReadAsync(reader, new StreamOptions { CatchUpBatchSize = 100 }, wanted: 1000, CancellationToken.None);
+        var (events, bytes) = await CatchUpWarmUp.ReadAsync(reader, new StreamOptions { CatchUpBatchSize = 100 }, wanted: 1000, long.MaxValue, CancellationToken.None);
 
         Assert.Equal(30, events);
         Assert.Equal(appended.Sum(FrameLength), bytes);
         Assert.Single(reader.Limits);
+    }
+
+    [Fact]
+    public async Task It_stops_after_the_page_that_brings_the_payloads_to_their_bound()
+    {
+        var log = new InMemoryChangeLog();
+        var appended = Enumerable.Range(0, 250).Select(i => log.Append("p", "session_created", new { id = $"s{i}" })).ToList();
+        var reader = new CountingReader(log);
+        var bound = appended.Take(45).Sum(e => (long)e.PayloadSize); // inside the fifth page of ten
+
+        var (events, bytes) = await CatchUpWarmUp.ReadAsync(reader, new StreamOptions { CatchUpBatchSize = 10 }, wanted: 200, bound, CancellationToken.None);
+
+        Assert.Equal(50, events);
+        Assert.Equal(appended.Take(50).Sum(FrameLength), bytes);
+        Assert.Equal(5, reader.Limits.Count);
     }
 
     [Fact]

@@ -53,6 +53,7 @@ public static class OptionsValidation
             .ValidateOnStart();
         services.AddOptions<Operations.CatchUpWarmUpOptions>()
             .Validate(o => o.Events >= 0, "CatchUpWarmUp:Events must not be negative (0 turns the warm-up off).")
+            .Validate(o => o.PayloadBytes > 0, "CatchUpWarmUp:PayloadBytes must be positive (a number of bytes).")
             .Validate(o => o.Timeout > TimeSpan.Zero, "CatchUpWarmUp:Timeout must be positive (it bounds how long the hub waits for the warm-up before it reports ready).")
             .ValidateOnStart();
         services.AddOptions<State.LiveStateOptions>()

@@ -51,7 +51,7 @@ public sealed partial class CatchUpWarmUp(
             limit.CancelAfter(options.Value.Timeout);
             try
             {
-                var (events, bytes) = await ReadAsync(catchUpReader, streamOptions.Value, wanted, limit.Token);
+                var (events, bytes) = await ReadAsync(catchUpReader, streamOptions.Value, wanted, options.Value.PayloadBytes, limit.Token);
                 LogWarmedUp(logger, events, bytes, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             }
             catch (OperationCanceledException) when (limit.IsCancellationRequested && !stoppingToken.IsCancellationRequested)
@@ -70,24 +70,27 @@ public sealed partial class CatchUpWarmUp(
 
     /// <summary>
     /// Reads up to <paramref name="wanted"/> events from the log's start in pages as a catch-up
-    /// reads them (<see cref="CatchUpPages"/>), and writes their SSE frames to a scratch buffer;
+    /// reads them (<see cref="CatchUpPages"/>), stopping after the page that brings their payloads
+    /// to <paramref name="maxPayloadBytes"/>, and writes their SSE frames to a scratch buffer;
     /// returns how many events and the frames' bytes.
     /// </summary>
     internal static async Task<(int Events, long Bytes)> ReadAsync(IChangeLogReader reader, StreamOptions stream, int wanted,
-        CancellationToken cancellationToken)
+        long maxPayloadBytes, CancellationToken cancellationToken)
     {
+        long payloadBytes = 0;
         var batchSize = stream.CatchUpBatchSize;
         var frames = new ArrayBufferWriter<byte>(64 * 1024);
         var position = LogPosition.Start;
         int events = 0;
         long bytes = 0;
-        while (events < wanted)
+        while (events < wanted && payloadBytes < maxPayloadBytes)
         {
             var batch = await reader.ReadAsync(position, EventFilter.All, Math.Min(batchSize, wanted - events), cancellationToken);
             foreach (var e in batch.Events)
             {
                 frames.ResetWrittenCount();
                 bytes += SseEventFrames.Write(frames, e);
+                payloadBytes += e.PayloadSize;
             }
             events += batch.Events.Count;
             position = batch.Through;
