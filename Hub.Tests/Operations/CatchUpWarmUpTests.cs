@@ -32,7 +32,7 @@ public sealed class CatchUpWarmUpTests
         Assert.Equal(200, events);
         Assert.Equal(appended.Take(200).Sum(FrameLength), bytes);
         Assert.Equal([100, 100], reader.Limits); // the catch-up's batch size, and no more than wanted
-        Assert.Equal(LogPosition.Start, reader.From[0]);
+        Assert.Equal(LogPosition.Start, reader.From.First());
     }
 
     [Fact]
@@ -178,17 +178,4 @@ public sealed class CatchUpWarmUpTests
             SELECT pid, query FROM pg_stat_activity
             WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name LIKE '% catch-up'
             """)];
-
-    private sealed class CountingReader(IChangeLogReader inner) : DelegatingChangeLogReader(inner)
-    {
-        public List<int> Limits { get; } = [];
-        public List<LogPosition> From { get; } = [];
-
-        public override Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
-        {
-            Limits.Add(limit);
-            From.Add(after);
-            return base.ReadAsync(after, filter, limit, cancellationToken);
-        }
-    }
 }

@@ -105,7 +105,7 @@ public sealed class FirstReadHeld(IChangeLogReader inner, Task release) : Delega
     }
 }
 
-/// <summary>Counts the forward reads (<see cref="IChangeLogReader.ReadAsync"/>) of the reader it wraps.</summary>
+/// <summary>Counts the forward reads (<see cref="IChangeLogReader.ReadAsync"/>) of the reader it wraps, with where each started and its row limit.</summary>
 public sealed class CountingReader(IChangeLogReader inner) : DelegatingChangeLogReader(inner)
 {
     private int _reads;
@@ -116,8 +116,12 @@ public sealed class CountingReader(IChangeLogReader inner) : DelegatingChangeLog
     /// <summary>Where each forward read started, in order.</summary>
     public System.Collections.Concurrent.ConcurrentQueue<LogPosition> From { get; } = new();
 
+    /// <summary>Each forward read's row limit, in order.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<int> Limits { get; } = new();
+
     public override Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
     {
+        Limits.Enqueue(limit);
         From.Enqueue(after);
         Interlocked.Increment(ref _reads);
         return Inner.ReadAsync(after, filter, limit, cancellationToken);

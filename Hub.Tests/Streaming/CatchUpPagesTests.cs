@@ -1,7 +1,7 @@
-using System.Collections.Concurrent;
 using EventHub.Log;
 using EventHub.Streaming;
 using EventHub.Streaming.Internal;
+using EventHub.Tests.Operations;
 using EventHub.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -27,13 +27,13 @@ public sealed class CatchUpPagesTests
     [Fact]
     public async Task A_catch_up_over_large_payloads_reads_small_pages_and_delivers_every_event_once_in_order()
     {
-        LimitsRecorded reader = null!;
+        CountingReader reader = null!;
         await using var hub = new InMemoryHub(o =>
         {
             o.RecentEventsWindowSize = 1; // the catch-up reads the log; the first page is sized by this one event
             o.CatchUpPagePayloadBytes = 10_000;
             o.TailBatchSize = 777;        // the tail's reads, told apart from the stream's
-        }, wrapReader: log => reader = new LimitsRecorded(log));
+        }, wrapReader: log => reader = new CountingReader(log));
         // Written before the tail starts: all of them are behind the head a stream opens at.
         var written = Enumerable.Range(0, 100).Select(i => hub.Append("ao", "doc_updated", new { i, body = new string('x', 1000) })).ToList();
         await hub.StartAsync();
@@ -58,14 +58,14 @@ public sealed class CatchUpPagesTests
     {
         await using var db = await TestDatabase.CreateAsync();
         for (var i = 1; i <= 30; i++) await db.Writer.SessionAsync("ao", i);
-        LimitsRecorded? reader = null;
+        CountingReader? reader = null;
         await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
         {
             ["Stream:RecentEventsWindowSize"] = "1", // the catch-up reads the log; its first page is sized by this one event
             ["Stream:CatchUpPagePayloadBytes"] = "600", // session_created's payloads are ~60 bytes
             ["CatchUpWarmUp:Events"] = "0",
         }, services: s => s.AddKeyedSingleton<IChangeLogReader>(LogReaders.CatchUp, (sp, _) =>
-            reader = new LimitsRecorded(new ChangeLogReader(sp.GetRequiredService<NpgsqlDataSource>()))));
+            reader = new CountingReader(new ChangeLogReader(sp.GetRequiredService<NpgsqlDataSource>()))));
 
         // The head offset: once the hub has published the 30 events, so that they are behind
         // the head the stream opens at and come from the log, not live.
@@ -79,18 +79,5 @@ public sealed class CatchUpPagesTests
         Assert.NotNull(reader);
         Assert.True(reader.Limits.Count >= 3, $"{reader.Limits.Count} catch-up reads");
         Assert.All(reader.Limits, rows => Assert.InRange(rows, 1, 12));
-    }
-
-    /// <summary>Records the row limit of every forward read.</summary>
-    private sealed class LimitsRecorded(IChangeLogReader inner) : DelegatingChangeLogReader(inner)
-    {
-        private readonly ConcurrentQueue<int> _limits = new();
-        public IReadOnlyList<int> Limits => [.. _limits];
-
-        public override Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
-        {
-            _limits.Enqueue(limit);
-            return base.ReadAsync(after, filter, limit, cancellationToken);
-        }
     }
 }
