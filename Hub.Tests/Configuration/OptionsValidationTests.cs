@@ -17,6 +17,7 @@ public sealed class OptionsValidationTests
         { "Stream:RecentEventsWindowSize", "-1" },
         { "Stream:RecentEventsWindowPayloadBytes", "0" },
         { "Stream:CatchUpPagePayloadBytes", "-1" },
+        { "Stream:TailBatchPayloadBytes", "0" },
         { "Sse:KeepAliveInterval", "-00:00:01" },
         { "SignalR:StreamChannelCapacity", "0" },
         { "Health:MaxTailLag", "00:00:00" },
@@ -25,6 +26,7 @@ public sealed class OptionsValidationTests
         { "Ticker:Interval", "00:00:00" },
         { "Ticker:BusyInterval", "00:00:00.0002" }, // below Ticker:Interval (0.5 ms)
         { "Ticker:BusyRate", "-1" },
+        { "Ticker:HandOffPayloadBytes", "0" },
         { "Ticker:WaitInDatabase", "-00:00:00.010" },
         { "Ticker:WaitInDatabase", "00:00:00.300" }, // above a quarter of Ticker:Lease (1 s)
         { "CatchUpWarmUp:Events", "-1" },

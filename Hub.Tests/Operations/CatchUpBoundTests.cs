@@ -54,7 +54,7 @@ public sealed class CatchUpBoundTests
         public int Started => Volatile.Read(ref _started);
         public void Release() => _gate.TrySetResult();
 
-        public async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
+        public async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, PageLimit limit, CancellationToken cancellationToken = default)
         {
             Interlocked.Increment(ref _started);
             var now = Interlocked.Increment(ref _running);

@@ -86,7 +86,7 @@ public sealed class FirstReadHeld(IChangeLogReader inner, Task release) : Delega
     /// <summary>Whether the held read was cancelled before its release.</summary>
     public bool Cancelled { get; private set; }
 
-    public override async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
+    public override async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, PageLimit limit, CancellationToken cancellationToken = default)
     {
         if (Interlocked.Increment(ref _reads) == 1)
         {
@@ -119,11 +119,20 @@ public sealed class CountingReader(IChangeLogReader inner) : DelegatingChangeLog
     /// <summary>Each forward read's row limit, in order.</summary>
     public System.Collections.Concurrent.ConcurrentQueue<int> Limits { get; } = new();
 
-    public override Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
+    /// <summary>Each forward read's payload bound, in order.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<long> PayloadLimits { get; } = new();
+
+    /// <summary>The payload bytes of each batch the reads returned, in the order they returned.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<long> PayloadsReturned { get; } = new();
+
+    public override async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, PageLimit limit, CancellationToken cancellationToken = default)
     {
-        Limits.Enqueue(limit);
+        Limits.Enqueue(limit.Rows);
+        PayloadLimits.Enqueue(limit.PayloadBytes);
         From.Enqueue(after);
         Interlocked.Increment(ref _reads);
-        return Inner.ReadAsync(after, filter, limit, cancellationToken);
+        var batch = await Inner.ReadAsync(after, filter, limit, cancellationToken);
+        PayloadsReturned.Enqueue(batch.Events.Sum(e => (long)e.PayloadSize));
+        return batch;
     }
 }

@@ -71,7 +71,7 @@ public sealed class ReplicaTests
 
         private sealed class Reader(IChangeLogReader inner, ObservedReader observer) : DelegatingChangeLogReader(inner)
         {
-            public override async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
+            public override async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, PageLimit limit, CancellationToken cancellationToken = default)
             {
                 var batch = await Inner.ReadAsync(after, filter, limit, cancellationToken);
                 if (observer.Paused && batch.Events.Count == 0) observer.EmptyReadAfterPause.TrySetResult();

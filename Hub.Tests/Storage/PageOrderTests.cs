@@ -42,4 +42,38 @@ public sealed class PageOrderTests
         Assert.False(page.Complete);
         Assert.Equal(expected[^1], page.Through);
     }
+
+    [Fact]
+    public async Task A_page_cut_by_its_payload_bound_is_checked_for_order_over_the_rows_it_let_go_too()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using (var c = await db.DataSource.OpenConnectionAsync())
+        {
+            for (var tick = 0; tick < 3; tick++)
+            {
+                await c.ExecuteAsync("""
+                    INSERT INTO change_log (project_id, event_type, payload)
+                    SELECT 'p', 'session_created', jsonb_build_object('id', 's' || @tick || '-' || g) FROM generate_series(1, 10) g
+                    """, new { tick });
+                await c.ExecuteAsync("SELECT eventhub_make_tick()");
+            }
+        }
+        await using var hubSessions = EventHub.Storage.HubDataSources.Create(db.ConnectionString, "page-order-test");
+        // Payloads of 15 bytes ({"id": "s0-1"}): a bound of 50 keeps three rows.
+        var limit = new PageLimit(15, 50);
+        var expected = (await new ChangeLogReader(hubSessions).ReadAsync(LogPosition.Start, EventFilter.All, limit)).Events
+            .Select(e => e.Position).ToList();
+        Assert.Equal(3, expected.Count);
+
+        // The newest tick first, each tick's rows in order: the rows kept (the newest tick's first
+        // three) are in order among themselves; the rows let go after them (the older ticks') show
+        // that the plan misordered the page.
+        var misordering = new ChangeLogReader(hubSessions, (filter, sorted) => sorted
+            ? TickBatchSql.Forward(filter, sorted: true)
+            : TickBatchSql.Forward(filter, sorted: true).Replace(TickBatchSql.SortedPageOrder, "ORDER BY t.tick_id DESC, b.tx_id, b.seq"));
+        var page = await misordering.ReadAsync(LogPosition.Start, EventFilter.All, limit);
+        Assert.Equal(expected, page.Events.Select(e => e.Position));
+        Assert.False(page.Complete);
+        Assert.Equal(expected[^1], page.Through);
+    }
 }

@@ -22,7 +22,36 @@ public sealed class CatchUpPagesTests
     [InlineData(10_000, 419)]      // 4 MiB / 10,000
     [InlineData(100_000_000, 1)]   // at least one row
     public void A_page_takes_the_rows_its_payload_aim_holds_within_the_row_bound(double averagePayloadSize, int rows) =>
-        Assert.Equal(rows, CatchUpPages.Rows(new StreamOptions(), averagePayloadSize));
+        Assert.Equal(rows, PageLimit.For(new StreamOptions().CatchUpBatchSize, new StreamOptions().CatchUpPagePayloadBytes, averagePayloadSize).Rows);
+
+    [Fact]
+    public async Task A_page_holds_its_payload_bound_even_when_the_payloads_before_it_were_smaller()
+    {
+        CountingReader reader = null!;
+        await using var hub = new InMemoryHub(o =>
+        {
+            o.RecentEventsWindowSize = 1; // holds the small last event: the first page is sized for small payloads
+            o.CatchUpPagePayloadBytes = 10_000;
+            o.TailBatchSize = 777;
+        }, wrapReader: log => reader = new CountingReader(log));
+        var written = Enumerable.Range(0, 60).Select(i => hub.Append("ao", "doc_updated", new { i, body = new string('x', 3000) })).ToList();
+        written.Add(hub.Append("ao", "doc_updated", new { i = 60 }));
+        await hub.StartAsync();
+
+        await using var stream = await hub.Source.OpenAsync(new StreamRequest(["ao"], [], Offset.Beginning));
+        await using var events = stream.ReadAllAsync().GetAsyncEnumerator();
+        var seen = new List<long>();
+        while (seen.Count < written.Count)
+        {
+            Assert.True(await events.MoveNextAsync().WithTimeout());
+            seen.Add(events.Current.Seq);
+        }
+
+        Assert.Equal(written.Select(e => e.Seq), seen);
+        var pages = reader.Limits.Zip(reader.PayloadsReturned).Where(p => p.First != 777).Select(p => p.Second).ToList();
+        Assert.True(reader.Limits.First(l => l != 777) > 60, "the first page was sized for the window's small payload");
+        Assert.All(pages, bytes => Assert.InRange(bytes, 0, 10_000)); // three ~3 KB payloads a page, not sixty
+    }
 
     [Fact]
     public async Task A_catch_up_over_large_payloads_reads_small_pages_and_delivers_every_event_once_in_order()

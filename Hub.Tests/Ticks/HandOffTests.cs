@@ -98,6 +98,35 @@ public sealed class HandOffTests
         Assert.All(from, p => Assert.True(p.Tick >= published, $"the tail read from tick {p.Tick}, {published} being published"));
     }
 
+    [Fact]
+    public async Task A_tick_of_large_payloads_is_not_handed_over_whole_the_tail_reads_it_in_pages_its_payload_bound_holds()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await db.Writer.ProjectAsync("ao");
+        CountingReader? tail = null;
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Ticker:HandOffPayloadBytes"] = "100000",
+            ["Stream:TailBatchPayloadBytes"] = "100000",
+        }, services: s => s.WrapTailReader(inner => tail = new CountingReader(inner)));
+        await using var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao");
+        var readsBefore = tail!.Reads;
+
+        // One transaction, one tick of 40 rows (within Ticker:HandOffRows) and ~800 KB of payload.
+        await db.Writer.ExecuteAsync("""
+            INSERT INTO change_log (project_id, event_type, payload)
+            SELECT 'ao', 'doc_updated', jsonb_build_object('id', 'big-' || i, 'body', repeat('x', 20000)) FROM generate_series(1, 40) i
+            """);
+        for (var i = 1; i <= 40; i++)
+            Assert.Equal($"big-{i}", (await sse.ReadEventAsync()).Payload.GetProperty("id").GetString());
+
+        // Handed over, the tick was held whole (0 reads); read at the tail's first read's row
+        // count, it was too (the payloads before it were small). Each read holds at most the bound.
+        var pages = tail.PayloadsReturned.Skip(readsBefore).Where(b => b > 0).ToList();
+        Assert.True(pages.Count >= 8, $"the tail read the tick in {pages.Count} pages");
+        Assert.All(pages, bytes => Assert.InRange(bytes, 1, 100_000));
+    }
+
     /// <summary>The tail as the ticker's sink, its hand-offs delayed (the ticker's thread sleeps: it is its own).</summary>
     private sealed class LateHandOff(ITickBatchSink inner, TimeSpan delay) : ITickBatchSink
     {

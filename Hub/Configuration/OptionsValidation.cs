@@ -46,6 +46,7 @@ public static class OptionsValidation
             .Validate(o => o.Lease > TimeSpan.Zero, Positive("Ticker:Lease", "a time span such as 00:00:01"))
             .Validate(o => o.FollowerInterval > TimeSpan.Zero, Positive("Ticker:FollowerInterval", "a time span such as 00:00:00.250"))
             .Validate(o => o.HandOffRows >= 0, "Ticker:HandOffRows must not be negative.")
+            .Validate(o => o.HandOffPayloadBytes > 0, Positive("Ticker:HandOffPayloadBytes", "a number of bytes"))
             .Validate(o => o.WaitInDatabase >= TimeSpan.Zero && o.WaitInDatabase <= o.Lease / 4,
                 "Ticker:WaitInDatabase must be between 0 (a round trip per look) and a quarter of Ticker:Lease (a round renews the lease when it ends).")
             .Validate(o => o.RoundTimeout >= TimeSpan.FromSeconds(1) && o.RoundTimeout.Ticks % TimeSpan.TicksPerSecond == 0,
@@ -77,6 +78,7 @@ public static class OptionsValidation
             Check(o.PollInterval > TimeSpan.Zero, nameof(o.PollInterval), "a time span such as 00:00:01");
             Check(o.HeldBackPollDelay > TimeSpan.Zero, nameof(o.HeldBackPollDelay), "a time span such as 00:00:00.002");
             Check(o.TailBatchSize > 0, nameof(o.TailBatchSize), "a number of events");
+            Check(o.TailBatchPayloadBytes > 0, nameof(o.TailBatchPayloadBytes), "a number of bytes");
             Check(o.CatchUpBatchSize > 0, nameof(o.CatchUpBatchSize), "a number of events");
             Check(o.CatchUpPagePayloadBytes > 0, nameof(o.CatchUpPagePayloadBytes), "a number of bytes");
             Check(o.SubscriberBufferCapacity > 0, nameof(o.SubscriberBufferCapacity), "a number of events");

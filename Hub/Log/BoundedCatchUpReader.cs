@@ -21,7 +21,7 @@ public sealed class BoundedCatchUpReader(IChangeLogReader inner, int maxConcurre
     /// <summary>Reads waiting for a slot now.</summary>
     public int Queued => _slots.Queued;
 
-    public override async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
+    public override async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, PageLimit limit, CancellationToken cancellationToken = default)
     {
         await _slots.EnterAsync(cancellationToken);
         try

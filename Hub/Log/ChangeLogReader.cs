@@ -1,5 +1,5 @@
+using System.Data;
 using System.Globalization;
-using Dapper;
 using EventHub.Storage;
 using Npgsql;
 
@@ -76,34 +76,39 @@ public sealed class ChangeLogReader : IChangeLogReader
     private Task<string> ReadEpochAsync() =>
         PooledSessions.RunAsync(_dataSource, EpochSql.ReadAsync, CancellationToken.None, SessionsLostOf(_dataSource));
 
-    public async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit,
+    public async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, PageLimit limit,
         CancellationToken cancellationToken = default)
     {
         var epoch = await GetEpochAsync(cancellationToken);
         // A tick's end reads on from the next tick, whole.
         var (tick, x, s) = after.IsTickEnd ? (after.Tick + 1, 0UL, 0L) : (after.Tick, after.TransactionId, after.Seq);
-        var parameters = PageParameters(tick, x, s, limit, filter);
+        var parameters = PageParameters(tick, x, s, limit.Rows, filter);
 
-        var (header, events, ordered) = await PooledSessions.RunAsync(_pageSource, async (connection, token) =>
+        var page = await PooledSessions.RunAsync(_pageSource, async (connection, token) =>
         {
-            var page = await ReadPageAsync(connection, epoch, _forwardSql(filter, false), parameters, token);
+            var page = await ReadPageAsync(connection, epoch, _forwardSql(filter, false), parameters, limit, token);
             // The statement orders the page by its plan, not by an ORDER BY (TickBatchSql.Forward says
             // why that holds). A plan that ever returned the rows otherwise may also have kept other
             // rows than the first: read the page again with the statement that sorts before its LIMIT.
-            return page.Ordered ? page : await ReadPageAsync(connection, epoch, _forwardSql(filter, true), parameters, token);
+            return page.Ordered ? page : await ReadPageAsync(connection, epoch, _forwardSql(filter, true), parameters, limit, token);
         }, cancellationToken, SessionsLostOf(_pageSource));
-        if (!ordered) events.Sort((a, b) => a.Position.CompareTo(b.Position));
-        var pruned = Pruned(header);
-        if (events.Count >= limit)
-            return new LogBatch(events, events[^1].Position, Complete: false, pruned);
+        var events = page.Events;
+        if (!page.Ordered) events.Sort((a, b) => a.Position.CompareTo(b.Position));
+        if (events.Count >= limit.Rows || page.Cut)
+            return new LogBatch(events, events[^1].Position, Complete: false, page.Pruned);
         // Short: every row of the ticks examined is here. Complete when they run to the newest
         // tick, or when there is no tick after the cursor at all (not one examined).
-        var through = header.last_tick is { } last ? LogPosition.Max(after, LogPosition.EndOf(last)) : after;
-        var complete = header.last_tick is null || header.last_tick == header.head_tick;
-        return new LogBatch(events, through, complete, pruned);
+        var through = page.LastTick is { } last ? LogPosition.Max(after, LogPosition.EndOf(last)) : after;
+        var complete = page.LastTick is null || page.LastTick == page.HeadTick;
+        return new LogBatch(events, through, complete, page.Pruned);
     }
 
-    /// <summary>A page of rows as events, its header, and whether the rows came in position order.</summary>
+    /// <summary>
+    /// A page's rows as events, its header, whether the rows came in position order, and whether
+    /// the limit's payload bound dropped rows after the events kept.
+    /// </summary>
+    private sealed record Page(List<LogEvent> Events, long? HeadTick, long? LastTick, LogPosition Pruned, bool Ordered, bool Cut);
+
     /// <remarks>
     /// A prepared statement: a page is read in 3.5-5 ms of the database's time, of which parsing
     /// and planning this statement took ~1 ms (lab, 1,000,000-row log). Npgsql keeps it prepared on
@@ -111,25 +116,73 @@ public sealed class ChangeLogReader : IChangeLogReader
     /// once; PostgreSQL plans its first five executions with their values and then keeps a generic
     /// plan when that is no dearer, which it is here. LargeLogPlanTests checks that the generic
     /// plan is the same index range scans in position order as the custom one.
+    /// Rows become events as they arrive, payloads as UTF-8 bytes (Npgsql reads a text column
+    /// without decoding it; as strings they took twice their size until each event's JSON was
+    /// built). Past the limit's payload bound a row is not kept, so a page holds its bound however
+    /// large the payloads of its rows (a tail read of 1,000 rows of 1 MB held 2 GB of strings);
+    /// the rest of the page's rows are still read, for their positions only: the order check
+    /// covers the whole page, or a misordered plan's row below the last one kept would be lost.
     /// </remarks>
-    private async Task<(Row Header, List<LogEvent> Events, bool Ordered)> ReadPageAsync(NpgsqlConnection connection, string epoch,
-        string sql, NpgsqlParameter[] parameters, CancellationToken cancellationToken)
+    private async Task<Page> ReadPageAsync(NpgsqlConnection connection, string epoch, string sql, NpgsqlParameter[] parameters,
+        PageLimit limit, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(sql, connection);
         foreach (var p in parameters) command.Parameters.Add(p.Clone());
         await command.PrepareAsync(cancellationToken);
-        var rows = await BufferedRows.QueryAsync<Row>(command, cancellationToken);
-        var events = new List<LogEvent>(rows.Count);
-        var ordered = true;
-        foreach (var r in rows)
+        await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SingleResult, cancellationToken);
+        var events = new List<LogEvent>(Math.Min(limit.Rows, 1024));
+        long? headTick = null, lastTick = null;
+        var pruned = LogPosition.Start;
+        var header = false;
+        bool ordered = true, cut = false;
+        var previous = LogPosition.Start;
+        long bytes = 0;
+        // The header comes on every row, and on one row of nulls when nothing matched.
+        while (await reader.ReadAsync(cancellationToken))
         {
-            if (r.tx is null) continue;
-            var e = ToEvent(epoch, r);
-            ordered &= events.Count == 0 || events[^1].Position < e.Position;
-            events.Add(e);
+            if (!header)
+            {
+                header = true;
+                headTick = NullableInt64(reader, TickBatchSql.HeadTick);
+                lastTick = NullableInt64(reader, TickBatchSql.LastTick);
+                pruned = PrunedOf(reader);
+            }
+            if (reader.IsDBNull(TickBatchSql.Tx)) continue;
+            var position = PositionOf(reader);
+            ordered &= previous < position;
+            previous = position;
+            if (cut) continue;
+            var payload = reader.GetFieldValue<byte[]>(TickBatchSql.Payload);
+            if (!limit.Admits(events.Count, bytes, payload.Length))
+            {
+                cut = true;
+                continue;
+            }
+            bytes += payload.Length;
+            events.Add(ReadEvent(reader, epoch, position, payload));
         }
-        return (rows[0], events, ordered); // the header comes on every row, and on one row of nulls when nothing matched
+        return new Page(events, headTick, lastTick, pruned, ordered, cut);
     }
+
+    // The row columns (TickBatchSql.RowColumns) and the retention bound of the reads' rows.
+    private static LogPosition PositionOf(NpgsqlDataReader reader) => new(reader.GetInt64(TickBatchSql.TickId),
+        ulong.Parse(reader.GetString(TickBatchSql.Tx), CultureInfo.InvariantCulture), reader.GetInt64(TickBatchSql.Seq));
+
+    private LogEvent ReadEvent(NpgsqlDataReader reader, string epoch, LogPosition position, byte[] payload) =>
+        LogRows.ToEvent(epoch, position, reader.GetString(TickBatchSql.ProjectId),
+            reader.IsDBNull(TickBatchSql.SessionId) ? null : reader.GetString(TickBatchSql.SessionId),
+            reader.GetString(TickBatchSql.EventType), payload, reader.GetDateTime(TickBatchSql.CreatedAt), _strings);
+
+    private static LogPosition PrunedOf(NpgsqlDataReader reader)
+    {
+        var tick = NullableInt64(reader, TickBatchSql.PrunedTick) ?? 0;
+        var xid = reader.IsDBNull(TickBatchSql.PrunedXid) ? null : reader.GetString(TickBatchSql.PrunedXid);
+        return tick == 0 && xid is null or "0"
+            ? LogPosition.Start
+            : new LogPosition(tick, ulong.Parse(xid!, CultureInfo.InvariantCulture), NullableInt64(reader, TickBatchSql.PrunedSeq) ?? 0);
+    }
+
+    private static long? NullableInt64(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetInt64(ordinal);
 
     public Task<long> GetHeadTickAsync(CancellationToken cancellationToken = default) =>
         PooledSessions.RunAsync(_dataSource, HeadTickSql.ReadAsync, cancellationToken, SessionsLostOf(_dataSource));
@@ -148,16 +201,30 @@ public sealed class ChangeLogReader : IChangeLogReader
         // window will hold, not the count's worth of large payloads (read whole, 20,000 rows of
         // 10 KB grew the hub to 0.8-1.0 GiB resident). Leaving early makes Npgsql skip the rest of
         // the result on the wire; the statement is unchanged, and its LIMIT still bounds that.
-        Row? header = null;
+        await using var command = new NpgsqlCommand(RecentRowsSql.Text, connection)
+        {
+            Parameters = { new NpgsqlParameter<long>("tick", throughTick), new NpgsqlParameter<int>("limit", count) },
+        };
+        await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SingleResult, cancellationToken);
+        var header = false;
+        long? firstTick = null;
+        long ticks = 0;
+        var pruned = LogPosition.Start;
         LogEvent? stoppedAt = null;
         var newestFirst = new List<LogEvent>();
         long bytes = 0;
-        await foreach (var r in BufferedRows.StreamAsync<Row>(connection,
-            new CommandDefinition(RecentRowsSql.Text, new { tick = throughTick, limit = count }, cancellationToken: cancellationToken)))
+        // The header comes on every row, and on one row of nulls when nothing matched.
+        while (await reader.ReadAsync(cancellationToken))
         {
-            header ??= r;
-            if (r.tx is null) continue;
-            var e = ToEvent(epoch, r);
+            if (!header)
+            {
+                header = true;
+                firstTick = NullableInt64(reader, RecentRowsSql.FirstTick);
+                ticks = NullableInt64(reader, RecentRowsSql.Ticks) ?? 0;
+                pruned = PrunedOf(reader);
+            }
+            if (reader.IsDBNull(TickBatchSql.Tx)) continue;
+            var e = ReadEvent(reader, epoch, PositionOf(reader), reader.GetFieldValue<byte[]>(TickBatchSql.Payload));
             bytes += e.PayloadSize;
             if (newestFirst.Count + 1 >= count || bytes > maxPayloadBytes)
             {
@@ -169,11 +236,10 @@ public sealed class ChangeLogReader : IChangeLogReader
         newestFirst.Reverse();
         // Every row after the one the read stopped at, if a bound stopped it; else every row of
         // the ticks examined, if the tick limit cut it; else the whole log (what retention left).
-        // The header comes on every row, and on one row of nulls when nothing matched.
         LogPosition coveredFrom = stoppedAt is not null ? stoppedAt.Position
-            : header!.ticks >= count && header.first_tick is { } first ? LogPosition.EndOf(first - 1)
+            : ticks >= count && firstTick is { } first ? LogPosition.EndOf(first - 1)
             : LogPosition.Start;
-        return new RecentRows(newestFirst, LogPosition.Max(coveredFrom, Pruned(header!)));
+        return new RecentRows(newestFirst, LogPosition.Max(coveredFrom, pruned));
     }
 
     public Task<OffsetLookup> LookUpAsync(ParsedOffset offset, CancellationToken cancellationToken = default) =>
@@ -228,35 +294,6 @@ public sealed class ChangeLogReader : IChangeLogReader
         return [.. parameters];
     }
 
-    private static LogPosition Pruned(Row header) => header.pruned_tick == 0 && header.pruned_xid is null or "0"
-        ? LogPosition.Start
-        : new LogPosition(header.pruned_tick, ulong.Parse(header.pruned_xid!, CultureInfo.InvariantCulture), header.pruned_seq);
-
-    private LogEvent ToEvent(string epoch, Row r) =>
-        LogRows.ToEvent(epoch, r.tick_id!.Value, r.tx!, r.seq, r.project_id!, r.session_id, r.event_type!, r.payload!, r.created_at, _strings);
-
     /// <summary>The tail's read (unfiltered), for tests of its plan.</summary>
     internal static string TailReadSql => TickBatchSql.Forward(EventFilter.All);
-
-    // Column names as PostgreSQL returns them; Dapper maps by name.
-#pragma warning disable IDE1006
-    private sealed class Row
-    {
-        public long? head_tick { get; set; }
-        public long? last_tick { get; set; }
-        public long? first_tick { get; set; }
-        public long ticks { get; set; }
-        public long pruned_tick { get; set; }
-        public string? pruned_xid { get; set; }
-        public long pruned_seq { get; set; }
-        public long? tick_id { get; set; }
-        public string? tx { get; set; }
-        public long seq { get; set; }
-        public string? project_id { get; set; }
-        public string? session_id { get; set; }
-        public string? event_type { get; set; }
-        public string? payload { get; set; }
-        public DateTime created_at { get; set; }
-    }
-#pragma warning restore IDE1006
 }

@@ -9,7 +9,7 @@ public abstract class DelegatingChangeLogReader(IChangeLogReader inner) : IChang
     protected IChangeLogReader Inner { get; } = inner;
 
     public virtual ValueTask<string> GetEpochAsync(CancellationToken cancellationToken = default) => Inner.GetEpochAsync(cancellationToken);
-    public virtual Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default) =>
+    public virtual Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, PageLimit limit, CancellationToken cancellationToken = default) =>
         Inner.ReadAsync(after, filter, limit, cancellationToken);
     public virtual Task<long> GetHeadTickAsync(CancellationToken cancellationToken = default) => Inner.GetHeadTickAsync(cancellationToken);
     public virtual Task<RecentRows> ReadLastAsync(long throughTick, int count, long maxPayloadBytes, CancellationToken cancellationToken = default) =>

@@ -19,8 +19,12 @@ public interface IChangeLogReader
     /// <summary>The epoch that names this log; offsets carry it.</summary>
     ValueTask<string> GetEpochAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Reads up to <paramref name="limit"/> rows after <paramref name="after"/> that match <paramref name="filter"/>.</summary>
-    Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Reads the rows after <paramref name="after"/> that match <paramref name="filter"/>, as many
+    /// as <paramref name="limit"/> takes: up to its rows, and past the first row none that takes the
+    /// page's payloads beyond its bytes (a batch cut by either bound is not complete).
+    /// </summary>
+    Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, PageLimit limit, CancellationToken cancellationToken = default);
 
     /// <summary>The newest tick this reader sees (0 when it sees none).</summary>
     Task<long> GetHeadTickAsync(CancellationToken cancellationToken = default);
@@ -50,10 +54,10 @@ public interface IChangeLogReader
 }
 
 /// <summary>A batch of rows in position order.</summary>
-/// <param name="Events">The rows, at most the limit asked for.</param>
+/// <param name="Events">The rows, within the limit asked for.</param>
 /// <param name="Through">
-/// The read covered every position up to this one: the last row when the batch is full, else the
-/// end of the last tick examined. Continue after it.
+/// The read covered every position up to this one: the last row when a bound of the limit cut the
+/// batch, else the end of the last tick examined. Continue after it.
 /// </param>
 /// <param name="Complete">Whether <see cref="Through"/> is the end of the newest tick the read saw: nothing more to read for now.</param>
 /// <param name="PrunedThrough">Retention has deleted every row at or before this position (Start: nothing pruned).</param>

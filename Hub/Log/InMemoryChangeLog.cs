@@ -60,14 +60,20 @@ public sealed class InMemoryChangeLog(string epoch = "0000e0e0e0", bool tickOnCo
 
     public ValueTask<string> GetEpochAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult(epoch);
 
-    public Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, int limit, CancellationToken cancellationToken = default)
+    public Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, PageLimit limit, CancellationToken cancellationToken = default)
     {
         lock (_gate)
         {
-            var events = _rows.Where(e => e.Position > after && filter.Matches(e)).Take(limit).ToList();
-            return Task.FromResult(events.Count >= limit
-                ? new LogBatch(events, events[^1].Position, Complete: false)
-                : new LogBatch(events, LogPosition.Max(after, LogPosition.EndOf(_tick)), Complete: true));
+            var events = new List<LogEvent>();
+            long bytes = 0;
+            foreach (var e in _rows.Where(e => e.Position > after && filter.Matches(e)))
+            {
+                if (!limit.Admits(events.Count, bytes, e.PayloadSize))
+                    return Task.FromResult(new LogBatch(events, events[^1].Position, Complete: false));
+                bytes += e.PayloadSize;
+                events.Add(e);
+            }
+            return Task.FromResult(new LogBatch(events, LogPosition.Max(after, LogPosition.EndOf(_tick)), Complete: true));
         }
     }
 

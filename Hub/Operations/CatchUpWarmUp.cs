@@ -70,7 +70,7 @@ public sealed partial class CatchUpWarmUp(
 
     /// <summary>
     /// Reads up to <paramref name="wanted"/> events from the log's start in pages as a catch-up
-    /// reads them (<see cref="CatchUpPages"/>), stopping after the page that brings their payloads
+    /// reads them (<see cref="PageLimit"/>), stopping after the page that brings their payloads
     /// to <paramref name="maxPayloadBytes"/>, and writes their SSE frames to a scratch buffer;
     /// returns how many events and the frames' bytes.
     /// </summary>
@@ -78,14 +78,14 @@ public sealed partial class CatchUpWarmUp(
         long maxPayloadBytes, CancellationToken cancellationToken)
     {
         long payloadBytes = 0;
-        var batchSize = stream.CatchUpBatchSize;
+        var limit = new PageLimit(stream.CatchUpBatchSize, stream.CatchUpPagePayloadBytes);
         var frames = new ArrayBufferWriter<byte>(64 * 1024);
         var position = LogPosition.Start;
         int events = 0;
         long bytes = 0;
         while (events < wanted && payloadBytes < maxPayloadBytes)
         {
-            var batch = await reader.ReadAsync(position, EventFilter.All, Math.Min(batchSize, wanted - events), cancellationToken);
+            var batch = await reader.ReadAsync(position, EventFilter.All, limit with { Rows = Math.Min(limit.Rows, wanted - events) }, cancellationToken);
             foreach (var e in batch.Events)
             {
                 frames.ResetWrittenCount();
@@ -94,7 +94,7 @@ public sealed partial class CatchUpWarmUp(
             }
             events += batch.Events.Count;
             position = batch.Through;
-            batchSize = CatchUpPages.RowsAfter(stream, batch.Events, batchSize);
+            limit = PageLimit.For(stream.CatchUpBatchSize, stream.CatchUpPagePayloadBytes, batch.Events, limit);
             if (batch.Complete || batch.Events.Count == 0) break;
         }
         return (events, bytes);

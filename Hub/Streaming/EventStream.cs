@@ -114,8 +114,8 @@ public sealed class EventStream : IAsyncDisposable
 
     private async IAsyncEnumerable<LogEvent> CatchUpAsync(CancellationToken caller, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        // Pages bounded by payload bytes too (CatchUpPages); the first one sized by the window's payloads.
-        var batchSize = CatchUpPages.Rows(_options, _window.AveragePayloadSize);
+        // Pages bounded by payload bytes too (PageLimit); the first one sized by the window's payloads.
+        var limit = PageLimit.For(_options.CatchUpBatchSize, _options.CatchUpPagePayloadBytes, _window.AveragePayloadSize);
         var fromWindow = new List<LogEvent>();
         // The next batch, read while this one is written out: the database's read and the
         // client's writes overlap instead of taking turns. Only a batch that hit its limit has a
@@ -131,14 +131,14 @@ public sealed class EventStream : IAsyncDisposable
                     // it up to a head at least the fan-out's (so at least our target), and only
                     // final events.
                     fromWindow.Clear();
-                    if (_window.TryRead(_last, _filter, batchSize, fromWindow))
+                    if (_window.TryRead(_last, _filter, limit.Rows, fromWindow))
                     {
                         foreach (var e in fromWindow)
                         {
                             _last = e.Position;
                             yield return e;
                         }
-                        if (fromWindow.Count >= batchSize) continue;
+                        if (fromWindow.Count >= limit.Rows) continue;
                         yield break;
                     }
                 }
@@ -146,7 +146,7 @@ public sealed class EventStream : IAsyncDisposable
                 LogBatch batch;
                 try
                 {
-                    batch = await (prefetched ?? _reader.ReadAsync(_last, _filter, batchSize, cancellationToken));
+                    batch = await (prefetched ?? _reader.ReadAsync(_last, _filter, limit, cancellationToken));
                 }
                 catch (OperationCanceledException) when (!caller.IsCancellationRequested && _stopping.IsCancellationRequested)
                 {
@@ -168,9 +168,9 @@ public sealed class EventStream : IAsyncDisposable
                 // examined, or its last event): nothing at or before it can still come, so live
                 // events there are duplicates.
                 var end = batch.Events.Count > 0 ? LogPosition.Max(batch.Events[^1].Position, batch.Through) : LogPosition.Max(_last, batch.Through);
-                batchSize = CatchUpPages.RowsAfter(_options, batch.Events, batchSize);
+                limit = PageLimit.For(_options.CatchUpBatchSize, _options.CatchUpPagePayloadBytes, batch.Events, limit);
                 if (!batch.Complete)
-                    prefetched = _reader.ReadAsync(end, _filter, batchSize, cancellationToken);
+                    prefetched = _reader.ReadAsync(end, _filter, limit, cancellationToken);
                 foreach (var e in batch.Events)
                 {
                     _last = e.Position;

@@ -24,6 +24,15 @@ public sealed class StreamOptions
     public int TailBatchSize { get; set; } = 1000;
 
     /// <summary>
+    /// The most payload bytes a tail read holds (past its first row): a read takes fewer than
+    /// <see cref="TailBatchSize"/> rows when the payloads of the last batch published average more
+    /// than this divided by that (4 KB by default), and stops at this bound whatever its rows'
+    /// sizes, so a burst of large payloads is published a few megabytes at a time instead of a
+    /// thousand rows at once. With the contract's payloads the row count binds.
+    /// </summary>
+    public long TailBatchPayloadBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>
     /// Rows per catch-up read; a catch-up holds at most two such pages in memory (the one being
     /// written out and the next, read meanwhile). Each read is planned afresh (0.4-3 ms), so larger
     /// pages catch up faster: one SSE client over a 1,000,000-event log, paired runs: 1,000 against
@@ -37,10 +46,11 @@ public sealed class StreamOptions
     public int CatchUpBatchSize { get; set; } = 1000;
 
     /// <summary>
-    /// The payload bytes a catch-up page aims at: a page takes fewer than
+    /// The most payload bytes a catch-up page holds (past its first row): a page takes fewer than
     /// <see cref="CatchUpBatchSize"/> rows when the payloads of the last page read (at first, the
     /// recent-events window's) average more than this divided by that (4 KB by default), at least
-    /// one row. With the contract's payloads (a few hundred bytes) the row count binds.
+    /// one row, and stops at this bound whatever its rows' sizes. With the contract's payloads (a
+    /// few hundred bytes) the row count binds.
     /// </summary>
     public long CatchUpPagePayloadBytes { get; set; } = 4 * 1024 * 1024;
 

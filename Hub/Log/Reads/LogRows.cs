@@ -15,12 +15,14 @@ internal static class LogRows
 
     /// <param name="payload">The payload's JSON text as UTF-8 (Npgsql reads a text column as bytes without decoding it).</param>
     public static LogEvent ToEvent(string epoch, long tick, string tx, long seq, string project, string? session,
-        string type, byte[] payload, DateTime createdAt, RepeatedStrings strings)
-    {
-        var position = new LogPosition(tick, ulong.Parse(tx, CultureInfo.InvariantCulture), seq);
-        return new LogEvent(position, Offset.Format(epoch, position), seq, strings.Share(project), strings.ShareOrNull(session),
+        string type, byte[] payload, DateTime createdAt, RepeatedStrings strings) =>
+        ToEvent(epoch, new LogPosition(tick, ulong.Parse(tx, CultureInfo.InvariantCulture), seq), project, session, type, payload, createdAt, strings);
+
+    /// <param name="payload">The payload's JSON text as UTF-8 (Npgsql reads a text column as bytes without decoding it).</param>
+    public static LogEvent ToEvent(string epoch, LogPosition position, string project, string? session,
+        string type, byte[] payload, DateTime createdAt, RepeatedStrings strings) =>
+        new(position, Offset.Format(epoch, position), position.Seq, strings.Share(project), strings.ShareOrNull(session),
             strings.Share(type), payload, Utc(createdAt));
-    }
 
     private static DateTimeOffset Utc(DateTime createdAt) => new(DateTime.SpecifyKind(createdAt, DateTimeKind.Utc));
 }

@@ -13,6 +13,9 @@ public static class RecentRowsSql
     /// </summary>
     public static string Text { get; } = Build();
 
+    /// <summary>Ordinals of <see cref="Text"/>'s own header columns; the rest are <see cref="TickBatchSql"/>'s.</summary>
+    internal const int FirstTick = 0, Ticks = 1;
+
     private static string Build()
     {
         var perTick = TickBatchSql.PerTick(EventFilter.All, descending: true);

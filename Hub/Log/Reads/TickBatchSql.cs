@@ -25,6 +25,13 @@ public static class TickBatchSql
     internal const string RowColumns =
         "r.tick_id, r.tx_id::text AS tx, r.seq, r.project_id, r.session_id, r.event_type, r.payload::text AS payload, r.created_at";
 
+    /// <summary>
+    /// Column ordinals of <see cref="Forward"/>'s rows: the header, then <see cref="RowColumns"/>
+    /// (<see cref="RecentRowsSql"/> has the same but for its first two).
+    /// </summary>
+    internal const int HeadTick = 0, LastTick = 1, PrunedTick = 2, PrunedXid = 3, PrunedSeq = 4,
+        TickId = 5, Tx = 6, Seq = 7, ProjectId = 8, SessionId = 9, EventType = 10, Payload = 11, CreatedAt = 12;
+
     /// <summary>The ORDER BY of a page in the form that sorts (<c>sorted</c>).</summary>
     internal const string SortedPageOrder = "ORDER BY t.tick_id, b.tx_id, b.seq";
 

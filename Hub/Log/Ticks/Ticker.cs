@@ -169,8 +169,9 @@ public sealed partial class Ticker(
         {
             var roundStart = timeProvider.GetTimestamp();
             long tickId = 0;
-            bool made = false, leader = false, hasRows = false;
+            bool made = false, leader = false, hasRows = false, tooLarge = false;
             List<LogEvent>? events = null;
+            long payloadBytes = 0;
             var round = Interlocked.Exchange(ref _nextRound, new TaskCompletionSource<long?>(TaskCreationOptions.RunContinuationsAsynchronously));
             // While events flow, the leader's looks run in the database, Interval apart, until a
             // commit is due or WaitInDatabase has passed. Not while the log is busy (the pauses
@@ -201,8 +202,18 @@ public sealed partial class Ticker(
                         tickId = reader.GetInt64(TickRowsSql.TickId);
                         made = reader.GetBoolean(TickRowsSql.Made);
                         hasRows = reader.GetBoolean(TickRowsSql.HasRows);
-                        if (!reader.IsDBNull(TickRowsSql.Tx))
-                            (events ??= []).Add(TickRowsSql.ReadEvent(reader, epoch, tickId, _strings));
+                        if (tooLarge || reader.IsDBNull(TickRowsSql.Tx)) continue;
+                        var e = TickRowsSql.ReadEvent(reader, epoch, tickId, _strings);
+                        // Past the payload bound the tick is read by the tail, in pages: the
+                        // rows that follow are let go as they arrive, not held.
+                        payloadBytes += e.PayloadSize;
+                        if (payloadBytes > settings.HandOffPayloadBytes)
+                        {
+                            tooLarge = true;
+                            events = null;
+                            continue;
+                        }
+                        (events ??= []).Add(e);
                     }
                 }
                 catch
@@ -216,9 +227,10 @@ public sealed partial class Ticker(
                     Interlocked.Increment(ref _ticksMade);
                     // This node's tail takes the batch as it is; when it cannot (it is behind, or the
                     // batch was too large to return), it reads the tick. Other nodes: the NOTIFY.
-                    if (!(hasRows && sink.TryPublishTick(tickId, (IReadOnlyList<LogEvent>?)events ?? [])))
+                    var handedOver = hasRows && !tooLarge;
+                    if (!(handedOver && sink.TryPublishTick(tickId, (IReadOnlyList<LogEvent>?)events ?? [])))
                         notifier.SignalTick(tickId);
-                    delay = pacing.AfterTick(events?.Count ?? (hasRows ? 0 : settings.HandOffRows + 1), timeProvider.GetElapsedTime(lastMade));
+                    delay = pacing.AfterTick(handedOver ? events?.Count ?? 0 : settings.HandOffRows + 1, timeProvider.GetElapsedTime(lastMade));
                     lastMade = timeProvider.GetTimestamp();
                 }
                 else if (!leader)

@@ -56,6 +56,14 @@ public sealed class TickerOptions
     public int HandOffRows { get; set; } = 1000;
 
     /// <summary>
+    /// A new tick whose payloads come to more than this many bytes is not handed over either: the
+    /// ticker lets its rows go as they arrive and this node's tail reads the tick in pages bounded
+    /// by <c>Stream:TailBatchPayloadBytes</c>, so a tick of large payloads is never held whole.
+    /// With the contract's payloads (a few hundred bytes) <see cref="HandOffRows"/> binds.
+    /// </summary>
+    public long HandOffPayloadBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>
     /// How long the leader's round may wait inside the database for a commit, looking every
     /// <see cref="Interval"/> (migration 0012), before it comes back empty; 0 (the default): a
     /// round trip per look. Looks in the database need no round trip: while events trickle in, the

@@ -35,6 +35,9 @@ public sealed partial class ChangeLogTail(
     private long _lastReadTimestamp;
     private long _lastProgressTimestamp;
     private LogPosition _position;
+    // The average payload of the last events published (read or handed over), which sizes the
+    // next read's rows (PageLimit); at first the window's.
+    private double _payloadAverage;
     private long _lastPublishDelayTicks = -1;
     // The ticker's rounds, begun and ended (one ticker thread: they end in the order they begin).
     private long _roundsBegun;
@@ -106,6 +109,7 @@ public sealed partial class ChangeLogTail(
                     {
                         fanout.Initialize(head);
                         _position = head;
+                        _payloadAverage = window.AveragePayloadSize;
                         _started = true;
                     }
                     position = head;
@@ -124,8 +128,15 @@ public sealed partial class ChangeLogTail(
                 // last read, page by page, before it could publish a row: all the ticks since the
                 // hub started in the bulk-load bench (10,169 buffers for the first page), the whole
                 // kept log after days of steady traffic.
-                lock (_publishLock) position = _position;
-                var batch = await reader.ReadAsync(position.Value, EventFilter.All, settings.TailBatchSize, stoppingToken);
+                // Bounded by payload bytes too: a burst of large payloads is read (and held) a
+                // few megabytes at a time, not a thousand rows at once.
+                PageLimit limit;
+                lock (_publishLock)
+                {
+                    position = _position;
+                    limit = PageLimit.For(settings.TailBatchSize, settings.TailBatchPayloadBytes, _payloadAverage);
+                }
+                var batch = await reader.ReadAsync(position.Value, EventFilter.All, limit, stoppingToken);
                 lock (_publishLock)
                 {
                     // The ticker may have handed a tick over while this read ran: what it
@@ -220,13 +231,18 @@ public sealed partial class ChangeLogTail(
     private void PublishLocked(IReadOnlyList<LogEvent> events, LogPosition through)
     {
         LogEvent? last = null;
+        long payloadBytes = 0;
+        var published = 0;
         foreach (var e in events)
         {
             if (e.Position <= _position) continue;
             window.Add(e); // before publishing: the window's head is never behind the fan-out's
             fanout.Publish(e);
             last = e;
+            payloadBytes += e.PayloadSize;
+            published++;
         }
+        if (published > 0) _payloadAverage = (double)payloadBytes / published;
         if (through > _position)
         {
             window.AdvanceTo(through);
