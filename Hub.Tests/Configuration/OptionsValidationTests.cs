@@ -13,6 +13,7 @@ public sealed class OptionsValidationTests
     {
         { "Stream:PollInterval", "00:00:00" },
         { "Stream:SubscriberBufferCapacity", "0" },
+        { "Stream:SubscriberBufferPayloadBytes", "0" },
         { "Stream:TailBatchSize", "-5" },
         { "Stream:RecentEventsWindowSize", "-1" },
         { "Stream:RecentEventsWindowPayloadBytes", "0" },

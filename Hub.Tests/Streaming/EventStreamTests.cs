@@ -64,6 +64,32 @@ public sealed class EventStreamTests
     }
 
     [Fact]
+    public async Task A_stream_whose_buffered_payloads_pass_their_bound_catches_up_from_the_log_without_loss()
+    {
+        // Room for 1,024 events, but only ~4 KB of payloads: 50 events of 1 KB overflow it.
+        await using var hub = new InMemoryHub(o => o.SubscriberBufferPayloadBytes = 4_000);
+        await hub.StartAsync();
+        await using var stream = await hub.Source.OpenAsync(new StreamRequest(["ao"], [], null));
+        await using var events = stream.ReadAllAsync().GetAsyncEnumerator();
+        var first = events.MoveNextAsync(); // the reader is waiting, then stops reading
+
+        hub.Append("ao", "doc_updated", new { n = 0 });
+        Assert.True(await first.WithTimeout());
+        var last = default(LogEvent);
+        for (var n = 1; n < 50; n++) last = hub.Append("ao", "doc_updated", new { n, body = new string('x', 1000) });
+        await TaskTimeouts.UntilAsync(() => hub.Fanout.Head >= last!.Position, because: "the tail did not publish everything");
+        Assert.True(stream.LagCount > 0, "the buffer took 49 events of 1 KB past a 4 KB bound");
+
+        var seen = new List<long> { events.Current.Seq };
+        while (seen.Count < 50)
+        {
+            Assert.True(await events.MoveNextAsync().WithTimeout());
+            seen.Add(events.Current.Seq);
+        }
+        Assert.Equal(Enumerable.Range(1, 50).Select(i => (long)i), seen);
+    }
+
+    [Fact]
     public async Task A_row_committed_while_an_older_transaction_is_open_does_not_wait_for_it_and_the_older_row_arrives_at_its_commit()
     {
         await using var hub = new InMemoryHub();

@@ -49,6 +49,25 @@ public sealed class SubscriptionTests
     }
 
     [Fact]
+    public void A_buffer_holds_its_payload_capacity_past_the_first_event_and_lags_past_it()
+    {
+        var s = new Subscription(EventFilter.All, 100, payloadCapacity: 250);
+        Assert.False(s.Offer(Event(1, 100)));
+        Assert.False(s.Offer(Event(2, 100)));
+        Assert.True(s.Offer(Event(3, 100))); // 300 bytes: lagged, though 97 slots are free
+        Assert.True(s.IsLagged);
+        var read = new List<long>();
+        while (s.TryRead(out var e)) read.Add(e.Seq);
+        Assert.Equal([1L, 2L], read);
+
+        // Drained, the bytes are free again; an event larger than the bound is taken alone.
+        s.Rearm();
+        Assert.False(s.Offer(Event(4, 1000)));
+        Assert.True(s.Offer(Event(5, 1)));
+        Assert.True(s.TryRead(out var big) && big.Seq == 4);
+    }
+
+    [Fact]
     public async Task A_completed_subscription_ends_its_readers_wait_and_refuses_offers_without_counting_a_lag()
     {
         var s = new Subscription(EventFilter.All, 2);
@@ -60,9 +79,10 @@ public sealed class SubscriptionTests
         Assert.Equal(0, s.LagCount);
     }
 
-    private static LogEvent Event(long seq)
+    private static LogEvent Event(long seq, int payloadSize = 2)
     {
         var p = new LogPosition(10, 1, seq);
-        return new LogEvent(p, Offset.Format("0123456789", p), seq, "ao", null, "session_created", "{}", DateTimeOffset.UtcNow);
+        var payload = payloadSize <= 2 ? "{}" : $"{{\"b\":\"{new string('x', payloadSize - 8)}\"}}";
+        return new LogEvent(p, Offset.Format("0123456789", p), seq, "ao", null, "session_created", payload, DateTimeOffset.UtcNow);
     }
 }

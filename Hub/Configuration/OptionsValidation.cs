@@ -82,6 +82,7 @@ public static class OptionsValidation
             Check(o.CatchUpBatchSize > 0, nameof(o.CatchUpBatchSize), "a number of events");
             Check(o.CatchUpPagePayloadBytes > 0, nameof(o.CatchUpPagePayloadBytes), "a number of bytes");
             Check(o.SubscriberBufferCapacity > 0, nameof(o.SubscriberBufferCapacity), "a number of events");
+            Check(o.SubscriberBufferPayloadBytes > 0, nameof(o.SubscriberBufferPayloadBytes), "a number of bytes");
             Check(o.MaxProjects > 0, nameof(o.MaxProjects), "a number of projects");
             Check(o.MaxTypes > 0, nameof(o.MaxTypes), "a number of types");
             Check(o.MaxProjectIdLength > 0, nameof(o.MaxProjectIdLength), "a number of characters");

@@ -97,7 +97,7 @@ public sealed class EventStreamSource(
         // so none of them arrives, and every later one does (it is after the fan-out's head).
         if (start is null) await NowAsync(cancellationToken);
 
-        var subscription = new Subscription(validated.Filter, options.Value.SubscriberBufferCapacity);
+        var subscription = new Subscription(validated.Filter, options.Value.SubscriberBufferCapacity, options.Value.SubscriberBufferPayloadBytes);
         var head = fanout.Subscribe(subscription);
         return start is null
             ? new EventStream(subscription, validated.Filter, head, catchUp: false, head,

@@ -62,6 +62,14 @@ public sealed class StreamOptions
     public int SubscriberBufferCapacity { get; set; } = 1024;
 
     /// <summary>
+    /// The most payload bytes a stream's live buffer holds past its first event: a stream whose
+    /// buffered events come to more catches up from the log (or the window) like one whose buffer
+    /// is full, so a slow reader of large payloads does not hold <see cref="SubscriberBufferCapacity"/>
+    /// of them. With the contract's payloads the count binds.
+    /// </summary>
+    public long SubscriberBufferPayloadBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>
     /// Recent events kept in memory to serve catch-ups that start inside them (reconnect storms).
     /// 0 disables the window.
     /// </summary>

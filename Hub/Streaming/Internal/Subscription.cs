@@ -11,6 +11,9 @@ namespace EventHub.Streaming.Internal;
 /// When the buffer is full the subscription becomes <em>lagged</em>: it takes no more live
 /// events, and its reader, after draining what is buffered, re-arms it and reads the missed
 /// events from the log. The fan-out never blocks and never grows a buffer for a slow reader.
+/// Full is a count of events or, past the first event buffered, a size of their payloads: 1,024
+/// events of a few hundred bytes are nothing, 1,024 of a megabyte held for one slow reader are a
+/// gigabyte.
 /// </remarks>
 public sealed class Subscription
 {
@@ -19,14 +22,22 @@ public sealed class Subscription
 
     private readonly Channel<LogEvent> _buffer;
     private readonly int _capacity;
+    private readonly long _payloadCapacity;
+    // The payload bytes buffered: added by the writer before it writes an event, taken off by the
+    // reader once it has read one, so the writer never counts less than is buffered.
+    private long _bufferedBytes;
     private int _lagged;
     private int _completed;
 
-    public Subscription(EventFilter filter, int capacity)
+    /// <param name="capacity">The most events buffered.</param>
+    /// <param name="payloadCapacity">The most payload bytes buffered past the first event (<see cref="LogEvent.PayloadSize"/>).</param>
+    public Subscription(EventFilter filter, int capacity, long payloadCapacity = long.MaxValue)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(payloadCapacity, 1);
         Filter = filter;
         _capacity = capacity;
+        _payloadCapacity = payloadCapacity;
         // One slot more than the events it holds: the lag signal always fits.
         _buffer = Channel.CreateBounded<LogEvent>(new BoundedChannelOptions(capacity + 1)
         {
@@ -62,7 +73,13 @@ public sealed class Subscription
     internal bool Offer(LogEvent e)
     {
         if (Volatile.Read(ref _lagged) == 1 || !Filter.MatchesType(e.Type)) return false;
-        if (_buffer.Reader.Count < _capacity && _buffer.Writer.TryWrite(e)) return false;
+        var count = _buffer.Reader.Count;
+        if (count < _capacity && (count == 0 || Volatile.Read(ref _bufferedBytes) + e.PayloadSize <= _payloadCapacity))
+        {
+            Interlocked.Add(ref _bufferedBytes, e.PayloadSize);
+            if (_buffer.Writer.TryWrite(e)) return false;
+            Interlocked.Add(ref _bufferedBytes, -e.PayloadSize);
+        }
         // A stream that ended (cancelled while still in the fan-out) refuses events: not a lag.
         // Complete sets the flag before it completes the channel, so a write it refused sees it.
         if (Volatile.Read(ref _completed) == 1) return false;
@@ -86,7 +103,11 @@ public sealed class Subscription
     internal bool TryRead(out LogEvent e)
     {
         while (_buffer.Reader.TryRead(out e!))
-            if (!ReferenceEquals(e, LagSignal)) return true;
+            if (!ReferenceEquals(e, LagSignal))
+            {
+                Interlocked.Add(ref _bufferedBytes, -e.PayloadSize);
+                return true;
+            }
         return false;
     }
 
