@@ -159,7 +159,7 @@ public sealed partial class Ticker(
         using var batch = new NpgsqlBatch(connection) { Timeout = (int)Math.Ceiling((settings.RoundTimeout + settings.WaitInDatabase).TotalSeconds) };
         if (waits)
             batch.BatchCommands.Add(WaitForCommitSql.Command(waitFor, waitStep));
-        batch.BatchCommands.Add(TickRowsSql.Command(_owner, settings.Lease, settings.HandOffRows));
+        batch.BatchCommands.Add(TickRowsSql.Command(_owner, settings.Lease, settings.HandOffRows, settings.HandOffPayloadBytes));
         batch.Prepare();
         using var cancel = stoppingToken.Register(() => { try { batch.Cancel(); } catch { /* the round ends anyway */ } });
         var pacing = new TickPacing(settings);
@@ -202,16 +202,19 @@ public sealed partial class Ticker(
                         tickId = reader.GetInt64(TickRowsSql.TickId);
                         made = reader.GetBoolean(TickRowsSql.Made);
                         hasRows = reader.GetBoolean(TickRowsSql.HasRows);
-                        if (tooLarge || reader.IsDBNull(TickRowsSql.Tx)) continue;
+                        if (reader.IsDBNull(TickRowsSql.Tx)) continue;
                         var e = TickRowsSql.ReadEvent(reader, epoch, tickId, _strings);
                         // Past the payload bound the tick is read by the tail, in pages: the
-                        // rows that follow are let go as they arrive, not held.
+                        // rest of the rows are let go unread (every row carries the same tick
+                        // columns), skipped on the wire as the reader is disposed. (The tick
+                        // function bounds the payloads as stored, maybe compressed; this bounds
+                        // them as read.)
                         payloadBytes += e.PayloadSize;
                         if (payloadBytes > settings.HandOffPayloadBytes)
                         {
                             tooLarge = true;
                             events = null;
-                            continue;
+                            break;
                         }
                         (events ??= []).Add(e);
                     }

@@ -57,9 +57,12 @@ public sealed class TickerOptions
 
     /// <summary>
     /// A new tick whose payloads come to more than this many bytes is not handed over either: the
-    /// ticker lets its rows go as they arrive and this node's tail reads the tick in pages bounded
-    /// by <c>Stream:TailBatchPayloadBytes</c>, so a tick of large payloads is never held whole.
-    /// With the contract's payloads (a few hundred bytes) <see cref="HandOffRows"/> binds.
+    /// tick function does not gather it (payloads as stored, migration 0023: gathering a tick of
+    /// 1,000 rows of 1 MB outlasted <see cref="RoundTimeout"/> on every try, and no tick was made
+    /// again), the ticker lets go the rows of one whose payloads pass it as read, and this node's
+    /// tail reads the tick in pages bounded by <c>Stream:TailBatchPayloadBytes</c>, so a tick of
+    /// large payloads is never held whole. With the contract's payloads (a few hundred bytes)
+    /// <see cref="HandOffRows"/> binds.
     /// </summary>
     public long HandOffPayloadBytes { get; set; } = 4 * 1024 * 1024;
 
