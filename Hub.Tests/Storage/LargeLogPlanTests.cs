@@ -740,6 +740,20 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
         // twice (its entities, its unkeyed types).
         Assert.True(read <= 10_001 + 1_000, $"a tick of 20,000 rows read {read} rows of a 320,000-row log");
         Assert.True(foldRead <= 2 * 20_000 + 1_000, $"the fold of a tick of 20,000 rows read {foldRead} rows of a 320,000-row log");
+
+        // The ticker's call, with the hand-off's bounds (migration 0023): its probe counts at most
+        // 1,001 rows of the 20,000 and, past 1,000, gathers none.
+        await InsertSessionEventsAsync(c, 20_000, "'p'", "d");
+        await c.ExecuteAsync("SELECT pg_stat_force_next_flush()");
+        before = await RowsReadAsync(db);
+        var handOff = (await c.QueryAsync<(bool Made, bool HasRows, string? Tx)>(
+            "SELECT made, has_rows, tx FROM eventhub_tick_rows(gen_random_uuid(), interval '1 second', 1000, 4194304)")).ToList();
+        await c.ExecuteAsync("SELECT pg_stat_force_next_flush()");
+        var probeRead = await RowsReadAsync(db) - before;
+        output.WriteLine($"the ticker's call on a tick of 20,000 rows read {probeRead} change_log rows");
+        Assert.True(Assert.Single(handOff).Made);
+        Assert.False(handOff[0].HasRows);
+        Assert.True(probeRead <= 1_001 + 1_000, $"the ticker's call on a tick of 20,000 rows read {probeRead} rows of a 340,000-row log");
     }
 
     /// <summary>
