@@ -15,17 +15,7 @@ public sealed class PageOrderTests
     public async Task A_page_that_comes_out_of_order_is_read_again_with_the_form_that_sorts_not_sorted_as_it_came()
     {
         await using var db = await TestDatabase.CreateAsync();
-        await using (var c = await db.DataSource.OpenConnectionAsync())
-        {
-            for (var tick = 0; tick < 3; tick++)
-            {
-                await c.ExecuteAsync("""
-                    INSERT INTO change_log (project_id, event_type, payload)
-                    SELECT 'p', 'session_created', jsonb_build_object('id', 's' || @tick || '-' || g) FROM generate_series(1, 10) g
-                    """, new { tick });
-                await c.ExecuteAsync("SELECT eventhub_make_tick()");
-            }
-        }
+        await WriteThreeTicksAsync(db);
         await using var hubSessions = EventHub.Storage.HubDataSources.Create(db.ConnectionString, "page-order-test");
         var expected = (await new ChangeLogReader(hubSessions).ReadAsync(LogPosition.Start, EventFilter.All, 15)).Events
             .Select(e => e.Position).ToList();
@@ -47,17 +37,7 @@ public sealed class PageOrderTests
     public async Task A_page_cut_by_its_payload_bound_is_checked_for_order_over_the_rows_it_let_go_too()
     {
         await using var db = await TestDatabase.CreateAsync();
-        await using (var c = await db.DataSource.OpenConnectionAsync())
-        {
-            for (var tick = 0; tick < 3; tick++)
-            {
-                await c.ExecuteAsync("""
-                    INSERT INTO change_log (project_id, event_type, payload)
-                    SELECT 'p', 'session_created', jsonb_build_object('id', 's' || @tick || '-' || g) FROM generate_series(1, 10) g
-                    """, new { tick });
-                await c.ExecuteAsync("SELECT eventhub_make_tick()");
-            }
-        }
+        await WriteThreeTicksAsync(db);
         await using var hubSessions = EventHub.Storage.HubDataSources.Create(db.ConnectionString, "page-order-test");
         // Payloads of 15 bytes ({"id": "s0-1"}): a bound of 50 keeps three rows.
         var limit = new PageLimit(15, 50);
@@ -75,5 +55,19 @@ public sealed class PageOrderTests
         Assert.Equal(expected, page.Events.Select(e => e.Position));
         Assert.False(page.Complete);
         Assert.Equal(expected[^1], page.Through);
+    }
+
+    /// <summary>Three ticks of 10 rows each, payloads of 15 bytes (<c>{"id": "s0-1"}</c>).</summary>
+    private static async Task WriteThreeTicksAsync(TestDatabase db)
+    {
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        for (var tick = 0; tick < 3; tick++)
+        {
+            await c.ExecuteAsync("""
+                INSERT INTO change_log (project_id, event_type, payload)
+                SELECT 'p', 'session_created', jsonb_build_object('id', 's' || @tick || '-' || g) FROM generate_series(1, 10) g
+                """, new { tick });
+            await c.ExecuteAsync("SELECT eventhub_make_tick()");
+        }
     }
 }

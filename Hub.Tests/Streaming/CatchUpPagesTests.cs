@@ -27,27 +27,14 @@ public sealed class CatchUpPagesTests
     [Fact]
     public async Task A_page_holds_its_payload_bound_even_when_the_payloads_before_it_were_smaller()
     {
-        CountingReader reader = null!;
-        await using var hub = new InMemoryHub(o =>
-        {
-            o.RecentEventsWindowSize = 1; // holds the small last event: the first page is sized for small payloads
-            o.CatchUpPagePayloadBytes = 10_000;
-            o.TailBatchSize = 777;
-        }, wrapReader: log => reader = new CountingReader(log));
+        // The window holds the small last event: the first page is sized for small payloads.
+        var (hub, reader) = HubWithTenKilobytePages();
+        await using var _ = hub;
         var written = Enumerable.Range(0, 60).Select(i => hub.Append("ao", "doc_updated", new { i, body = new string('x', 3000) })).ToList();
         written.Add(hub.Append("ao", "doc_updated", new { i = 60 }));
         await hub.StartAsync();
 
-        await using var stream = await hub.Source.OpenAsync(new StreamRequest(["ao"], [], Offset.Beginning));
-        await using var events = stream.ReadAllAsync().GetAsyncEnumerator();
-        var seen = new List<long>();
-        while (seen.Count < written.Count)
-        {
-            Assert.True(await events.MoveNextAsync().WithTimeout());
-            seen.Add(events.Current.Seq);
-        }
-
-        Assert.Equal(written.Select(e => e.Seq), seen);
+        Assert.Equal(written.Select(e => e.Seq), await ReadFromTheStartAsync(hub, written.Count));
         var pages = reader.Limits.Zip(reader.PayloadsReturned).Where(p => p.First != 777).Select(p => p.Second).ToList();
         Assert.True(reader.Limits.First(l => l != 777) > 60, "the first page was sized for the window's small payload");
         Assert.All(pages, bytes => Assert.InRange(bytes, 0, 10_000)); // three ~3 KB payloads a page, not sixty
@@ -56,30 +43,47 @@ public sealed class CatchUpPagesTests
     [Fact]
     public async Task A_catch_up_over_large_payloads_reads_small_pages_and_delivers_every_event_once_in_order()
     {
-        CountingReader reader = null!;
-        await using var hub = new InMemoryHub(o =>
-        {
-            o.RecentEventsWindowSize = 1; // the catch-up reads the log; the first page is sized by this one event
-            o.CatchUpPagePayloadBytes = 10_000;
-            o.TailBatchSize = 777;        // the tail's reads, told apart from the stream's
-        }, wrapReader: log => reader = new CountingReader(log));
+        // The window holds the last event: the first page is sized by it.
+        var (hub, reader) = HubWithTenKilobytePages();
+        await using var _ = hub;
         // Written before the tail starts: all of them are behind the head a stream opens at.
         var written = Enumerable.Range(0, 100).Select(i => hub.Append("ao", "doc_updated", new { i, body = new string('x', 1000) })).ToList();
         await hub.StartAsync();
 
+        Assert.Equal(written.Select(e => e.Seq), await ReadFromTheStartAsync(hub, written.Count));
+        var pages = reader.Limits.Where(l => l != 777).ToList();
+        Assert.True(pages.Count >= 10, $"{pages.Count} catch-up reads");
+        Assert.All(pages, rows => Assert.InRange(rows, 1, 10)); // ~1,020-byte payloads, a 10,000-byte aim
+    }
+
+    /// <summary>
+    /// An in-memory hub whose catch-ups read the log (a window of one event) in pages aimed at
+    /// 10,000 bytes of payload, and the reader that counts their reads (the tail's, of 777 rows, told apart).
+    /// </summary>
+    private static (InMemoryHub Hub, CountingReader Reader) HubWithTenKilobytePages()
+    {
+        CountingReader reader = null!;
+        var hub = new InMemoryHub(o =>
+        {
+            o.RecentEventsWindowSize = 1;
+            o.CatchUpPagePayloadBytes = 10_000;
+            o.TailBatchSize = 777;
+        }, wrapReader: log => reader = new CountingReader(log));
+        return (hub, reader);
+    }
+
+    /// <summary>The seqs of the first <paramref name="count"/> events of a stream of project ao from the log's start.</summary>
+    private static async Task<List<long>> ReadFromTheStartAsync(InMemoryHub hub, int count)
+    {
         await using var stream = await hub.Source.OpenAsync(new StreamRequest(["ao"], [], Offset.Beginning));
         await using var events = stream.ReadAllAsync().GetAsyncEnumerator();
         var seen = new List<long>();
-        while (seen.Count < written.Count)
+        while (seen.Count < count)
         {
             Assert.True(await events.MoveNextAsync().WithTimeout());
             seen.Add(events.Current.Seq);
         }
-
-        Assert.Equal(written.Select(e => e.Seq), seen);
-        var pages = reader.Limits.Where(l => l != 777).ToList();
-        Assert.True(pages.Count >= 10, $"{pages.Count} catch-up reads");
-        Assert.All(pages, rows => Assert.InRange(rows, 1, 10)); // ~1,020-byte payloads, a 10,000-byte aim
+        return seen;
     }
 
     [Fact]
