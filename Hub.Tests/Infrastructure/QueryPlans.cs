@@ -119,7 +119,7 @@ internal static class QueryPlans
     /// </summary>
     public static IEnumerable<(string Name, string Sql, Dictionary<string, object> Args)> LogReadsAt(string where, long tick, string x, long s, int limit)
     {
-        Dictionary<string, object> At() => new() { ["tick"] = tick, ["x"] = x, ["s"] = s, ["limit"] = limit };
+        Dictionary<string, object> At() => new() { ["tick"] = tick, ["x"] = x, ["s"] = s, ["limit"] = limit, ["bytes"] = 4_194_304L };
         yield return ($"all projects, {where}", TickBatchSql.Forward(EventFilter.All), At());
         var one = At(); one["project"] = "p3";
         yield return ($"one project, {where}", TickBatchSql.Forward(new EventFilter(["p3"], null)), one);

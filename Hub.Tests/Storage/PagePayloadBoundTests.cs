@@ -58,6 +58,41 @@ public sealed class PagePayloadBoundTests
         Assert.True(reads >= 10, $"{reads} reads"); // about three small rows a read, and each large row alone
     }
 
+    [Fact]
+    public async Task The_database_sends_the_rows_past_the_bound_without_their_payloads_and_fetches_none_of_them()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        // 40 payloads of ~20 KB that do not compress (hex of md5s): each stored out of line, in TOAST.
+        await c.ExecuteAsync("""
+            INSERT INTO change_log (project_id, event_type, payload)
+            SELECT 'p', 'doc_updated', jsonb_build_object('n', g, 'body', (SELECT string_agg(md5(g || '-' || i), '') FROM generate_series(1, 625) i))
+            FROM generate_series(1, 40) g
+            """);
+        await c.ExecuteAsync("SELECT eventhub_make_tick()");
+
+        // The reader's statement, in this session (whose statistics it can flush).
+        async Task<(List<string?> Payloads, long ToastBlocks)> PageAsync(long bytes)
+        {
+            var before = await Ticks.HandOffBoundTests.ToastBlocksAsync(c);
+            var payloads = (await c.QueryAsync<string?>($"SELECT payload FROM ({TickBatchSql.Forward(EventFilter.All)}) p",
+                new { tick = 0L, x = "0", s = 0L, limit = 1000, bytes })).ToList();
+            return (payloads, await Ticks.HandOffBoundTests.ToastBlocksAsync(c) - before);
+        }
+
+        var whole = await PageAsync(long.MaxValue);
+        var bounded = await PageAsync(50_000);
+
+        Assert.Equal(40, whole.Payloads.Count(p => p is not null));
+        // Every row comes (the reader checks the page's order over all of them); past ~50 KB as
+        // stored, without its payload.
+        Assert.Equal(40, bounded.Payloads.Count);
+        Assert.Equal(3, bounded.Payloads.TakeWhile(p => p is not null).Count());
+        Assert.All(bounded.Payloads.Skip(3), p => Assert.Null(p));
+        Assert.True(bounded.ToastBlocks * 5 < whole.ToastBlocks,
+            $"the bounded page read {bounded.ToastBlocks} TOAST blocks, the whole one {whole.ToastBlocks}");
+    }
+
     private static int JsonNumber(LogEvent e, string name) =>
         System.Text.Json.JsonDocument.Parse(e.Payload).RootElement.GetProperty(name).GetInt32();
 }

@@ -52,6 +52,7 @@ public sealed class PlannerTests
         explain.Parameters.AddWithValue("x", "0");
         explain.Parameters.AddWithValue("s", 0L);
         explain.Parameters.AddWithValue("limit", 1000);
+        explain.Parameters.AddWithValue("bytes", 4_194_304L);
         var plan = JsonDocument.Parse((string)(await explain.ExecuteScalarAsync())!).RootElement[0].GetProperty("Plan");
 
         var cost = plan.GetProperty("Total Cost").GetDouble();

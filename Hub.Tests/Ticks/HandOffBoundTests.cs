@@ -67,8 +67,11 @@ public sealed class HandOffBoundTests
         Assert.False(big.HasRows);
     }
 
-    /// <summary>Blocks of change_log's TOAST table read or found in shared buffers so far (statistics flushed first).</summary>
-    private static async Task<long> ToastBlocksAsync(NpgsqlConnection c)
+    /// <summary>
+    /// Blocks of change_log's TOAST table read or found in shared buffers so far, with this
+    /// session's statistics flushed first (another session's may not be yet).
+    /// </summary>
+    internal static async Task<long> ToastBlocksAsync(NpgsqlConnection c)
     {
         await c.ExecuteAsync("SELECT pg_stat_force_next_flush()");
         return await c.QuerySingleAsync<long>(

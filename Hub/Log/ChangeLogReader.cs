@@ -82,7 +82,7 @@ public sealed class ChangeLogReader : IChangeLogReader
         var epoch = await GetEpochAsync(cancellationToken);
         // A tick's end reads on from the next tick, whole.
         var (tick, x, s) = after.IsTickEnd ? (after.Tick + 1, 0UL, 0L) : (after.Tick, after.TransactionId, after.Seq);
-        var parameters = PageParameters(tick, x, s, limit.Rows, filter);
+        var parameters = PageParameters(tick, x, s, limit, filter);
 
         var page = await PooledSessions.RunAsync(_pageSource, async (connection, token) =>
         {
@@ -122,6 +122,8 @@ public sealed class ChangeLogReader : IChangeLogReader
     /// large the payloads of its rows (a tail read of 1,000 rows of 1 MB held 2 GB of strings);
     /// the rest of the page's rows are still read, for their positions only: the order check
     /// covers the whole page, or a misordered plan's row below the last one kept would be lost.
+    /// The statement counts the bound too, on the payloads as stored, and sends the rows past it
+    /// without their payloads (<see cref="TickBatchSql.Forward"/>).
     /// </remarks>
     private async Task<Page> ReadPageAsync(NpgsqlConnection connection, string epoch, string sql, NpgsqlParameter[] parameters,
         PageLimit limit, CancellationToken cancellationToken)
@@ -152,6 +154,13 @@ public sealed class ChangeLogReader : IChangeLogReader
             ordered &= previous < position;
             previous = position;
             if (cut) continue;
+            // Null: past the bound as the database counts it (stored sizes), which sent no payload;
+            // else past it as read.
+            if (reader.IsDBNull(TickBatchSql.Payload))
+            {
+                cut = true;
+                continue;
+            }
             var payload = reader.GetFieldValue<byte[]>(TickBatchSql.Payload);
             if (!limit.Admits(events.Count, bytes, payload.Length))
             {
@@ -275,14 +284,15 @@ public sealed class ChangeLogReader : IChangeLogReader
     /// The forward read's parameters, each of one fixed type (a prepared statement is matched by
     /// its text and its parameters' types).
     /// </summary>
-    private static NpgsqlParameter[] PageParameters(long tick, ulong x, long s, int limit, EventFilter filter)
+    private static NpgsqlParameter[] PageParameters(long tick, ulong x, long s, PageLimit limit, EventFilter filter)
     {
         var parameters = new List<NpgsqlParameter>
         {
             new NpgsqlParameter<long>("tick", tick),
             new NpgsqlParameter<string>("x", x.ToString(CultureInfo.InvariantCulture)),
             new NpgsqlParameter<long>("s", s),
-            new NpgsqlParameter<int>("limit", limit),
+            new NpgsqlParameter<int>("limit", limit.Rows),
+            new NpgsqlParameter<long>("bytes", limit.PayloadBytes),
         };
         if (filter.Projects is { Length: 1 } one) parameters.Add(new NpgsqlParameter<string>("project", one[0]));
         else if (filter.Projects is not null) parameters.Add(new NpgsqlParameter<string[]>("projects", filter.Projects));

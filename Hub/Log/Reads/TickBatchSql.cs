@@ -22,8 +22,15 @@ namespace EventHub.Log;
 public static class TickBatchSql
 {
     /// <summary>The columns every read returns per row.</summary>
-    internal const string RowColumns =
-        "r.tick_id, r.tx_id::text AS tx, r.seq, r.project_id, r.session_id, r.event_type, r.payload::text AS payload, r.created_at";
+    internal const string RowColumns = $"r.tick_id, r.tx_id::text AS tx, r.seq, r.project_id, r.session_id, r.event_type, {PayloadColumn}, r.created_at";
+
+    private const string PayloadColumn = "r.payload::text AS payload";
+
+    /// <summary>
+    /// A forward read's payload: null past the page's payload bound (<c>@bytes</c>), counted as
+    /// stored (<c>pg_column_size</c>, no TOAST fetch) over the rows before it in the page's order.
+    /// </summary>
+    private const string BoundedPayloadColumn = "CASE WHEN r.stored_before < @bytes THEN r.payload::text END AS payload";
 
     /// <summary>
     /// Column ordinals of <see cref="Forward"/>'s rows: the header, then <see cref="RowColumns"/>
@@ -37,10 +44,12 @@ public static class TickBatchSql
 
     /// <summary>
     /// Parameters: <c>@tick</c> (first tick to read), <c>@x</c>/<c>@s</c> (read only rows after
-    /// this in <c>@tick</c>; 0/0 for all), <c>@limit</c>, <c>@projects</c>, <c>@types</c>,
-    /// <c>@prefixes</c>. Header columns on every row (one row of nulls when nothing matched):
-    /// <c>head_tick</c>, <c>last_tick</c> (the last tick examined) and the retention bound.
-    /// With <paramref name="sorted"/>, the page's rows are ordered by the statement itself.
+    /// this in <c>@tick</c>; 0/0 for all), <c>@limit</c>, <c>@bytes</c> (the page's payload bound:
+    /// a row whose page's payloads before it come to that, as stored, comes with a null payload),
+    /// <c>@projects</c>, <c>@types</c>, <c>@prefixes</c>. Header columns on every row (one row of
+    /// nulls when nothing matched): <c>head_tick</c>, <c>last_tick</c> (the last tick examined) and
+    /// the retention bound. With <paramref name="sorted"/>, the page's rows are ordered by the
+    /// statement itself.
     /// </summary>
     /// <remarks>
     /// No ORDER BY orders the page's rows. <c>r</c> reads the ticks in order (<c>t</c>: ORDER BY
@@ -57,13 +66,18 @@ public static class TickBatchSql
     /// <paramref name="sorted"/>, whose ORDER BY decides what its LIMIT keeps
     /// (<see cref="ChangeLogReader"/>): sorting the page it got could not bring back a row that
     /// LIMIT had dropped.
+    /// The payload bound: a running sum over the page's rows as they come (a window without an
+    /// ORDER BY: no sort, the rows keep their order) of their payloads' stored size, so that rows
+    /// past it still come, for their positions (the reader checks the order over the whole page),
+    /// but their payloads are neither fetched from TOAST nor sent: a tail read sized for small
+    /// payloads that met a tick of 1,000 rows of 1 MB sent the whole gigabyte to keep 4 MB.
     /// </remarks>
     public static string Forward(EventFilter filter, bool sorted = false)
     {
         var perTick = PerTick(filter, descending: false);
         var order = sorted ? SortedPageOrder : "";
         return $"""
-            SELECT h.head_tick, h.last_tick, h.pruned_tick, h.pruned_xid, h.pruned_seq, {RowColumns}
+            SELECT h.head_tick, h.last_tick, h.pruned_tick, h.pruned_xid, h.pruned_seq, {RowColumns.Replace(PayloadColumn, BoundedPayloadColumn)}
             FROM (SELECT (SELECT max(tick_id) FROM eventhub_tick) AS head_tick,
                          (SELECT max(z.tick_id) FROM (SELECT tick_id FROM eventhub_tick WHERE tick_id >= @tick
                                                       ORDER BY tick_id LIMIT @limit) z) AS last_tick,
@@ -71,11 +85,12 @@ public static class TickBatchSql
                          p.pruned_through_seq AS pruned_seq
                   FROM eventhub_retention p) h
             LEFT JOIN LATERAL (
-                SELECT t.tick_id, b.*
-                FROM (SELECT * FROM eventhub_tick WHERE tick_id >= @tick ORDER BY tick_id LIMIT @limit) t
-                CROSS JOIN LATERAL ({perTick}) b
-                {order}
-                LIMIT @limit
+                SELECT q.*, sum(pg_column_size(q.payload)) OVER (ROWS UNBOUNDED PRECEDING) - pg_column_size(q.payload) AS stored_before
+                FROM (SELECT t.tick_id, b.*
+                      FROM (SELECT * FROM eventhub_tick WHERE tick_id >= @tick ORDER BY tick_id LIMIT @limit) t
+                      CROSS JOIN LATERAL ({perTick}) b
+                      {order}
+                      LIMIT @limit) q
             ) r ON true
             """;
     }
