@@ -205,7 +205,7 @@ public static class EventHubApp
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<CatchUpLimitsOptions>>().Value.MaxConcurrentCatchUps));
         services.AddKeyedSingleton<IChangeLogReader>(LogReaders.Tail, (sp, _) => new ChangeLogReader(
             sp.GetRequiredKeyedService<NpgsqlDataSource>(replicaTail ? LogDataSources.ReplicaTail : LogDataSources.Tail),
-            sp.GetRequiredService<PrimaryPools>())); // a replica's pool is not the primary's: no loss token there
+            sp.GetRequiredService<PrimaryPools>(), boundPayloadsInDatabase: true)); // a replica's pool is not the primary's: no loss token there
     }
 
     public const string ReplicaConnectionStringName = "EventHubReplica";

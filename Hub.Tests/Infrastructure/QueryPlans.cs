@@ -113,13 +113,15 @@ internal static class QueryPlans
 
     /// <summary>
     /// The reads of the log from a position inside <paramref name="tick"/> (<paramref name="x"/>,
-    /// <paramref name="s"/>), named after <paramref name="where"/>: the tail's and a catch-up's of
-    /// all projects, of one (<c>p3</c>) and of three (<c>p3</c>, <c>p7</c>, <c>p11</c>), and the
+    /// <paramref name="s"/>), named after <paramref name="where"/>: the tail's (its payloads
+    /// bounded in the statement), a catch-up's of all projects, of one (<c>p3</c>) and of three (<c>p3</c>, <c>p7</c>, <c>p11</c>), and the
     /// window load back from the tick's end.
     /// </summary>
     public static IEnumerable<(string Name, string Sql, Dictionary<string, object> Args)> LogReadsAt(string where, long tick, string x, long s, int limit)
     {
-        Dictionary<string, object> At() => new() { ["tick"] = tick, ["x"] = x, ["s"] = s, ["limit"] = limit, ["bytes"] = 4_194_304L };
+        Dictionary<string, object> At() => new() { ["tick"] = tick, ["x"] = x, ["s"] = s, ["limit"] = limit };
+        var tail = At(); tail["bytes"] = 4_194_304L;
+        yield return ($"the tail, {where}", TickBatchSql.Forward(EventFilter.All, boundPayloads: true), tail);
         yield return ($"all projects, {where}", TickBatchSql.Forward(EventFilter.All), At());
         var one = At(); one["project"] = "p3";
         yield return ($"one project, {where}", TickBatchSql.Forward(new EventFilter(["p3"], null)), one);

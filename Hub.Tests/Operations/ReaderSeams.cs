@@ -9,7 +9,7 @@ public static class ReaderSeams
     /// <summary>Replaces the tail's reader (<see cref="LogReaders.Tail"/>) with <paramref name="wrap"/> over the real one, on the tail's pool.</summary>
     public static IServiceCollection WrapTailReader(this IServiceCollection services, Func<IChangeLogReader, IChangeLogReader> wrap) =>
         services.AddKeyedSingleton<IChangeLogReader>(LogReaders.Tail, (sp, _) =>
-            wrap(new ChangeLogReader(sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.Tail))));
+            wrap(new ChangeLogReader(sp.GetRequiredKeyedService<NpgsqlDataSource>(LogDataSources.Tail), boundPayloadsInDatabase: true)));
 }
 
 /// <summary>

@@ -166,8 +166,8 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
                 "SELECT c.tx_id::text, c.seq FROM change_log c WHERE c.payload ->> 'id' LIKE 's%' ORDER BY c.tx_id, c.seq OFFSET @offset LIMIT 1", new { offset });
             foreach (var (filter, args) in new (EventFilter, Dictionary<string, object>)[]
             {
-                (EventFilter.All, new() { ["tick"] = tick, ["x"] = x, ["s"] = s, ["limit"] = Limit, ["bytes"] = 4_194_304L }),
-                (new EventFilter(["p3"], null), new() { ["tick"] = tick, ["x"] = x, ["s"] = s, ["limit"] = Limit, ["bytes"] = 4_194_304L, ["project"] = "p3" }),
+                (EventFilter.All, new() { ["tick"] = tick, ["x"] = x, ["s"] = s, ["limit"] = Limit }),
+                (new EventFilter(["p3"], null), new() { ["tick"] = tick, ["x"] = x, ["s"] = s, ["limit"] = Limit, ["project"] = "p3" }),
             })
             {
                 var plan = await ExplainAsync(hub, TickBatchSql.Forward(filter), args);
@@ -241,7 +241,7 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
                     ("three projects", new EventFilter(["p3", "p7", "p11"], null), ("projects", new[] { "p3", "p7", "p11" })),
                 })
                 {
-                    var args = new Dictionary<string, object> { ["tick"] = tick, ["x"] = fx, ["s"] = fs, ["limit"] = Limit, ["bytes"] = 4_194_304L, [extra.Item1] = extra.Item2 };
+                    var args = new Dictionary<string, object> { ["tick"] = tick, ["x"] = fx, ["s"] = fs, ["limit"] = Limit, [extra.Item1] = extra.Item2 };
                     var sql = TickBatchSql.Forward(filter);
                     var name = $"{kind}, {where}, {from}";
                     var plan = await ExplainAsync(hub, sql, args);
@@ -557,7 +557,7 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
             "SELECT tx_id::text, seq FROM change_log WHERE payload ->> 'id' = 'during2'");
         foreach (var (name, x, s, fromDuring) in new[] { ("from the tick's start", "0", 0L, 5), ("from its second row", x2, s2, 3) })
         {
-            var args = new Dictionary<string, object> { ["tick"] = during, ["x"] = x, ["s"] = s, ["limit"] = Limit, ["bytes"] = 4_194_304L };
+            var args = new Dictionary<string, object> { ["tick"] = during, ["x"] = x, ["s"] = s, ["limit"] = Limit };
             var sql = TickBatchSql.Forward(EventFilter.All);
             var plan = await ExplainAsync(hub, sql, args);
             var buffers = plan.GetProperty("Shared Hit Blocks").GetInt64() + plan.GetProperty("Shared Read Blocks").GetInt64();
@@ -693,7 +693,7 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
         await using var hub = await hubSessions.OpenConnectionAsync();
         Assert.NotEmpty(await c.QuerySingleAsync<string[]>("SELECT ended::text[] FROM eventhub_tick WHERE tick_id = @tick", new { tick }));
         var plan = await ExplainAsync(hub, TickBatchSql.Forward(EventFilter.All),
-            new() { ["tick"] = tick, ["x"] = "0", ["s"] = 0L, ["limit"] = Limit, ["bytes"] = 4_194_304L });
+            new() { ["tick"] = tick, ["x"] = "0", ["s"] = 0L, ["limit"] = Limit });
         var buffers = plan.GetProperty("Shared Hit Blocks").GetInt64() + plan.GetProperty("Shared Read Blocks").GetInt64();
         output.WriteLine($"the hub's read of the tick: {plan.GetProperty("Actual Rows")} rows, {buffers} buffers");
         Assert.Equal(1, (int)plan.GetProperty("Actual Rows").GetDouble()); // row 'b'

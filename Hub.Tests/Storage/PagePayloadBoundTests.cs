@@ -11,8 +11,10 @@ namespace EventHub.Tests.Storage;
 /// </summary>
 public sealed class PagePayloadBoundTests
 {
-    [Fact]
-    public async Task Reads_stop_at_their_payload_bound_and_together_return_every_row_once_in_order()
+    [Theory]
+    [InlineData(false)] // catch-ups' reader
+    [InlineData(true)]  // the tail's: the statement bounds the payloads too
+    public async Task Reads_stop_at_their_payload_bound_and_together_return_every_row_once_in_order(bool boundPayloadsInDatabase)
     {
         await using var db = await TestDatabase.CreateAsync();
         // One tick of 40 rows: small payloads, and every seventh one of 5,000 bytes (over the bound alone).
@@ -26,7 +28,7 @@ public sealed class PagePayloadBoundTests
             await c.ExecuteAsync("SELECT eventhub_make_tick()");
         }
         await using var sessions = EventHub.Storage.HubDataSources.Create(db.ConnectionString, "page-bound-test");
-        var reader = new ChangeLogReader(sessions);
+        var reader = new ChangeLogReader(sessions, boundPayloadsInDatabase: boundPayloadsInDatabase);
         var limit = new PageLimit(1000, 1000);
 
         var seen = new List<LogEvent>();
@@ -71,11 +73,11 @@ public sealed class PagePayloadBoundTests
             """);
         await c.ExecuteAsync("SELECT eventhub_make_tick()");
 
-        // The reader's statement, in this session (whose statistics it can flush).
+        // The tail reader's statement, in this session (whose statistics it can flush).
         async Task<(List<string?> Payloads, long ToastBlocks)> PageAsync(long bytes)
         {
             var before = await Ticks.HandOffBoundTests.ToastBlocksAsync(c);
-            var payloads = (await c.QueryAsync<string?>($"SELECT payload FROM ({TickBatchSql.Forward(EventFilter.All)}) p",
+            var payloads = (await c.QueryAsync<string?>($"SELECT payload FROM ({TickBatchSql.Forward(EventFilter.All, boundPayloads: true)}) p",
                 new { tick = 0L, x = "0", s = 0L, limit = 1000, bytes })).ToList();
             return (payloads, await Ticks.HandOffBoundTests.ToastBlocksAsync(c) - before);
         }

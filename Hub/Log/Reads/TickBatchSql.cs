@@ -44,9 +44,9 @@ public static class TickBatchSql
 
     /// <summary>
     /// Parameters: <c>@tick</c> (first tick to read), <c>@x</c>/<c>@s</c> (read only rows after
-    /// this in <c>@tick</c>; 0/0 for all), <c>@limit</c>, <c>@bytes</c> (the page's payload bound:
-    /// a row whose page's payloads before it come to that, as stored, comes with a null payload),
-    /// <c>@projects</c>, <c>@types</c>, <c>@prefixes</c>. Header columns on every row (one row of
+    /// this in <c>@tick</c>; 0/0 for all), <c>@limit</c>, <c>@bytes</c> (with
+    /// <paramref name="boundPayloads"/> only: the page's payload bound; a row whose page's payloads
+    /// before it come to that, as stored, comes with a null payload), <c>@projects</c>, <c>@types</c>, <c>@prefixes</c>. Header columns on every row (one row of
     /// nulls when nothing matched): <c>head_tick</c>, <c>last_tick</c> (the last tick examined) and
     /// the retention bound. With <paramref name="sorted"/>, the page's rows are ordered by the
     /// statement itself.
@@ -66,18 +66,35 @@ public static class TickBatchSql
     /// <paramref name="sorted"/>, whose ORDER BY decides what its LIMIT keeps
     /// (<see cref="ChangeLogReader"/>): sorting the page it got could not bring back a row that
     /// LIMIT had dropped.
-    /// The payload bound: a running sum over the page's rows as they come (a window without an
-    /// ORDER BY: no sort, the rows keep their order) of their payloads' stored size, so that rows
-    /// past it still come, for their positions (the reader checks the order over the whole page),
-    /// but their payloads are neither fetched from TOAST nor sent: a tail read sized for small
-    /// payloads that met a tick of 1,000 rows of 1 MB sent the whole gigabyte to keep 4 MB.
+    /// With <paramref name="boundPayloads"/> (the tail's reads), the statement bounds the page's
+    /// payloads too: a running sum over the page's rows as they come (a window without an ORDER BY:
+    /// no sort, the rows keep their order) of their payloads' stored size, so that rows past
+    /// <c>@bytes</c> still come, for their positions (the reader checks the order over the whole
+    /// page), but their payloads are neither fetched from TOAST nor sent: a tail read sized for
+    /// small payloads that met a tick of 1,000 rows of 1 MB sent the whole gigabyte to keep 4 MB.
+    /// Not for catch-ups: the window cost them 9 % of their rate (167,272 and 165,236 against
+    /// 183,803 and 180,283 events/s, bench/results/2026-12-06-payload-bound-in-sql.md), and their
+    /// pages are sized by the payloads of the page before, within the same stretch of the log.
     /// </remarks>
-    public static string Forward(EventFilter filter, bool sorted = false)
+    public static string Forward(EventFilter filter, bool sorted = false, bool boundPayloads = false)
     {
         var perTick = PerTick(filter, descending: false);
         var order = sorted ? SortedPageOrder : "";
+        var page = $"""
+            SELECT t.tick_id, b.*
+                      FROM (SELECT * FROM eventhub_tick WHERE tick_id >= @tick ORDER BY tick_id LIMIT @limit) t
+                      CROSS JOIN LATERAL ({perTick}) b
+                      {order}
+                      LIMIT @limit
+            """;
+        var rows = boundPayloads
+            ? $"""
+                SELECT q.*, sum(pg_column_size(q.payload)) OVER (ROWS UNBOUNDED PRECEDING) - pg_column_size(q.payload) AS stored_before
+                FROM ({page}) q
+                """
+            : page;
         return $"""
-            SELECT h.head_tick, h.last_tick, h.pruned_tick, h.pruned_xid, h.pruned_seq, {RowColumns.Replace(PayloadColumn, BoundedPayloadColumn)}
+            SELECT h.head_tick, h.last_tick, h.pruned_tick, h.pruned_xid, h.pruned_seq, {(boundPayloads ? RowColumns.Replace(PayloadColumn, BoundedPayloadColumn) : RowColumns)}
             FROM (SELECT (SELECT max(tick_id) FROM eventhub_tick) AS head_tick,
                          (SELECT max(z.tick_id) FROM (SELECT tick_id FROM eventhub_tick WHERE tick_id >= @tick
                                                       ORDER BY tick_id LIMIT @limit) z) AS last_tick,
@@ -85,12 +102,7 @@ public static class TickBatchSql
                          p.pruned_through_seq AS pruned_seq
                   FROM eventhub_retention p) h
             LEFT JOIN LATERAL (
-                SELECT q.*, sum(pg_column_size(q.payload)) OVER (ROWS UNBOUNDED PRECEDING) - pg_column_size(q.payload) AS stored_before
-                FROM (SELECT t.tick_id, b.*
-                      FROM (SELECT * FROM eventhub_tick WHERE tick_id >= @tick ORDER BY tick_id LIMIT @limit) t
-                      CROSS JOIN LATERAL ({perTick}) b
-                      {order}
-                      LIMIT @limit) q
+                {rows}
             ) r ON true
             """;
     }
