@@ -65,21 +65,17 @@ public sealed class PagePayloadBoundTests
     {
         await using var db = await TestDatabase.CreateAsync();
         await using var c = await db.DataSource.OpenConnectionAsync();
-        // 40 payloads of ~20 KB that do not compress (hex of md5s): each stored out of line, in TOAST.
-        await c.ExecuteAsync("""
-            INSERT INTO change_log (project_id, event_type, payload)
-            SELECT 'p', 'doc_updated', jsonb_build_object('n', g, 'body', (SELECT string_agg(md5(g || '-' || i), '') FROM generate_series(1, 625) i))
-            FROM generate_series(1, 40) g
-            """);
+        // 40 payloads of ~20 KB that do not compress: each stored out of line, in TOAST.
+        await ToastedPayloads.InsertAsync(c, 40, 20_000);
         await c.ExecuteAsync("SELECT eventhub_make_tick()");
 
         // The tail reader's statement, in this session (whose statistics it can flush).
         async Task<(List<string?> Payloads, long ToastBlocks)> PageAsync(long bytes)
         {
-            var before = await Ticks.HandOffBoundTests.ToastBlocksAsync(c);
+            var before = await ToastedPayloads.BlocksReadAsync(c);
             var payloads = (await c.QueryAsync<string?>($"SELECT payload FROM ({TickBatchSql.Forward(EventFilter.All, boundPayloads: true)}) p",
                 new { tick = 0L, x = "0", s = 0L, limit = 1000, bytes })).ToList();
-            return (payloads, await Ticks.HandOffBoundTests.ToastBlocksAsync(c) - before);
+            return (payloads, await ToastedPayloads.BlocksReadAsync(c) - before);
         }
 
         var whole = await PageAsync(long.MaxValue);

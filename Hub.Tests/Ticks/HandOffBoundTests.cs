@@ -1,6 +1,5 @@
 using Dapper;
 using EventHub.Tests.Infrastructure;
-using Npgsql;
 
 namespace EventHub.Tests.Ticks;
 
@@ -20,17 +19,13 @@ public sealed class HandOffBoundTests
         await using var db = await TestDatabase.CreateAsync();
         await using var c = await db.DataSource.OpenConnectionAsync();
         var owner = Guid.NewGuid();
-        // 40 payloads of ~20 KB that do not compress (hex of md5s): each stored out of line, in TOAST.
-        await c.ExecuteAsync("""
-            INSERT INTO change_log (project_id, event_type, payload)
-            SELECT 'p', 'doc_updated', jsonb_build_object('n', g, 'body', (SELECT string_agg(md5(g || '-' || i), '') FROM generate_series(1, 625) i))
-            FROM generate_series(1, 40) g
-            """);
+        // 40 payloads of ~20 KB that do not compress: each stored out of line, in TOAST.
+        await ToastedPayloads.InsertAsync(c, 40, 20_000);
         Assert.True(await c.QuerySingleAsync<bool>("SELECT bool_and(pg_column_size(payload) > 19000) FROM change_log"));
 
-        var toastBefore = await ToastBlocksAsync(c);
+        var toastBefore = await ToastedPayloads.BlocksReadAsync(c);
         var rows = (await c.QueryAsync<(bool Made, bool Leader, bool HasRows, string? Tx)>(TickRows, new { owner, bytes = 100_000L })).ToList();
-        var toastRead = await ToastBlocksAsync(c) - toastBefore;
+        var toastRead = await ToastedPayloads.BlocksReadAsync(c) - toastBefore;
 
         var row = Assert.Single(rows);
         Assert.True(row.Made);
@@ -57,24 +52,9 @@ public sealed class HandOffBoundTests
         Assert.Equal(3, (await c.QueryAsync(Previous, new { owner })).Count());
 
         // 5 MB that does not compress, past the default 4 MiB.
-        await c.ExecuteAsync("""
-            INSERT INTO change_log (project_id, event_type, payload)
-            SELECT 'p', 'doc_updated', jsonb_build_object('n', g, 'body', (SELECT string_agg(md5(g || '-' || i), '') FROM generate_series(1, 31250) i))
-            FROM generate_series(1, 5) g
-            """);
+        await ToastedPayloads.InsertAsync(c, 5, 1_000_000);
         var big = Assert.Single(await c.QueryAsync<(bool Made, bool HasRows, string? Tx)>(Previous, new { owner }));
         Assert.True(big.Made);
         Assert.False(big.HasRows);
-    }
-
-    /// <summary>
-    /// Blocks of change_log's TOAST table read or found in shared buffers so far, with this
-    /// session's statistics flushed first (another session's may not be yet).
-    /// </summary>
-    internal static async Task<long> ToastBlocksAsync(NpgsqlConnection c)
-    {
-        await c.ExecuteAsync("SELECT pg_stat_force_next_flush()");
-        return await c.QuerySingleAsync<long>(
-            "SELECT coalesce(toast_blks_read, 0) + coalesce(toast_blks_hit, 0) FROM pg_statio_user_tables WHERE relname = 'change_log'");
     }
 }
