@@ -21,6 +21,7 @@ public sealed class OptionsValidationTests
         { "Stream:TailBatchPayloadBytes", "0" },
         { "Sse:KeepAliveInterval", "-00:00:01" },
         { "SignalR:StreamChannelCapacity", "0" },
+        { "SignalR:StreamChannelPayloadBytes", "0" },
         { "Health:MaxTailLag", "00:00:00" },
         { "Retention:Interval", "00:00:00" },
         { "Retention:MaxEvents", "0" },

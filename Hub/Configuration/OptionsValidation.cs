@@ -25,6 +25,7 @@ public static class OptionsValidation
             .ValidateOnStart();
         services.AddOptions<EventsHubOptions>()
             .Validate(o => o.StreamChannelCapacity > 0, Positive("SignalR:StreamChannelCapacity", "a number of events"))
+            .Validate(o => o.StreamChannelPayloadBytes > 0, Positive("SignalR:StreamChannelPayloadBytes", "a number of bytes"))
             .ValidateOnStart();
         services.AddOptions<Storage.DatabaseStartupOptions>()
             .Validate(o => o.StartupWait >= TimeSpan.Zero, "Database:StartupWait must not be negative (0: one attempt).")

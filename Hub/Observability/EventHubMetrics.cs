@@ -61,6 +61,8 @@ public sealed partial class EventHubMetrics : BackgroundService
             "Catch-up reads, by source: window (served from memory) or log (read from PostgreSQL).");
         _meter.CreateObservableCounter("eventhub.slow_consumer.lagged", () => Fanout?.LaggedTotal ?? 0, "{action}",
             "Times a subscriber's buffer overflowed and its stream fell back to reading the log.");
+        _meter.CreateObservableGauge("eventhub.signalr.queued.bytes", () => _services.GetService<EventHub.SignalR.Internal.StreamQueueTotals>()?.QueuedBytes ?? 0, "By",
+            "Payload bytes of events queued in SignalR streams for SignalR's sender (per stream at most SignalR:StreamChannelPayloadBytes past its first event).");
     }
 
     private ProjectFanout? Fanout => _services.GetService<IEventFanout>() as ProjectFanout;

@@ -23,6 +23,7 @@ public sealed partial class EventsHub(
     StreamPolicy policy,
     ProjectGroupTracker groups,
     ChangeEventCache cache,
+    StreamQueueTotals queues,
     IOptions<EventsHubOptions> options,
     IOptions<LimitsOptions> limits,
     TimeProvider timeProvider,
@@ -175,18 +176,14 @@ public sealed partial class EventsHub(
             throw;
         }
 
-        var channel = Channel.CreateBounded<ChangeEvent>(new BoundedChannelOptions(options.Value.StreamChannelCapacity)
-        {
-            SingleReader = true,
-            SingleWriter = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
+        var queue = new StreamItemQueue(options.Value.StreamChannelCapacity, options.Value.StreamChannelPayloadBytes);
+        queues.Add(queue);
         LogStreamOpened(logger, connectionId, projects.Length == 0 ? "*" : LogValue.Of(string.Join(",", projects)), LogValue.Of(request.After ?? "(now)"));
         // The pump outlives this call: it must not touch the hub instance (SignalR disposes it
         // when the method returns), only what it captured here.
-        _ = PumpAsync(session, channel.Writer, connectionId, projects, Clients.Caller, state, request.SignalItems,
+        _ = PumpAsync(session, queue, connectionId, projects, Clients.Caller, state, request.SignalItems,
             cancellationToken, connectionAborted);
-        return channel.Reader;
+        return queue.Reader;
     }
 
     /// <summary>A stream that never opened, for a client that reads signals as items: the one signal, then the end.</summary>
@@ -206,7 +203,7 @@ public sealed partial class EventsHub(
         return base.OnDisconnectedAsync(exception);
     }
 
-    private async Task PumpAsync(StreamSession session, ChannelWriter<ChangeEvent> writer, string connectionId,
+    private async Task PumpAsync(StreamSession session, StreamItemQueue queue, string connectionId,
         string[] projects, IEventHubClient caller, ConnectionState state, bool signalItems,
         CancellationToken streamCancelled, CancellationToken connectionAborted)
     {
@@ -221,12 +218,10 @@ public sealed partial class EventsHub(
             {
                 await foreach (var e in events.WithCancellation(cancellationToken))
                 {
-                    var item = cache.Get(e);
-                    // Full channel: the client (or its connection) is slow. Waiting here is safe:
-                    // the stream's live buffer fills and it falls back to the log, so memory stays
-                    // bounded and nothing is dropped.
-                    if (!writer.TryWrite(item))
-                        await writer.WriteAsync(item, cancellationToken);
+                    // Full queue (by count or by payload bytes): the client (or its connection) is
+                    // slow. Waiting here is safe: the stream's live buffer fills and it falls back
+                    // to the log, so memory stays bounded and nothing is dropped.
+                    await queue.WriteAsync(cache.Get(e), e.PayloadSize, cancellationToken);
                 }
             }, gone.Token);
             signal = HubStreamSignals.Ended(end);
@@ -279,8 +274,11 @@ public sealed partial class EventsHub(
             // A client that reads signals gets the end as the last item and a clean completion. The
             // write waits for room like any item (the client may be slow); if the client is gone it
             // is cancelled, and the error completes a stream nobody reads.
-            if (signalItems && signal is not null && await TryWriteSignalAsync(writer, signal, gone.Token)) error = null;
-            writer.TryComplete(error);
+            if (signalItems && signal is not null && await TryWriteSignalAsync(queue, signal, gone.Token)) error = null;
+            queue.TryComplete(error);
+            // Counted in the metric until SignalR has taken the rest, or nobody will.
+            await queue.ReadOrAbandonedAsync(gone.Token);
+            queues.Remove(queue);
         }
     }
 
@@ -302,11 +300,11 @@ public sealed partial class EventsHub(
             });
     }
 
-    private async Task<bool> TryWriteSignalAsync(ChannelWriter<ChangeEvent> writer, StreamSignal signal, CancellationToken cancellationToken)
+    private async Task<bool> TryWriteSignalAsync(StreamItemQueue queue, StreamSignal signal, CancellationToken cancellationToken)
     {
         try
         {
-            await writer.WriteAsync(signal.ToItem(timeProvider.GetUtcNow()), cancellationToken);
+            await queue.WriteAsync(signal.ToItem(timeProvider.GetUtcNow()), 0, cancellationToken);
             return true;
         }
         catch (OperationCanceledException)

@@ -14,6 +14,13 @@ public sealed class EventsHubOptions
     public int StreamChannelCapacity { get; set; } = 128;
 
     /// <summary>
+    /// Payload bytes queued per stream past its first event, beside <see cref="StreamChannelCapacity"/>:
+    /// a few hundred bytes an event never reach it, while 128 events of a megabyte queued for one
+    /// slow client would be 128 MB.
+    /// </summary>
+    public long StreamChannelPayloadBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
     /// How often the hub pings an idle connection. Below common proxy idle timeouts (often 60 s)
     /// so that idle streams are not cut. Clients should time out after about twice this.
     /// </summary>

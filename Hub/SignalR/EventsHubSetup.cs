@@ -13,6 +13,7 @@ public static class EventsHubSetup
     {
         services.AddOptions<EventsHubOptions>().Bind(configuration.GetSection(EventsHubOptions.Section));
         services.AddSingleton<ChangeEventCache>();
+        services.AddSingleton<StreamQueueTotals>();
         services.AddSingleton<ProjectGroupTracker>();
         services.AddSingleton<ProjectNotices>();
         services.AddHostedService(sp => sp.GetRequiredService<ProjectNotices>()); // relays notices from every node
