@@ -34,7 +34,10 @@ public sealed class MetricsSurfaceTests
 
         var scrape = await http.GetAsync(new Uri(management, "/metrics")).WithTimeout();
         Assert.Equal(HttpStatusCode.OK, scrape.StatusCode);
-        Assert.Contains("eventhub_", await scrape.Content.ReadAsStringAsync());
+        var body = await scrape.Content.ReadAsStringAsync();
+        Assert.Contains("eventhub_", body);
+        // Named as docs/deploy.md lists it (the exporter derives the suffix from the unit).
+        Assert.Matches(@"(?m)^eventhub_signalr_queued_bytes(\{[^}]*\})? 0", body);
 
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(new Uri(hub.BaseAddress, "/metrics")).WithTimeout()).StatusCode);
 
