@@ -25,6 +25,10 @@ public static class ErrorCodes
     public const string TooManyTypes = "too_many_types";
     /// <summary>The SignalR call carried no request object.</summary>
     public const string MissingRequest = "missing_request";
+    /// <summary>Nothing is at the request's path (HTTP 404).</summary>
+    public const string NotFound = "not_found";
+    /// <summary>The request's path does not take its method (HTTP 405).</summary>
+    public const string MethodNotAllowed = "method_not_allowed";
 
     // Access: who the caller is and what it may read.
 

@@ -15,7 +15,7 @@ namespace EventHub.Contracts;
 /// </remarks>
 public static class ErrorContract
 {
-    private const string Resume = "resume from the last offset you received";
+    private const string Resumes = "resumes from the last offset you received";
 
     /// <summary>Every code, in the order of <see cref="ErrorCodes"/>.</summary>
     public static IReadOnlyList<ErrorCodeInfo> All { get; } =
@@ -27,8 +27,10 @@ public static class ErrorContract
         new(TooManyProjects, ErrorKind.Request, RetryMode.Never, 400, "Ask for fewer projects per stream, or for all projects with none."),
         new(TooManyTypes, ErrorKind.Request, RetryMode.Never, 400, "Ask for fewer types per stream; use a family such as pr_*."),
         new(MissingRequest, ErrorKind.Request, RetryMode.Never, null, "Call StreamEvents with a request object; {} streams every project from now."),
+        new(NotFound, ErrorKind.Request, RetryMode.Never, 404, "Fix the URL: the hub serves /api/v1/events, /api/v1/events/head, /api/v1/state and /hubs/events (behind a proxy, check its path prefix)."),
+        new(MethodNotAllowed, ErrorKind.Request, RetryMode.Never, 405, "Use a method the path takes (the response's Allow header lists them; the API's paths take GET)."),
         new(Unauthenticated, ErrorKind.Access, RetryMode.WithFreshToken, 401, "Get a valid token from the issuer; the client asks its token provider again and stops if that fails too."),
-        new(TokenExpired, ErrorKind.Access, RetryMode.WithFreshToken, 401, $"Nothing, if a token provider is set: the client reconnects with a fresh token and {Resume}s."),
+        new(TokenExpired, ErrorKind.Access, RetryMode.WithFreshToken, 401, $"Nothing, if a token provider is set: the client reconnects with a fresh token and {Resumes}."),
         new(ForbiddenProject, ErrorKind.Access, RetryMode.Never, 403, "Ask only for projects the token's projects claim grants, or get a token that grants them."),
         new(NoProjects, ErrorKind.Access, RetryMode.Never, 403, "Get a token whose projects claim grants at least one project."),
         new(InvalidProjectsClaim, ErrorKind.Access, RetryMode.Never, 403, "Fix the token issuer: the projects claim must be a list of project ids or \"*\"."),
@@ -37,9 +39,9 @@ public static class ErrorContract
         new(TooManyConnectionsPerPrincipal, ErrorKind.Limit, RetryMode.WithBackoff, 429, "Close connections you no longer need; the client retries with backoff until one frees up."),
         new(TooManyConnectionsPerAddress, ErrorKind.Limit, RetryMode.WithBackoff, 429, "Close connections you no longer need; the client retries with backoff until one frees up."),
         new(TooManyStreams, ErrorKind.Limit, RetryMode.Never, null, "Cancel a stream on this connection, or ask for several projects in one stream."),
-        new(Unavailable, ErrorKind.Server, RetryMode.WithBackoff, 503, $"Nothing: the client retries with backoff and {Resume}s once the database is back."),
-        new(InternalError, ErrorKind.Server, RetryMode.WithBackoff, 500, $"Nothing: the client retries with backoff and {Resume}s; the hub's log says what failed."),
-        new(ServerEnded, ErrorKind.Server, RetryMode.AtOnce, null, $"Nothing: the client reconnects at once (to another node, or once the hub is back) and {Resume}s."),
+        new(Unavailable, ErrorKind.Server, RetryMode.WithBackoff, 503, $"Nothing: the client retries with backoff and {Resumes} once the database is back."),
+        new(InternalError, ErrorKind.Server, RetryMode.WithBackoff, 500, $"Nothing: the client retries with backoff and {Resumes}; the hub's log says what failed."),
+        new(ServerEnded, ErrorKind.Server, RetryMode.AtOnce, null, $"Nothing: the client reconnects at once (to another node, or once the hub is back) and {Resumes}."),
         new(OffsetFromAnotherLog, ErrorKind.Reset, RetryMode.AtOnce, null, "Refetch your state; the stream continues by itself from the offset the reset gives."),
         new(OffsetPruned, ErrorKind.Reset, RetryMode.AtOnce, null, "Refetch your state; the stream continues by itself from the offset the reset gives."),
         new(OffsetFormatChanged, ErrorKind.Reset, RetryMode.AtOnce, null, "Refetch your state; the stream continues by itself from the offset the reset gives (in the log's new format)."),

@@ -86,6 +86,7 @@ public static class EventHubApp
             app.Lifetime.ApplicationStopped.Register(() => embedded.StopAsync().GetAwaiter().GetResult());
         }
         app.UseEventHubErrors(); // outermost: no exception text in a response
+        app.UseStatusCodeErrorBodies(); // a 404 or 405 nothing answered gets the JSON error body
         app.UseEventHubForwardedHeaders(); // the client address, before anything counts it
         app.UseCrossSiteGuard(); // foreign origins and host names refused, on every port (CrossSiteGuard)
         app.UseManagementPortGate(managementPorts); // /metrics on the management port only

@@ -16,6 +16,8 @@ export const ERROR_CONTRACT: Readonly<Record<string, { readonly kind: ErrorKind;
   too_many_projects: { kind: "request", retry: "never" },
   too_many_types: { kind: "request", retry: "never" },
   missing_request: { kind: "request", retry: "never" },
+  not_found: { kind: "request", retry: "never" },
+  method_not_allowed: { kind: "request", retry: "never" },
   unauthenticated: { kind: "access", retry: "with_fresh_token" },
   token_expired: { kind: "access", retry: "with_fresh_token" },
   forbidden_project: { kind: "access", retry: "never" },
