@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# What a stalled SignalR client of large events costs the hub in memory, for two builds in one run:
+# one SignalR client (JSON protocol over SignalR's server-sent-events transport) opens a stream of
+# project ao from now and then reads nothing, while one SSE client of /api/v1/events streams the
+# same project; one transaction commits ROWS events of ~BYTES-byte payloads. Measured per build: the
+# peak resident memory of the hub from just before the commit until the SSE client has every
+# event, that time, and the resident memory then, while the SignalR client is still stalled.
+# Builds alternate, ROUNDS times. (REF before f3c7165: a SignalR stream's queue for SignalR's
+# sender holds up to 128 events whatever their size.)
+#
+#   bash bench/stalled-signalr-memory.sh REF [ROWS] [BYTES] [ROUNDS]   # REF's hub against this tree's
+#
+# Writes nothing; paste the output into bench/results.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+ref=$1; rows=${2:-1000}; bytes=${3:-1000000}; rounds=${4:-2}
+. bench/lab.sh
+lab_init "$ref"
+
+cat > "$work/stalled.py" <<'PY'
+import http.client, json, subprocess, sys, threading, time
+port, rows, pid, insert = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+def resident():
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(l.split()[1]) // 1024 for l in f if l.startswith("VmRSS"))
+def post(path, body):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("POST", path, body=body, headers={"Content-Type": "text/plain"})
+    r = c.getresponse(); data = r.read(); c.close()
+    if r.status >= 300: raise SystemExit(f"POST {path}: {r.status} {data!r}")
+    return data
+# The stalled SignalR client: negotiate, open the SSE transport and never read it again.
+token = json.loads(post("/hubs/events/negotiate?negotiateVersion=1", b""))["connectionToken"]
+stalled = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+stalled.request("GET", f"/hubs/events?id={token}", headers={"Accept": "text/event-stream"})
+stalled.getresponse()
+post(f"/hubs/events?id={token}", b'{"protocol":"json","version":1}\x1e')
+post(f"/hubs/events?id={token}", b'{"type":4,"invocationId":"1","target":"StreamEvents","arguments":[{"projects":["ao"]}]}\x1e')
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+c.request("GET", "/api/v1/events?project=ao")
+r = c.getresponse()
+seen, done = [0], threading.Event()
+def read():
+    while seen[0] < rows:
+        line = r.fp.readline()
+        if not line: break
+        seen[0] += line.startswith(b"id:")
+    done.set()
+threading.Thread(target=read, daemon=True).start()
+time.sleep(1) # both streams open (SignalR's sends nothing before its first item)
+before = peak = resident()
+sampler_stop = threading.Event()
+def sample():
+    global peak
+    while not sampler_stop.is_set():
+        peak = max(peak, resident()); time.sleep(0.02)
+threading.Thread(target=sample, daemon=True).start()
+subprocess.run(insert, check=True)
+committed = time.time()
+done.wait(300)
+took = time.time() - committed
+sampler_stop.set(); time.sleep(0.05)
+print(f"SSE client got {seen[0]} events {took:.1f} s after the commit; resident {before} MiB before, peak {peak} MiB, {resident()} MiB after")
+PY
+
+start_hub "$work/new" migrate && stop_hub
+repeat=$(( (bytes - 20) / 32 ))
+insert="INSERT INTO change_log (project_id, event_type, payload) SELECT 'ao', 'doc_updated', jsonb_build_object('id', g, 'body', repeat(md5(g::text), $repeat)) FROM generate_series(1, $rows) g"
+echo "stalled SignalR client; burst: $rows events of ~$bytes-byte payloads in one transaction; old = $commit, new = this tree ($(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ', modified'))"
+for round in $(seq 1 "$rounds"); do
+  for build in old new; do
+    $psql -c "DELETE FROM change_log" -c "VACUUM change_log"
+    start_hub "$work/$build" "$build-$round"
+    echo "round $round $build: $(python3 "$work/stalled.py" "$hub_port" "$rows" "$(cat "$work/hub.pid")" $psql -c "$insert")"
+    stop_hub
+  done
+done
