@@ -66,6 +66,46 @@ public sealed class RawHubSocket : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The next SignalR message of the JSON protocol: the text up to the next record separator,
+    /// whichever WebSocket messages it came in (the hub may put several in one, or one across
+    /// several). Not to be mixed with <see cref="ReceiveAsync"/> on the same socket.
+    /// </summary>
+    public async Task<string> ReceiveRecordAsync()
+    {
+        while (true)
+        {
+            var text = _records.ToString();
+            var end = text.IndexOf(RecordSeparator);
+            if (end >= 0)
+            {
+                _records.Remove(0, end + 1);
+                return text[..end];
+            }
+            _records.Append(await ReceiveAsync() ?? throw new EndOfStreamException("The hub closed the socket."));
+        }
+    }
+
+    private readonly StringBuilder _records = new();
+
+    /// <summary>
+    /// The offsets of the next <paramref name="count"/> stream items (JSON protocol), skipping pings;
+    /// any other message (a completion, an error) fails the test.
+    /// </summary>
+    public async Task<List<string>> ReceiveItemOffsetsAsync(int count)
+    {
+        var offsets = new List<string>(count);
+        while (offsets.Count < count)
+        {
+            var message = JsonDocument.Parse(await ReceiveRecordAsync()).RootElement;
+            var type = message.GetProperty("type").GetInt32();
+            if (type == 6) continue; // ping
+            Xunit.Assert.Equal(2, type);
+            offsets.Add(message.GetProperty("item").GetProperty("offset").GetString()!);
+        }
+        return offsets;
+    }
+
     /// <summary>Reads messages until one satisfies <paramref name="match"/> (skipping pings) or the socket closes (null).</summary>
     public async Task<string?> ReceiveUntilAsync(Func<string, bool> match)
     {

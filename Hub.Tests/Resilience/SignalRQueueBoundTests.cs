@@ -1,5 +1,3 @@
-using System.Text;
-using System.Text.Json;
 using EventHub.SignalR.Internal;
 using EventHub.Streaming;
 using EventHub.Tests.Infrastructure;
@@ -45,10 +43,10 @@ public sealed class SignalRQueueBoundTests : IAsyncLifetime
         var fanout = _hub.Get<IEventFanout>();
         var queues = _hub.Get<StreamQueueTotals>();
         var lagBefore = fanout.LaggedTotal;
-        var slow = new SignalRItems(await RawHubSocket.ConnectAsync(_hub.BaseAddress));
+        var slow = await RawHubSocket.ConnectAsync(_hub.BaseAddress);
         await using var abandoned = await RawHubSocket.ConnectAsync(_hub.BaseAddress); // never reads, then goes
         const string Stream = """{"type":4,"invocationId":"1","target":"StreamEvents","arguments":[{"projects":["ao"],"after":null}]}""";
-        await slow.Socket.SendTextAsync(Stream + RawHubSocket.RecordSeparator);
+        await slow.SendTextAsync(Stream + RawHubSocket.RecordSeparator);
         await abandoned.SendTextAsync(Stream + RawHubSocket.RecordSeparator);
         await using var fast = await SseTestClient.ConnectAsync(_hub.BaseAddress, "project=ao");
         await TaskTimeouts.UntilAsync(() => fanout.SubscriberCount >= 3); // SignalR sends nothing before the first item
@@ -69,41 +67,11 @@ public sealed class SignalRQueueBoundTests : IAsyncLifetime
         Assert.InRange(queued, 1, 2 * (QueueBytes + Pad + 100));
 
         await abandoned.DisposeAsync();
-        var offsets = await slow.ReadItemsAsync(Events);
+        var offsets = await slow.ReceiveItemOffsetsAsync(Events); // stream items only, never a completion or an error
         Assert.Equal(fastFrames.Select(f => f.Id), offsets);
-        await slow.Socket.DisposeAsync();
+        await slow.DisposeAsync();
         // Read to its end, or never to be read: neither stream's queue is kept any more.
         await TaskTimeouts.UntilAsync(() => queues.Streams == 0, because: "an ended stream's queue is still kept");
         Assert.Equal(0, queues.QueuedBytes);
-    }
-
-    /// <summary>Stream items from a raw socket, split at SignalR's record separator.</summary>
-    private sealed class SignalRItems(RawHubSocket socket)
-    {
-        private readonly StringBuilder _pending = new();
-
-        public RawHubSocket Socket => socket;
-
-        public async Task<List<string>> ReadItemsAsync(int count)
-        {
-            var offsets = new List<string>(count);
-            while (offsets.Count < count)
-            {
-                var text = _pending.ToString();
-                var end = text.IndexOf(RawHubSocket.RecordSeparator);
-                if (end < 0)
-                {
-                    _pending.Append(await socket.ReceiveAsync() ?? throw new EndOfStreamException("The hub closed the socket."));
-                    continue;
-                }
-                _pending.Remove(0, end + 1);
-                var message = JsonDocument.Parse(text[..end]).RootElement;
-                var type = message.GetProperty("type").GetInt32();
-                if (type == 6) continue; // ping
-                Assert.Equal(2, type);   // a stream item, never a completion or an error
-                offsets.Add(message.GetProperty("item").GetProperty("offset").GetString()!);
-            }
-            return offsets;
-        }
     }
 }

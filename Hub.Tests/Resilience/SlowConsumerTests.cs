@@ -1,6 +1,3 @@
-using System.Net.WebSockets;
-using System.Text;
-using System.Text.Json;
 using EventHub.Streaming;
 using EventHub.Tests.Infrastructure;
 
@@ -65,13 +62,8 @@ public sealed class SlowConsumerTests : IAsyncLifetime
         var lagBefore = fanout.LaggedTotal;
         // A raw WebSocket speaking the SignalR JSON protocol: the .NET client would keep reading
         // (it buffers stream items without bound), so only a raw socket can really stall.
-        using var slow = new ClientWebSocket();
-        await slow.ConnectAsync(new Uri(new Uri(_hub.BaseAddress.ToString().Replace("http", "ws")), "/hubs/events"),
-            CancellationToken.None).WithTimeout();
-        await SendAsync(slow, """{"protocol":"json","version":1}""");
-        var reader = new SignalRFrameReader(slow);
-        Assert.Equal("{}", await reader.NextAsync()); // handshake accepted
-        await SendAsync(slow, """{"type":4,"invocationId":"1","target":"StreamEvents","arguments":[{"projects":["ao"],"after":null}]}""");
+        await using var slow = await RawHubSocket.ConnectAsync(_hub.BaseAddress);
+        await slow.SendTextAsync("""{"type":4,"invocationId":"1","target":"StreamEvents","arguments":[{"projects":["ao"],"after":null}]}""" + RawHubSocket.RecordSeparator);
         await using var fast = await SseTestClient.ConnectAsync(_hub.BaseAddress, "project=ao");
         // The stream is open once the fan-out counts it (SignalR sends nothing until the first item).
         await TaskTimeouts.UntilAsync(() => fanout.SubscriberCount >= 2);
@@ -80,42 +72,7 @@ public sealed class SlowConsumerTests : IAsyncLifetime
         var fastFrames = await fast.ReadEventsAsync(Events, TimeSpan.FromSeconds(60));
         await TaskTimeouts.UntilAsync(() => fanout.LaggedTotal > lagBefore, because: "the stalled subscriber never overflowed its buffer");
 
-        var offsets = new List<string>(Events);
-        while (offsets.Count < Events)
-        {
-            var message = JsonDocument.Parse(await reader.NextAsync()).RootElement;
-            var type = message.GetProperty("type").GetInt32();
-            if (type == 6) continue; // ping
-            Assert.Equal(2, type);   // a stream item, never a completion or an error
-            offsets.Add(message.GetProperty("item").GetProperty("offset").GetString()!);
-        }
+        var offsets = await slow.ReceiveItemOffsetsAsync(Events); // stream items only, never a completion or an error
         Assert.Equal(fastFrames.Select(f => f.Id), offsets);
-    }
-
-    private static Task SendAsync(ClientWebSocket socket, string json) =>
-        socket.SendAsync(Encoding.UTF8.GetBytes(json + "\u001e"), WebSocketMessageType.Text, true, CancellationToken.None).WithTimeout();
-
-    /// <summary>Splits a SignalR text stream into its record-separated JSON messages.</summary>
-    private sealed class SignalRFrameReader(ClientWebSocket socket)
-    {
-        private readonly StringBuilder _pending = new();
-        private readonly byte[] _buffer = new byte[64 * 1024];
-
-        public async Task<string> NextAsync()
-        {
-            while (true)
-            {
-                var text = _pending.ToString();
-                var end = text.IndexOf('\u001e');
-                if (end >= 0)
-                {
-                    _pending.Remove(0, end + 1);
-                    return text[..end];
-                }
-                var result = await socket.ReceiveAsync(_buffer, CancellationToken.None).WithTimeout();
-                if (result.MessageType == WebSocketMessageType.Close) throw new EndOfStreamException("The hub closed the socket.");
-                _pending.Append(Encoding.UTF8.GetString(_buffer, 0, result.Count));
-            }
-        }
     }
 }
