@@ -199,6 +199,9 @@ public sealed class SilentConnectionLossTests
         await using var relay = FreezingRelay.To(db.ConnectionString);
         await using var hub = await HubServer.StartAsync(relay.ConnectionString);
         using var http = new HttpClient { BaseAddress = hub.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        // The state is exact as of the newest tick: the session written before the hub started must
+        // be in one first (a read before that answered the tick before, without it, as CI met once).
+        await http.GetStringAsync("/api/v1/events/head").WithTimeout(); // every write above is in a tick
         Assert.Contains("p-1", await http.GetStringAsync("/api/v1/state?project=p")); // the pool keeps its session
 
         Assert.True(relay.Freeze() > 0);
