@@ -56,7 +56,7 @@ public sealed partial class MetricsTests
     }
 
     /// <summary>The value of the first sample of <paramref name="metric"/> whose labels contain <paramref name="label"/>.</summary>
-    private static double Value(string scrape, string metric, string? label)
+    internal static double Value(string scrape, string metric, string? label)
     {
         foreach (Match m in Sample().Matches(scrape))
         {

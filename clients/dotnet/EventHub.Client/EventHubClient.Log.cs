@@ -31,6 +31,9 @@ public sealed partial class EventHubClient
     [LoggerMessage(EventId = 10, Level = LogLevel.Debug, Message = "Attempt {Attempt} to fetch the state from {Url} failed.")]
     private static partial void LogStateAttemptFailed(ILogger logger, int attempt, Uri url, Exception error);
 
+    [LoggerMessage(EventId = 11, Level = LogLevel.Debug, Message = "The application fell {Max} events behind its stream; the stream was paused, and opens again after {After}.")]
+    private static partial void LogResumed(ILogger logger, int max, string after);
+
     [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "A StateChanged handler threw; the client goes on.")]
     private static partial void LogHandlerFailed(ILogger logger, Exception error);
 }

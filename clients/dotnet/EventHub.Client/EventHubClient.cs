@@ -84,7 +84,8 @@ public sealed partial class EventHubClient : IAsyncDisposable
 
     // The current attempt; touched only by the enumeration (one at a time) and DisposeAsync.
     private HubConnection? _connection;
-    private ChannelReader<ChangeEvent>? _reader;
+    // The open stream, as its buffer holds it (StreamBuffer); null between streams.
+    private StreamBuffer? _stream;
     private bool _everConnected;
     private Exception? _lastError;
     private int _attempt;
@@ -110,6 +111,8 @@ public sealed partial class EventHubClient : IAsyncDisposable
         _policy = options.ReconnectPolicy ?? new ExponentialBackoffPolicy();
         _time = options.TimeProvider ?? TimeProvider.System;
         _logger = options.LoggerFactory?.CreateLogger<EventHubClient>() ?? (ILogger)NullLogger.Instance;
+        if (options.MaxBufferedEvents < 1)
+            throw new ArgumentException($"MaxBufferedEvents is {options.MaxBufferedEvents}; it must be at least 1.", nameof(options));
         _after = options.StartAfter;
         _endpoints = [HubEndpoint(options.HubUrl), .. (options.FallbackHubUrls ?? []).Select(HubEndpoint)];
     }
@@ -241,14 +244,16 @@ public sealed partial class EventHubClient : IAsyncDisposable
     {
         while (true)
         {
-            if (_reader is null) await ConnectAsync(cancellationToken).ConfigureAwait(false);
+            if (_stream is null) await ConnectAsync(cancellationToken).ConfigureAwait(false);
+            if (_stream is not { } stream) continue; // DisposeAsync took it: the next connect throws
+            var reader = stream.Reader;
             Exception? error = null;
             StreamSignal? signal = null;
             try
             {
-                if (await _reader!.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+                if (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    if (!_reader.TryRead(out var item)) continue;
+                    if (!reader.TryRead(out var item)) continue;
                     if (!StreamSignal.TryRead(item, out signal))
                     {
                         _attempt = 0; // progress: a later loss starts the backoff afresh
@@ -256,6 +261,14 @@ public sealed partial class EventHubClient : IAsyncDisposable
                         return item;
                     }
                     // Acted on below, outside this try: stopping on it throws.
+                }
+                else if (stream.Paused)
+                {
+                    // The buffer filled and cancelled the stream, and the application has now read
+                    // all it held: open the stream again after the last event yielded, at once.
+                    LogResumed(_logger, _options.MaxBufferedEvents, _after ?? "(now)");
+                    await ReleaseStreamAsync().ConfigureAwait(false);
+                    continue;
                 }
                 else
                 {
@@ -277,7 +290,7 @@ public sealed partial class EventHubClient : IAsyncDisposable
             if (signal is not null)
             {
                 // The stream's final item: how it ended. The channel completes after it.
-                _reader = null;
+                await ReleaseStreamAsync().ConfigureAwait(false);
                 if (signal.IsReset)
                 {
                     // Not a failure: the hub cannot continue from our offset without a gap. Hand the
@@ -333,7 +346,7 @@ public sealed partial class EventHubClient : IAsyncDisposable
             {
                 try
                 {
-                    _reader = await OpenStreamAsync(open, cancellationToken).ConfigureAwait(false);
+                    _stream = await OpenStreamAsync(open, cancellationToken).ConfigureAwait(false);
                     return;
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -348,7 +361,8 @@ public sealed partial class EventHubClient : IAsyncDisposable
 
             if (OpenStreamOverride is { } openStream)
             {
-                _reader = await openStream(_after, cancellationToken).ConfigureAwait(false);
+                var stream = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                _stream = new StreamBuffer(await openStream(_after, stream.Token).ConfigureAwait(false), _options.MaxBufferedEvents, stream);
                 _everConnected = true;
                 _lastError = null;
                 _liveSince = _time.GetTimestamp();
@@ -362,9 +376,9 @@ public sealed partial class EventHubClient : IAsyncDisposable
                 LogConnecting(_logger, HubUrl, _attempt + 1, _after ?? "(now)");
                 await connection.StartAsync(cancellationToken).ConfigureAwait(false);
                 Volatile.Write(ref _reachedHub, 1);
-                var reader = await OpenStreamAsync(connection, cancellationToken).ConfigureAwait(false);
+                var opened = await OpenStreamAsync(connection, cancellationToken).ConfigureAwait(false);
                 _connection = connection;
-                _reader = reader;
+                _stream = opened;
                 _everConnected = true;
                 _lastError = null;
                 _liveSince = _time.GetTimestamp();
@@ -410,7 +424,7 @@ public sealed partial class EventHubClient : IAsyncDisposable
     /// resumes from that fixed point instead of from a later "now" (which would skip what came
     /// between).
     /// </summary>
-    private async Task<ChannelReader<ChangeEvent>> OpenStreamAsync(HubConnection connection, CancellationToken cancellationToken)
+    private async Task<StreamBuffer> OpenStreamAsync(HubConnection connection, CancellationToken cancellationToken)
     {
         if (_after is null)
         {
@@ -419,10 +433,28 @@ public sealed partial class EventHubClient : IAsyncDisposable
         }
         // Signal items: the stream's end (reset, error code) arrives as its last item, as data.
         var request = new StreamEventsRequest { Projects = _options.Projects, Types = _options.Types, After = _after, SignalItems = true };
-        // The hub does not acknowledge a stream: a request it refuses sends one stream_error item
-        // right after this returns, and NextAsync acts on it (or surfaces the reset).
-        return await connection.StreamAsChannelAsync<ChangeEvent>(EventHubMethods.StreamEvents, request, cancellationToken)
-            .ConfigureAwait(false);
+        // The stream's own token: its buffer cancels it when the application falls behind (StreamBuffer).
+        var stream = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        try
+        {
+            // The hub does not acknowledge a stream: a request it refuses sends one stream_error item
+            // right after this returns, and NextAsync acts on it (or surfaces the reset).
+            var items = await connection.StreamAsChannelAsync<ChangeEvent>(EventHubMethods.StreamEvents, request, stream.Token)
+                .ConfigureAwait(false);
+            return new StreamBuffer(items, _options.MaxBufferedEvents, stream);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Gives up the open stream, if any (its buffer's pump stops).</summary>
+    private async Task ReleaseStreamAsync()
+    {
+        var stream = Interlocked.Exchange(ref _stream, null); // the enumeration's and DisposeAsync's
+        if (stream is not null) await stream.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>
@@ -474,7 +506,7 @@ public sealed partial class EventHubClient : IAsyncDisposable
 
     private async Task DropConnectionAsync()
     {
-        _reader = null;
+        await ReleaseStreamAsync().ConfigureAwait(false);
         var connection = Interlocked.Exchange(ref _connection, null);
         if (connection is not null) await connection.DisposeAsync().ConfigureAwait(false);
     }

@@ -69,4 +69,13 @@ public sealed class EventHubClientOptions
 
     /// <summary>The clock for reconnect delays; null uses <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider? TimeProvider { get; init; }
+
+    /// <summary>
+    /// The most events the client holds that the application has not read yet (10,000). SignalR's
+    /// client takes a stream in as fast as the hub sends it, whatever the application reads; past
+    /// this many unread events the client cancels the stream, and once the application has read
+    /// them it opens the stream again after the last one. A consumer slower than its stream (a
+    /// catch-up of a large log) then costs bounded memory, and nothing is lost or repeated.
+    /// </summary>
+    public int MaxBufferedEvents { get; init; } = 10_000;
 }
