@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventStream } from "../../src/index.js";
 import { Collector, waitForState, waitUntil } from "../support/collect.js";
-import { closeDb, connectionString, createProject, createSession, db, uniqueProject } from "../support/db.js";
+import { closeDb, connectionString, createProject, createSession, loggedSeqs, uniqueProject } from "../support/db.js";
 import { freePort, HubProcess } from "../support/HubProcess.js";
 import { allTransports } from "../support/transports.js";
 
@@ -105,8 +105,7 @@ describe.each(allTransports)("resume over %s", (_name, transport) => {
       stop = true;
       await writers;
 
-      const logged = (await db().query<{ seq: string }>(
-        "SELECT seq FROM change_log WHERE project_id = $1 ORDER BY eventhub_tick_of(tx_id), tx_id, seq", [project])).rows.map((r) => Number(r.seq));
+      const logged = await loggedSeqs(project);
       expect(logged).toHaveLength(written);
       const events = await collector.waitFor(logged.length, 30_000);
       expect(events.map((e) => e.seq)).toEqual(logged); // exactly the log, in its order, none twice

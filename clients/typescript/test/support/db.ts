@@ -22,6 +22,24 @@ export function connectionString(): string {
   return `Host=${c.host};Port=${c.port};Username=${c.user};Password=${c.password};Database=${c.database}`;
 }
 
+/**
+ * The project's seqs in the log's order (tick, then xid, then seq), once every one of its rows is
+ * in a tick. A commit made just before may be in none yet: its tick, null, would sort it after the
+ * ticked rows and by xid among the unticked ones, not where the hub delivers it (a test that read
+ * the order right after its writers stopped met that once). Waits at most `timeoutMs`.
+ */
+export async function loggedSeqs(project: string, timeoutMs = 10_000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = (await db().query<{ seq: string; tick: string | null }>(
+      "SELECT seq, eventhub_tick_of(tx_id) AS tick FROM change_log WHERE project_id = $1 ORDER BY eventhub_tick_of(tx_id), tx_id, seq",
+      [project])).rows;
+    if (rows.every((r) => r.tick !== null)) return rows.map((r) => Number(r.seq));
+    if (Date.now() > deadline) throw new Error(`rows of ${project} are still in no tick after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // no event announces a tick to the database's clients
+  }
+}
+
 /** A project id no other test uses. */
 export function uniqueProject(prefix = "p"): string {
   return `${prefix}-${Math.random().toString(36).slice(2, 10)}`;

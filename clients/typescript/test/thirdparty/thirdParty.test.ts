@@ -18,7 +18,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../support/browser.js";
 import { waitUntil } from "../support/collect.js";
-import { closeDb, connectionString, createProject, createSession, db, uniqueProject } from "../support/db.js";
+import { closeDb, connectionString, createProject, createSession, db, loggedSeqs, uniqueProject } from "../support/db.js";
 import { freePort, HubProcess } from "../support/HubProcess.js";
 
 /** The event types the dashboard listens for (one listener each). */
@@ -356,8 +356,7 @@ describe("third-party SSE clients read exactly the log across a hub killed (SIGK
   it.each(subjects.map((s) => [s.name, s] as const))("%s", async (_name, s) => {
     if (s.failure !== undefined) throw s.failure;
     const feed = s.feed;
-    const logged = (await db().query<{ seq: string }>(
-      "SELECT seq FROM change_log WHERE project_id = $1 ORDER BY eventhub_tick_of(tx_id), tx_id, seq", [s.project])).rows.map((r) => Number(r.seq));
+    const logged = await loggedSeqs(s.project);
     expect(logged).toHaveLength(s.written);
     await feed.until(() => s.count >= logged.length, 30_000, () => `expected ${logged.length} events, got ${s.count}`)
       .catch(async (e: unknown) => {
