@@ -27,6 +27,7 @@
 // access-token provider is asked again) and stops if the same happens before any event arrives;
 // everything else (connection refused or dropped, unknown codes) is retried per the policy.
 
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using EventHub.Client.Internal;
@@ -98,6 +99,7 @@ public sealed partial class EventHubClient : IAsyncDisposable
     /// <summary>Creates a client; nothing connects until <see cref="ReadAllAsync"/> is enumerated.</summary>
     /// <param name="options">The hub URL, the selection and the connection settings.</param>
     /// <exception cref="ArgumentException">The hub URL is not an absolute http or https URL.</exception>
+    /// <exception cref="NotSupportedException">MessagePack in a native AOT application (use JSON there).</exception>
     public EventHubClient(EventHubClientOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -113,6 +115,9 @@ public sealed partial class EventHubClient : IAsyncDisposable
         _logger = options.LoggerFactory?.CreateLogger<EventHubClient>() ?? (ILogger)NullLogger.Instance;
         if (options.MaxBufferedEvents < 1)
             throw new ArgumentException($"MaxBufferedEvents is {options.MaxBufferedEvents}; it must be at least 1.", nameof(options));
+        if (options.Protocol == EventHubProtocol.MessagePack && !RuntimeFeature.IsDynamicCodeSupported)
+            throw new NotSupportedException(
+                "The MessagePack protocol needs dynamic code, which this native AOT application does not have. Use EventHubProtocol.Json (the default).");
         _after = options.StartAfter;
         _endpoints = [HubEndpoint(options.HubUrl), .. (options.FallbackHubUrls ?? []).Select(HubEndpoint)];
     }
@@ -490,6 +495,9 @@ public sealed partial class EventHubClient : IAsyncDisposable
         return error;
     }
 
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification =
+        "MessagePack is opt-in; a native AOT application cannot choose it (the constructor refuses), and the JSON protocol's types have generated metadata (ClientJsonContext).")]
+    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "As IL2026.")]
     private HubConnection BuildConnection()
     {
         var builder = new HubConnectionBuilder().WithUrl(HubUrl, o =>
@@ -499,6 +507,8 @@ public sealed partial class EventHubClient : IAsyncDisposable
         });
         if (_options.Protocol == EventHubProtocol.MessagePack)
             builder.AddMessagePackProtocol(o => o.SerializerOptions = EventHubMessagePack.Options);
+        else // first in the chain: the types' generated metadata, so no reflection (ClientJsonContext)
+            builder.AddJsonProtocol(o => o.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ClientJsonContext.Default));
         if (_options.LoggerFactory is { } loggerFactory)
             builder.Services.AddSingleton(loggerFactory);
         return builder.Build();

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EventHub.Client.Internal;
 using EventHub.Contracts;
 
 namespace EventHub.Client;
@@ -61,7 +62,7 @@ public sealed class StreamReset : ChangeEvent
         Payload = JsonSerializer.SerializeToElement(new Dictionary<string, string>
         {
             ["reason"] = reason, ["message"] = Message, ["offset"] = continueFrom,
-        });
+        }, ClientJsonContext.Default.DictionaryStringString);
         CreatedAt = receivedAt;
     }
 
