@@ -1,5 +1,6 @@
 #:project ../clients/dotnet/EventHub.Client/EventHub.Client.csproj
 #:property Configuration=Release
+// The two properties: the script also runs clients older than fc1e06c, which need reflection-based JSON.
 #:property PublishAot=false
 #:property JsonSerializerIsReflectionEnabledByDefault=true
 // What a slow application costs the .NET client in memory: it streams PROJECT from the start of
