@@ -22,4 +22,10 @@ export interface ConnectionSnapshot {
    * warns on the console the first time. It counts for the stream's whole life, across resets.
    */
   readonly duplicates: number;
+  /**
+   * Whether the stream is paused because a `for await` loop has `maxBufferedEvents` events it has
+   * not read yet: its connection is closed meanwhile, and it reconnects after the last event
+   * delivered once that loop has read half of them. `state` stays as it was (`live`).
+   */
+  readonly paused: boolean;
 }

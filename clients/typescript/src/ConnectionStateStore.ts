@@ -36,7 +36,7 @@ export class ConnectionStateStore {
     const prev = this.snapshot;
     if (next.state === prev.state && next.offset === prev.offset && next.error === prev.error
       && next.failedAttempts === prev.failedAttempts && next.lastReset === prev.lastReset
-      && next.duplicates === prev.duplicates) return;
+      && next.duplicates === prev.duplicates && next.paused === prev.paused) return;
     this.snapshot = Object.freeze(next);
     for (const listener of [...this.listeners]) {
       try {

@@ -36,8 +36,11 @@ import type { ResetSignal, TransportSink } from "./transports/TransportSink.js";
  * `reset.offset` by itself. With `after: null` ("from now") the stream first asks the hub for its
  * head offset and streams after it, so a drop before the first event misses nothing.
  *
- * The async iterator buffers the events its loop has not taken yet; the callback form has no
- * buffer.
+ * The async iterator buffers the events its loop has not taken yet, at most `maxBufferedEvents`
+ * (10,000): a loop that falls that far behind pauses the stream (its connection closes, `paused`
+ * in the connection state), and once it has read half of them the stream reconnects after the
+ * last event delivered, so memory stays bounded and nothing is lost or repeated. Every consumer
+ * shares the one connection, so the slowest loop paces them all. The callback form has no buffer.
  *
  * @example
  * ```ts
@@ -60,6 +63,11 @@ export class EventStream implements AsyncIterable<StreamItem> {
   private currentOffset: string | null;
   private run: { controller: AbortController; done: Promise<void> } | null = null;
   private retryHintInMilliseconds = 0;
+  private readonly maxBuffered: number;
+  // The current connection attempt's controller: a full iterator aborts it (pause), not the run.
+  private attempt: AbortController | null = null;
+  // Full iterators' "read half of it" promises: the run reconnects once all have settled.
+  private readonly drains = new Set<Promise<void>>();
 
   /**
    * @param options - where to connect, what to stream, from where, and how.
@@ -72,8 +80,14 @@ export class EventStream implements AsyncIterable<StreamItem> {
     this.currentOffset = options.after ?? null;
     this.retryDelays = options.retryDelaysInMilliseconds?.length ? options.retryDelaysInMilliseconds : DEFAULT_RETRY_DELAYS_IN_MILLISECONDS;
     this.seen = new SeqWindow(options.dedupWindow ?? 10_000);
+    this.maxBuffered = options.maxBufferedEvents ?? 10_000;
+    if (!Number.isInteger(this.maxBuffered) || this.maxBuffered < 1) {
+      throw new RangeError(`maxBufferedEvents is ${String(options.maxBufferedEvents)}; it must be a whole number of at least 1.`);
+    }
     this.transport = transport ?? createTransport(options);
-    this.state = new ConnectionStateStore({ state: "idle", offset: this.currentOffset, error: null, failedAttempts: 0, lastReset: null, duplicates: 0 });
+    this.state = new ConnectionStateStore({
+      state: "idle", offset: this.currentOffset, error: null, failedAttempts: 0, lastReset: null, duplicates: 0, paused: false,
+    });
   }
 
   /**
@@ -117,21 +131,35 @@ export class EventStream implements AsyncIterable<StreamItem> {
     let waiter: { resolve: (r: IteratorResult<StreamItem>) => void; reject: (e: unknown) => void } | null = null;
     let ended = false;
     let failure: Error | null = null;
+    // Set while this loop's buffer is full and the stream waits for it to read half of it.
+    let drained: (() => void) | null = null;
+    const take = (): StreamItem => {
+      const item = queue.shift()!;
+      if (drained !== null && queue.length <= this.maxBuffered / 2) { drained(); drained = null; }
+      return item;
+    };
     const settle = () => {
       if (waiter === null) return;
       const w = waiter;
-      if (queue.length > 0) { waiter = null; w.resolve({ value: queue.shift()!, done: false }); }
+      if (queue.length > 0) { waiter = null; w.resolve({ value: take(), done: false }); }
       else if (failure !== null) { waiter = null; const f = failure; failure = null; w.reject(f); }
       else if (ended) { waiter = null; w.resolve({ value: undefined, done: true }); }
     };
+    const release = () => { drained?.(); drained = null; };
     const unsubscribe = this.subscribe({
-      next: (event) => { queue.push(event); settle(); },
-      error: (error) => { ended = true; failure = error; settle(); },
-      complete: () => { ended = true; settle(); },
+      next: (event) => {
+        queue.push(event);
+        settle();
+        if (queue.length >= this.maxBuffered && drained === null) {
+          this.pause(new Promise<void>((resolve) => { drained = resolve; }));
+        }
+      },
+      error: (error) => { ended = true; failure = error; release(); settle(); },
+      complete: () => { ended = true; release(); settle(); },
     });
     return {
       next: () => {
-        if (queue.length > 0) return Promise.resolve({ value: queue.shift()!, done: false });
+        if (queue.length > 0) return Promise.resolve({ value: take(), done: false });
         if (failure !== null) { const f = failure; failure = null; return Promise.reject(f); }
         if (ended) return Promise.resolve({ value: undefined, done: true });
         return new Promise((resolve, reject) => { waiter = { resolve, reject }; });
@@ -139,10 +167,40 @@ export class EventStream implements AsyncIterable<StreamItem> {
       return: () => {
         ended = true;
         queue.length = 0;
+        release();
         unsubscribe();
         return Promise.resolve({ value: undefined, done: true });
       },
     };
+  }
+
+  /**
+   * An iterator's buffer is full: ends the current connection attempt at once (its sink drops
+   * what still arrives, so the buffer holds no more than its bound and the offset stays at the
+   * last event delivered), and the run reconnects after that offset once `drained` settles.
+   */
+  private pause(drained: Promise<void>): void {
+    this.drains.add(drained);
+    this.state.update({ paused: true });
+    this.attempt?.abort();
+  }
+
+  /** Resolves once every full iterator has read half of its buffer (or left), or `signal` aborts. */
+  private async waitForDrains(signal: AbortSignal): Promise<void> {
+    let onAbort = () => {};
+    const stopped = new Promise<void>((resolve) => { onAbort = resolve; });
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      while (this.drains.size > 0 && !signal.aborted) {
+        const waiting = [...this.drains];
+        await Promise.race([Promise.all(waiting), stopped]);
+        if (signal.aborted) return;
+        for (const d of waiting) this.drains.delete(d);
+      }
+      this.state.update({ paused: false });
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
   }
 
   private start(): void {
@@ -162,7 +220,8 @@ export class EventStream implements AsyncIterable<StreamItem> {
   }
 
   private finish(error: Error | null): void {
-    this.state.update({ state: "stopped", error });
+    this.drains.clear(); // a stopped stream waits for no loop; the next run starts unpaused
+    this.state.update({ state: "stopped", error, paused: false });
     const observers = [...this.observers];
     this.observers.clear();
     for (const o of observers) {
@@ -183,52 +242,73 @@ export class EventStream implements AsyncIterable<StreamItem> {
     let freshTokenTried = false;
     let continuing = false; // the last connection ended with a reset: continue at once, still "live"
     while (!signal.aborted) {
+      if (this.drains.size > 0) {
+        // Paused by a full iterator: reconnect once it has read half of what it holds. Not a
+        // failure: the state stays as it was (live), with `paused` set meanwhile.
+        await this.waitForDrains(signal);
+        if (signal.aborted) return;
+      }
       if (!continuing) this.state.update({ state: everLive || failedAttempts > 0 ? "reconnecting" : "connecting" });
       continuing = false;
       let wentLive = false;
       let reset: ResetSignal | null = null;
+      // This attempt's own signal: the run's abort ends it, and so does a pause. The sink checks
+      // it, so nothing arriving after a pause is delivered (the next attempt resumes after the
+      // last event that was).
+      const attempt = new AbortController();
+      const endAttempt = () => attempt.abort();
+      signal.addEventListener("abort", endAttempt, { once: true });
+      this.attempt = attempt;
+      const attemptSignal = attempt.signal;
       const sink: TransportSink = {
         open: () => {
-          if (signal.aborted) return;
+          if (attemptSignal.aborted) return;
           wentLive = everLive = true;
           failedAttempts = 0;
           this.state.update({ state: "live", error: null, failedAttempts: 0 });
         },
         event: (frame) => {
-          if (signal.aborted) return;
+          if (attemptSignal.aborted) return;
           this.deliver(frame);
           freshTokenTried = false;
         },
         notice: (notice) => this.options.onNotice?.(notice),
         reset: (signalled) => {
-          if (!signal.aborted) reset = signalled;
+          if (!attemptSignal.aborted) reset = signalled;
         },
         head: (offset) => {
-          if (signal.aborted || this.currentOffset !== null) return;
+          if (attemptSignal.aborted || this.currentOffset !== null) return;
           this.currentOffset = offset;
           this.state.update({ offset });
         },
         retryHint: (ms) => { this.retryHintInMilliseconds = ms; },
       };
       let error: Error;
-      try {
-        await this.transport.run({ projects: this.projects, types: this.types, after: this.currentOffset }, sink, signal);
-        if (signal.aborted) return;
-        if (reset !== null) {
-          this.deliverReset(reset);
-          continuing = wentLive;
-          continue;
+      try { // the attempt's clean-up: its listener on the run's signal
+        try {
+          await this.transport.run({ projects: this.projects, types: this.types, after: this.currentOffset }, sink, attemptSignal);
+          if (signal.aborted) return;
+          if (attemptSignal.aborted) { continuing = true; continue; } // paused
+          if (reset !== null) {
+            this.deliverReset(reset);
+            continuing = wentLive;
+            continue;
+          }
+          error = new EventStreamError("stream_ended", "The hub ended the stream; resuming after the last event delivered.", true);
+        } catch (e) {
+          if (signal.aborted) return;
+          if (attemptSignal.aborted) { continuing = true; continue; } // paused: whatever the transport threw on its way out
+          if (!(e instanceof EventStreamError) || !e.retryable) throw e;
+          if (e.retry === "with_fresh_token") {
+            // The next attempt asks the token factory again; if that token fails the same way, no retry will help.
+            if (freshTokenTried) throw e;
+            freshTokenTried = true;
+          }
+          error = e;
         }
-        error = new EventStreamError("stream_ended", "The hub ended the stream; resuming after the last event delivered.", true);
-      } catch (e) {
-        if (signal.aborted) return;
-        if (!(e instanceof EventStreamError) || !e.retryable) throw e;
-        if (e.retry === "with_fresh_token") {
-          // The next attempt asks the token factory again; if that token fails the same way, no retry will help.
-          if (freshTokenTried) throw e;
-          freshTokenTried = true;
-        }
-        error = e;
+      } finally {
+        signal.removeEventListener("abort", endAttempt);
+        if (this.attempt === attempt) this.attempt = null;
       }
       failedAttempts = wentLive ? 1 : failedAttempts + 1;
       this.state.update({ state: "reconnecting", error, failedAttempts });

@@ -51,4 +51,13 @@ export interface EventStreamOptions {
    * dropped event is counted in the connection state (`duplicates`), not hidden.
    */
   readonly dedupWindow?: number;
+  /**
+   * How many events a `for await` loop may leave unread before the stream pauses; default 10,000.
+   * Paused, the stream closes its connection, and once that loop has read half of them it
+   * reconnects after the last event delivered: memory stays bounded for a loop slower than its
+   * stream (a catch-up of a large log into slow work) and no event is lost or repeated. All
+   * consumers of a stream share its connection, so they pause together. `subscribe` callbacks
+   * have no buffer and never cause a pause.
+   */
+  readonly maxBufferedEvents?: number;
 }

@@ -7,7 +7,7 @@ import { isStreamReset } from "../StreamItem.js";
 import type { UseEventStreamResult } from "./UseEventStreamResult.js";
 import type { UseEventStreamSettings } from "./UseEventStreamSettings.js";
 
-const idle: ConnectionSnapshot = Object.freeze({ state: "idle", offset: null, error: null, failedAttempts: 0, lastReset: null, duplicates: 0 });
+const idle: ConnectionSnapshot = Object.freeze({ state: "idle", offset: null, error: null, failedAttempts: 0, lastReset: null, duplicates: 0, paused: false });
 const noSubscription = () => () => undefined;
 
 /**

@@ -23,7 +23,7 @@ describe.each(allTransports)("connection state over %s", (_name, transport) => {
     await createProject(project);
     const stream = new EventStream({ url: inject("hub").url, projects: [project], after: "0", ...transport });
     const states = recordStates(stream);
-    expect(stream.state.getSnapshot()).toEqual({ state: "idle", offset: "0", error: null, failedAttempts: 0, lastReset: null, duplicates: 0 });
+    expect(stream.state.getSnapshot()).toEqual({ state: "idle", offset: "0", error: null, failedAttempts: 0, lastReset: null, duplicates: 0, paused: false });
     const collector = new Collector(stream);
     await waitForState(stream, "live");
     await createSession(project, 1);

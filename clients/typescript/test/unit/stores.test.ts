@@ -3,7 +3,7 @@ import { ConnectionStateStore, decodeEvent, RecentEvents } from "../../src/index
 
 describe("ConnectionStateStore", () => {
   it("keeps the same snapshot until something changes, and notifies only on change", () => {
-    const store = new ConnectionStateStore({ state: "idle", offset: null, error: null, failedAttempts: 0, lastReset: null, duplicates: 0 });
+    const store = new ConnectionStateStore({ state: "idle", offset: null, error: null, failedAttempts: 0, lastReset: null, duplicates: 0, paused: false });
     let calls = 0;
     const unsubscribe = store.subscribe(() => calls++);
     const first = store.getSnapshot();
