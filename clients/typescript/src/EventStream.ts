@@ -11,6 +11,7 @@ import type { StreamItem } from "./StreamItem.js";
 import type { StreamReset } from "./StreamReset.js";
 import type { EventStreamOptions } from "./EventStreamOptions.js";
 import { EventStreamError } from "./EventStreamError.js";
+import { ItemQueue } from "./ItemQueue.js";
 import { DEFAULT_RETRY_DELAYS_IN_MILLISECONDS } from "./RetryDelays.js";
 import { reportError } from "./reportError.js";
 import { SeqWindow } from "./SeqWindow.js";
@@ -127,7 +128,7 @@ export class EventStream implements AsyncIterable<StreamItem> {
 
   /** Iterates over the events; `break` unsubscribes. Throws the error that stopped the stream, if any. */
   [Symbol.asyncIterator](): AsyncIterator<StreamItem> {
-    const queue: StreamItem[] = [];
+    const queue = new ItemQueue<StreamItem>();
     let waiter: { resolve: (r: IteratorResult<StreamItem>) => void; reject: (e: unknown) => void } | null = null;
     let ended = false;
     let failure: Error | null = null;
@@ -166,7 +167,7 @@ export class EventStream implements AsyncIterable<StreamItem> {
       },
       return: () => {
         ended = true;
-        queue.length = 0;
+        queue.clear();
         release();
         unsubscribe();
         return Promise.resolve({ value: undefined, done: true });
