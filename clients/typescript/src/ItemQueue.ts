@@ -1,8 +1,8 @@
 /**
  * A first-in first-out queue whose take is O(1) at any length. `Array.prototype.shift` moves every
  * element once the array's storage is large (V8 cannot trim the front of a large object):
- * emptying an array of 200,000 by shift took 40 s on our 2-core machine, and a `for await` loop
- * that read a 200,000-event backlog spent most of its 17 s there.
+ * emptying an array of 200,000 decoded events by shift took 17-21 s on our 2-core machine, about
+ * what a `for await` loop took to read a 200,000-event backlog (bench/results/2026-12-06-ts-slow-consumer.md).
  * @internal
  */
 export class ItemQueue<T> {
