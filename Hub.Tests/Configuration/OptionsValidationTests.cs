@@ -28,6 +28,8 @@ public sealed class OptionsValidationTests
         { "Ticker:Interval", "00:00:00" },
         { "Ticker:BusyInterval", "00:00:00.0002" }, // below Ticker:Interval (0.5 ms)
         { "Ticker:BusyRate", "-1" },
+        { "Ticker:QuietShare", "-0.1" },
+        { "Ticker:QuietShare", "2" },
         { "Ticker:HandOffPayloadBytes", "0" },
         { "Ticker:WaitInDatabase", "-00:00:00.010" },
         { "Ticker:WaitInDatabase", "00:00:00.300" }, // above a quarter of Ticker:Lease (1 s)

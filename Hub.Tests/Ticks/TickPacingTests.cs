@@ -4,7 +4,8 @@ namespace EventHub.Tests.Ticks;
 
 /// <summary>
 /// The ticker's pause (<see cref="TickPacing"/>): short while events trickle in, longer while the
-/// log grows faster than Ticker:BusyRate (fewer, larger ticks), backing off when idle.
+/// log grows faster than Ticker:BusyRate (fewer, larger ticks), growing with the quiet between
+/// ticks and backing off when idle.
 /// </summary>
 public sealed class TickPacingTests
 {
@@ -36,12 +37,36 @@ public sealed class TickPacingTests
         // Then larger ticks at the longer pause (the same ~2,500 events/s): still busy.
         for (var i = 0; i < 20; i++) Assert.Equal(Settings.BusyInterval, pacing.AfterTick(125, Ms(51)));
         // The writes stop: the next look finds nothing; once no tick came for longer than the
-        // rate's window, the pause is the short one again (a new event is not held 50 ms).
+        // rate's window, the pause is the quiet's again (a new event is not held 50 ms: 7.5 ms,
+        // a twentieth of the 150 ms since the last tick).
         Assert.Equal(Settings.BusyInterval, pacing.AfterNoTick(Ms(51)));
-        Assert.Equal(Settings.Interval, pacing.AfterNoTick(Ms(150)));
+        Assert.Equal(Ms(7.5), pacing.AfterNoTick(Ms(150)));
         Assert.False(pacing.Busy);
         // One event a little later: the short pause.
         Assert.Equal(Settings.Interval, pacing.AfterTick(1, Ms(200)));
+    }
+
+    [Fact]
+    public void Between_ticks_the_pause_grows_in_proportion_to_the_quiet_from_the_interval_to_the_idle_interval()
+    {
+        var pacing = new TickPacing(Settings); // Interval 0.5 ms, IdleInterval 50 ms at IdleAfter 1 s: a twentieth
+        Assert.Equal(Settings.Interval, pacing.AfterTick(1, Ms(700)));
+        Assert.Equal([Ms(0.5), Ms(0.5), Ms(1), Ms(5), Ms(35), Ms(50)],
+            new[] { 1, 10, 20, 100, 700, 1000 }.Select(ms => pacing.AfterNoTick(Ms(ms))));
+        // The next event: the short pause again.
+        Assert.Equal(Settings.Interval, pacing.AfterTick(1, Ms(1200)));
+        // Looks in a quiet spell of 0.7 s (an event every 0.7 s): ~85, against 1,400 Interval apart.
+        var looks = 0;
+        for (var t = TimeSpan.Zero; t < Ms(700); t += pacing.AfterNoTick(t)) looks++;
+        Assert.InRange(looks, 70, 110);
+    }
+
+    [Fact]
+    public void A_quiet_share_of_zero_looks_every_interval_until_idle_after()
+    {
+        var pacing = new TickPacing(new TickerOptions { QuietShare = 0 });
+        Assert.Equal([Ms(0.5), Ms(0.5), Ms(0.5)], new[] { 10, 100, 999 }.Select(ms => pacing.AfterNoTick(Ms(ms))));
+        Assert.Equal(Ms(1), pacing.AfterNoTick(Ms(1001))); // then the back-off
     }
 
     [Fact]

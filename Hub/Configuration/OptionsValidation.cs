@@ -44,6 +44,7 @@ public static class OptionsValidation
             .Validate(o => o.IdleInterval >= o.Interval, "Ticker:IdleInterval must be at least Ticker:Interval.")
             .Validate(o => o.BusyInterval >= o.Interval, "Ticker:BusyInterval must be at least Ticker:Interval.")
             .Validate(o => o.BusyRate >= 0, "Ticker:BusyRate must not be negative (events per second; 0 turns it off).")
+            .Validate(o => o.QuietShare is >= 0 and <= 1, "Ticker:QuietShare must be between 0 (look every Ticker:Interval until Ticker:IdleAfter) and 1 (a share of the time since the last tick).")
             .Validate(o => o.Lease > TimeSpan.Zero, Positive("Ticker:Lease", "a time span such as 00:00:01"))
             .Validate(o => o.FollowerInterval > TimeSpan.Zero, Positive("Ticker:FollowerInterval", "a time span such as 00:00:00.250"))
             .Validate(o => o.HandOffRows >= 0, "Ticker:HandOffRows must not be negative.")
