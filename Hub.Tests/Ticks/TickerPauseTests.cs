@@ -37,10 +37,10 @@ public sealed class TickerPauseTests
     public async Task With_events_flowing_the_leaders_looks_are_an_interval_apart_when_the_interval_is_under_a_millisecond()
     {
         await using var db = await TestDatabase.CreateAsync();
-        // No idle back-off (IdleAfter): after one event the looks stay Interval apart.
+        // No back-off (IdleAfter, QuietShare): after one event the looks stay Interval apart.
         await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
         {
-            ["Ticker:Interval"] = "00:00:00.0008", ["Ticker:IdleAfter"] = "00:01:00",
+            ["Ticker:Interval"] = "00:00:00.0008", ["Ticker:IdleAfter"] = "00:01:00", ["Ticker:QuietShare"] = "0",
         });
         await TaskTimeouts.UntilAsync(() => hub.Get<Ticker>().IsLeader, because: "the only hub never took the ticker's lease");
         var ticker = hub.Get<Ticker>();

@@ -13,13 +13,15 @@ namespace EventHub.Tests.Ticks;
 [Collection(AloneCollection.Name)]
 public sealed class TickerWaitTests
 {
-    [Fact]
-    public async Task Between_events_the_leader_makes_a_round_trip_per_wait_not_per_look()
+    [Theory]
+    [InlineData("0")] // no back-off (with IdleAfter a minute): the looks stay 2 ms apart
+    [InlineData("0.05")] // the looks' pause grows with the quiet, and they still run in the database
+    public async Task Between_events_the_leader_makes_a_round_trip_per_wait_not_per_look(string quietShare)
     {
         await using var db = await TestDatabase.CreateAsync();
-        // No idle back-off (IdleAfter): the looks stay 2 ms apart.
         await using var hub = await StartLeaderAsync(db,
-            ("Ticker:Interval", "00:00:00.002"), ("Ticker:WaitInDatabase", "00:00:00.200"), ("Ticker:IdleAfter", "00:01:00"));
+            ("Ticker:Interval", "00:00:00.002"), ("Ticker:WaitInDatabase", "00:00:00.200"), ("Ticker:IdleAfter", "00:01:00"),
+            ("Ticker:QuietShare", quietShare));
         var ticker = hub.Get<Ticker>();
         await using var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "after=0");
         await db.Writer.SessionAsync("ao", 1); // events flow: the pacing is at Ticker:Interval
@@ -41,7 +43,7 @@ public sealed class TickerWaitTests
     {
         await using var db = await TestDatabase.CreateAsync();
         await using var hub = await StartLeaderAsync(db, ("Ticker:Interval", "00:00:00.002"), ("Ticker:Lease", "00:00:20"),
-            ("Ticker:WaitInDatabase", "00:00:05"), ("Ticker:IdleAfter", "00:01:00"));
+            ("Ticker:WaitInDatabase", "00:00:05"), ("Ticker:IdleAfter", "00:01:00"), ("Ticker:QuietShare", "0"));
         var ticker = hub.Get<Ticker>();
         await using var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "after=0");
         await db.Writer.SessionAsync("ao", 1);
@@ -62,7 +64,7 @@ public sealed class TickerWaitTests
     {
         await using var db = await TestDatabase.CreateAsync();
         await using var hub = await StartLeaderAsync(db, ("Ticker:Interval", "00:00:00.002"), ("Ticker:Lease", "00:00:20"),
-            ("Ticker:WaitInDatabase", "00:00:02"), ("Ticker:IdleAfter", "00:01:00"));
+            ("Ticker:WaitInDatabase", "00:00:02"), ("Ticker:IdleAfter", "00:01:00"), ("Ticker:QuietShare", "0"));
         var ticker = hub.Get<Ticker>();
         await using (var first = await SseTestClient.ConnectAsync(hub.BaseAddress, "after=0"))
         {

@@ -173,13 +173,13 @@ public sealed partial class Ticker(
             List<LogEvent>? events = null;
             long payloadBytes = 0;
             var round = Interlocked.Exchange(ref _nextRound, new TaskCompletionSource<long?>(TaskCreationOptions.RunContinuationsAsynchronously));
-            // While events flow, the leader's looks run in the database, Interval apart, until a
-            // commit is due or WaitInDatabase has passed. Not while the log is busy (the pauses
-            // there make ticks larger on purpose), nor when idle (backing off, a look every few
-            // tens of ms costs little, and an open from now is answered at once), nor for a
-            // follower, nor when a caller of NextRoundAsync waits for this round (it wants the
-            // answer of one look).
-            var wait = waits && _leader && !pacing.Busy && delay <= settings.Interval
+            // While events flow, the leader's looks run in the database, the pause apart (Interval,
+            // growing with the quiet: QuietShare), until a commit is due or WaitInDatabase has
+            // passed. Not while the log is busy (the pauses there make ticks larger on purpose),
+            // nor when idle (at IdleInterval a look every few tens of ms costs little, and an open
+            // from now is answered at once), nor for a follower, nor when a caller of
+            // NextRoundAsync waits for this round (it wants the answer of one look).
+            var wait = waits && _leader && !pacing.Busy && (delay < settings.IdleInterval || delay <= settings.Interval)
                        && Volatile.Read(ref _waitingForRound) == 0
                 ? settings.WaitInDatabase : TimeSpan.Zero;
             waitFor.TypedValue = wait;
