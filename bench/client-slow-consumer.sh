@@ -16,8 +16,7 @@ ref=$1; events=${2:-200000}; stall=${3:-5}; rounds=${4:-2}
 lab_init "$ref"
 cp bench/client-slow-consumer.cs "$work/src/bench/"
 start_hub "$work/new" hub
-$psql -c "INSERT INTO projects (id, path) VALUES ('slow', '/slow')" \
-  -c "INSERT INTO change_log (project_id, event_type, payload) SELECT 'slow', 'pr_updated', jsonb_build_object('n', g, 'pad', repeat('x', 250)) FROM generate_series(1, $events) g"
+load_project slow "$events"
 echo "slow consumer: $events events, a ${stall} s stall after the first; old = $commit, new = this tree ($(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ', modified'))"
 for round in $(seq 1 "$rounds"); do
   for build in old new; do

@@ -1,7 +1,8 @@
 # The lab of bench/window-memory.sh and bench/burst-memory.sh, sourced by them: REF's hub and this
 # tree's built in Release, a private PostgreSQL in a temp dir with a database "bench", and a hub
 # started and stopped on it. After `lab_init REF`: $work (removed on exit), $commit, $psql,
-# $connection, $hub_port; hubs in $work/old (REF) and $work/new (this tree).
+# $connection, $hub_port; hubs in $work/old (REF) and $work/new (this tree). load_project fills a
+# project's log for the slow-consumer scripts.
 pg=/usr/lib/postgresql/15/bin
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -40,6 +41,11 @@ start_hub() { # DIR NAME [SETTING=VALUE...]: starts the hub, waits for /readyz
     sleep 0.5
   done
   echo "$name: not ready" >&2; return 1
+}
+
+load_project() { # PROJECT EVENTS: the project and EVENTS pr_updated events of ~300-byte payloads, one statement
+  $psql -c "INSERT INTO projects (id, path) VALUES ('$1', '/$1')" \
+    -c "INSERT INTO change_log (project_id, event_type, payload) SELECT '$1', 'pr_updated', jsonb_build_object('n', g, 'pad', repeat('x', 250)) FROM generate_series(1, $2) g"
 }
 
 stop_hub() { kill -TERM "$(cat "$work/hub.pid")"; while kill -0 "$(cat "$work/hub.pid")" 2>/dev/null; do sleep 0.2; done; rm -f "$work/hub.pid"; }

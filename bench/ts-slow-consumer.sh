@@ -20,8 +20,7 @@ ln -s "$root/node_modules" "$work/node_modules" # for the new build in $work/new
 (cd "$work/src/clients/typescript" && npx tsc -p tsconfig.build.json)
 (cd "$root/clients/typescript" && npx tsc -p tsconfig.build.json --outDir "$work/new-client")
 start_hub "$work/new" hub
-$psql -c "INSERT INTO projects (id, path) VALUES ('slow', '/slow')" \
-  -c "INSERT INTO change_log (project_id, event_type, payload) SELECT 'slow', 'pr_updated', jsonb_build_object('n', g, 'pad', repeat('x', 250)) FROM generate_series(1, $events) g"
+load_project slow "$events"
 echo "TypeScript slow loop: $events events, a ${stall} s stall after the first; old = $commit, new = this tree ($(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ', modified'))"
 for transport in ${transports//,/ }; do
   for round in $(seq 1 "$rounds"); do

@@ -143,27 +143,10 @@ public sealed class HubProcess : IAsyncDisposable
     }
 
     /// <summary>SIGTERM, as an operator stops it: a graceful shutdown; waits until the process is gone.</summary>
-    public async Task StopAsync()
-    {
-        if (!_process.HasExited)
-            using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-                await kill.WaitForExitAsync();
-        await _process.WaitForExitAsync().WithTimeout();
-    }
+    public Task StopAsync() => ProcessEnd.TerminateAsync(_process);
 
     /// <summary>SIGKILL: no graceful shutdown, no final frame; waits until the process is gone.</summary>
-    public async Task KillAsync()
-    {
-        try
-        {
-            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-        }
-        catch (InvalidOperationException)
-        {
-            // exited meanwhile
-        }
-        await _process.WaitForExitAsync().WithTimeout();
-    }
+    public Task KillAsync() => ProcessEnd.KillAsync(_process);
 
     public async ValueTask DisposeAsync()
     {

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Reflection;
 using EventHub.Cli;
 using EventHub.Tests.Infrastructure;
@@ -58,24 +57,13 @@ public sealed class CliProcess : IAsyncDisposable
     /// <summary>SIGTERM, as Ctrl+C or a service manager stops it; returns the exit code.</summary>
     public async Task<int> StopAsync()
     {
-        if (!_process.HasExited)
-            using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
-                await kill.WaitForExitAsync();
-        await _process.WaitForExitAsync().WithTimeout();
+        await ProcessEnd.TerminateAsync(_process);
         return _process.ExitCode;
     }
 
     public async ValueTask DisposeAsync()
     {
-        try
-        {
-            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-        }
-        catch (InvalidOperationException)
-        {
-            // exited meanwhile
-        }
-        await _process.WaitForExitAsync().WithTimeout();
+        await ProcessEnd.KillAsync(_process);
         _process.Dispose();
     }
 }
