@@ -25,4 +25,14 @@ public static class EventHubMethods
     /// selects (its <c>After</c> is ignored), authorized like the stream.
     /// </summary>
     public const string GetState = "GetState";
+
+    /// <summary>
+    /// The same state as <see cref="GetState"/>, as a server-to-client stream of
+    /// <see cref="LiveStatePage"/> items sent while the hub reads the state (the first carries the
+    /// state's header, the last the entity count; the stream's end is the state's end). Authorized and refused like
+    /// <see cref="GetState"/> (a HubException whose message starts with the code), and counted
+    /// against the connection's streams while it runs. The .NET client reads the state this way:
+    /// one message of a large state is slow for SignalR's .NET client to receive.
+    /// </summary>
+    public const string StreamState = "StreamState";
 }

@@ -22,6 +22,7 @@ public sealed class OptionsValidationTests
         { "Sse:KeepAliveInterval", "-00:00:01" },
         { "SignalR:StreamChannelCapacity", "0" },
         { "SignalR:StreamChannelPayloadBytes", "0" },
+        { "SignalR:StatePageEntities", "0" },
         { "Health:MaxTailLag", "00:00:00" },
         { "Retention:Interval", "00:00:00" },
         { "Retention:MaxEvents", "0" },

@@ -13,13 +13,23 @@ public sealed class RawHubSocket : IAsyncDisposable
     public const char RecordSeparator = '\u001e';
 
     private readonly ClientWebSocket _socket;
+    private readonly HttpMessageInvoker? _invoker;
 
-    private RawHubSocket(ClientWebSocket socket) => _socket = socket;
+    private RawHubSocket(ClientWebSocket socket, HttpMessageInvoker? invoker)
+    {
+        _socket = socket;
+        _invoker = invoker;
+    }
 
     public WebSocketState State => _socket.State;
 
     /// <summary>Negotiates and opens the WebSocket; <paramref name="accessToken"/> goes in the query, as browsers send it.</summary>
-    public static async Task<RawHubSocket> ConnectAsync(Uri hub, string protocol = "json", string? accessToken = null)
+    /// <param name="receiveBufferBytes">
+    /// The socket's receive buffer (SO_RCVBUF, which also stops the kernel's autotuning, up to 32 MB
+    /// here): small, a client that stops reading stops the server's sending soon.
+    /// </param>
+    public static async Task<RawHubSocket> ConnectAsync(Uri hub, string protocol = "json", string? accessToken = null,
+        int? receiveBufferBytes = null)
     {
         var tokenQuery = accessToken is null ? "" : "&access_token=" + Uri.EscapeDataString(accessToken);
         using var http = new HttpClient { BaseAddress = hub };
@@ -30,8 +40,25 @@ public sealed class RawHubSocket : IAsyncDisposable
 
         var socket = new ClientWebSocket();
         var ws = new UriBuilder(hub) { Scheme = "ws", Path = "/hubs/events", Query = $"id={Uri.EscapeDataString(connectionToken)}{tokenQuery}" }.Uri;
-        await socket.ConnectAsync(ws, CancellationToken.None).WithTimeout();
-        var raw = new RawHubSocket(socket);
+        HttpMessageInvoker? invoker = null;
+        if (receiveBufferBytes is int bytes)
+        {
+            invoker = new HttpMessageInvoker(new SocketsHttpHandler
+            {
+                ConnectCallback = async (context, token) =>
+                {
+                    var tcp = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp)
+                    {
+                        NoDelay = true, ReceiveBufferSize = bytes,
+                    };
+                    await tcp.ConnectAsync(context.DnsEndPoint, token);
+                    return new System.Net.Sockets.NetworkStream(tcp, ownsSocket: true);
+                },
+            });
+            await socket.ConnectAsync(ws, invoker, CancellationToken.None).WithTimeout();
+        }
+        else await socket.ConnectAsync(ws, CancellationToken.None).WithTimeout();
+        var raw = new RawHubSocket(socket, invoker);
         await raw.SendTextAsync($"{{\"protocol\":\"{protocol}\",\"version\":1}}{RecordSeparator}");
         var handshake = await raw.ReceiveAsync();
         if (handshake is null || !handshake.StartsWith("{}", StringComparison.Ordinal))
@@ -129,5 +156,6 @@ public sealed class RawHubSocket : IAsyncDisposable
         }
         catch (Exception e) when (e is WebSocketException or TimeoutException or OperationCanceledException) { }
         _socket.Dispose();
+        _invoker?.Dispose();
     }
 }

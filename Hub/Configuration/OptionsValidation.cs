@@ -26,6 +26,7 @@ public static class OptionsValidation
         services.AddOptions<EventsHubOptions>()
             .Validate(o => o.StreamChannelCapacity > 0, Positive("SignalR:StreamChannelCapacity", "a number of events"))
             .Validate(o => o.StreamChannelPayloadBytes > 0, Positive("SignalR:StreamChannelPayloadBytes", "a number of bytes"))
+            .Validate(o => o.StatePageEntities > 0, Positive("SignalR:StatePageEntities", "a number of entities"))
             .ValidateOnStart();
         services.AddOptions<Storage.DatabaseStartupOptions>()
             .Validate(o => o.StartupWait >= TimeSpan.Zero, "Database:StartupWait must not be negative (0: one attempt).")

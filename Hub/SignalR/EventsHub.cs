@@ -76,27 +76,57 @@ public sealed partial class EventsHub(
     /// </summary>
     public async Task<LiveState> GetState(StreamEventsRequest? request)
     {
-        var (state, refusal) = await policy.GetStateAsync(Caller(),
-            new StreamRequest(request?.Projects ?? [], request?.Types ?? [], null), Context.ConnectionAborted);
+        var (state, refusal) = await policy.GetStateAsync(Caller(), StateRequest(request), Context.ConnectionAborted);
         if (refusal is not null) throw Error(refusal);
         return new LiveState
         {
             Offset = state!.Offset,
-            Entities = state.Entities.Select(x => new LiveEntity
-            {
-                Kind = x.Kind,
-                Key = x.Key,
-                Event = new ChangeEvent
-                {
-                    Seq = x.Event.Seq, ProjectId = x.Event.ProjectId, SessionId = x.Event.SessionId, Type = x.Event.Type,
-                    Payload = System.Text.Json.JsonSerializer.Deserialize<System.Text.Json.JsonElement>(x.Event.Payload.Span),
-                    CreatedAt = x.Event.CreatedAt, Offset = x.Event.Offset,
-                },
-            }).ToList(),
+            Entities = state.Entities.Select(x => Entity(cache, x.Kind, x.Key, x.Event)).ToList(),
             UnkeyedTypes = state.UnkeyedTypes,
-            EntityKeys = state.EntityKeys.ToDictionary(x => x.Key, x => new LiveEntityKey { Kind = x.Value.Kind, Fields = x.Value.Fields }, StringComparer.Ordinal),
+            EntityKeys = LiveEntityKeys.Of(state.EntityKeys),
         };
     }
+
+    /// <summary>
+    /// The state of <see cref="GetState"/> as a stream of pages of
+    /// <see cref="EventsHubOptions.StatePageEntities"/> entities (<see cref="LiveStatePage"/>), sent
+    /// while the database's read goes on (<see cref="StatePages"/>): the first page carries the
+    /// header, the last the count, the stream's end is the state's end; a read that fails midway
+    /// fails the stream. Counted against the connection's streams while it runs.
+    /// </summary>
+    public async IAsyncEnumerable<LiveStatePage> StreamState(StreamEventsRequest? request,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var connection = (ConnectionState)Context.Items[StateKey]!;
+        var maxStreams = limits.Value.MaxStreamsPerConnection;
+        if (!connection.TryOpenStream(maxStreams))
+        {
+            LogRejected(logger, Context.ConnectionId, AccessErrorCodes.TooManyStreams);
+            throw new HubException($"{AccessErrorCodes.TooManyStreams}: This connection already has {maxStreams} open streams " +
+                "(Limits:MaxStreamsPerConnection). Let one end before asking for the state.");
+        }
+        try
+        {
+            var (items, refusal) = await policy.OpenStateAsync(Caller(), StateRequest(request), cancellationToken);
+            if (refusal is not null) throw Error(refusal);
+            var events = cache; // the read drains on a task of its own: it takes the cache, not the hub
+            await foreach (var page in StatePages.ReadAsync(items!, options.Value.StatePageEntities,
+                               x => Entity(events, x.Kind!, x.Key!, x.Event!), cancellationToken))
+                yield return page;
+        }
+        finally
+        {
+            connection.CloseStream();
+        }
+    }
+
+    private static StreamRequest StateRequest(StreamEventsRequest? request) =>
+        new(request?.Projects ?? [], request?.Types ?? [], null);
+
+    // The event in its shared form: written from its wire JSON (or MessagePack map) as streams
+    // write it, not parsed into a JsonElement per entity and serialized again.
+    private static LiveEntity Entity(ChangeEventCache events, string kind, string key, EventHub.Log.LogEvent e) =>
+        new() { Kind = kind, Key = key, Event = events.Get(e) };
 
     /// <summary>
     /// Streams the events the request selects: catch-up from <see cref="StreamEventsRequest.After"/>

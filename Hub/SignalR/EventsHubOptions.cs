@@ -21,6 +21,12 @@ public sealed class EventsHubOptions
     public long StreamChannelPayloadBytes { get; set; } = 1024 * 1024;
 
     /// <summary>
+    /// Entities per item of <c>StreamState</c> (~350 bytes each for the contract's payloads): small
+    /// enough that no item is a large message, large enough that a state of 10,000 entities is 20 items.
+    /// </summary>
+    public int StatePageEntities { get; set; } = 500;
+
+    /// <summary>
     /// How often the hub pings an idle connection. Below common proxy idle timeouts (often 60 s)
     /// so that idle streams are not cut. Clients should time out after about twice this.
     /// </summary>

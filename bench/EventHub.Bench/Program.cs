@@ -62,6 +62,7 @@ public sealed class BenchOptions
     public int StateEntities { get; set; } = 10_000;
     public double StateWriterRate { get; set; } = 100;
     public int StateRequests { get; set; } = 100;
+    public int StateWayRounds { get; set; } = 30;
     /// <summary>Seconds the state section keeps its database, hub and writer up after its requests (for profiling by hand).</summary>
     public int StateHoldSeconds { get; set; }
 
@@ -90,6 +91,7 @@ public sealed class BenchOptions
                     o.WriteCostSeconds = 3;
                     o.StateEvents = 100_000;
                     o.StateRequests = 20;
+                    o.StateWayRounds = 5;
                     break;
                 case "--repo": o.RepoRoot = Next(); break;
                 case "--out": o.OutDir = Next(); break;
@@ -116,6 +118,7 @@ public sealed class BenchOptions
                 case "--state-rate": o.StateWriterRate = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--state-hold": o.StateHoldSeconds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--state-requests": o.StateRequests = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--state-way-rounds": o.StateWayRounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--opens": o.Opens = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--write-seconds": o.WriteCostSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--sections": o.Sections = [.. Next().Split(',')]; o.SectionsGiven = true; break;
@@ -301,7 +304,8 @@ public sealed partial class BenchRun(BenchOptions o, string command)
                 $"60 % to project {StateProject} ({o.StateEntities:N0} entities: 80 % sessions, 10 % PRs, 6 % checks, 4 % review threads, created then updated in turn), 40 % to 20 other projects (40,000 sessions), " +
                 $"while the hub runs (its ticker folds each tick into eventhub_state); no manual ANALYZE; then a writer at {o.StateWriterRate}/s (session_updated of existing sessions, one transaction each) " +
                 $"and one transaction holding an xid (pg_current_xact_id()) from 5 s before the first request to after the last; 1 + {o.StateRequests} sequential GET /api/v1/state?project={StateProject} " +
-                "(HttpClient, time to the full body; the first reported apart)";
+                "(HttpClient, time to the full body; the first reported apart)" +
+                (o.StateWayRounds > 0 ? $"; then {o.StateWayRounds} rounds (after one not counted) of the state fetched each way in turn (HTTP, the .NET client over JSON and MessagePack, GetState in one message over both), under the same writer and open transaction" : "");
     }
 
     /// <summary>Starts the hub, or restarts it so that a measurement begins from a fresh process.</summary>

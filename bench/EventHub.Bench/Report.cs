@@ -192,6 +192,15 @@ public static class Report
             foreach (var st in r.State)
                 s.AppendLine($"| {st.Project} | {st.LogRows:N0} | {st.Entities:N0} | {st.BodyBytes / 1048576.0:F2} MiB | {st.Requests} | {F(st.FirstMs)} | {F(st.P50Ms)} | {F(st.P99Ms)} | {F(st.MaxMs)} | {F(st.MeanMs)} | {F(st.WriterRate)} | {F(st.HubCpuPerRequestMs)} | {F(st.ServerMeanMs, 1)} (× {st.ServerCalls}) |");
             s.AppendLine();
+            if (r.StateWays.Count > 0)
+            {
+                s.AppendLine("The same state fetched each way in turn (one request of each per round, under the same writer and open transaction): time from the request to the whole answer read and decoded, in ms.").AppendLine();
+                s.AppendLine("| way | requests | entities | p50 | p90 | max | mean |");
+                s.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+                foreach (var w in r.StateWays)
+                    s.AppendLine($"| {w.Way} | {w.Requests} | {w.Entities:N0} | {F(w.P50Ms)} | {F(w.P90Ms)} | {F(w.MaxMs)} | {F(w.MeanMs)} |");
+                s.AppendLine();
+            }
             foreach (var st in r.State)
                 s.AppendLine($"Hub CPU: {F(st.HubCpuSeconds, 2)} s over {F(st.RequestsWallSeconds)} s of requests; {F(st.HubCoresWriterOnly, 3)} cores with the writer alone.").AppendLine();
             foreach (var st in r.State)

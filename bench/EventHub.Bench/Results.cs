@@ -45,6 +45,7 @@ public sealed class BenchResults
     public List<DbLoadResult> DatabaseLoad { get; set; } = [];
     public List<WriteCostResult> WriteCost { get; set; } = [];
     public List<StateResult> State { get; set; } = [];
+    public List<StateWayResult> StateWays { get; set; } = [];
     public List<TargetResult> Targets { get; set; } = [];
     public List<string> Notes { get; set; } = [];
     /// <summary>Set by a comparison run (--compare-dll) only.</summary>

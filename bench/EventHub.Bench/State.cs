@@ -111,6 +111,7 @@ public sealed partial class BenchRun
         var cpuPerRequestMs = Math.Max(0, hubCpu - writerOnlyCores * requestsWall) / (o.StateRequests + 1) * 1000;
         await Task.Delay(600);
         var (serverCalls, serverMean) = await StateStatementStatsAsync();
+        if (o.StateWayRounds > 0) await StateWaysAsync(o.StateWayRounds);
 
         // The state read's plan, as the hub runs it (its SQL, its session settings), under the same load.
         var plan = await ExplainStateAsync();

@@ -7,6 +7,7 @@
 
 using EventHub.Client.Internal;
 using EventHub.Contracts;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace EventHub.Client;
@@ -34,7 +35,9 @@ public sealed partial class EventHubClient : ILiveStateSource
     /// the later changes. Most applications use <see cref="EventHubLiveState"/>, which does both.
     /// </summary>
     /// <remarks>
-    /// Each call opens a connection of its own and closes it. Failures are retried like the stream's:
+    /// Each call opens a connection of its own and closes it, and reads the state as the hub's
+    /// <see cref="EventHubMethods.StreamState"/> pages (from an older hub without it, as one
+    /// <see cref="EventHubMethods.GetState"/> answer). Failures are retried like the stream's:
     /// per the error contract and the <see cref="EventHubClientOptions.ReconnectPolicy"/>, moving
     /// through the hub URLs in turn.
     /// </remarks>
@@ -73,7 +76,7 @@ public sealed partial class EventHubClient : ILiveStateSource
                 {
                     await connection.StartAsync(token).ConfigureAwait(false);
                     Volatile.Write(ref _reachedHub, 1);
-                    return await connection.InvokeAsync<LiveState>(EventHubMethods.GetState, request, token).ConfigureAwait(false);
+                    return await ReadStatePagesAsync(connection, request, token).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -116,6 +119,46 @@ public sealed partial class EventHubClient : ILiveStateSource
                 lastError = e;
             }
         }
+    }
+
+    // SignalR's answer to a stream method the hub does not have: "Failed to invoke 'StreamState'
+    // due to an error on the server. HubException: Method does not exist." (detailed errors or not).
+    private static bool IsUnknownMethod(HubException e) =>
+        e.Message.Contains("HubException: Method does not exist", StringComparison.Ordinal) ||
+        e.Message.StartsWith("Unknown hub method", StringComparison.Ordinal);
+
+    // The state as the hub's StreamState sends it, in pages (one message of a large state costs
+    // SignalR's .NET client time that grows with the square of its size: see LiveStatePage).
+    private static async Task<LiveState> ReadStatePagesAsync(HubConnection connection, StreamEventsRequest request, CancellationToken token)
+    {
+        LiveStatePage? first = null, last = null;
+        var entities = new List<LiveEntity>();
+        try
+        {
+            await foreach (var page in connection.StreamAsync<LiveStatePage>(EventHubMethods.StreamState, request, token).ConfigureAwait(false))
+            {
+                first ??= page;
+                if (page.Offset != first.Offset)
+                    throw new InvalidDataException($"The hub's state pages disagree on the offset ({first.Offset}, then {page.Offset}).");
+                entities.AddRange(page.Entities);
+                last = page;
+            }
+        }
+        catch (HubException e) when (first is null && IsUnknownMethod(e))
+        {
+            // A hub from before StreamState (a rolling upgrade): its answer in one message.
+            return await connection.InvokeAsync<LiveState>(EventHubMethods.GetState, request, token).ConfigureAwait(false);
+        }
+        if (first is null || last!.EntityCount != entities.Count)
+            throw new InvalidDataException(
+                $"The hub's state stream ended with {entities.Count} entities where its last page counts {last?.EntityCount}.");
+        return new LiveState
+        {
+            Offset = first.Offset,
+            Entities = entities,
+            UnkeyedTypes = first.UnkeyedTypes ?? [],
+            EntityKeys = first.EntityKeys ?? new Dictionary<string, LiveEntityKey>(),
+        };
     }
 
     /// <summary>
