@@ -12,9 +12,10 @@ namespace EventHub.SignalR.Internal;
 /// <remarks>
 /// The read is drained into memory on a task of its own, so the database's read (a pooled session
 /// and one of <c>Limits:MaxConcurrentStateReads</c>) lasts as long as the read and never waits for
-/// the client: a SignalR stream has no minimum data rate (an HTTP response has Kestrel's), so a
-/// client that stopped reading would otherwise hold a state-read slot for as long as its
-/// connection lives. The memory is the state's, as <c>GetState</c>'s one answer holds it.
+/// the client. Read at the client's pace, a client that stops reading would hold a slot and a
+/// session for as long as it stalls (Kestrel's minimum data rate does not apply to a WebSocket):
+/// in <c>StatePagesTests</c> another read waited ~10 s, until the stalled connection was dropped.
+/// The memory is the state's, as <c>GetState</c>'s one answer holds it.
 /// </remarks>
 internal static class StatePages
 {
