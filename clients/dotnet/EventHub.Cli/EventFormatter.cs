@@ -7,7 +7,7 @@ using EventHub.Contracts;
 
 namespace EventHub.Cli;
 
-/// <summary>The two output forms of <c>eventhub tail</c>: a human line and a JSON line.</summary>
+/// <summary>The two output forms of <c>eventhub tail</c> and <c>eventhub state</c>: a human line and a JSON line.</summary>
 public static class EventFormatter
 {
     private const string Reset = "\u001b[0m";
@@ -58,6 +58,28 @@ public static class EventFormatter
             else evt.Payload.WriteTo(json);
             json.WriteString("createdAt", evt.CreatedAt.UtcDateTime);
             json.WriteString("offset", evt.Offset);
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    /// <summary>
+    /// An entity of the live state as one line of JSON: <c>{"kind":"pr","key":["…"],"event":{…}}</c>,
+    /// the shape of an entity in <c>GET /api/v1/state</c> (the event as <see cref="Json(ChangeEvent)"/> writes it).
+    /// </summary>
+    /// <param name="entity">The entity.</param>
+    public static string Json(LiveEntity entity)
+    {
+        ArgumentNullException.ThrowIfNull(entity);
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, JsonOptions))
+        {
+            json.WriteStartObject();
+            json.WriteString("kind", entity.Kind);
+            json.WritePropertyName("key");
+            using (var key = JsonDocument.Parse(entity.Key)) key.RootElement.WriteTo(json); // the key's JSON array, as the hub built it
+            json.WritePropertyName("event");
+            json.WriteRawValue(Json(entity.Event));
             json.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);

@@ -22,7 +22,7 @@ public static class EventHubCli
     public const string DefaultUrl = "http://127.0.0.1:5080";
 
     /// <summary>Parses <paramref name="args"/> and runs the command; every error is one line on <paramref name="error"/>.</summary>
-    /// <param name="args">The command-line arguments, for example <c>tail --project ao --json</c>.</param>
+    /// <param name="args">The command-line arguments, for example <c>tail --project ao --json</c> or <c>state --project ao</c>.</param>
     /// <param name="output">Where events go (stdout).</param>
     /// <param name="error">Where errors, status and the resume offset go (stderr), keeping <paramref name="output"/> clean for scripts.</param>
     /// <param name="useColor">Whether human output is coloured (see <see cref="ColorMode"/>).</param>
@@ -33,11 +33,13 @@ public static class EventHubCli
     {
         ArgumentNullException.ThrowIfNull(args);
         var tail = new TailCommand(output, error, useColor);
-        var root = new RootCommand("EventHub command-line tools.") { tail.Command };
+        var state = new StateCommand(output, error, useColor);
+        var root = new RootCommand("EventHub command-line tools.") { tail.Command, state.Command };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            await error.WriteLineAsync($"eventhub: {OneLine(parsed.Errors[0].Message)} (see 'eventhub tail --help')")
+            var command = parsed.CommandResult.Command is { Parents: { } parents } c && parents.Any() ? c.Name : null;
+            await error.WriteLineAsync($"eventhub: {OneLine(parsed.Errors[0].Message)} (see 'eventhub {(command is null ? "" : command + " ")}--help')")
                 .ConfigureAwait(false);
             return Usage;
         }

@@ -11,36 +11,11 @@ internal sealed class TailCommand
     private readonly TextWriter _error;
     private readonly bool _useColor;
 
-    private readonly Option<string> _url = new("--url", "-u")
-    {
-        Description = $"The hub server (default: $EVENTHUB_URL or {EventHubCli.DefaultUrl}).",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("EVENTHUB_URL") is { Length: > 0 } url ? url : EventHubCli.DefaultUrl,
-    };
-
-    private readonly Option<string[]> _projects = new("--project", "-p")
-    {
-        Description = "Only this project; repeat for several. None streams every project.",
-    };
-
-    private readonly Option<string[]> _types = new("--type", "-t")
-    {
-        Description = "Only this event type, or a family such as pr_*; repeat for several.",
-    };
+    private readonly HubOptions _hub = new("Write each event as one line of JSON instead of a human line.");
 
     private readonly Option<string?> _after = new("--after")
     {
-        Description = "Start after this offset (as printed when a tail stops); 0 for the beginning. Default: from now.",
-    };
-
-    private readonly Option<bool> _json = new("--json")
-    {
-        Description = "Write each event as one line of JSON instead of a human line.",
-    };
-
-    private readonly Option<string> _protocol = new("--protocol")
-    {
-        Description = "The hub protocol: json or messagepack.",
-        DefaultValueFactory = _ => "json",
+        Description = "Start after this offset (as printed when a tail stops, or by eventhub state); 0 for the beginning. Default: from now.",
     };
 
     public TailCommand(TextWriter output, TextWriter error, bool useColor)
@@ -48,22 +23,14 @@ internal sealed class TailCommand
         _output = output;
         _error = error;
         _useColor = useColor;
-        _protocol.AcceptOnlyFromAmong("json", "messagepack");
-        _url.Validators.Add(result =>
-        {
-            var value = result.GetValueOrDefault<string>();
-            if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
-                result.AddError($"--url '{value}' is not an http:// or https:// URL; for example {EventHubCli.DefaultUrl}.");
-        });
         _after.Validators.Add(result =>
         {
             if (string.IsNullOrWhiteSpace(result.GetValueOrDefault<string?>()))
                 result.AddError("--after needs an offset, as printed when a tail stops, or 0 for the beginning.");
         });
-        Command = new Command("tail", "Follow the change stream: catch-up from --after, then live, until Ctrl+C.")
-        {
-            _url, _projects, _types, _after, _json, _protocol,
-        };
+        Command = new Command("tail", "Follow the change stream: catch-up from --after, then live, until Ctrl+C.");
+        _hub.AddTo(Command);
+        Command.Options.Add(_after);
         Command.SetAction(RunAsync);
     }
 
@@ -71,16 +38,8 @@ internal sealed class TailCommand
 
     private async Task<int> RunAsync(ParseResult parsed, CancellationToken cancellationToken)
     {
-        var json = parsed.GetValue(_json);
-        var options = new EventHubClientOptions
-        {
-            HubUrl = new Uri(parsed.GetValue(_url)!),
-            Projects = parsed.GetValue(_projects),
-            Types = parsed.GetValue(_types),
-            StartAfter = parsed.GetValue(_after),
-            Protocol = parsed.GetValue(_protocol) == "messagepack" ? EventHubProtocol.MessagePack : EventHubProtocol.Json,
-        };
-        await using var client = new EventHubClient(options);
+        var json = parsed.GetValue(_hub.Json);
+        await using var client = new EventHubClient(_hub.ClientOptions(parsed, parsed.GetValue(_after)));
         client.StateChanged += (_, e) =>
         {
             // Status goes to stderr: stdout stays events only.

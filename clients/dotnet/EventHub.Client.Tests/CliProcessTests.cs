@@ -62,6 +62,26 @@ public sealed class CliProcessTests(ClientHubFixture fixture) : IClassFixture<Cl
         Assert.Equal(("session_created", p), (line.GetProperty("type").GetString(), line.GetProperty("projectId").GetString()));
     }
 
+    [Theory]
+    [InlineData("json")]
+    [InlineData("messagepack")]
+    public async Task The_tool_prints_the_state_from_the_hubs_pages_and_the_offset_to_tail_from(string protocol)
+    {
+        var p = fixture.NewProject("cls");
+        var s = await Writer.SessionAsync(p, 1);
+        await Writer.PrAsync(s, 1);
+        using var http = new HttpClient { BaseAddress = fixture.Hub.BaseAddress };
+        await http.GetStringAsync("/api/v1/events/head").WithTimeout(); // both writes are in a tick
+
+        await using var tool = CliProcess.Start("state", "--url", Url, "--project", p, "--json", "--protocol", protocol);
+
+        Assert.Equal(0, await tool.ExitAsync());
+        var lines = tool.Out.Lines.Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal([("pr", "pr_created"), ("session", "session_created")],
+            lines.Select(l => (l.GetProperty("kind").GetString(), l.GetProperty("event").GetProperty("type").GetString())));
+        Assert.Matches("^eventhub: 2 entities as of \\S+\\. Follow the changes with: --after \\S+$", Assert.Single(tool.Err.Lines));
+    }
+
     private async Task<List<(long Seq, string Type)>> LoggedAsync(string project)
     {
         await using var c = await fixture.Db.DataSource.OpenConnectionAsync();

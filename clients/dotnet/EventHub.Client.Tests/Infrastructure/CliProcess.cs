@@ -54,6 +54,13 @@ public sealed class CliProcess : IAsyncDisposable
         return cli;
     }
 
+    /// <summary>Waits for the tool to end by itself (and for its output); returns the exit code.</summary>
+    public async Task<int> ExitAsync()
+    {
+        await _process.WaitForExitAsync().WithTimeout();
+        return _process.ExitCode;
+    }
+
     /// <summary>SIGTERM, as Ctrl+C or a service manager stops it; returns the exit code.</summary>
     public async Task<int> StopAsync()
     {
