@@ -90,9 +90,9 @@ public sealed partial class EventsHub(
     /// <summary>
     /// The state of <see cref="GetState"/> as a stream of pages of
     /// <see cref="EventsHubOptions.StatePageEntities"/> entities (<see cref="LiveStatePage"/>), sent
-    /// while the database's read goes on (<see cref="StatePages"/>): the first page carries the
-    /// header, the last the count, the stream's end is the state's end; a read that fails midway
-    /// fails the stream. Counted against the connection's streams while it runs.
+    /// while the database's read goes on, which runs ahead of the client (<see cref="StatePages"/>):
+    /// the first page carries the header, the last the count, the stream's end is the state's end;
+    /// a read that fails midway fails the stream. Counted against the connection's streams while it runs.
     /// </summary>
     public async IAsyncEnumerable<LiveStatePage> StreamState(StreamEventsRequest? request,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
@@ -109,9 +109,9 @@ public sealed partial class EventsHub(
         {
             var (items, refusal) = await policy.OpenStateAsync(Caller(), StateRequest(request), cancellationToken);
             if (refusal is not null) throw Error(refusal);
-            var events = cache; // the read drains on a task of its own: it takes the cache, not the hub
-            await foreach (var page in StatePages.ReadAsync(items!, options.Value.StatePageEntities,
-                               x => Entity(events, x.Kind!, x.Key!, x.Event!), cancellationToken))
+            await using var state = new EventHub.State.StateReadAhead(items!);
+            await foreach (var page in StatePages.ReadAsync(state, options.Value.StatePageEntities,
+                               x => Entity(cache, x.Kind!, x.Key!, x.Event!), cancellationToken))
                 yield return page;
         }
         finally
