@@ -5,16 +5,14 @@ using EventHub.Tests.Infrastructure;
 namespace EventHub.Tests.State;
 
 /// <summary>
-/// A client that stops reading the state midway holds no state read: with one read at a time,
-/// another client's read goes through meanwhile, and the stalled client then reads the whole state.
-/// Over SignalR (<c>StreamState</c>, which reads ahead of its client: <c>StateReadAhead</c>) and HTTP
-/// (<c>GET /api/v1/state</c>, where Kestrel takes the whole body from the endpoint as fast as it is
-/// written; this test keeps it so).
+/// A client that stops reading the state midway holds no state read (<c>StateReadAhead</c>): with
+/// one read at a time, another client's read goes through meanwhile, and the stalled client then
+/// reads the whole state. Over SignalR (<c>StreamState</c>) and HTTP (<c>GET /api/v1/state</c>).
 /// </summary>
 /// <remarks>
 /// The state is ~49 MB, far more than the stalled client's socket (a small receive buffer) and the
-/// hub's socket hold. <c>StreamState</c> written at the client's pace held the read: the other read
-/// waited ~10 s, until the stalled connection was dropped.
+/// hub's socket hold. Read at the client's pace, the other read waited ~10 s over SignalR (until the
+/// stalled connection was dropped) and past the test's bound over HTTP.
 /// </remarks>
 public sealed class SlowStateReaderTests : IAsyncLifetime
 {

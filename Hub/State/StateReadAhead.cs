@@ -8,14 +8,13 @@ namespace EventHub.State;
 /// </summary>
 /// <remarks>
 /// Why: a read holds a pooled session, one of <c>Limits:MaxConcurrentStateReads</c> and a snapshot
-/// (which keeps vacuum from the state's dead rows) for as long as it runs. <c>StreamState</c>'s
-/// pages written at the client's pace made a client that stopped reading hold all three: another
-/// read waited ~10 s, until the stalled connection was dropped (<c>SlowStateReaderTests</c>). Read
-/// ahead, the read lasts as long as the database takes (~50 ms for 10,000 entities) and the
-/// entities wait in memory, as <c>GetState</c>'s one answer always held them; a fast client still
-/// gets each entity as soon as its row arrives. (<c>GET /api/v1/state</c> needs none: Kestrel takes
-/// the endpoint's whole body as fast as it is written, whatever the client reads; the same test
-/// keeps it so.)
+/// (which keeps vacuum from the state's dead rows) for as long as it runs. Written at the client's
+/// pace, a client that stopped reading held all three (<c>SlowStateReaderTests</c>): over SignalR
+/// another read waited ~10 s, until the stalled connection was dropped; over HTTP past the test's
+/// 20 s (Kestrel allows each 32 KB flush 136 s at its minimum data rate). Read ahead, the read lasts
+/// as long as the database takes (~50 ms for 10,000 entities) and the entities wait in memory, as
+/// <c>GetState</c>'s one answer always held them; a fast client still gets each entity as soon as
+/// its row arrives.
 /// </remarks>
 internal sealed class StateReadAhead : IAsyncDisposable
 {
