@@ -62,6 +62,17 @@ public static class EventHubCli
         }
     }
 
+    /// <summary>
+    /// A failure the client reports, as one line on <paramref name="error"/>; the exit code:
+    /// <see cref="Usage"/> for a request the hub rejected, <see cref="Unreachable"/> for a hub that
+    /// could not be reached (or a reconnect policy that gave up).
+    /// </summary>
+    internal static async Task<int> FailedAsync(TextWriter error, EventHubException failure)
+    {
+        await error.WriteLineAsync($"eventhub: {OneLine(failure.Message)}").ConfigureAwait(false);
+        return failure is EventHubRequestException ? Usage : Unreachable;
+    }
+
     /// <summary>A message on one line (exception texts may span several).</summary>
     internal static string OneLine(string message) =>
         string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

@@ -60,15 +60,9 @@ internal sealed class StateCommand
             // stdout was closed (`eventhub state | head`): the reader has what it wanted.
             return EventHubCli.Ok;
         }
-        catch (EventHubRequestException e)
+        catch (EventHubException e)
         {
-            await _error.WriteLineAsync($"eventhub: {EventHubCli.OneLine(e.Message)}").ConfigureAwait(false);
-            return EventHubCli.Usage;
-        }
-        catch (EventHubConnectionException e)
-        {
-            await _error.WriteLineAsync($"eventhub: {EventHubCli.OneLine(e.Message)}").ConfigureAwait(false);
-            return EventHubCli.Unreachable;
+            return await EventHubCli.FailedAsync(_error, e).ConfigureAwait(false);
         }
     }
 }

@@ -74,15 +74,9 @@ internal sealed class TailCommand
             // stdout was closed (`eventhub tail | head`): the reader has what it wanted.
             return EventHubCli.Ok;
         }
-        catch (EventHubRequestException e)
+        catch (EventHubException e)
         {
-            await _error.WriteLineAsync($"eventhub: {EventHubCli.OneLine(e.Message)}").ConfigureAwait(false);
-            return EventHubCli.Usage;
-        }
-        catch (EventHubConnectionException e)
-        {
-            await _error.WriteLineAsync($"eventhub: {EventHubCli.OneLine(e.Message)}").ConfigureAwait(false);
-            return EventHubCli.Unreachable;
+            return await EventHubCli.FailedAsync(_error, e).ConfigureAwait(false);
         }
     }
 }
