@@ -107,9 +107,9 @@ public sealed partial class EventsHub(
         }
         try
         {
-            var (items, refusal) = await policy.OpenStateAsync(Caller(), StateRequest(request), cancellationToken);
+            var (opened, refusal) = await policy.OpenStateAsync(Caller(), StateRequest(request), cancellationToken);
             if (refusal is not null) throw Error(refusal);
-            await using var state = new EventHub.State.StateReadAhead(items!);
+            await using var state = opened!;
             await foreach (var page in StatePages.ReadAsync(state, options.Value.StatePageEntities,
                                x => Entity(cache, x.Kind!, x.Key!, x.Event!), cancellationToken))
                 yield return page;

@@ -18,15 +18,14 @@ public static partial class StateEndpoint
     public static IEndpointConventionBuilder MapLiveState(this IEndpointRouteBuilder endpoints) =>
         endpoints.MapGet(Path, async (StreamPolicy policy, ILoggerFactory loggers, HttpContext context) =>
         {
-            var (items, refusal) = await policy.OpenStateAsync(SseEndpoint.Caller(context), SseEndpoint.ParseRequest(context.Request),
+            var (opened, refusal) = await policy.OpenStateAsync(SseEndpoint.Caller(context), SseEndpoint.ParseRequest(context.Request),
                 context.RequestAborted);
             if (refusal is not null)
             {
                 await ApiError.Create(refusal.StatusCode, refusal.Code, refusal.Message).ExecuteAsync(context);
                 return;
             }
-            // From here the read runs ahead of the response (StateReadAhead), which a client takes at its pace.
-            await using var state = new StateReadAhead(items!);
+            await using var state = opened!; // read ahead of the response, which the client takes at its pace
             context.Response.ContentType = "application/json";
             context.Response.Headers.CacheControl = "no-store";
             try

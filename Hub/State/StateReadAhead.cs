@@ -16,14 +16,14 @@ namespace EventHub.State;
 /// <c>GetState</c>'s one answer always held them; a fast client still gets each entity as soon as
 /// its row arrives.
 /// </remarks>
-internal sealed class StateReadAhead : IAsyncDisposable
+public sealed class StateReadAhead : IAsyncDisposable
 {
     private readonly Channel<LiveStateItem> _entities =
         Channel.CreateUnbounded<LiveStateItem>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly Task _drain;
 
     /// <param name="read">The read, positioned on its head; its token ends the read early (a client that left).</param>
-    public StateReadAhead(IAsyncEnumerator<LiveStateItem> read)
+    internal StateReadAhead(IAsyncEnumerator<LiveStateItem> read)
     {
         Head = read.Current.Head ?? throw new ArgumentException("The read is not positioned on its head.", nameof(read));
         _drain = DrainAsync(read);

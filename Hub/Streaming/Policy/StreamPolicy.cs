@@ -151,11 +151,12 @@ public sealed partial class StreamPolicy(
     }
 
     /// <summary>
-    /// The live state of what <paramref name="request"/> selects, as a read in progress positioned
-    /// on its head (the same authorization, filters and refusals as <see cref="GetStateAsync"/>), for
-    /// a transport that writes the entities while they are read. The caller disposes it.
+    /// The live state of what <paramref name="request"/> selects, as a read in progress past its head
+    /// (the same authorization, filters and refusals as <see cref="GetStateAsync"/>), for a transport
+    /// that writes the entities while they are read; the read runs ahead of the transport
+    /// (<see cref="EventHub.State.StateReadAhead"/>), so a slow client holds none of it. The caller disposes it.
     /// </summary>
-    public async Task<(IAsyncEnumerator<EventHub.State.LiveStateItem>? State, StreamRefusal? Refusal)> OpenStateAsync(StreamCaller caller,
+    public async Task<(EventHub.State.StateReadAhead? State, StreamRefusal? Refusal)> OpenStateAsync(StreamCaller caller,
         StreamRequest request, CancellationToken cancellationToken)
     {
         IAsyncEnumerator<EventHub.State.LiveStateItem>? items = null;
@@ -165,7 +166,7 @@ public sealed partial class StreamPolicy(
             items = state.StreamAsync(validator.Validate(grant.Request).Filter, cancellationToken).GetAsyncEnumerator(cancellationToken);
             if (!await items.MoveNextAsync() || items.Current.Head is null)
                 throw new InvalidOperationException("The state read returned no head row.");
-            return (items, null);
+            return (new EventHub.State.StateReadAhead(items), null);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
