@@ -57,7 +57,7 @@ public sealed class FoldWalTests
         // Both hold each entity's newest event.
         foreach (var table in new[] { "eventhub_state", "eventhub_state_base" })
             Assert.Equal(Entities, await c.QuerySingleAsync<long>(
-                $"SELECT count(*) FROM {table} s JOIN change_log l ON l.seq = s.seq WHERE s.payload ->> 'state' = 'v2'"));
+                $"SELECT count(*) FROM {table} s JOIN change_log l ON l.seq = s.seq WHERE s.payload::jsonb ->> 'state' = 'v2'"));
     }
 
     private static async Task WriteEventsAsync(NpgsqlConnection c, string state)

@@ -54,7 +54,7 @@ public sealed class StateLookupTests(ITestOutputHelper output)
         Assert.Equal(StateEntities + SmallTicks * PerSmallTick + LargeTickNew, await c.QuerySingleAsync<long>("SELECT count(*) FROM eventhub_state"));
         Assert.Equal(0, await c.QuerySingleAsync<long>(
             "SELECT count(*) FROM (SELECT 1 FROM eventhub_state GROUP BY project_id, kind, entity_key HAVING count(*) > 1) d"));
-        Assert.Equal(updated, await c.QuerySingleAsync<long>("SELECT count(*) FROM eventhub_state WHERE payload ->> 'status' = 'v2'"));
+        Assert.Equal(updated, await c.QuerySingleAsync<long>("SELECT count(*) FROM eventhub_state WHERE payload::jsonb ->> 'status' = 'v2'"));
     }
 
     [Fact]
@@ -84,7 +84,7 @@ public sealed class StateLookupTests(ITestOutputHelper output)
         var folded = ticks * perTick + updated;
         AssertOneProbePerEntity("from an empty state", before, after, folded, updated);
         Assert.Equal(ticks * perTick, await c.QuerySingleAsync<long>("SELECT count(*) FROM eventhub_state"));
-        Assert.Equal(updated, await c.QuerySingleAsync<long>("SELECT count(*) FROM eventhub_state WHERE payload ->> 'status' = 'v2'"));
+        Assert.Equal(updated, await c.QuerySingleAsync<long>("SELECT count(*) FROM eventhub_state WHERE payload::jsonb ->> 'status' = 'v2'"));
     }
 
     /// <summary>
