@@ -32,7 +32,7 @@ import type { LoadedState } from "./LoadedState.js";
  * The live state of the selected projects: every session, PR, check and review thread (and any
  * kind the hub's configuration keys) with its latest event, kept current from the stream.
  *
- * {@link LiveStateStore.start} loads the hub's state (`GET /api/v1/state` over SSE, `GetState`
+ * {@link LiveStateStore.start} loads the hub's state (`GET /api/v1/state` over SSE, `StreamState`
  * over SignalR), then streams the events after its offset and applies each to the entity it keys
  * (latest wins, in stream order; keys come from the state's `entityKeys`). A dropped connection or
  * a hub restart resumes after the last event applied, without reloading. On a reset signal the

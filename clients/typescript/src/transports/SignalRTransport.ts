@@ -5,6 +5,7 @@ import type { StreamRequest } from "../StreamRequest.js";
 import { fromHttpStatus, fromSignalRError, signalFromItem } from "./hubErrors.js";
 import { hubUrl } from "./hubUrl.js";
 import { loadMessagePackProtocol } from "./loadMessagePackProtocol.js";
+import { readState } from "./readState.js";
 import type { StateLoader, StateRequest } from "./StateLoader.js";
 import type { Transport } from "./Transport.js";
 import type { TransportSink } from "./TransportSink.js";
@@ -54,22 +55,14 @@ export class SignalRTransport implements Transport {
     }
   }
 
-  /** `GetState({projects, types})` on a connection of its own: the live state, as the protocol decoded it. */
+  /** The live state on a connection of its own, as `StreamState` pages (`readState`), as the protocol decoded it. */
   async loadState(request: StateRequest, signal: AbortSignal): Promise<unknown> {
     const connection = await this.build();
     const onAbort = () => void connection.stop();
     signal.addEventListener("abort", onAbort, { once: true });
     try {
       if (!(await this.start(connection, signal))) throw new EventStreamError("aborted", "The state load was stopped.", false);
-      try {
-        return await connection.invoke<unknown>("GetState", {
-          projects: request.projects.length > 0 ? [...request.projects] : null,
-          types: request.types.length > 0 ? [...request.types] : null,
-          after: null,
-        });
-      } catch (e) {
-        throw fromSignalRError(e);
-      }
+      return await readState(connection, request);
     } finally {
       signal.removeEventListener("abort", onAbort);
       await connection.stop().catch(() => undefined);

@@ -7,7 +7,7 @@ export interface StateRequest {
 }
 
 /**
- * Loads the hub's live state (`GET /api/v1/state` or the SignalR hub method `GetState`): resolves
+ * Loads the hub's live state (`GET /api/v1/state`, or the SignalR hub's `StreamState` pages): resolves
  * with the answer as the transport decoded it (a JSON object, or a MessagePack map), rejects with
  * an `EventStreamError` classified by the error contract. @internal
  */
