@@ -42,6 +42,7 @@ export async function readState(hub: StateHub, request: StateRequest): Promise<u
   try {
     pages = await collect(hub.stream<unknown>("StreamState", argument));
   } catch (e) {
+    if (e instanceof EventStreamError) throw e;
     if (!isUnknownMethod(e)) throw fromSignalRError(e);
     try {
       return await hub.invoke<unknown>("GetState", argument);

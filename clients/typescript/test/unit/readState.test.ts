@@ -68,6 +68,12 @@ describe("readState", () => {
     expect((error as EventStreamError).retryable).toBe(true);
   });
 
+  it("refuses a page that is not an object, without retrying", async () => {
+    const error = await readState(fakeHub(["not a page"]).hub, request).catch((e: unknown) => e);
+    expect((error as EventStreamError).code).toBe("invalid_state");
+    expect((error as EventStreamError).retryable).toBe(false);
+  });
+
   it("asks GetState of a hub that has no StreamState", async () => {
     const answer = { offset: "e-2-0", entities: [entity(1)], unkeyedTypes: [], entityKeys: keys };
     const { hub, calls } = fakeHub([], new Error("Failed to invoke 'StreamState' due to an error on the server. HubException: Method does not exist."), answer);
