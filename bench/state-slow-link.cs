@@ -13,7 +13,6 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using EventHub.Contracts;
 using Microsoft.AspNetCore.SignalR.Client;
-using Microsoft.Extensions.DependencyInjection;
 
 var hub = args[0]; var project = args[1]; var rate = int.Parse(args[2]);
 HubConnection Build() => new HubConnectionBuilder().WithUrl(hub + "/hubs/events", o =>
