@@ -44,23 +44,7 @@ public static class EventFormatter
     public static string Json(ChangeEvent evt)
     {
         ArgumentNullException.ThrowIfNull(evt);
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, JsonOptions))
-        {
-            json.WriteStartObject();
-            json.WriteNumber("seq", evt.Seq);
-            json.WriteString("projectId", evt.ProjectId);
-            if (evt.SessionId is null) json.WriteNull("sessionId");
-            else json.WriteString("sessionId", evt.SessionId);
-            json.WriteString("type", evt.Type);
-            json.WritePropertyName("payload");
-            if (evt.Payload.ValueKind == JsonValueKind.Undefined) json.WriteNullValue();
-            else evt.Payload.WriteTo(json);
-            json.WriteString("createdAt", evt.CreatedAt.UtcDateTime);
-            json.WriteString("offset", evt.Offset);
-            json.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+        return Line(json => WriteEvent(json, evt));
     }
 
     /// <summary>
@@ -71,18 +55,40 @@ public static class EventFormatter
     public static string Json(LiveEntity entity)
     {
         ArgumentNullException.ThrowIfNull(entity);
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, JsonOptions))
+        return Line(json =>
         {
             json.WriteStartObject();
             json.WriteString("kind", entity.Kind);
             json.WritePropertyName("key");
             using (var key = JsonDocument.Parse(entity.Key)) key.RootElement.WriteTo(json); // the key's JSON array, as the hub built it
             json.WritePropertyName("event");
-            json.WriteRawValue(Json(entity.Event));
+            WriteEvent(json, entity.Event);
             json.WriteEndObject();
-        }
+        });
+    }
+
+    /// <summary>One line of JSON, as <paramref name="write"/> writes it.</summary>
+    private static string Line(Action<Utf8JsonWriter> write)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, JsonOptions)) write(json);
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    private static void WriteEvent(Utf8JsonWriter json, ChangeEvent evt)
+    {
+        json.WriteStartObject();
+        json.WriteNumber("seq", evt.Seq);
+        json.WriteString("projectId", evt.ProjectId);
+        if (evt.SessionId is null) json.WriteNull("sessionId");
+        else json.WriteString("sessionId", evt.SessionId);
+        json.WriteString("type", evt.Type);
+        json.WritePropertyName("payload");
+        if (evt.Payload.ValueKind == JsonValueKind.Undefined) json.WriteNullValue();
+        else evt.Payload.WriteTo(json);
+        json.WriteString("createdAt", evt.CreatedAt.UtcDateTime);
+        json.WriteString("offset", evt.Offset);
+        json.WriteEndObject();
     }
 
     private static string Detail(ChangeEvent evt) => evt switch

@@ -3,16 +3,13 @@
 // LoadedState, and every key is re-written by this client's own JSON.stringify, so an entity from
 // the state and the same entity keyed from a streamed event's payload have the same id, whatever
 // escaping or number spelling the hub's JSON used.
+import { asObject } from "../asObject.js";
 import { decodeEvent } from "../events/decodeEvent.js";
 import { EventStreamError } from "../EventStreamError.js";
 import type { EntityKeyDefinition } from "./EntityKeyDefinition.js";
 import type { LiveEntity } from "./LiveEntity.js";
 import { liveEntityId } from "./liveEntityId.js";
 import type { LoadedState } from "./LoadedState.js";
-
-const asObject = (value: unknown): Record<string, unknown> | null =>
-  value instanceof Map ? Object.fromEntries(value) : typeof value === "object" && value !== null && !Array.isArray(value)
-    ? value as Record<string, unknown> : null;
 
 const invalid = (what: string) => new EventStreamError("invalid_state", `The hub's live state answer is malformed: ${what}.`, false);
 

@@ -9,6 +9,7 @@
 // 38.7 and 42 s; bench/results/2026-12-06-state-slow-link.md). A page is `SignalR:StatePageEntities`
 // entities (500), one send and one message each.
 import type { IStreamResult } from "@microsoft/signalr";
+import { asObject } from "../asObject.js";
 import { EventStreamError } from "../EventStreamError.js";
 import { fromSignalRError } from "./hubErrors.js";
 import type { StateRequest } from "./StateLoader.js";
@@ -18,10 +19,6 @@ export interface StateHub {
   stream<T>(methodName: string, ...args: unknown[]): IStreamResult<T>;
   invoke<T>(methodName: string, ...args: unknown[]): Promise<T>;
 }
-
-const asObject = (value: unknown): Record<string, unknown> | null =>
-  value instanceof Map ? Object.fromEntries(value) : typeof value === "object" && value !== null && !Array.isArray(value)
-    ? value as Record<string, unknown> : null;
 
 /**
  * Reads the state for `request` as `StreamState` pages and resolves with it in `GetState`'s shape
