@@ -60,7 +60,7 @@ public sealed class StatePayloadTextTests
 
         // Its plan converts no payload: each is sent as stored.
         await using var transaction = await c.BeginTransactionAsync();
-        if (LiveStateReader.PlanSetting(filter) is { } setting) await c.ExecuteAsync(setting, transaction: transaction);
+        await c.ExecuteAsync(LiveStateReader.PlanSetting(filter), transaction: transaction);
         var (sql, parameters) = LiveStateReader.Sql(filter);
         var plan = JsonDocument.Parse(await c.QuerySingleAsync<string>("EXPLAIN (VERBOSE, FORMAT JSON) " + sql, parameters, transaction));
         var outputs = Outputs(plan.RootElement[0].GetProperty("Plan")).ToList();

@@ -258,7 +258,7 @@ public sealed class LargeStatePlanTests(ITestOutputHelper output)
     {
         await using var c = await dataSource.OpenConnectionAsync();
         await using var transaction = await c.BeginTransactionAsync();
-        if (LiveStateReader.PlanSetting(filter) is { } setting) await c.ExecuteAsync(setting, transaction: transaction);
+        await c.ExecuteAsync(LiveStateReader.PlanSetting(filter), transaction: transaction);
         var (sql, parameters) = LiveStateReader.Sql(filter);
         return JsonDocument.Parse(await c.QuerySingleAsync<string>("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, parameters, transaction))
             .RootElement[0].GetProperty("Plan");

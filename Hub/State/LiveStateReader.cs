@@ -149,9 +149,9 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
         try
         {
             // The transaction's first statement is a round trip of its own with a short bound (the
-            // plan's setting, or SELECT 1; HubDataSources says why): on a lost session the read then
+            // plan's settings; HubDataSources says why): on a lost session the read then
             // runs again on a new one (PooledSessions) within seconds, not after the command timeout.
-            await connection.ExecuteAsync(new CommandDefinition(PlanSetting(filter) ?? "SELECT 1", transaction: transaction,
+            await connection.ExecuteAsync(new CommandDefinition(PlanSetting(filter), transaction: transaction,
                 commandTimeout: Storage.HubDataSources.TransactionFirstStatementTimeoutSeconds, cancellationToken: cancellationToken));
             var reader = await connection.ExecuteReaderAsync(new CommandDefinition(sql, parameters, transaction,
                 cancellationToken: cancellationToken), System.Data.CommandBehavior.SingleResult);
@@ -175,7 +175,7 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
     public const int PendingRows = 10_000;
 
     /// <summary>
-    /// The setting the state read runs with (in its own transaction, before <see cref="Sql"/>), or null.
+    /// The settings the state read runs with (in its own transaction, before <see cref="Sql"/>).
     /// </summary>
     /// <remarks>
     /// A project's entities are one range of <c>eventhub_state_project</c>, whatever the statistics
@@ -183,8 +183,14 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
     /// guesses an equal share of the table for each; once autovacuum had analysed a state of 50,000
     /// entities, that guess made a Seq Scan of all of them the cheaper plan on paper (120-200 ms,
     /// where the project's range takes ~45 ms, on the bench's state of 10,000 entities).
+    /// And <c>jit = off</c>, whatever the session has: with sequential scans priced out, the scans
+    /// of the read's one-row tables cost 10^10 each on paper, far past <c>jit_above_cost</c>, and in a
+    /// session with the server's JIT (a pooler that drops the hub's startup options, a connection
+    /// string that sets its own) the read was compiled every time: 425 ms against 7.7 ms (lab, a
+    /// 500,000-event log as autovacuum left it).
     /// </remarks>
-    public static string? PlanSetting(EventFilter filter) => filter.Projects is null ? null : "SET LOCAL enable_seqscan = off";
+    public static string PlanSetting(EventFilter filter) =>
+        filter.Projects is null ? "SET LOCAL jit = off" : "SET LOCAL enable_seqscan = off; SET LOCAL jit = off";
 
     /// <summary>
     /// The state read: one statement, so the entities and the tick they are folded through come from one snapshot.

@@ -255,13 +255,12 @@ public sealed partial class BenchRun
         var (sql, _) = LiveStateReader.Sql(filter);
         await using var transaction = await c.BeginTransactionAsync(); // as the reader runs it: its setting, then its SQL
         var setting = LiveStateReader.PlanSetting(filter);
-        if (setting is not null)
-            await using (var set = new NpgsqlCommand(setting, c, transaction)) await set.ExecuteNonQueryAsync();
+        await using (var set = new NpgsqlCommand(setting, c, transaction)) await set.ExecuteNonQueryAsync();
         await using var cmd = new NpgsqlCommand("EXPLAIN (ANALYZE, BUFFERS) " + sql, c, transaction);
         cmd.Parameters.AddWithValue("projects", new[] { StateProject });
         var lines = new List<string>
         {
-            "-- session: " + string.Join(", ", await SettingsAsync(c)) + (setting is null ? "" : "; then " + setting),
+            "-- session: " + string.Join(", ", await SettingsAsync(c)) + "; then " + setting,
         };
         await using var r = await cmd.ExecuteReaderAsync();
         while (await r.ReadAsync()) lines.Add(r.GetString(0));
