@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Reflection;
 using System.Text;
 
@@ -82,13 +80,8 @@ public sealed class HubProcess : IAsyncDisposable
         return (process.ExitCode, await stdout, await stderr);
     }
 
-    /// <summary>A free loopback port (released again: the hub binds it).</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    /// <summary>A free loopback port (released again: the hub binds it; see <see cref="EventHub.Storage.LoopbackPorts.Free"/>).</summary>
+    public static int FreePort() => EventHub.Storage.LoopbackPorts.Free();
 
     /// <summary>Starts the hub and waits until it serves requests ("Application started").</summary>
     /// <param name="connectionString">The database (every node of a multi-node test gets the same one).</param>

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using EventHub.Client.Tests.Infrastructure;
 using EventHub.Tests.Infrastructure;
 using static EventHub.Client.EventHubConnectionState;
@@ -61,12 +59,7 @@ public sealed partial class EventHubClientTests
             .NextDelay(new EventHubReconnectContext(2, TimeSpan.FromSeconds(1), error)));
     }
 
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    internal static int FreePort() => EventHub.Storage.LoopbackPorts.Free();
 
     private sealed class CountingPolicy : IEventHubReconnectPolicy
     {

@@ -1,6 +1,6 @@
 // Starts and stops a real hub process (the built EventHub.Hub.dll) on a loopback port.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, type WriteStream } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,14 +11,44 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../
 /** The built hub. scripts/test-node.sh builds it; globalSetup builds it if it is missing. */
 export const hubDll = resolve(repoRoot, "Hub/bin/Debug/net10.0/EventHub.Hub.dll");
 
-/** A free TCP port on 127.0.0.1 (closed again before it is returned). */
-export function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
+/**
+ * A free TCP port on 127.0.0.1 (closed again before it is returned), below the machine's
+ * ephemeral range when there is room: a port the kernel picks (listen on 0) comes from the range
+ * every outgoing connection's local port is taken from too, so a connect() anywhere on the machine
+ * could take it before the hub binds it ("address already in use"). As the hub's LoopbackPorts.Free.
+ */
+export async function freePort(): Promise<number> {
+  const lowest = 10_000;
+  const ephemeralLow = ephemeralRangeStart();
+  if (ephemeralLow - lowest >= 1_000) {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const port = lowest + Math.floor(Math.random() * (ephemeralLow - lowest));
+      if ((await listenOnce(port)) !== undefined) return port;
+    }
+  }
+  const port = await listenOnce(0);
+  if (port === undefined) throw new Error("no free port on 127.0.0.1");
+  return port;
+}
+
+/** The first port of the ephemeral range (Linux says it in /proc; elsewhere IANA's default). */
+function ephemeralRangeStart(): number {
+  try {
+    const low = Number.parseInt(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0] ?? "", 10);
+    return Number.isFinite(low) ? low : 49_152;
+  } catch {
+    return 49_152;
+  }
+}
+
+/** Listens on the port and closes again: the port it got, or undefined if the port is taken. */
+function listenOnce(port: number): Promise<number | undefined> {
+  return new Promise((ok) => {
     const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
+    server.once("error", () => ok(undefined));
+    server.listen(port, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? ok(address.port) : fail(new Error("no port"))));
+      server.close(() => ok(typeof address === "object" && address ? address.port : undefined));
     });
   });
 }
