@@ -107,4 +107,27 @@ public sealed class LogEventTests
         SseEventFrames.Write(second, e);
         Assert.Equal(first.WrittenSpan.ToArray(), second.WrittenSpan.ToArray());
     }
+
+    [Fact]
+    public void Building_the_json_allocates_the_json_and_nothing_else_and_one_event_leaves_nothing_in_the_next()
+    {
+        static LogEvent Sized(int seq, int noteLength) => new(new LogPosition(7, 100, seq), $"0123abcdef-7-{seq}", seq, "ao", "ao-1",
+            "session_created", Encoding.UTF8.GetBytes($$"""{"id": "ao-{{seq}}", "note": "{{new string('n', noteLength)}}"}"""), DateTimeOffset.UnixEpoch);
+        static string Expected(int seq, int noteLength) =>
+            $$"""{"seq":{{seq}},"projectId":"ao","sessionId":"ao-1","type":"session_created","payload":{"id":"ao-{{seq}}","note":"{{new string('n', noteLength)}}"},"createdAt":"1970-01-01T00:00:00Z","offset":"0123abcdef-7-{{seq}}"}""";
+
+        // Large, small, larger than what a thread keeps, then small again, on one thread: each
+        // event's JSON is its own, whatever the thread built before.
+        var noteLengths = new[] { 5_000, 3, 1_000_000, 10, 300 };
+        for (var i = 0; i < noteLengths.Length; i++)
+            Assert.Equal(Expected(i + 1, noteLengths[i]), Encoding.UTF8.GetString(Sized(i + 1, noteLengths[i]).Json.Span));
+
+        // The JSON's own array is all a built event allocates (a buffer and a writer per event were
+        // more than the JSON itself, for every event a catch-up or a state read builds).
+        var e = Sized(9, 300);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var json = e.Json;
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated <= json.Length + 32, $"{allocated} bytes allocated for {json.Length} bytes of JSON");
+    }
 }

@@ -136,9 +136,11 @@ public sealed class LogEvent
 
     private byte[] EncodeJson(ReadOnlySpan<byte> payloadJson, out int payloadStart, out int payloadLength)
     {
-        var buffer = new ArrayBufferWriter<byte>(256 + payloadJson.Length);
-        using (var writer = new Utf8JsonWriter(buffer))
+        // Built in this thread's scratch buffer, then copied into an array of the JSON's own size.
+        var scratch = EventJsonScratch.Rent();
+        try
         {
+            var (buffer, writer) = (scratch.Buffer, scratch.Writer);
             writer.WriteStartObject();
             writer.WriteNumber("seq", Seq);
             writer.WriteString("projectId", ProjectId);
@@ -157,8 +159,13 @@ public sealed class LogEvent
             writer.WriteString("createdAt", CreatedAt.UtcDateTime);
             writer.WriteString("offset", Offset);
             writer.WriteEndObject();
+            writer.Flush();
+            return buffer.WrittenSpan.ToArray();
         }
-        return buffer.WrittenSpan.ToArray();
+        finally
+        {
+            EventJsonScratch.Return(scratch);
+        }
     }
 
     private static void WriteCompactPayload(Utf8JsonWriter writer, ReadOnlySpan<byte> json)
