@@ -70,24 +70,24 @@ public sealed class SoakTests(ITestOutputHelper output)
 
             for (var round = 0; round < rounds; round++)
             {
-                await Task.Delay(TimeSpan.FromSeconds(3));
+                await Task.Delay(TimeSpan.FromSeconds(2));
                 await a.DisposeAsync(); // a node stops and starts again
                 a = await HubServer.StartAsync(cluster.ConnectionString, settings, portA);
-                await Task.Delay(TimeSpan.FromSeconds(3));
+                await Task.Delay(TimeSpan.FromSeconds(2));
                 await b.KillAsync(); // the other dies without a goodbye
                 await b.DisposeAsync();
                 b = null;
                 b = await HubProcess.StartAsync(cluster.ConnectionString, portB, processSettings);
-                await Task.Delay(TimeSpan.FromSeconds(2));
+                await Task.Delay(TimeSpan.FromSeconds(1.5));
                 await BulkAsync(dataSource, round, committed, uncertain); // one transaction of many events
-                await Task.Delay(TimeSpan.FromSeconds(2));
+                await Task.Delay(TimeSpan.FromSeconds(1.5));
                 // The database restarts, every other time (the first) after a crash (immediate stop), whose
                 // recovery empties the unlogged live state (migration 0016) for the hub to rebuild.
                 await (round % 2 == 0 ? cluster.StopImmediatelyAsync() : cluster.StopAsync());
                 await Task.Delay(TimeSpan.FromMilliseconds(500));
                 await cluster.StartAsync();
             }
-            await Task.Delay(TimeSpan.FromSeconds(3));
+            await Task.Delay(TimeSpan.FromSeconds(2));
 
             await stop.CancelAsync();
             await Task.WhenAll(writers).WithTimeout(TimeSpan.FromSeconds(30));

@@ -107,24 +107,24 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
             while (await reader.ReadAsync(cancellationToken))
             {
                 var r = ReadRow(reader);
-                if (r.tx is null)
+                if (r.Tx is null)
                 {
-                    if (r.ready != true) { notReady = true; break; }
-                    var keys = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, EntityKeyRow>>(r.keys)!
+                    if (r.Ready != true) { notReady = true; break; }
+                    var keys = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, EntityKeyRow>>(r.Keys)!
                         .ToDictionary(x => x.Key, x => new EntityKey { Kind = x.Value.kind, Fields = [.. x.Value.fields] }, StringComparer.Ordinal);
                     headSeen = true;
-                    yield return new LiveStateItem(new LiveStateHead(Offset.Format(epoch, LogPosition.EndOf(r.head)), r.unkeyed, keys), null, null, null);
+                    yield return new LiveStateItem(new LiveStateHead(Offset.Format(epoch, LogPosition.EndOf(r.Head)), r.Unkeyed, keys), null, null, null);
                     continue;
                 }
                 if (!headSeen) throw new InvalidOperationException("The state read returned an entity before its head row.");
-                var key = (r.project_id!, r.kind!, r.entity_key!);
-                if (r.pending == true)
+                var key = (r.ProjectId!, r.Kind!, r.EntityKey!);
+                if (r.Pending == true)
                 {
                     (pending ??= [])[key] = r;
                     continue;
                 }
                 var row = r;
-                if (pending is not null && pending.Remove(key, out var newer) && newer.seq > r.seq) row = newer;
+                if (pending is not null && pending.Remove(key, out var newer) && newer.Seq > r.Seq) row = newer;
                 yield return Item(epoch, row);
             }
             if (pending is not null && !notReady)
@@ -178,26 +178,26 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
     /// </summary>
     private static Row ReadRow(DbDataReader reader)
     {
-        if (reader.IsDBNull(Tx))
+        if (reader.IsDBNull(TxColumn))
             return new Row
             {
-                head = reader.GetInt64(0), ready = reader.IsDBNull(1) ? null : reader.GetBoolean(1),
-                unkeyed = reader.GetFieldValue<string[]>(2), keys = reader.GetString(3),
+                Head = reader.GetInt64(0), Ready = reader.IsDBNull(1) ? null : reader.GetBoolean(1),
+                Unkeyed = reader.GetFieldValue<string[]>(2), Keys = reader.GetString(3),
             };
         return new Row
         {
-            pending = reader.GetBoolean(4), kind = reader.GetString(5), entity_key = reader.GetString(6),
-            tick_id = reader.GetInt64(7), tx = reader.GetString(Tx), seq = reader.GetInt64(9),
-            project_id = reader.GetString(10), session_id = reader.IsDBNull(11) ? null : reader.GetString(11),
-            event_type = reader.GetString(12), payload = reader.GetFieldValue<byte[]>(13), created_at = reader.GetDateTime(14),
+            Pending = reader.GetBoolean(4), Kind = reader.GetString(5), EntityKey = reader.GetString(6),
+            TickId = reader.GetInt64(7), Tx = reader.GetString(TxColumn), Seq = reader.GetInt64(9),
+            ProjectId = reader.GetString(10), SessionId = reader.IsDBNull(11) ? null : reader.GetString(11),
+            EventType = reader.GetString(12), Payload = reader.GetFieldValue<byte[]>(13), CreatedAt = reader.GetDateTime(14),
         };
     }
 
     /// <summary>The ordinal of <see cref="Sql"/>'s <c>tx</c>: null on the head row only.</summary>
-    private const int Tx = 8;
+    private const int TxColumn = 8;
 
-    private LiveStateItem Item(string epoch, Row r) => new(null, r.kind, Compact(r.entity_key!),
-        LogRows.ToEvent(epoch, r.tick_id, r.tx!, r.seq, r.project_id!, r.session_id, r.event_type!, r.payload!, r.created_at, _strings));
+    private LiveStateItem Item(string epoch, Row r) => new(null, r.Kind, Compact(r.EntityKey!),
+        LogRows.ToEvent(epoch, r.TickId, r.Tx!, r.Seq, r.ProjectId!, r.SessionId, r.EventType!, r.Payload!, r.CreatedAt, _strings));
 
     /// <summary>
     /// At most this many rows of the ticks the state is not folded through yet are read by the state
@@ -330,26 +330,27 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
     private static readonly System.Text.Json.JsonSerializerOptions CompactKey =
         new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-#pragma warning disable IDE1006
+    /// <summary>A row of <see cref="Sql"/>: the head row (<c>tx</c> null) or an entity's.</summary>
     private sealed class Row
     {
-        public long head { get; set; }
-        public bool? ready { get; set; }
-        public bool? pending { get; set; }
-        public string[] unkeyed { get; set; } = [];
-        public string keys { get; set; } = "{}";
-        public string? kind { get; set; }
-        public string? entity_key { get; set; }
-        public long tick_id { get; set; }
-        public string? tx { get; set; }
-        public long seq { get; set; }
-        public string? project_id { get; set; }
-        public string? session_id { get; set; }
-        public string? event_type { get; set; }
-        public byte[]? payload { get; set; }
-        public DateTime created_at { get; set; }
+        public long Head { get; init; }
+        public bool? Ready { get; init; }
+        public bool? Pending { get; init; }
+        public string[] Unkeyed { get; init; } = [];
+        public string Keys { get; init; } = "{}";
+        public string? Kind { get; init; }
+        public string? EntityKey { get; init; }
+        public long TickId { get; init; }
+        public string? Tx { get; init; }
+        public long Seq { get; init; }
+        public string? ProjectId { get; init; }
+        public string? SessionId { get; init; }
+        public string? EventType { get; init; }
+        public byte[]? Payload { get; init; }
+        public DateTime CreatedAt { get; init; }
     }
 
+#pragma warning disable IDE1006 // the key table's JSON names
     private sealed record EntityKeyRow(string kind, string[] fields);
 #pragma warning restore IDE1006
 }
