@@ -116,6 +116,7 @@ public sealed partial class BenchRun
         // The state read's plan, as the hub runs it (its SQL, its session settings), under the same load.
         var plan = await ExplainStateAsync();
         var writerSeconds = Stopwatch.GetElapsedTime(writerStart).TotalSeconds;
+        var writerEventsMeasured = Interlocked.Read(ref writerEvents); // not the hold's (--state-hold)
         var afterRequests = await TableStatsAsync();
         if (o.StateHoldSeconds > 0)
         {
@@ -131,7 +132,7 @@ public sealed partial class BenchRun
         var load1 = Machine.LoadAverage();
         var result = new StateResult(StateProject, head, times.Count, entities, bytes, Math.Round(first, 1),
             Math.Round(P(0.50), 1), Math.Round(P(0.99), 1), Math.Round(times[^1], 1), Math.Round(times.Average(), 1),
-            Math.Round(writerEvents / writerSeconds, 1), writerEvents, true, Math.Round(hubCpu, 2),
+            Math.Round(writerEventsMeasured / writerSeconds, 1), writerEventsMeasured, true, Math.Round(hubCpu, 2),
             Math.Round(buildSeconds), transactions, ticks, Math.Round(serverMean, 2), serverCalls,
             Math.Round(writerOnlyCores, 3), Math.Round(cpuPerRequestMs, 1), Math.Round(requestsWall, 1),
             afterBuild, afterRequests, plan, load0, load1);
