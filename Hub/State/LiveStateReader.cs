@@ -1,4 +1,3 @@
-using System.Text;
 using Dapper;
 using EventHub.Log;
 using EventHub.Storage;
