@@ -157,6 +157,9 @@ public static class EventHubApp
         services.AddOptions<CatchUpWarmUpOptions>().Bind(configuration.GetSection(CatchUpWarmUpOptions.Section));
         services.AddSingleton<CatchUpWarmUp>();
         services.AddHostedService(sp => sp.GetRequiredService<CatchUpWarmUp>()); // once the tail is ready
+        services.AddOptions<LiveWarmUpOptions>().Bind(configuration.GetSection(LiveWarmUpOptions.Section));
+        services.AddSingleton<LiveWarmUp>();
+        services.AddHostedService(sp => sp.GetRequiredService<LiveWarmUp>()); // once the tail is ready
         services.AddSingleton<ITickBatchSink>(sp => sp.GetRequiredService<ChangeLogTail>());
         services.AddSingleton<StreamRequestValidator>();
         services.AddSingleton<EventStreamSource>();

@@ -37,6 +37,10 @@ public sealed class OptionsValidationTests
         { "CatchUpWarmUp:Events", "-1" },
         { "CatchUpWarmUp:PayloadBytes", "0" },
         { "CatchUpWarmUp:Timeout", "00:00:00" },
+        { "LiveWarmUp:Duration", "-00:00:01" },
+        { "LiveWarmUp:Streams", "0" },
+        { "LiveWarmUp:Streams", "1001" },
+        { "LiveWarmUp:Timeout", "00:00:00" },
     };
 
     [Theory]

@@ -106,6 +106,8 @@ public sealed class HubProcess : IAsyncDisposable
         info.Environment["Stream__PollInterval"] = "00:00:00.500";
         info.Environment["DOTNET_NOLOGO"] = "1";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        // The suite's hubs start without the live warm-up's 2 s of CPU (LiveWarmUpTests cover it); settings may turn it on.
+        info.Environment["LiveWarmUp__Duration"] = "00:00:00";
         foreach (var (key, value) in settings ?? new Dictionary<string, string>()) info.Environment[key] = value;
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var hub = new HubProcess(process, new Uri($"http://127.0.0.1:{port}"));

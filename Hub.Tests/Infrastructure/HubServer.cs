@@ -39,6 +39,8 @@ public sealed class HubServer : IAsyncDisposable
                 // Nor does a test's hub read the log before its clients do (CatchUpWarmUpTests cover it):
                 // tests that count the catch-up pool's sessions or reads would see the warm-up's.
                 ["CatchUpWarmUp:Events"] = "0",
+                // Nor does it spend its first 2 s of CPU on the live warm-up (LiveWarmUpTests cover it).
+                ["LiveWarmUp:Duration"] = "00:00:00",
             };
             foreach (var (k, v) in settings ?? new Dictionary<string, string?>()) values[k] = v;
             builder.Configuration.AddInMemoryCollection(values);

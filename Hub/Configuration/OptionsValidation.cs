@@ -55,6 +55,12 @@ public static class OptionsValidation
             .Validate(o => o.RoundTimeout >= TimeSpan.FromSeconds(1) && o.RoundTimeout.Ticks % TimeSpan.TicksPerSecond == 0,
                 "Ticker:RoundTimeout must be a whole number of seconds, at least 1 (such as 00:00:05).")
             .ValidateOnStart();
+        services.AddOptions<Operations.LiveWarmUpOptions>()
+            .Validate(o => o.Duration >= TimeSpan.Zero, "LiveWarmUp:Duration must not be negative (00:00:00 turns the warm-up off).")
+            .Validate(o => o.Streams is >= 1 and <= Operations.LiveWarmUpOptions.MaxStreams,
+                $"LiveWarmUp:Streams must be between 1 and {Operations.LiveWarmUpOptions.MaxStreams}.")
+            .Validate(o => o.Timeout > TimeSpan.Zero, "LiveWarmUp:Timeout must be positive (it bounds how long the hub waits for the warm-up before it reports ready).")
+            .ValidateOnStart();
         services.AddOptions<Operations.CatchUpWarmUpOptions>()
             .Validate(o => o.Events >= 0, "CatchUpWarmUp:Events must not be negative (0 turns the warm-up off).")
             .Validate(o => o.PayloadBytes > 0, "CatchUpWarmUp:PayloadBytes must be positive (a number of bytes).")

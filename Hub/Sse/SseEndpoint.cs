@@ -60,16 +60,24 @@ public static class SseEndpoint
         }
 
         await using var session = opening.Session!;
+        await ServeAsync(context, session, options.Value, timeProvider);
+    }
+
+    /// <summary>Writes an opened session's events as the response, and its end as a last frame where it has one.</summary>
+    /// <remarks>Also the live warm-up's (<see cref="Operations.LiveWarmUp"/>): the same code as every client's stream.</remarks>
+    internal static async Task ServeAsync(HttpContext context, StreamSession session, SseOptions options, TimeProvider timeProvider)
+    {
+        var aborted = context.RequestAborted;
         // The stream ends by itself when the host stops, but a write can be parked in a flush for
         // a client that no longer reads (its socket open, its window full), and Kestrel waits for
         // such responses up to the whole shutdown timeout. A moment after stopping begins, cut
         // the connection instead: the client resumes from its last offset anyway.
         using var cutAtStop = new CutAtStop(context);
-        var writer = StartEventStream(context, timeProvider, options.Value);
+        var writer = StartEventStream(context, timeProvider, options);
         StreamEnd end;
         try
         {
-            await writer.WritePreambleAsync(options.Value.RetryHint, aborted);
+            await writer.WritePreambleAsync(options.RetryHint, aborted);
             end = await session.RunAsync(writer.WriteAsync, aborted);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)

@@ -108,7 +108,8 @@ export class HubProcess {
     if (!existsSync(hubDll)) throw new Error(`${hubDll} is missing: run 'dotnet build Hub' first.`);
     // shutdownTimeoutSeconds: the hub keeps open SSE responses until the host's shutdown timeout
     // (30 s by default) when it stops; 2 s keeps restarts in the resume tests quick.
-    const args = [hubDll, `--Urls=http://127.0.0.1:${port}`, "--shutdownTimeoutSeconds=2",
+    // LiveWarmUp:Duration=0: the hub's tests cover the live warm-up; here it would only spend 2 s of CPU per start.
+    const args = [hubDll, `--Urls=http://127.0.0.1:${port}`, "--shutdownTimeoutSeconds=2", "--LiveWarmUp:Duration=00:00:00",
       ...Object.entries(config).map(([k, v]) => `--${k}=${v}`)];
     const child = spawn("dotnet", args, {
       cwd: repoRoot,
