@@ -86,6 +86,34 @@ public sealed class LiveWarmUpTests
     }
 
     [Fact]
+    public async Task A_hub_stopped_in_the_middle_of_its_warm_up_stops_at_once()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
+        {
+            ["LiveWarmUp:Duration"] = "00:01:00", // far longer than the stop may take
+        }, services: s => s.AddSingleton(sp =>
+        {
+            var warmUp = ActivatorUtilities.CreateInstance<LiveWarmUp>(sp);
+            warmUp.OnServerStarted = address => { listening.TrySetResult(address); return Task.CompletedTask; };
+            return warmUp;
+        }));
+        await using var _ = hub;
+        var address = await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        // A stream of the private server's own (it serves nothing else): its first event says the publishing has begun.
+        await using (var watcher = await SseTestClient.ConnectAsync(address))
+            Assert.Equal(LiveWarmUp.Project, (await watcher.ReadEventAsync(TimeSpan.FromSeconds(30))).ProjectId);
+
+        // The host waits for its background services (30 s by default): the warm-up's publishing,
+        // streams and server must end with the stop, as the hub's own streams do (ShutdownTests).
+        await hub.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        using var probe = new TcpClient();
+        var refused = await Assert.ThrowsAsync<SocketException>(() => probe.ConnectAsync(address.Host, address.Port).WithTimeout());
+        Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
+    }
+
+    [Fact]
     public async Task No_client_of_the_hub_sees_the_warm_up_and_its_metrics_count_none_of_it()
     {
         await using var db = await TestDatabase.CreateAsync();
