@@ -34,6 +34,26 @@ public sealed class LiveWarmUpTests
     }
 
     [Fact]
+    public async Task A_hub_process_started_as_operators_start_it_warms_up_and_then_reports_ready()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        // Its own process, configured from the environment as operators and the bench do (Urls
+        // among them, which the warm-up's server must not take for its own).
+        await using var hub = await HubProcess.StartAsync(db.ConnectionString, HubProcess.FreePort(), new Dictionary<string, string>
+        {
+            ["LiveWarmUp__Duration"] = "00:00:01",
+            ["Logging__LogLevel__EventHub.Operations.LiveWarmUp"] = "Debug",
+        });
+        using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+
+        await TaskTimeouts.UntilAsync(async () => (await http.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK,
+            TimeSpan.FromSeconds(30), "the hub did not turn ready");
+        Assert.Contains("Live warm-up: ", hub.Log); // it ran (its Debug line), and did not fail or time out
+        Assert.DoesNotContain("Live warm-up failed", hub.Log);
+        Assert.DoesNotContain("Live warm-up gave up", hub.Log);
+    }
+
+    [Fact]
     public async Task The_hub_reports_ready_only_once_its_live_warm_up_has_ended_and_its_server_is_gone()
     {
         await using var db = await TestDatabase.CreateAsync();
