@@ -63,12 +63,7 @@ public sealed class LiveWarmUpTests
         {
             ["LiveWarmUp:Duration"] = "00:00:00.300",
             ["LiveWarmUp:Streams"] = "3",
-        }, services: s => s.AddSingleton(sp =>
-        {
-            var warmUp = ActivatorUtilities.CreateInstance<LiveWarmUp>(sp);
-            warmUp.OnServerStarted = address => { listening.TrySetResult(address); return release.Task; };
-            return warmUp;
-        }));
+        }, services: s => WithSeam(s, address => { listening.TrySetResult(address); return release.Task; }));
         using var http = new HttpClient { BaseAddress = hub.BaseAddress };
         var address = await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.True(IPAddress.IsLoopback(IPAddress.Parse(address.Host)), $"the warm-up's server listens on {address}");
@@ -93,12 +88,7 @@ public sealed class LiveWarmUpTests
         {
             ["LiveWarmUp:Duration"] = "00:00:00.300",
             ["LiveWarmUp:Timeout"] = "00:00:01",
-        }, services: s => s.AddSingleton(sp =>
-        {
-            var warmUp = ActivatorUtilities.CreateInstance<LiveWarmUp>(sp);
-            warmUp.OnServerStarted = _ => new TaskCompletionSource().Task; // never goes on
-            return warmUp;
-        }));
+        }, services: s => WithSeam(s, _ => new TaskCompletionSource().Task)); // never goes on
         using var http = new HttpClient { BaseAddress = hub.BaseAddress };
 
         await hub.Get<LiveWarmUp>().ExecuteTask!.WaitAsync(TimeSpan.FromSeconds(30));
@@ -113,12 +103,7 @@ public sealed class LiveWarmUpTests
         var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
         {
             ["LiveWarmUp:Duration"] = "00:01:00", // far longer than the stop may take
-        }, services: s => s.AddSingleton(sp =>
-        {
-            var warmUp = ActivatorUtilities.CreateInstance<LiveWarmUp>(sp);
-            warmUp.OnServerStarted = address => { listening.TrySetResult(address); return Task.CompletedTask; };
-            return warmUp;
-        }));
+        }, services: s => WithSeam(s, address => { listening.TrySetResult(address); return Task.CompletedTask; }));
         await using var _ = hub;
         var address = await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
         // A stream of the private server's own (it serves nothing else): its first event says the publishing has begun.
@@ -145,12 +130,7 @@ public sealed class LiveWarmUpTests
             ["LiveWarmUp:Duration"] = "00:00:00.500",
             ["LiveWarmUp:Streams"] = "4",
             ["Management:Urls"] = $"http://127.0.0.1:{management}",
-        }, services: s => s.AddSingleton(sp =>
-        {
-            var warmUp = ActivatorUtilities.CreateInstance<LiveWarmUp>(sp);
-            warmUp.OnServerStarted = _ => { listening.TrySetResult(); return release.Task; };
-            return warmUp;
-        }));
+        }, services: s => WithSeam(s, _ => { listening.TrySetResult(); return release.Task; }));
         await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
         // A client of every project, streaming from now while the warm-up publishes.
         await using var client = await SseTestClient.ConnectAsync(hub.BaseAddress);
@@ -178,4 +158,13 @@ public sealed class LiveWarmUpTests
         Assert.DoesNotContain("EventHub.WarmUp", metrics);
         Assert.DoesNotContain(LiveWarmUp.Project, metrics);
     }
+
+    /// <summary>The hub's warm-up with <paramref name="onServerStarted"/> as its seam (<see cref="LiveWarmUp.OnServerStarted"/>).</summary>
+    private static void WithSeam(IServiceCollection services, Func<Uri, Task> onServerStarted) =>
+        services.AddSingleton(sp =>
+        {
+            var warmUp = ActivatorUtilities.CreateInstance<LiveWarmUp>(sp);
+            warmUp.OnServerStarted = onServerStarted;
+            return warmUp;
+        });
 }
