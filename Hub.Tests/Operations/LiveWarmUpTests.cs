@@ -74,10 +74,7 @@ public sealed class LiveWarmUpTests
         release.SetResult();
         await hub.Get<LiveWarmUp>().ExecuteTask!.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/readyz").WithTimeout()).StatusCode);
-        // The private server is stopped: nothing listens on its port any more.
-        using var probe = new TcpClient();
-        var refused = await Assert.ThrowsAsync<SocketException>(() => probe.ConnectAsync(address.Host, address.Port).WithTimeout());
-        Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
+        await AssertStoppedAsync(address); // the private server: nothing listens on its port any more
     }
 
     [Fact]
@@ -113,9 +110,7 @@ public sealed class LiveWarmUpTests
         // The host waits for its background services (30 s by default): the warm-up's publishing,
         // streams and server must end with the stop, as the hub's own streams do (ShutdownTests).
         await hub.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5));
-        using var probe = new TcpClient();
-        var refused = await Assert.ThrowsAsync<SocketException>(() => probe.ConnectAsync(address.Host, address.Port).WithTimeout());
-        Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
+        await AssertStoppedAsync(address);
     }
 
     [Fact]
@@ -167,4 +162,12 @@ public sealed class LiveWarmUpTests
             warmUp.OnServerStarted = onServerStarted;
             return warmUp;
         });
+
+    /// <summary>Asserts that nothing listens at <paramref name="address"/> (a connection is refused).</summary>
+    private static async Task AssertStoppedAsync(Uri address)
+    {
+        using var probe = new TcpClient();
+        var refused = await Assert.ThrowsAsync<SocketException>(() => probe.ConnectAsync(address.Host, address.Port).WithTimeout());
+        Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
+    }
 }
