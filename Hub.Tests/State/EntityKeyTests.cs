@@ -5,7 +5,7 @@ namespace EventHub.Tests.State;
 
 /// <summary>
 /// Migration 0011 keys entities with an inlinable expression instead of migration 0009's subquery
-/// per event. Clients key streamed events by that text (docs/design.md, "Live state"), so it must
+/// per event. Clients key streamed events by that text (docs/live-state.md), so it must
 /// not change: both forms are compared here on payloads that could tell them apart.
 /// </summary>
 public sealed class EntityKeyTests

@@ -10,7 +10,7 @@ namespace EventHub.Tests.State;
 /// 0014: the durable base, which retention folds the ticks it prunes into, writes each entity as a
 /// plain insert or update: <c>INSERT ... ON CONFLICT</c> added records of its own for a race the
 /// locks rule out, a confirmation per new entity (speculative insertion) and a lock record before
-/// each update (docs/design.md, "Live state"). Read back with <c>pg_walinspect</c>.
+/// each update (docs/live-state.md). Read back with <c>pg_walinspect</c>.
 /// An update whose new version does not fit on the old one's page writes a lock record of its own
 /// before it looks for room (heap_update), indistinguishable from ON CONFLICT's; whether the page has
 /// room depends on pruning, which another test's open transaction on the shared cluster holds back

@@ -11,7 +11,7 @@ public sealed class LiveStateOptions
     /// <summary>
     /// How often the base is folded forward to the newest tick (<see cref="LiveStateUpkeep"/>), on top
     /// of retention, which folds what it prunes first. After a crash the state is rebuilt from the
-    /// base and the log's rows since its mark (~3 s per 500,000 rows, docs/design.md "Live state";
+    /// base and the log's rows since its mark (~3 s per 500,000 rows, docs/live-state.md;
     /// ticks go on, the state read waits); each pass writes one row per entity changed since the last.
     /// 0 leaves it to retention alone.
     /// </summary>
