@@ -54,7 +54,7 @@ public sealed partial class BenchRun
     private readonly List<HubBuild> _builds = [];
     private CompareResults Cmp => _r.Comparison!;
 
-    private static readonly string[] CompareSections = ["latency", "opens", "stall", "writecost", "loglatency", "catchup"];
+    private static readonly string[] CompareSections = ["latency", "opens", "stall", "writecost", "loglatency", "reallatency", "catchup"];
 
     private async Task CompareAsync()
     {
@@ -94,6 +94,7 @@ public sealed partial class BenchRun
         _r.Parameters["comparison"] = $"builds {string.Join(" and ", _builds.Select(b => b.Label))}, each with its own fresh database in one cluster; both hubs run for the whole run (the one not measured is idle)";
         _r.Parameters["compareLatency"] = $"100 SSE subscribers of project bench x 100 events/s, {o.CompareCellSeconds} s per cell after an unmeasured {o.CompareWarmUpSeconds} s at the same rate in the same open loop (no pause between them), drain up to {o.DrainSeconds} s";
         _r.Parameters["compareLog"] = $"{o.CompareLogRows:N0} rows inserted into change_log directly (INSERT ... SELECT generate_series, {o.CompareLogBatch:N0} per transaction, one transaction after the other while the hub runs), then VACUUM ANALYZE of the database and a CHECKPOINT";
+        _r.Parameters["compareRealLatency"] = $"as users meet it: the {o.CompareLogRows:N0}-row analyzed log grown by {o.CompareRealRows:N0} more rows the same way but with no ANALYZE by hand (statistics as autovacuum leaves them; a CHECKPOINT still), then the latency cell while a transaction holds an xid in the hub's database and one in another database of the cluster, both open from before the clients connect until the cell has drained";
         _r.Parameters["compareStall"] = $"writer at 50 events/s for {o.StallSeconds + 8} s, 10 SSE subscribers; from 2 s in, one transaction holding an xid (pg_current_xact_id()) in the hub's database and one in another database of the cluster, both open {o.StallSeconds} s";
         _r.Parameters["compareWriteCost"] = $"{o.CompareRounds} rounds; each round measures both builds (order alternating), plain table then trigger table (order alternating), 8 writers, {o.WriteCostSeconds} s each, single-row autocommit INSERTs, synchronous_commit on; medians over the rounds";
         _r.Parameters["compareOpens"] = $"{o.Opens:N0} SSE requests of project bench without an offset (from now) started at once; time from the start to each response's headers";
@@ -107,12 +108,18 @@ public sealed partial class BenchRun
             foreach (var b in _builds) await Section("no stall", b, () => StallAsync(b));
         if (sections.Contains("writecost"))
             await Section("write cost", null, CompareWriteCostAsync);
-        if (sections.Contains("loglatency") || sections.Contains("catchup"))
+        if (sections.Contains("loglatency") || sections.Contains("reallatency") || sections.Contains("catchup"))
             foreach (var b in _builds)
             {
                 await Section($"log of {o.CompareLogRows:N0} rows", b, () => GrowLogAsync(b, o.CompareLogRows));
                 if (sections.Contains("loglatency"))
-                    await Section("latency (large log)", b, () => LatencyCaseAsync(b, $"after a {o.CompareLogRows:N0}-row analyzed log"));
+                    await Section("latency (large log)", b, () => LatencyCaseAsync(b, AnalyzedLogCase));
+                if (sections.Contains("reallatency"))
+                {
+                    var rows = o.CompareLogRows + o.CompareRealRows;
+                    await Section($"log of {rows:N0} rows, no ANALYZE", b, () => GrowLogAsync(b, rows, analyze: false));
+                    await Section("latency (as users meet it)", b, () => LatencyCaseAsync(b, RealCase, holdXids: true));
+                }
                 if (sections.Contains("catchup"))
                     await Section($"log of {o.CatchUpEvents:N0} rows", b, () => GrowLogAsync(b, o.CatchUpEvents));
             }
@@ -155,11 +162,45 @@ public sealed partial class BenchRun
         _writer = b.Writer;
     }
 
-    private async Task LatencyCaseAsync(HubBuild b, string caseName)
+    private string AnalyzedLogCase => $"after a {o.CompareLogRows:N0}-row analyzed log";
+    private const string RealCase = "as users meet it";
+
+    private async Task LatencyCaseAsync(HubBuild b, string caseName, bool holdXids = false)
     {
         Use(b);
         await WaitIdleAsync(b.Hub, 30);
         var rows = await ScalarAsync<long>(b.Admin, "SELECT count(*) FROM change_log");
+        // "As users meet it" (DEVELOPERS.md, "Measure what users will meet"): the log's statistics
+        // are whatever autovacuum left (said in the note), and two transactions hold xids for the
+        // whole cell, one here and one in another database of the cluster.
+        var held = holdXids ? await HeldXids.BeginAsync(b.Admin, _pg.ConnectionString) : null;
+        var stats = holdXids ? await LogStatisticsAsync(b) : "";
+        try
+        {
+            await LatencyCellAsync(b, caseName, rows, held is null ? "" : $"{stats}; xids held: {held.Xids}");
+        }
+        finally
+        {
+            if (held is not null) await held.DisposeAsync();
+        }
+    }
+
+    /// <summary>What the planner knows of change_log: its estimate, and when it was last analyzed and by whom.</summary>
+    private static async Task<string> LogStatisticsAsync(HubBuild b)
+    {
+        await using var c = await b.Admin.OpenConnectionAsync();
+        await using var q = new NpgsqlCommand("""
+            SELECT format('planner estimate %s rows, %s rows modified since the last ANALYZE (by hand %s, by autovacuum %s)',
+                          c.reltuples::bigint, s.n_mod_since_analyze,
+                          coalesce(to_char(s.last_analyze, 'HH24:MI:SS'), 'never'),
+                          coalesce(to_char(s.last_autoanalyze, 'HH24:MI:SS'), 'never'))
+            FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.relname = 'change_log'
+            """, c);
+        return (string)(await q.ExecuteScalarAsync())!;
+    }
+
+    private async Task LatencyCellAsync(HubBuild b, string caseName, long rows, string note)
+    {
         var (clients, failed) = await ClientFactory.OpenAsync(b.Hub.BaseUri, Transport.Sse, 100, BenchSchema.Project, null);
         try
         {
@@ -183,7 +224,8 @@ public sealed partial class BenchRun
             finally { o.CellSeconds = seconds; }
             Cmp.TopStatements[$"{b.Label}: {caseName}"] = await TopStatementsAsync(b);
             Cmp.Latency.Add(new CompareLatency(b.Label, caseName, (int)rows, cell,
-                (failed > 0 ? $"{failed} failed to connect; " : "") + (notLive != 0 ? $"{notLive} saw no warm-up event" : "")));
+                string.Join("; ", new[] { failed > 0 ? $"{failed} failed to connect" : "", notLive != 0 ? $"{notLive} saw no warm-up event" : "", note }
+                    .Where(x => x.Length > 0))));
             Log($"  [{b.Label}] {caseName} ({rows:N0} rows): p50 {cell.P50Ms:F1} ms, p99 {cell.P99Ms:F1} ms, max {cell.MaxMs:F1} ms, lost {cell.Lost}");
         }
         finally { await ClientFactory.CloseAsync(clients); }
@@ -242,20 +284,13 @@ public sealed partial class BenchRun
             var t0 = Stopwatch.GetTimestamp();
             var writing = b.Writer.RunAsync(50, TimeSpan.FromSeconds(o.StallSeconds + 8), id, 4);
             await Task.Delay(2000);
-            await using var here = await b.Admin.OpenConnectionAsync();
-            await using var there = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(_pg.ConnectionString) { Database = "other_db" }.ConnectionString);
-            await there.OpenAsync();
-            var txHere = await here.BeginTransactionAsync();
-            var txThere = await there.BeginTransactionAsync();
             string xids;
-            await using (var q = new NpgsqlCommand("SELECT pg_current_xact_id()::text", here, txHere))
-                xids = "here " + await q.ExecuteScalarAsync();
-            await using (var q = new NpgsqlCommand("SELECT pg_current_xact_id()::text", there, txThere))
-                xids += ", other database " + await q.ExecuteScalarAsync();
-            Log($"  [{b.Label}] holding xids ({xids}) for {o.StallSeconds} s");
-            await Task.Delay(TimeSpan.FromSeconds(o.StallSeconds));
-            await txHere.CommitAsync();
-            await txThere.CommitAsync();
+            await using (var held = await HeldXids.BeginAsync(b.Admin, _pg.ConnectionString))
+            {
+                xids = held.Xids;
+                Log($"  [{b.Label}] holding xids ({xids}) for {o.StallSeconds} s");
+                await Task.Delay(TimeSpan.FromSeconds(o.StallSeconds));
+            }
             var write = await writing;
             var expected = write.Written * clients.Count;
             var drainUntil = Stopwatch.GetTimestamp() + (long)(o.DrainSeconds * Stopwatch.Frequency);
@@ -342,7 +377,7 @@ public sealed partial class BenchRun
     /// transactions of <c>CompareLogBatch</c> rows, one after the other while the hub runs (the new
     /// core's ticker makes ticks between them), then VACUUM ANALYZE of the database.
     /// </summary>
-    private async Task GrowLogAsync(HubBuild b, long target)
+    private async Task GrowLogAsync(HubBuild b, long target, bool analyze = true)
     {
         Use(b);
         var existing = await ScalarAsync<long>(b.Admin, "SELECT count(*) FROM change_log");
@@ -367,7 +402,7 @@ public sealed partial class BenchRun
         Log($"  [{b.Label}] inserted {toInsert:N0} rows in {sw.Elapsed.TotalSeconds:F1} s; waiting for the hub to go idle");
         await WaitIdleAsync(b.Hub, 120);
         await WaitStateFoldedAsync(b);
-        await ExecAsync(b.Admin, "VACUUM ANALYZE", 1200);
+        if (analyze) await ExecAsync(b.Admin, "VACUUM ANALYZE", 1200);
         // The load leaves hundreds of MB of dirty pages; the kernel wrote them back during the next
         // cell and stalled the WAL's fsyncs there (writers' COMMITs of 56-201 ms, and every event
         // waits for its tick's commit: 2026-12-04-slowest-events.md). A checkpoint writes them now.
@@ -376,7 +411,7 @@ public sealed partial class BenchRun
         var total = await ScalarAsync<long>(b.Admin, "SELECT count(*) FROM change_log");
         var ticks = await ScalarAsync<long>(b.Admin, "SELECT count(*) FROM pg_class WHERE relname = 'eventhub_tick'") > 0
             ? await ScalarAsync<long>(b.Admin, "SELECT count(*) FROM eventhub_tick") : -1;
-        Log($"  [{b.Label}] change_log holds {total:N0} rows" + (ticks >= 0 ? $" in {ticks:N0} ticks" : "") + $" ({sw.Elapsed.TotalSeconds:F0} s with VACUUM ANALYZE)");
+        Log($"  [{b.Label}] change_log holds {total:N0} rows" + (ticks >= 0 ? $" in {ticks:N0} ticks" : "") + $" ({sw.Elapsed.TotalSeconds:F0} s{(analyze ? " with VACUUM ANALYZE" : ", no ANALYZE")})");
     }
 
     /// <summary>

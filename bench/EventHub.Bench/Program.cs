@@ -52,6 +52,8 @@ public sealed class BenchOptions
     public double CompareWarmUpSeconds { get; set; } = 2;
     public int CompareLogRows { get; set; } = 500_000;
     public int CompareLogBatch { get; set; } = 1_000;
+    /// <summary>The rows the "as users meet it" latency case adds to the analyzed log, with no ANALYZE by hand.</summary>
+    public int CompareRealRows { get; set; } = 100_000;
     public double StallSeconds { get; set; } = 30;
     public int Opens { get; set; } = 1000;
     public bool SectionsGiven { get; set; }
@@ -112,6 +114,7 @@ public sealed class BenchOptions
                 case "--compare-commit": o.CompareCommit = Next(); break;
                 case "--rounds": o.CompareRounds = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--log-rows": o.CompareLogRows = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--real-rows": o.CompareRealRows = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--stall-seconds": o.StallSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--state-events": o.StateEvents = long.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--state-entities": o.StateEntities = int.Parse(Next(), CultureInfo.InvariantCulture); break;
