@@ -395,6 +395,74 @@ public sealed class LargeLogPlanTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_tickers_look_can_reach_change_log_through_the_per_project_index_only_by_sorting_what_it_reads()
+    {
+        // Found by the bench's "as users meet it" cell (migration 0026): with a transaction open
+        // that took an xid after the last tick, each look of a hub's ticker read all of
+        // change_log_project_position_idx, 30-50 ms a look on 600,000 rows, one after the other.
+        // The look asked EXISTS of the gap above that xid, which held no row. The per-project index
+        // can test the tx_id bounds on its second column over its whole length, and for EXISTS the
+        // planner costs a path by its startup plus the share it expects to read before a first
+        // match: once the ticker's session costed that index with a lower startup (the tree height
+        // a backend caches with an index's metapage: 0.17 against 0.42 in its plan), its whole-index
+        // scan was the cheaper plan on paper. Which heights a long-lived session has cached is not
+        // something a test can set, so this one takes the position index away from the planner (in a
+        // transaction that is rolled back) and reads how the look's probes reach the rows then:
+        // each must pay for a sort of what it reads before its first row, so that no startup cost
+        // can make that path cheaper than the position index's range scan.
+        await using var db = await TestDatabase.CreateAsync();
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        await InsertSessionEventsAsync(c, 10_000, "'p'", "s");
+        Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
+        await c.ExecuteAsync("VACUUM ANALYZE change_log");
+        // A transaction takes an xid after the last tick and stays open: the look probes the gap
+        // above it, as well as the range since the last tick (the ended xids: none here).
+        await using var holder = await db.DataSource.OpenConnectionAsync();
+        await using var held = await holder.BeginTransactionAsync();
+        await holder.ExecuteAsync("SELECT pg_current_xact_id()", transaction: held);
+
+        var plans = new List<string>();
+        c.Notice += (_, e) => plans.Add(e.Notice.MessageText);
+        async Task<string[]> LookPlanAsync(bool withoutPositionIndex)
+        {
+            plans.Clear();
+            await using var tx = await c.BeginTransactionAsync();
+            if (withoutPositionIndex) await c.ExecuteAsync("DROP INDEX change_log_position_idx", transaction: tx);
+            await c.ExecuteAsync("""
+                LOAD 'auto_explain';
+                SET LOCAL auto_explain.log_min_duration = 0;
+                SET LOCAL auto_explain.log_nested_statements = on;
+                SET LOCAL auto_explain.log_level = notice;
+                """, transaction: tx);
+            Assert.False(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()", transaction: tx));
+            await tx.RollbackAsync();
+            var look = plans.Single(p => p.Contains("running[2:]", StringComparison.Ordinal) && !p.Contains("pg_column_size", StringComparison.Ordinal));
+            output.WriteLine(look);
+            return look.Split('\n');
+        }
+        static int Count(string[] plan, string text) => plan.Count(l => l.Contains(text, StringComparison.Ordinal));
+
+        // As the hub runs it: each of the three probes is a range scan of the position index, no sort.
+        var plan = await LookPlanAsync(withoutPositionIndex: false);
+        Assert.Equal(3, Count(plan, "using change_log_position_idx"));
+        Assert.Equal(0, Count(plan, "Sort Key"));
+
+        // Without it, the per-project index answers each probe only after a sort of what it reads,
+        // and no probe walks the primary key (an ended xid probed as tx_id = x wanted only seq's
+        // order, which the primary key gives: a first form walked it from its start).
+        plan = await LookPlanAsync(withoutPositionIndex: true);
+        var scans = Count(plan, "using change_log_project_position_idx");
+        Assert.True(scans == 3, $"the look's probes read change_log by other paths than expected:\n{string.Join('\n', plan)}");
+        Assert.True(Count(plan, "Sort Key") == scans, $"{scans} probes of the look read the per-project index and {Count(plan, "Sort Key")} sort what they read:\n{string.Join('\n', plan)}");
+        Assert.Equal(0, Count(plan, "change_log_pkey"));
+
+        // The look still finds what commits: a row of another writer, above the held xid.
+        await InsertSessionEventsAsync(c, 1, "'p'", "late");
+        Assert.True(await c.QuerySingleAsync<bool>("SELECT made FROM eventhub_make_tick()"));
+        await held.CommitAsync();
+    }
+
+    [Fact]
     public async Task The_lag_count_beside_a_load_in_progress_does_not_walk_the_loads_rows_and_counts_what_others_commit()
     {
         // The metrics' lag sample counts committed rows after the tail's position. Rows of xids from
