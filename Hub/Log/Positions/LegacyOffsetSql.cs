@@ -14,9 +14,7 @@ namespace EventHub.Log;
 /// xid below <c>x</c> had ended, so it holds when <c>x</c> is in the first tick's snapshot and every
 /// xid that was in progress then and is below <c>x</c> has ended since without writing to the log
 /// (one of another database, or a read-only one). Below the first tick's xmin that is always so; the
-/// first tick itself may be gone to retention, then only that is used. Whether an xid wrote rows is
-/// asked as the ticker's look asks it (migration 0026): the first row of the range [x, x] in
-/// position order, which only change_log_position_idx gives without a sort.
+/// first tick itself may be gone to retention, then only that is used.
 /// </remarks>
 public static class LegacyOffsetSql
 {
@@ -27,8 +25,7 @@ public static class LegacyOffsetSql
                         SELECT 1 FROM pg_snapshot_xip(t.snap) AS p(x)
                         WHERE p.x < @x::xid8
                           AND (pg_xact_status(p.x) IS NOT DISTINCT FROM 'in progress'
-                               OR (SELECT c.seq FROM change_log c WHERE c.tx_id >= p.x AND c.tx_id <= p.x
-                                   ORDER BY c.tx_id, c.seq LIMIT 1) IS NOT NULL)) END
+                               OR EXISTS (SELECT 1 FROM change_log c WHERE c.tx_id = p.x))) END
         FROM eventhub_epoch e LEFT JOIN eventhub_tick t ON t.tick_id = 1
         """;
 
