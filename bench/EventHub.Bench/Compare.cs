@@ -101,7 +101,7 @@ public sealed partial class BenchRun
         _r.Parameters["compareCatchUp"] = $"one SSE client from offset 0 over a {o.CatchUpEvents:N0}-event log (the {o.CompareLogRows:N0}-row log extended the same way, VACUUM ANALYZE), cap {o.CatchUpOneCapSeconds} s; then again while the writer commits {o.CatchUpWriteRate:N0} events/s (4 connections) and a transaction holds an xid for the whole read; two passes per build once both logs are grown, in the order A B B A (the build measured second read faster), the summary giving each build's mean";
 
         if (sections.Contains("latency"))
-            foreach (var b in _builds) await Section("latency (fresh)", b, () => LatencyCaseAsync(b, "fresh database"));
+            foreach (var b in _builds) await Section("latency (fresh)", b, () => LatencyCaseAsync(b, FreshCase));
         if (sections.Contains("opens"))
             foreach (var b in _builds) await Section("opens", b, () => OpensAsync(b));
         if (sections.Contains("stall"))
@@ -162,8 +162,9 @@ public sealed partial class BenchRun
         _writer = b.Writer;
     }
 
-    private string AnalyzedLogCase => $"after a {o.CompareLogRows:N0}-row analyzed log";
-    private const string RealCase = "as users meet it";
+    private string AnalyzedLogCase => $"{AnalyzedLogCasePrefix} {o.CompareLogRows:N0}-row analyzed log";
+    /// <summary>The latency cases' names, as the report finds them (CompareReport).</summary>
+    internal const string FreshCase = "fresh database", AnalyzedLogCasePrefix = "after a", RealCase = "as users meet it";
 
     private async Task LatencyCaseAsync(HubBuild b, string caseName, bool holdXids = false)
     {
@@ -174,9 +175,9 @@ public sealed partial class BenchRun
         // are whatever autovacuum left (said in the note), and two transactions hold xids for the
         // whole cell, one here and one in another database of the cluster.
         var held = holdXids ? await HeldXids.BeginAsync(b.Admin, _pg.ConnectionString) : null;
-        var before = holdXids ? await LogStatisticsAsync(b) : "";
         try
         {
+            var before = holdXids ? await LogStatisticsAsync(b) : "";
             // The statistics once more after the cell: whether autovacuum analyzed the log meanwhile
             // (its worker shares the cores with the cell), as it does for a real deployment.
             await LatencyCellAsync(b, caseName, rows, held is null ? null
