@@ -77,6 +77,67 @@ public sealed class LegacyOffsetTests
         Assert.StartsWith(epoch + "-", reset.Json.GetProperty("offset").GetString());
     }
 
+    [Fact]
+    public async Task An_old_offset_above_a_transaction_that_wrote_across_the_upgrade_gets_a_reset()
+    {
+        await using var db = await TestDatabase.CreateAsync(migrate: false);
+        await ApplyMigrationsThroughAsync(db, 6);
+        await db.Writer.ProjectAsync("ao");
+        var epoch = await db.EpochAsync();
+
+        // A writer's transaction is open across the upgrade: its xid p is in progress in the first
+        // tick's snapshot, so its rows fall in a later tick. A later transaction x commits before the
+        // upgrade and lies in the first tick. The previous core delivered (p's rows, x's rows) once p
+        // had ended, so a client at x has seen p's rows: mapping x into the first tick would deliver
+        // them again from the second. Only "p has rows in the log" tells this p from one of another
+        // database or a read-only one (the test above), which must not reset.
+        await using var slow = await db.DataSource.OpenConnectionAsync();
+        await using var open = await slow.BeginTransactionAsync();
+        await slow.ExecuteAsync("INSERT INTO sessions (id, project_id, num) VALUES ('ao-open', 'ao', 0)", transaction: open);
+        await db.Writer.SessionAsync("ao", 1);
+        await db.Writer.SessionAsync("ao", 2);
+
+        // The upgrade takes the first tick's snapshot, then waits for the open writer: migration 0007
+        // drops a trigger of change_log, which the writer holds a lock on. It commits only then.
+        var starting = HubServer.StartAsync(db.ConnectionString);
+        await using (var c = await db.DataSource.OpenConnectionAsync())
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (await c.QuerySingleAsync<int>("""
+                       SELECT count(*)::int FROM pg_stat_activity
+                       WHERE datname = current_database() AND wait_event_type = 'Lock'
+                         AND query ILIKE '%DROP TRIGGER change_log_wake%'
+                       """) == 0)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the upgrade never waited for the open writer");
+                await Task.Delay(20);
+            }
+        }
+        await open.CommitAsync();
+        await using var hub = await starting;
+
+        List<(string Offset, string Id)> old;
+        await using (var c = await db.DataSource.OpenConnectionAsync())
+            old = (await c.QueryAsync<(string, string)>(
+                "SELECT @epoch || '.' || tx_id::text || '.' || seq, payload->>'id' FROM change_log WHERE event_type = 'session_created' ORDER BY tx_id, seq",
+                new { epoch })).ToList();
+        Assert.Equal(["ao-open", "ao-1", "ao-2"], old.Select(o => o.Id));
+        await using (var c = await db.DataSource.OpenConnectionAsync())
+        {
+            const string TickOf = "SELECT eventhub_tick_of(tx_id) FROM change_log WHERE payload->>'id' = @id";
+            Assert.Equal(1L, await c.QuerySingleAsync<long?>(TickOf, new { id = "ao-1" }));
+            Assert.NotEqual(1L, await c.QuerySingleAsync<long?>(TickOf, new { id = "ao-open" })); // a later tick, or none yet
+        }
+
+        foreach (var k in new[] { 0, 1 })
+        {
+            await using var resumed = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao", lastEventId: old[k].Offset);
+            var first = await resumed.ReadEventAsync();
+            Assert.True(first.Event == "reset", $"the old offset of {old[k].Id} resumed at an event ({first.Event}) instead of a reset");
+            Assert.Equal("offset_format_changed", first.Json.GetProperty("reason").GetString());
+        }
+    }
+
     private static async Task ApplyMigrationsThroughAsync(TestDatabase db, int version)
     {
         await using var c = await db.DataSource.OpenConnectionAsync();
