@@ -101,18 +101,11 @@ public sealed class LegacyOffsetTests
         // drops a trigger of change_log, which the writer holds a lock on. It commits only then.
         var starting = HubServer.StartAsync(db.ConnectionString);
         await using (var c = await db.DataSource.OpenConnectionAsync())
-        {
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (await c.QuerySingleAsync<int>("""
-                       SELECT count(*)::int FROM pg_stat_activity
-                       WHERE datname = current_database() AND wait_event_type = 'Lock'
-                         AND query ILIKE '%DROP TRIGGER change_log_wake%'
-                       """) == 0)
-            {
-                Assert.True(DateTime.UtcNow < deadline, "the upgrade never waited for the open writer");
-                await Task.Delay(20);
-            }
-        }
+            await TaskTimeouts.UntilAsync(async () => await c.QuerySingleAsync<bool>("""
+                SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+                               WHERE datname = current_database() AND wait_event_type = 'Lock'
+                                 AND query ILIKE '%DROP TRIGGER change_log_wake%')
+                """), TimeSpan.FromSeconds(30), "the upgrade never waited for the open writer");
         await open.CommitAsync();
         await using var hub = await starting;
 
