@@ -240,6 +240,41 @@ public sealed class HostileInputTests : IAsyncLifetime
         await AssertHealthyStreamsReceiveAsync();
     }
 
+    // A message type the hub does not know: SignalR's protocols ignore it (forward compatibility),
+    // and without IgnoredMessageSkippingProtocol the connection handler parsed that frame again on
+    // every read and answered nothing more (dotnet/aspnetcore#69285): the connection hung, silent.
+    public static TheoryData<string, bool> UnknownMessageTypes => new()
+    {
+        { "json", false }, { "json", true }, { "messagepack", false }, { "messagepack", true },
+    };
+
+    [Theory]
+    [MemberData(nameof(UnknownMessageTypes))]
+    public async Task A_message_of_a_type_the_hub_does_not_know_is_skipped_and_the_connection_goes_on(string protocol, bool sameRead)
+    {
+        await using var socket = await RawHubSocket.ConnectAsync(_hub.BaseAddress, protocol);
+        var binary = protocol == "messagepack";
+        object unknown = binary ? Frame([0x91, 0x63]) : """{"type":99}""" + RawHubSocket.RecordSeparator; // [99]
+        object call = binary
+            ? Frame([0x96, 0x04, 0x80, 0xa1, 0x32, 0xac, .. "StreamEvents"u8, 0x91, 0xc0, 0x90])
+            : """{"type":4,"invocationId":"next","target":"StreamEvents","arguments":[null]}""" + RawHubSocket.RecordSeparator;
+        if (sameRead)
+        {
+            // Both frames in one WebSocket message: the hub reads them at once.
+            if (binary) await AssertConnectionGoesOnAsync(socket, (byte[])[.. (byte[])unknown, .. (byte[])call], binary);
+            else await AssertConnectionGoesOnAsync(socket, (string)unknown + (string)call, binary);
+        }
+        else
+        {
+            // The unknown frame alone, then the call in a later read.
+            if (binary) await socket.SendBinaryAsync((byte[])unknown);
+            else await socket.SendTextAsync((string)unknown);
+            await AssertConnectionGoesOnAsync(socket, call, binary);
+            await AssertConnectionGoesOnAsync(socket, call, binary); // and the next one too
+        }
+        await AssertHealthyStreamsReceiveAsync();
+    }
+
     private static async Task AssertConnectionGoesOnAsync(RawHubSocket socket, object frame, bool binary)
     {
         if (binary) await socket.SendBinaryAsync((byte[])frame);

@@ -24,6 +24,8 @@ public static class EventsHubSetup
             // the wrong shape) tells the client why instead of "an error on the server". Safe here
             // because EventsHub turns every exception of its own into a HubException it wrote.
             .AddHubOptions<EventsHub>(o => o.EnableDetailedErrors = true);
+        // A frame of an unknown message type would otherwise wedge its connection (the class says why).
+        IgnoredMessageSkippingProtocol.WrapRegistered(services);
         // Keep-alives from configuration (section SignalR), like the SSE endpoint's.
         services.AddOptions<Microsoft.AspNetCore.SignalR.HubOptions<EventsHub>>().Configure<Microsoft.Extensions.Options.IOptions<EventsHubOptions>>((hub, settings) =>
         {
