@@ -49,4 +49,27 @@ public sealed partial class EventHubClientTests
         Assert.Equal(0, policy.Calls); // at once: the backoff policy was never asked
         Assert.Equal(Stopped, reader.Client.State);
     }
+
+    [Fact]
+    public async Task A_provider_that_hands_out_just_expired_tokens_stops_the_client_after_one_fresh_token()
+    {
+        // Within the hub's clock skew of exp the connection is accepted and the stream refused
+        // (token_expired): the stream "went live" on each fresh token, so only how long it ran tells
+        // this provider from a quiet stream's expiries. It must stop, not reconnect at once forever.
+        await using var db = await TestDatabase.CreateAsync();
+        var settings = TestTokens.TokenModeSettings();
+        settings["Auth:ClockSkew"] = "00:00:30";
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, settings);
+        var policy = new CountingPolicy();
+        await using var reader = new ClientReader(new EventHubClient(new EventHubClientOptions
+        {
+            HubUrl = hub.BaseAddress, Projects = ["ao"], StartAfter = "0", ReconnectPolicy = policy,
+            AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.Mint(["ao"], TimeSpan.FromSeconds(-5))),
+        }));
+
+        var error = await Assert.ThrowsAsync<EventHubRequestException>(() => reader.Completion.WithTimeout());
+
+        Assert.Equal("token_expired", error.Code);
+        Assert.Equal(0, policy.Calls);
+    }
 }

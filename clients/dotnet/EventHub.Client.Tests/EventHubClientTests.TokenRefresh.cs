@@ -41,4 +41,34 @@ public sealed partial class EventHubClientTests
         var rest = await reader.ReadAsync(2);
         Assert.Equal(["ao-2", "ao-3"], rest.Select(e => e.SessionId));
     }
+
+    [Fact]
+    public async Task A_quiet_stream_outlives_every_token_it_gets_and_a_later_event_arrives()
+    {
+        // No event for two token lifetimes: each token expires on a stream that delivered nothing.
+        // The second expiry used to stop the client as "the fresh token failed the same way".
+        await using var db = await TestDatabase.CreateAsync();
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, TestTokens.TokenModeSettings());
+        await db.Writer.ProjectAsync("ao");
+        var client = new EventHubClient(new EventHubClientOptions
+        {
+            HubUrl = hub.BaseAddress,
+            Projects = ["ao"],
+            ReconnectPolicy = FastPolicy,
+            // exp has whole seconds: each token lives 11-12 s, past the client's StableConnection (10 s).
+            AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.Mint(["ao"], TimeSpan.FromSeconds(12))),
+        });
+        var lives = 0;
+        var twoRenewals = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.StateChanged += (_, e) =>
+        {
+            if (e.Current == EventHubConnectionState.Live && Interlocked.Increment(ref lives) == 3) twoRenewals.TrySetResult();
+        };
+        await using var reader = new ClientReader(client);
+
+        await Task.WhenAny(twoRenewals.Task, reader.Completion).WithTimeout(TimeSpan.FromSeconds(60));
+        Assert.False(reader.Completion.IsCompleted, $"the client stopped: {reader.Completion.Exception?.InnerException?.Message}");
+        await db.Writer.SessionAsync("ao", 1);
+        Assert.Equal("ao-1", (await reader.ReadAsync(1))[0].SessionId);
+    }
 }

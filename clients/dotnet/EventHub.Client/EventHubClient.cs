@@ -64,7 +64,10 @@ namespace EventHub.Client;
 /// </example>
 public sealed partial class EventHubClient : IAsyncDisposable
 {
-    /// <summary>A connection that lasted this long counts as progress: the next loss starts the backoff afresh.</summary>
+    /// <summary>
+    /// A connection that lasted this long counts as progress: the next loss starts the backoff
+    /// afresh, and a fresh token that carried it is not "the same failure again" when it expires.
+    /// </summary>
     private static readonly TimeSpan StableConnection = TimeSpan.FromSeconds(10);
 
     private readonly EventHubClientOptions _options;
@@ -93,8 +96,15 @@ public sealed partial class EventHubClient : IAsyncDisposable
     private long _troubleSince;
     private long _liveSince;
     private bool _retryAtOnce;
-    // A fresh-token error (token expired, unauthenticated) since the last event: a second one stops.
+    // A fresh-token error (token expired, unauthenticated) since the last progress: a second one
+    // stops. Progress is an event, or a stream that ran on the fresh token for StableConnection:
+    // then the error is that token's own expiry (a quiet stream outlives every token it gets), not
+    // the same failure again. A provider whose token the hub refuses fails within one connection's
+    // set-up. "The stream went live" alone would not tell them apart over SignalR (the hub does not
+    // acknowledge a stream, and it accepts a connection within its clock skew of exp but refuses a
+    // stream past exp): a provider returning a just-expired token would reconnect at once forever.
     private bool _freshTokenTried;
+    private long _freshTokenTriedAt;
 
     /// <summary>Creates a client; nothing connects until <see cref="ReadAllAsync"/> is enumerated.</summary>
     /// <param name="options">The hub URL, the selection and the connection settings.</param>
@@ -464,17 +474,22 @@ public sealed partial class EventHubClient : IAsyncDisposable
 
     /// <summary>
     /// Acts on a coded failure per the contract: throws (after stopping) for one retried "never",
-    /// or a second fresh-token one with no event between; otherwise returns the error to record
+    /// or a second fresh-token one with no progress between (an event, or a stream that ran on the
+    /// fresh token for <see cref="StableConnection"/>); otherwise returns the error to record
     /// before reconnecting, at once or after the policy's delay.
     /// </summary>
     private async Task<Exception> FailedAsync(ErrorOutcome outcome, string code, string message, Exception? cause)
     {
+        if (outcome == ErrorOutcome.RetryWithFreshToken && _freshTokenTried && _liveSince > _freshTokenTriedAt
+            && _time.GetElapsedTime(_liveSince) >= StableConnection)
+            _freshTokenTried = false; // the fresh token carried a stream that long: this is its own expiry
         var stop = outcome == ErrorOutcome.Stop || (outcome == ErrorOutcome.RetryWithFreshToken && _freshTokenTried);
         if (stop) throw await StopAsync(Rejected(code, message, cause)).ConfigureAwait(false);
         if (outcome == ErrorOutcome.RetryWithFreshToken)
         {
             // A new connection asks the access-token provider again; drop this one.
             _freshTokenTried = true;
+            _freshTokenTriedAt = _time.GetTimestamp();
             await DropConnectionAsync().ConfigureAwait(false);
         }
         _retryAtOnce = outcome is ErrorOutcome.RetryAtOnce or ErrorOutcome.RetryWithFreshToken;

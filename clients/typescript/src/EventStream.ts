@@ -21,6 +21,12 @@ import type { Transport } from "./transports/Transport.js";
 import type { ResetSignal, TransportSink } from "./transports/TransportSink.js";
 
 /**
+ * A stream that ran this long on a fresh token counts as progress: when that token expires too,
+ * the stream asks for another instead of stopping (the .NET client's `StableConnection`).
+ */
+const STABLE_STREAM_MS = 10_000;
+
+/**
  * A typed, self-resuming stream of the hub's events, over SignalR or SSE.
  *
  * Consume it with `for await (const event of stream)` or with {@link EventStream.subscribe};
@@ -239,8 +245,14 @@ export class EventStream implements AsyncIterable<StreamItem> {
   private async loop(signal: AbortSignal): Promise<void> {
     let failedAttempts = 0;
     let everLive = false;
-    // A fresh-token error (expired, unauthenticated) since the last event: a second one stops.
+    // A fresh-token error (expired, unauthenticated) since the last progress: a second one stops.
+    // Progress is an event, or a stream that ran on the fresh token for STABLE_STREAM_MS: then the
+    // error is that token's own expiry (a quiet stream outlives every token it gets), not the same
+    // failure again. "It went live" alone would not tell them apart over SignalR: the hub does not
+    // acknowledge a stream, and within its clock skew of exp it accepts the connection but refuses
+    // the stream, so a factory of just-expired tokens would reconnect at once forever.
     let freshTokenTried = false;
+    let liveSince = 0;
     let continuing = false; // the last connection ended with a reset: continue at once, still "live"
     while (!signal.aborted) {
       if (this.drains.size > 0) {
@@ -265,6 +277,7 @@ export class EventStream implements AsyncIterable<StreamItem> {
         open: () => {
           if (attemptSignal.aborted) return;
           wentLive = everLive = true;
+          liveSince = performance.now();
           failedAttempts = 0;
           this.state.update({ state: "live", error: null, failedAttempts: 0 });
         },
@@ -302,6 +315,7 @@ export class EventStream implements AsyncIterable<StreamItem> {
           if (!(e instanceof EventStreamError) || !e.retryable) throw e;
           if (e.retry === "with_fresh_token") {
             // The next attempt asks the token factory again; if that token fails the same way, no retry will help.
+            if (freshTokenTried && wentLive && performance.now() - liveSince >= STABLE_STREAM_MS) freshTokenTried = false;
             if (freshTokenTried) throw e;
             freshTokenTried = true;
           }

@@ -12,6 +12,6 @@ internal enum ErrorOutcome
     RetryAtOnce,
     /// <summary>Reconnect after the reconnect policy's delay.</summary>
     RetryWithBackoff,
-    /// <summary>Reconnect at once with a fresh token from the provider; stop if it happens again before an event arrives.</summary>
+    /// <summary>Reconnect at once with a fresh token from the provider; stop if it happens again before an event arrives or a stream has run 10 s on the fresh token.</summary>
     RetryWithFreshToken,
 }

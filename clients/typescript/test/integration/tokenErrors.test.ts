@@ -89,3 +89,53 @@ describe.each(allTransports)("access errors over %s", (_name, transport) => {
     expect(issued).toBeGreaterThan(1);
   });
 });
+
+// A stream with nothing to deliver for longer than its tokens live: each expiry asks the factory
+// for a fresh token. The second expiry used to stop the stream ("the fresh token failed the same
+// way": the mark was cleared only by an event). All transports at once: each waits for two expiries.
+describe("token expiry on a quiet stream", () => {
+  it("outlives every token it gets over every transport, and a later event arrives", async () => {
+    const project = uniqueProject("quiet");
+    await createProject(project);
+    const streams = allTransports.map(([name, transport]) => {
+      const stream = new EventStream({
+        url: hub.url, projects: [project], retryDelaysInMilliseconds: [10],
+        // exp has whole seconds: each token lives 11-12 s, past the stream's 10 s of progress.
+        accessTokenFactory: () => mintToken([project], 12), ...transport,
+      });
+      return { name, stream, states: recordStates(stream), collector: new Collector(stream) };
+    });
+    try {
+      const lives = (s: (typeof streams)[number]) => s.states.filter((x) => x === "live").length;
+      await Promise.all(streams.map((s) => waitUntil(() => lives(s) >= 3 || s.stream.state.getSnapshot().state === "stopped",
+        (fn) => s.stream.state.subscribe(fn), 60_000, () => `${s.name}: ${s.states.join(" > ")}`)));
+      for (const s of streams) expect([s.name, s.stream.state.getSnapshot().state, lives(s)]).toEqual([s.name, "live", 3]);
+      await createSession(project, 1);
+      for (const s of streams) expect((await s.collector.waitFor(1)).map((e) => e.sessionId)).toEqual([`${project}-1`]);
+    } finally {
+      await Promise.all(streams.map((s) => s.stream.stop()));
+    }
+  }, 90_000);
+});
+
+// Within the hub's clock skew of exp a token opens the connection but not the stream: over SignalR
+// the stream "goes live" on each fresh token and is refused at once. Only how long a stream ran tells
+// such a factory from a quiet stream's expiries; it must stop after one fresh token, not loop.
+describe("a factory of just-expired tokens", () => {
+  let skewed: HubProcess;
+  beforeAll(async () => {
+    skewed = await HubProcess.start(await freePort(), { "ConnectionStrings:EventHub": connectionString(), ...TOKEN_MODE, "Auth:ClockSkew": "00:00:30" });
+  });
+  afterAll(async () => { await skewed?.stop(); });
+
+  it.each(allTransports)("stops the stream after one fresh token over %s", async (_name, transport) => {
+    const stream = new EventStream({
+      url: skewed.url, after: "0", retryDelaysInMilliseconds: [10],
+      accessTokenFactory: () => mintToken(["any"], -5), ...transport,
+    });
+    const states = recordStates(stream);
+    const error = await stopped(stream);
+    expect([error.code, error.retry]).toEqual(["token_expired", "with_fresh_token"]);
+    expect(states.filter((s) => s === "reconnecting")).toHaveLength(1); // one fresh token, then the stop
+  });
+});

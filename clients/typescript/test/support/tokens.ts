@@ -13,12 +13,12 @@ export const TOKEN_MODE: Record<string, string> = {
 
 const b64url = (s: string | Buffer) => Buffer.from(s).toString("base64url");
 
-/** A token for `projects`, valid for `lifetimeInSeconds`, with a subject of its own; `key` signs it. */
+/** A token for `projects`, valid for `lifetimeInSeconds` (negative: expired that long ago), with a subject of its own; `key` signs it. */
 export function mintToken(projects: string[], lifetimeInSeconds = 600, key = SIGNING_KEY): string {
   const now = Math.floor(Date.now() / 1000);
   const header = b64url(JSON.stringify({ alg: "HS256", typ: "JWT" }));
   const payload = b64url(JSON.stringify({
-    iss: ISSUER, aud: AUDIENCE, sub: `ts-${randomUUID()}`, jti: randomUUID(), projects, iat: now, nbf: now - 1, exp: now + lifetimeInSeconds,
+    iss: ISSUER, aud: AUDIENCE, sub: `ts-${randomUUID()}`, jti: randomUUID(), projects, iat: now, nbf: Math.min(now, now + lifetimeInSeconds) - 1, exp: now + lifetimeInSeconds,
   }));
   const signature = createHmac("sha256", key).update(`${header}.${payload}`).digest("base64url");
   return `${header}.${payload}.${signature}`;
