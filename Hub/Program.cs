@@ -11,10 +11,21 @@ try
     {
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
         if (address is null) return;
+        // In token mode every stream needs a bearer token (and the viewer, which sends none, cannot
+        // read): the command shown says so rather than one that gets 401.
+        var tokenMode = app.Services.GetRequiredService<IOptions<EventHub.Auth.AuthOptions>>().Value.Mode == EventHub.Auth.AuthMode.Token;
         Console.WriteLine();
         Console.WriteLine($"EventHub is listening on {address}. Watch the stream with:");
-        Console.WriteLine($"  curl -N '{address}/api/v1/events?after=0'");
-        Console.WriteLine($"or open the live event viewer at {address}/");
+        if (tokenMode)
+        {
+            Console.WriteLine($"  curl -N -H \"Authorization: Bearer $TOKEN\" '{address}/api/v1/events?after=0'");
+            Console.WriteLine("with a token from the issuer the hub trusts (Auth:*, docs/security.md).");
+        }
+        else
+        {
+            Console.WriteLine($"  curl -N '{address}/api/v1/events?after=0'");
+            Console.WriteLine($"or open the live event viewer at {address}/");
+        }
         Console.WriteLine();
     });
     // The checks that StartAsync would run, run first here so that a refusal is one line rather

@@ -69,7 +69,11 @@ public static class EventHubCli
     /// </summary>
     internal static async Task<int> FailedAsync(TextWriter error, EventHubException failure)
     {
-        await error.WriteLineAsync($"eventhub: {OneLine(failure.Message)}").ConfigureAwait(false);
+        // A hub in token mode refuses a command without a token as "unauthenticated": say how to give one.
+        var hint = failure is EventHubRequestException { Code: "unauthenticated" or "token_expired" }
+            ? " Give the hub's bearer token with --token-file, $EVENTHUB_TOKEN or --token."
+            : "";
+        await error.WriteLineAsync($"eventhub: {OneLine(failure.Message)}{hint}").ConfigureAwait(false);
         return failure is EventHubRequestException ? Usage : Unreachable;
     }
 

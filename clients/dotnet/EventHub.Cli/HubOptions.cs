@@ -22,6 +22,21 @@ internal sealed class HubOptions
         Description = "Only this event type, or a family such as pr_*; repeat for several.",
     };
 
+    /// <summary>A bearer token, given once (it is sent on every connection until the command ends).</summary>
+    public Option<string> Token { get; } = new("--token")
+    {
+        Description = "A bearer token for a hub in token mode (default: $EVENTHUB_TOKEN). Prefer the variable or --token-file: " +
+                      "arguments are visible to other users of the machine.",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("EVENTHUB_TOKEN") is { Length: > 0 } token ? token : null!,
+    };
+
+    /// <summary>A file holding the token, read again on every connection, so that a refresher can replace it.</summary>
+    public Option<FileInfo> TokenFile { get; } = new("--token-file")
+    {
+        Description = "A file holding the bearer token, read again on every connection (a long tail picks up a token its " +
+                      "refresher wrote there). Wins over --token and $EVENTHUB_TOKEN.",
+    };
+
     public Option<bool> Json { get; }
 
     public Option<string> Protocol { get; } = new("--protocol")
@@ -41,11 +56,18 @@ internal sealed class HubOptions
             if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
                 result.AddError($"--url '{value}' is not an http:// or https:// URL; for example {EventHubCli.DefaultUrl}.");
         });
+        TokenFile.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<FileInfo>() is { Exists: false } file)
+                result.AddError($"--token-file '{file.FullName}' does not exist.");
+        });
     }
 
     public void AddTo(Command command)
     {
         command.Options.Add(Url);
+        command.Options.Add(Token);
+        command.Options.Add(TokenFile);
         command.Options.Add(Projects);
         command.Options.Add(Types);
         command.Options.Add(Json);
@@ -60,5 +82,17 @@ internal sealed class HubOptions
         Types = parsed.GetValue(Types),
         StartAfter = startAfter,
         Protocol = parsed.GetValue(Protocol) == "messagepack" ? EventHubProtocol.MessagePack : EventHubProtocol.Json,
+        AccessTokenProvider = TokenProvider(parsed),
     };
+
+    /// <summary>
+    /// The token source: the file (read on every connection: the client asks again after
+    /// <c>token_expired</c>), else the fixed token, else none (open mode).
+    /// </summary>
+    private Func<Task<string?>>? TokenProvider(ParseResult parsed)
+    {
+        if (parsed.GetValue(TokenFile) is { } file)
+            return async () => (await File.ReadAllTextAsync(file.FullName).ConfigureAwait(false)).Trim();
+        return parsed.GetValue(Token) is { Length: > 0 } token ? () => Task.FromResult<string?>(token) : null;
+    }
 }

@@ -33,7 +33,10 @@ public sealed class CliProcess : IAsyncDisposable
     public LineWriter Out { get; } = new();
     public LineWriter Err { get; } = new();
 
-    public static CliProcess Start(params string[] args)
+    public static CliProcess Start(params string[] args) => Start(new Dictionary<string, string>(), args);
+
+    /// <summary>Starts the tool with <paramref name="environment"/> added to this process's variables.</summary>
+    public static CliProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -44,6 +47,7 @@ public sealed class CliProcess : IAsyncDisposable
         };
         foreach (var arg in args) info.ArgumentList.Add(arg);
         info.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (name, value) in environment) info.Environment[name] = value;
         var process = new Process { StartInfo = info };
         var cli = new CliProcess(process);
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) cli.Out.WriteLine(e.Data); };
