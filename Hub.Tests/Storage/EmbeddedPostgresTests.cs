@@ -5,7 +5,10 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Dapper;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
 
 namespace EventHub.Tests.Storage;
 
@@ -36,6 +39,52 @@ public sealed class EmbeddedPostgresTests
                 await using var sse = await SseTestClient.ConnectAsync(Address(app), "after=0");
                 Assert.Equal(firstOffset, (await sse.ReadEventAsync()).Id);
                 await app.StopAsync();
+            }
+        }
+        finally
+        {
+            try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    [Fact]
+    public async Task Two_hubs_on_one_directory_share_its_cluster_and_the_last_to_stop_stops_it()
+    {
+        if (PostgresBinaries.FindBinDirectory() is null)
+            throw new InvalidOperationException("This test needs the local PostgreSQL binaries (apt-get install -y postgresql).");
+        var directory = Path.Combine(Path.GetTempPath(), "eventhub-embedded-" + Guid.NewGuid().ToString("N")[..8]);
+        var pid = Path.Combine(directory, "pgdata", "postmaster.pid");
+        try
+        {
+            var first = new EmbeddedPostgres(new EmbeddedPostgresOptions { Directory = directory }, NullLogger.Instance);
+            var second = new EmbeddedPostgres(new EmbeddedPostgresOptions { Directory = directory }, NullLogger.Instance);
+            try
+            {
+                await first.StartAsync().WithTimeout(TimeSpan.FromSeconds(60));
+                await second.StartAsync().WithTimeout(TimeSpan.FromSeconds(60)); // reuses the running cluster
+                Assert.Equal(first.Port, second.Port);
+
+                // The first stops while the second still uses the cluster: it stays up.
+                await first.StopAsync().WithTimeout(TimeSpan.FromSeconds(60));
+                Assert.True(File.Exists(pid), "the first hub to stop stopped the cluster under the second");
+                await using (var c = new NpgsqlConnection(second.ConnectionString))
+                {
+                    await c.OpenAsync().WithTimeout();
+                    Assert.Equal(1, await c.ExecuteScalarAsync<int>("SELECT 1"));
+                }
+
+                // A hub started again meanwhile finds it on the same port; then both stop, the last one stops it.
+                await first.StartAsync().WithTimeout(TimeSpan.FromSeconds(60));
+                Assert.Equal(second.Port, first.Port);
+                await second.StopAsync().WithTimeout(TimeSpan.FromSeconds(60));
+                Assert.True(File.Exists(pid));
+                await first.StopAsync().WithTimeout(TimeSpan.FromSeconds(60));
+                Assert.False(File.Exists(pid), "the last hub to stop left the cluster running");
+            }
+            finally
+            {
+                await first.DisposeAsync();
+                await second.DisposeAsync();
             }
         }
         finally

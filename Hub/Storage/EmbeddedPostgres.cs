@@ -28,6 +28,11 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
     private readonly int _requestedPort;
     private readonly ILogger _logger;
     private bool _started;
+    // Every hub that uses this cluster holds a shared lock on UsersLockFile while it does; a second
+    // hub on the same directory reuses the running cluster. The one that stops last stops the
+    // cluster: before, the first to stop took it from under the other (which then failed every
+    // read), and a restart put it on a new port the other never learned.
+    private FileStream? _userLock;
 
     public EmbeddedPostgres(EmbeddedPostgresOptions options, ILogger logger)
     {
@@ -48,6 +53,7 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
     public string SocketDirectory => Path.Combine(_root, "run");
 
     private string LogFile => Path.Combine(_root, "postgres.log");
+    private string UsersLockFile => Path.Combine(_root, "users.lock");
     public string Database { get; }
     public int Port { get; private set; }
     public string AdminConnectionString { get; private set; } = "";
@@ -105,6 +111,7 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
         var rulesReplaced = await WriteAccessRulesAsync(cancellationToken);
         if (rulesReplaced && !created) LogAccessRulesReplaced(_logger, DataDirectory);
 
+        _userLock ??= await TakeUserLockAsync(cancellationToken);
         var runningPort = await RunningPortAsync(cancellationToken);
         if (runningPort is int existing)
         {
@@ -167,12 +174,47 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
         if (!_started) return;
         _started = false;
         NpgsqlConnection.ClearAllPools();
-        await RunAsync(Path.Combine(_binDir, "pg_ctl"), ["stop", "-D", DataDirectory, "-m", mode, "-w", "-t", "60"],
-            asServerUser: true, cancellationToken);
+        _userLock?.Dispose();
+        _userLock = null;
+        // The last user stops the cluster; held exclusively meanwhile, so a hub starting now waits
+        // for the stop and then starts the cluster afresh (TakeUserLockAsync).
+        FileStream? last = null;
+        try { last = new FileStream(UsersLockFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+        catch (IOException)
+        {
+            LogLeftRunning(_logger, DataDirectory);
+            return;
+        }
+        using (last)
+        {
+            await RunAsync(Path.Combine(_binDir, "pg_ctl"), ["stop", "-D", DataDirectory, "-m", mode, "-w", "-t", "60"],
+                asServerUser: true, cancellationToken);
+        }
         LogStopped(_logger, DataDirectory);
     }
 
-    public async ValueTask DisposeAsync() => await StopAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _userLock?.Dispose(); // a start that failed after taking it
+        _userLock = null;
+    }
+
+    /// <summary>
+    /// A shared lock on <see cref="UsersLockFile"/> (flock, released by the kernel when a hub dies),
+    /// retried while another hub holds it exclusively to stop the cluster.
+    /// </summary>
+    private async Task<FileStream> TakeUserLockAsync(CancellationToken cancellationToken)
+    {
+        for (var waited = TimeSpan.Zero; ; waited += TimeSpan.FromMilliseconds(100))
+        {
+            try { return new FileStream(UsersLockFile, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite); }
+            catch (IOException) when (waited < TimeSpan.FromSeconds(90))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
+            }
+        }
+    }
 
     private async Task<int?> RunningPortAsync(CancellationToken cancellationToken)
     {
@@ -344,6 +386,9 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
 
     [LoggerMessage(EventId = 1104, Level = LogLevel.Information, Message = "Stopped the private PostgreSQL ({DataDirectory})")]
     private static partial void LogStopped(ILogger logger, string dataDirectory);
+
+    [LoggerMessage(EventId = 1106, Level = LogLevel.Information, Message = "Left the private PostgreSQL running ({DataDirectory}): another hub still uses it")]
+    private static partial void LogLeftRunning(ILogger logger, string dataDirectory);
 
     [LoggerMessage(EventId = 1105, Level = LogLevel.Warning,
         Message = "Replaced the access rules (pg_hba.conf) of {DataDirectory}, from an older version or edited: only password connections from this machine are admitted now")]
