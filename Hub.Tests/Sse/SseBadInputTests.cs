@@ -58,6 +58,14 @@ public sealed class SseBadInputTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_project_or_type_named_more_often_than_the_limit_counts_once()
+    {
+        var query = string.Join("&", Enumerable.Repeat("project=ao", 101).Concat(Enumerable.Repeat("type=session_*", 51)));
+        using var response = await _http.GetAsync("/api/v1/events?after=0&" + query, HttpCompletionOption.ResponseHeadersRead).WithTimeout();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
     public async Task A_malformed_Last_Event_ID_gets_a_400()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/events");

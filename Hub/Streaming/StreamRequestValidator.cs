@@ -12,12 +12,15 @@ public sealed class StreamRequestValidator(IOptions<StreamOptions> options)
     public ValidatedStreamRequest Validate(StreamRequest request)
     {
         var o = options.Value;
-        if (request.Projects.Count > o.MaxProjects)
+        // Counted as the filter keeps them: a project named twice is one project (EventFilter).
+        var projects = request.Projects.Count > o.MaxProjects ? request.Projects.Distinct(StringComparer.Ordinal).Count() : request.Projects.Count;
+        if (projects > o.MaxProjects)
             throw new StreamRequestException(StreamErrorCodes.TooManyProjects,
-                $"At most {o.MaxProjects} projects may be requested at once; {request.Projects.Count} were given.");
-        if (request.Types.Count > o.MaxTypes)
+                $"At most {o.MaxProjects} projects may be requested at once; {projects} were given.");
+        var types = request.Types.Count > o.MaxTypes ? request.Types.Distinct(StringComparer.Ordinal).Count() : request.Types.Count;
+        if (types > o.MaxTypes)
             throw new StreamRequestException(StreamErrorCodes.TooManyTypes,
-                $"At most {o.MaxTypes} types may be requested at once; {request.Types.Count} were given.");
+                $"At most {o.MaxTypes} types may be requested at once; {types} were given.");
 
         foreach (var project in request.Projects)
         {
@@ -41,7 +44,7 @@ public sealed class StreamRequestValidator(IOptions<StreamOptions> options)
             var name = type.EndsWith('*') ? type[..^1] : type;
             if (name.Length == 0 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or ':'))
                 throw new StreamRequestException(StreamErrorCodes.InvalidType,
-                    $"'{Truncate(type)}' is not an event type: use letters, digits and '_', optionally ending in '*' for a prefix (for example pr_*).");
+                    $"'{Truncate(type)}' is not an event type: use letters, digits, '_', '-', '.' and ':', optionally ending in '*' for a prefix (for example pr_*).");
         }
 
         ParsedOffset? after = null;
