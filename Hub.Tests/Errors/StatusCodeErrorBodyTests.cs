@@ -56,6 +56,8 @@ public sealed class StatusCodeErrorBodyTests : IAsyncLifetime
     [InlineData("POST", "/api/v1/events")]
     [InlineData("DELETE", "/api/v1/state")]
     [InlineData("PUT", "/api/v1/events/head")]
+    [InlineData("POST", "/viewer.js")]         // the viewer's files take GET and HEAD
+    [InlineData("DELETE", "/")]
     public async Task A_method_the_path_does_not_take_is_a_JSON_method_not_allowed_with_its_Allow_header(string method, string path)
     {
         using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(_hub.BaseAddress, path)) { Content = new StringContent("{}") };

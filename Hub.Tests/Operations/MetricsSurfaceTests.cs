@@ -39,7 +39,11 @@ public sealed class MetricsSurfaceTests
         // Named as docs/deploy.md lists it (the exporter derives the suffix from the unit).
         Assert.Matches(@"(?m)^eventhub_signalr_queued_bytes(\{[^}]*\})? 0", body);
 
-        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(new Uri(hub.BaseAddress, "/metrics")).WithTimeout()).StatusCode);
+        using (var onPublic = await http.GetAsync(new Uri(hub.BaseAddress, "/metrics")).WithTimeout())
+        {
+            Assert.Equal(HttpStatusCode.NotFound, onPublic.StatusCode);
+            Assert.Contains("served on the management port only (Management:Urls)", await onPublic.Content.ReadAsStringAsync());
+        }
 
         // Host routing alone would be fooled by a client naming the management port.
         using var forged = new HttpRequestMessage(HttpMethod.Get, new Uri(hub.BaseAddress, "/metrics"));
@@ -47,7 +51,12 @@ public sealed class MetricsSurfaceTests
         Assert.Equal(HttpStatusCode.NotFound, (await http.SendAsync(forged).WithTimeout()).StatusCode);
 
         // The management port serves nothing of the public surface.
-        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(new Uri(management, "/api/v1/events/head")).WithTimeout()).StatusCode);
+        using (var api = await http.GetAsync(new Uri(management, "/api/v1/events/head")).WithTimeout())
+        {
+            Assert.Equal(HttpStatusCode.NotFound, api.StatusCode);
+            // Not the public port's message, which would list /api/v1/events/head among what is served.
+            Assert.Contains("on the management port (Management:Urls): it serves only /metrics", await api.Content.ReadAsStringAsync());
+        }
         // Health stays on the main port.
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri(hub.BaseAddress, "/healthz")).WithTimeout()).StatusCode);
     }

@@ -62,8 +62,12 @@ public static class ManagementPort
             var isManagementPath = context.Request.Path.Equals(Observability.EventHubMetricsSetup.Path, StringComparison.OrdinalIgnoreCase);
             if (onManagementPort != isManagementPath)
             {
-                context.Response.StatusCode = StatusCodes.Status404NotFound;
-                return Task.CompletedTask;
+                // Its own message: the status code pages' one lists the API, which this port does not serve (or
+                // says nothing is served at /metrics, which the management port does serve).
+                var path = context.Request.PathBase + context.Request.Path;
+                return EventHub.Errors.ApiError.Create(StatusCodes.Status404NotFound, EventHub.Contracts.ErrorCodes.NotFound, onManagementPort
+                    ? $"Nothing is served at {path} on the management port (Management:Urls): it serves only {Observability.EventHubMetricsSetup.Path}; the API is on the hub's public addresses."
+                    : $"{path} is served on the management port only (Management:Urls), not on the hub's public addresses.").ExecuteAsync(context);
             }
             return next(context);
         });

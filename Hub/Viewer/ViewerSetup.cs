@@ -22,6 +22,18 @@ public static class ViewerSetup
         var files = new PhysicalFileProvider(root);
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
         app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
+        // The static files answer GET and HEAD only; another method on one of them fell through to
+        // routing's 404 ("Nothing is served at /viewer.js"): it is a 405 with its Allow header (the
+        // status code pages write the JSON body).
+        app.Use((context, next) =>
+        {
+            if (HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method)) return next(context);
+            var path = context.Request.Path.Value ?? "";
+            if (path != "/" && !(path.Length > 1 && files.GetFileInfo(path) is { Exists: true, IsDirectory: false })) return next(context);
+            context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+            context.Response.Headers.Allow = "GET, HEAD";
+            return Task.CompletedTask;
+        });
         return app;
     }
 }
