@@ -125,7 +125,8 @@ public sealed class EventStreamSource(
             // Before what retention kept: the catch-up's first read answers with the reset.
             OffsetLookupResult.Pruned => LogPosition.EndOf(after.Tick - 1),
             OffsetLookupResult.FormatChanged => throw new StreamResetException(ResetReasons.OffsetFormatChanged,
-                "The offset is in the format of an older EventHub, issued after this log was upgraded, and names no exact position now. " +
+                "The offset is in the format of an older EventHub and names no exact position in this log's order (it was issued after the " +
+                "log was upgraded, or by no node of this log). " +
                 "Refetch your state, then continue from the offset given.",
                 Offset.Format(epoch, fanout.Head)),
             OffsetLookupResult.BeyondHead => throw new StreamRequestException(StreamErrorCodes.OffsetOutOfRange,

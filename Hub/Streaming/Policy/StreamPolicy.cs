@@ -91,7 +91,7 @@ public sealed partial class StreamPolicy(
             // Not a bad request: the client did nothing wrong, its log is gone. It learns so
             // in-band, with the offset to continue from, and only for the projects it may read.
             metrics.Reset(caller.Transport, reset.Reason);
-            LogRefused(logger, caller.Transport, reset.Reason);
+            LogResetAtOpen(logger, caller.Transport, reset.Reason);
             return StreamOpening.ResetAt(reset, grant.Request.Projects.Distinct(StringComparer.Ordinal).ToArray());
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -220,6 +220,9 @@ public sealed partial class StreamPolicy(
 
     [LoggerMessage(EventId = 4310, Level = LogLevel.Information, Message = "A {Transport} stream request was refused ({Code}).")]
     private static partial void LogRefused(ILogger logger, string transport, string code);
+
+    [LoggerMessage(EventId = 4312, Level = LogLevel.Information, Message = "A {Transport} stream opened with a reset ({Reason}): the client continues from the offset it was given.")]
+    private static partial void LogResetAtOpen(ILogger logger, string transport, string reason);
 
     [LoggerMessage(EventId = 4311, Level = LogLevel.Error, Message = "Opening a {Transport} stream failed on the server.")]
     private static partial void LogOpenFailed(ILogger logger, string transport, Exception exception);
