@@ -275,6 +275,26 @@ public sealed class HostileInputTests : IAsyncLifetime
         await AssertHealthyStreamsReceiveAsync();
     }
 
+    [Theory]
+    [InlineData("json")]
+    [InlineData("messagepack")]
+    public async Task Unknown_messages_larger_together_than_the_size_limit_are_skipped_one_by_one(string protocol)
+    {
+        // Two 20 KB frames of an unknown type, each in a read of its own, then a call: a handler that
+        // kept the skipped frames in its 32 KiB window closed the connection as "message too large".
+        await using var socket = await RawHubSocket.ConnectAsync(_hub.BaseAddress, protocol);
+        var binary = protocol == "messagepack";
+        for (var i = 0; i < 2; i++)
+        {
+            if (binary) await socket.SendBinaryAsync(Frame([0x92, 0x63, 0xc5, 0x4e, 0x20, .. new byte[20_000]])); // [99, bin of 20,000]
+            else await socket.SendTextAsync($$"""{"type":99,"pad":"{{new string('x', 20_000)}}"}""" + RawHubSocket.RecordSeparator);
+        }
+        object call = binary
+            ? Frame([0x96, 0x04, 0x80, 0xa1, 0x32, 0xac, .. "StreamEvents"u8, 0x91, 0xc0, 0x90])
+            : """{"type":4,"invocationId":"next","target":"StreamEvents","arguments":[null]}""" + RawHubSocket.RecordSeparator;
+        await AssertConnectionGoesOnAsync(socket, call, binary);
+    }
+
     private static async Task AssertConnectionGoesOnAsync(RawHubSocket socket, object frame, bool binary)
     {
         if (binary) await socket.SendBinaryAsync((byte[])frame);

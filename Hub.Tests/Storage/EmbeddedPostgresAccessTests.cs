@@ -104,7 +104,7 @@ public sealed class EmbeddedPostgresAccessTests(EmbeddedPostgresAccessTests.Clus
         try
         {
             // A cluster left running by an older hub that died: trust rules loaded, open socket.
-            var old = new EmbeddedPostgres(new EmbeddedPostgresOptions { Directory = directory, Port = LoopbackPorts.Free() }, NullLogger.Instance);
+            await using var old = new EmbeddedPostgres(new EmbeddedPostgresOptions { Directory = directory, Port = LoopbackPorts.Free() }, NullLogger.Instance);
             await old.StartAsync().WithTimeout(TimeSpan.FromSeconds(120));
             SimulateOlderVersion(directory, old.DataDirectory, socket: Path.Combine(socketDirectory, $".s.PGSQL.{old.Port}"));
             await RunAsServerUserAsync(Path.Combine(BinDirectory, "pg_ctl"), "reload", "-D", old.DataDirectory);

@@ -93,6 +93,29 @@ public sealed class EmbeddedPostgresTests
         }
     }
 
+    [Fact]
+    public async Task Two_hubs_starting_at_once_on_a_new_directory_create_one_cluster_and_share_it()
+    {
+        if (PostgresBinaries.FindBinDirectory() is null)
+            throw new InvalidOperationException("This test needs the local PostgreSQL binaries (apt-get install -y postgresql).");
+        var directory = Path.Combine(Path.GetTempPath(), "eventhub-embedded-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            await using var first = new EmbeddedPostgres(new EmbeddedPostgresOptions { Directory = directory }, NullLogger.Instance);
+            await using var second = new EmbeddedPostgres(new EmbeddedPostgresOptions { Directory = directory }, NullLogger.Instance);
+            // Both would run initdb (or pg_ctl start) on the same directory: one of them failed.
+            await Task.WhenAll(Task.Run(() => first.StartAsync()), Task.Run(() => second.StartAsync())).WithTimeout(TimeSpan.FromSeconds(120));
+            Assert.Equal(first.Port, second.Port);
+            await using var c = new NpgsqlConnection(second.ConnectionString);
+            await c.OpenAsync().WithTimeout();
+            Assert.Equal(1, await c.ExecuteScalarAsync<int>("SELECT 1"));
+        }
+        finally
+        {
+            try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
+        }
+    }
+
     private static Uri Address(WebApplication app) =>
         new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 

@@ -43,8 +43,9 @@ public static partial class AuthSetup
         services.AddSingleton<ConnectionLimiter>();
         services.AddHostedService<AuthStartupReport>();
 
-        // The hub's largest accepted message: a request has at most Stream:MaxProjects ids and
-        // Stream:MaxTypes types, so the default leaves room for any valid request and no more.
+        // The hub's largest accepted message: a request names at most Stream:MaxProjects projects and
+        // Stream:MaxTypes types (repeats count once, so a request with many repeats may be refused
+        // by size first), and the default leaves room for any request without repeats.
         services.AddOptions<HubOptions<EventsHub>>().Configure<IOptions<LimitsOptions>>((hub, limits) =>
             hub.MaximumReceiveMessageSize = limits.Value.MaxHubMessageBytes);
 

@@ -54,6 +54,7 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
 
     private string LogFile => Path.Combine(_root, "postgres.log");
     private string UsersLockFile => Path.Combine(_root, "users.lock");
+    private string StartLockFile => Path.Combine(_root, "start.lock");
     public string Database { get; }
     public int Port { get; private set; }
     public string AdminConnectionString { get; private set; } = "";
@@ -81,6 +82,9 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
         // The root directory and the socket directory are the cluster owner's alone, so nothing
         // under them can be listed or entered by anyone else, whatever the files' own modes.
         CreatePrivateDirectory(_root);
+        // Hubs starting at once on one directory start in turn: one runs initdb and pg_ctl start, the
+        // others find the cluster running and reuse it (each on its own, both started it: one failed).
+        using var starting = await LockAsync(StartLockFile, FileShare.None, cancellationToken);
         CreatePrivateDirectory(runDir);
         if (_runAs is not null)
             await RunAsync("chown", ["-R", _runAs, _root], asServerUser: false, cancellationToken);
@@ -111,7 +115,7 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
         var rulesReplaced = await WriteAccessRulesAsync(cancellationToken);
         if (rulesReplaced && !created) LogAccessRulesReplaced(_logger, DataDirectory);
 
-        _userLock ??= await TakeUserLockAsync(cancellationToken);
+        _userLock ??= await LockAsync(UsersLockFile, FileShare.ReadWrite, cancellationToken);
         var runningPort = await RunningPortAsync(cancellationToken);
         if (runningPort is int existing)
         {
@@ -177,7 +181,7 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
         _userLock?.Dispose();
         _userLock = null;
         // The last user stops the cluster; held exclusively meanwhile, so a hub starting now waits
-        // for the stop and then starts the cluster afresh (TakeUserLockAsync).
+        // for the stop and then starts the cluster afresh (LockAsync).
         FileStream? last = null;
         try { last = new FileStream(UsersLockFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
         catch (IOException)
@@ -201,14 +205,18 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
     }
 
     /// <summary>
-    /// A shared lock on <see cref="UsersLockFile"/> (flock, released by the kernel when a hub dies),
-    /// retried while another hub holds it exclusively to stop the cluster.
+    /// An flock on <paramref name="path"/>, shared (<see cref="FileShare.ReadWrite"/>) or exclusive
+    /// (<see cref="FileShare.None"/>): .NET takes it when it opens the file, without waiting, and the
+    /// kernel releases it when the process dies. Retried while another hub holds it the other way
+    /// (starting or stopping the cluster).
     /// </summary>
-    private async Task<FileStream> TakeUserLockAsync(CancellationToken cancellationToken)
+    /// <remarks>With <c>DOTNET_SYSTEM_IO_DISABLEFILELOCKING</c> set .NET takes no lock: hubs on one directory then stop the cluster under each other.</remarks>
+    private static async Task<FileStream> LockAsync(string path, FileShare share, CancellationToken cancellationToken)
     {
+        var access = share == FileShare.None ? FileAccess.ReadWrite : FileAccess.Read;
         for (var waited = TimeSpan.Zero; ; waited += TimeSpan.FromMilliseconds(100))
         {
-            try { return new FileStream(UsersLockFile, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite); }
+            try { return new FileStream(path, FileMode.OpenOrCreate, access, share); }
             catch (IOException) when (waited < TimeSpan.FromSeconds(90))
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);

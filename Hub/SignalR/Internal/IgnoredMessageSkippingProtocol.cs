@@ -7,19 +7,20 @@ using Microsoft.AspNetCore.SignalR.Protocol;
 namespace EventHub.SignalR.Internal;
 
 /// <summary>
-/// A hub protocol that parses past the messages its inner protocol ignores, so that SignalR's
-/// connection handler only ever sees "a message" or "more data needed".
+/// A hub protocol that turns a message its inner protocol ignores into a ping, so that SignalR's
+/// connection handler moves past it: the handler only ever sees "a message" or "more data needed".
 /// </summary>
 /// <remarks>
-/// Race guarded: none; a framework fault (dotnet/aspnetcore#69285, open for 10.0). Both of
-/// SignalR's protocols ignore a message of an unknown type (for forward compatibility) by
-/// consuming its frame and answering false, the answer for "more data needed". With a maximum
-/// message size set (the hub sets <c>Limits:MaxHubMessageBytes</c>) the connection handler
-/// then keeps its unconsumed buffer and parses that same frame again on every read: the
-/// connection answers nothing more, ever, and holds its connection slot until the client goes.
-/// Here the inner protocol is asked again after such a frame, so the next message is parsed;
-/// when the ignored frame is the last one read, "more data needed" is the true answer, and the
-/// frame is skipped again once more data comes. Remove when SignalR's handler skips them itself.
+/// A framework fault (dotnet/aspnetcore#69285, open for 10.0): both of SignalR's protocols ignore a
+/// message of an unknown type (for forward compatibility) by consuming its frame and answering
+/// false, the answer for "more data needed". With a maximum message size set (the hub sets
+/// <c>Limits:MaxHubMessageBytes</c>) the connection handler then keeps its unconsumed buffer and
+/// parses that same frame again on every read: the connection answers nothing more, ever, and holds
+/// its connection slot until the client goes. Answering with a ping instead (which the handler
+/// takes as a client's keep-alive) makes it consume the frame. Merely parsing on past the frame
+/// would not do: the handler still keeps the skipped frames at the front of its size-limited
+/// window, so frames skipped before a later message would close a good connection as "too large".
+/// Remove when SignalR's handler skips them itself.
 /// </remarks>
 internal sealed class IgnoredMessageSkippingProtocol(IHubProtocol inner) : IHubProtocol
 {
@@ -33,13 +34,11 @@ internal sealed class IgnoredMessageSkippingProtocol(IHubProtocol inner) : IHubP
 
     public bool TryParseMessage(ref ReadOnlySequence<byte> input, IInvocationBinder binder, [NotNullWhen(true)] out HubMessage? message)
     {
-        while (true)
-        {
-            var before = input.Length;
-            if (inner.TryParseMessage(ref input, binder, out message)) return true;
-            if (input.Length == before || input.IsEmpty) return false; // more data needed
-            // A frame was consumed and ignored: parse what follows it.
-        }
+        var before = input.Length;
+        if (inner.TryParseMessage(ref input, binder, out message)) return true;
+        if (input.Length == before) return false; // more data needed
+        message = PingMessage.Instance; // a frame consumed and ignored
+        return true;
     }
 
     public void WriteMessage(HubMessage message, IBufferWriter<byte> output) => inner.WriteMessage(message, output);

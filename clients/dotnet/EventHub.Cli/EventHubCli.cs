@@ -71,7 +71,7 @@ public static class EventHubCli
     {
         // A hub in token mode refuses a command without a token as "unauthenticated": say how to give one.
         var hint = failure is EventHubRequestException { Code: "unauthenticated" or "token_expired" }
-            ? " Give the hub's bearer token with --token-file, $EVENTHUB_TOKEN or --token."
+            ? " A hub in token mode needs a valid bearer token: give it with --token-file, $EVENTHUB_TOKEN or --token."
             : "";
         await error.WriteLineAsync($"eventhub: {OneLine(failure.Message)}{hint}").ConfigureAwait(false);
         return failure is EventHubRequestException ? Usage : Unreachable;

@@ -25,16 +25,16 @@ internal sealed class HubOptions
     /// <summary>A bearer token, given once (it is sent on every connection until the command ends).</summary>
     public Option<string> Token { get; } = new("--token")
     {
+        // No DefaultValueFactory: --help prints an option's default, and this one is a secret.
         Description = "A bearer token for a hub in token mode (default: $EVENTHUB_TOKEN). Prefer the variable or --token-file: " +
                       "arguments are visible to other users of the machine.",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("EVENTHUB_TOKEN") is { Length: > 0 } token ? token : null!,
     };
 
     /// <summary>A file holding the token, read again on every connection, so that a refresher can replace it.</summary>
     public Option<FileInfo> TokenFile { get; } = new("--token-file")
     {
         Description = "A file holding the bearer token, read again on every connection (a long tail picks up a token its " +
-                      "refresher wrote there). Wins over --token and $EVENTHUB_TOKEN.",
+                      "refresher wrote there; replace the file by renaming a new one over it). Wins over --token and $EVENTHUB_TOKEN.",
     };
 
     public Option<bool> Json { get; }
@@ -92,7 +92,23 @@ internal sealed class HubOptions
     private Func<Task<string?>>? TokenProvider(ParseResult parsed)
     {
         if (parsed.GetValue(TokenFile) is { } file)
-            return async () => (await File.ReadAllTextAsync(file.FullName).ConfigureAwait(false)).Trim();
-        return parsed.GetValue(Token) is { Length: > 0 } token ? () => Task.FromResult<string?>(token) : null;
+            return () => ReadTokenFileAsync(file.FullName);
+        var token = parsed.GetValue(Token) is { Length: > 0 } given ? given : Environment.GetEnvironmentVariable("EVENTHUB_TOKEN");
+        return token is { Length: > 0 } ? () => Task.FromResult<string?>(token) : null;
+    }
+
+    /// <summary>
+    /// The file's token. Empty is read again for a moment: a refresher that rewrites the file in
+    /// place (truncate, then write) leaves it empty in between, and a connection without a token
+    /// would be refused as unauthenticated.
+    /// </summary>
+    private static async Task<string?> ReadTokenFileAsync(string path)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var token = (await File.ReadAllTextAsync(path).ConfigureAwait(false)).Trim();
+            if (token.Length > 0 || attempt == 20) return token;
+            await Task.Delay(TimeSpan.FromMilliseconds(50)).ConfigureAwait(false);
+        }
     }
 }

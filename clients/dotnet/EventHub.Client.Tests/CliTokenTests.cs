@@ -38,7 +38,7 @@ public sealed class CliTokenTests : IAsyncLifetime
         Assert.Equal(EventHubCli.Usage, exit);
         var line = Assert.Single(stderr.Lines);
         Assert.Contains("(unauthenticated)", line);
-        Assert.EndsWith("Give the hub's bearer token with --token-file, $EVENTHUB_TOKEN or --token.", line);
+        Assert.EndsWith("A hub in token mode needs a valid bearer token: give it with --token-file, $EVENTHUB_TOKEN or --token.", line);
     }
 
     [Fact]
@@ -71,7 +71,8 @@ public sealed class CliTokenTests : IAsyncLifetime
         var file = Path.Combine(Path.GetTempPath(), $"eventhub-token-{Guid.NewGuid():N}");
         try
         {
-            await File.WriteAllTextAsync(file, TestTokens.Mint(["ao"], TimeSpan.FromSeconds(2)) + "\n");
+            // exp has whole seconds: the first token lives 4-5 s, long enough for the first event.
+            await File.WriteAllTextAsync(file, TestTokens.Mint(["ao"], TimeSpan.FromSeconds(5)) + "\n");
             var stdout = new LineWriter();
             var stderr = new LineWriter();
             using var stop = new CancellationTokenSource();
@@ -82,7 +83,8 @@ public sealed class CliTokenTests : IAsyncLifetime
 
             // The refresher's new token; the first one expires meanwhile and the hub ends the stream.
             // Read once at the start, the expired token would be refused again: the tool would stop.
-            await File.WriteAllTextAsync(file, TestTokens.Mint(["ao"]));
+            await File.WriteAllTextAsync(file + ".new", TestTokens.Mint(["ao"]));
+            File.Move(file + ".new", file, overwrite: true); // as a refresher should: the tool never reads half a file
             await stderr.ReadLinesAsync(1); // "connection lost (token_expired …); reconnecting…"
             await _db.Writer.SessionAsync("ao", 4);
             var next = JsonDocument.Parse((await stdout.ReadLinesAsync(1))[0]).RootElement;
@@ -95,6 +97,15 @@ public sealed class CliTokenTests : IAsyncLifetime
         {
             File.Delete(file);
         }
+    }
+
+    [Fact]
+    public async Task Help_does_not_print_the_token_from_EVENTHUB_TOKEN()
+    {
+        await using var tool = CliProcess.Start(new Dictionary<string, string> { ["EVENTHUB_TOKEN"] = "secret-token-value" }, "tail", "--help");
+        Assert.Equal(0, await tool.ExitAsync());
+        Assert.Contains(tool.Out.Lines, l => l.Contains("--token", StringComparison.Ordinal));
+        Assert.DoesNotContain(tool.Out.Lines.Concat(tool.Err.Lines), l => l.Contains("secret-token-value", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -55,8 +55,9 @@ public sealed partial class EventHubClientTests
             HubUrl = hub.BaseAddress,
             Projects = ["ao"],
             ReconnectPolicy = FastPolicy,
-            // exp has whole seconds: each token lives 11-12 s, past the client's StableConnection (10 s).
-            AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.Mint(["ao"], TimeSpan.FromSeconds(12))),
+            // exp has whole seconds: each token lives 13-14 s, past the client's StableConnection (10 s)
+            // with room for a connection's set-up on a busy machine.
+            AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.Mint(["ao"], TimeSpan.FromSeconds(14))),
         });
         var lives = 0;
         var twoRenewals = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

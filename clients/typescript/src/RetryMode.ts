@@ -5,6 +5,6 @@
  * - `at_once`: reconnect without waiting (the hub is stopping; a reset continues at once too).
  * - `with_backoff`: reconnect after `retryDelaysInMilliseconds` (the server's side, a limit, an unknown code).
  * - `with_fresh_token`: reconnect at once, asking `accessTokenFactory` again; a second such error
- *   before any event arrives stops the stream.
+ *   before an event arrives, or before a stream has run 10 s on the fresh token, stops the stream.
  */
 export type RetryMode = "never" | "at_once" | "with_backoff" | "with_fresh_token";

@@ -100,8 +100,9 @@ describe("token expiry on a quiet stream", () => {
     const streams = allTransports.map(([name, transport]) => {
       const stream = new EventStream({
         url: hub.url, projects: [project], retryDelaysInMilliseconds: [10],
-        // exp has whole seconds: each token lives 11-12 s, past the stream's 10 s of progress.
-        accessTokenFactory: () => mintToken([project], 12), ...transport,
+        // exp has whole seconds: each token lives 13-14 s, past the stream's 10 s of progress with
+        // room for a connection's set-up on a busy machine.
+        accessTokenFactory: () => mintToken([project], 14), ...transport,
       });
       return { name, stream, states: recordStates(stream), collector: new Collector(stream) };
     });
@@ -109,7 +110,7 @@ describe("token expiry on a quiet stream", () => {
       const lives = (s: (typeof streams)[number]) => s.states.filter((x) => x === "live").length;
       await Promise.all(streams.map((s) => waitUntil(() => lives(s) >= 3 || s.stream.state.getSnapshot().state === "stopped",
         (fn) => s.stream.state.subscribe(fn), 60_000, () => `${s.name}: ${s.states.join(" > ")}`)));
-      for (const s of streams) expect([s.name, s.stream.state.getSnapshot().state, lives(s)]).toEqual([s.name, "live", 3]);
+      for (const s of streams) expect([s.name, s.stream.state.getSnapshot().state, lives(s) >= 3]).toEqual([s.name, "live", true]);
       await createSession(project, 1);
       for (const s of streams) expect((await s.collector.waitFor(1)).map((e) => e.sessionId)).toEqual([`${project}-1`]);
     } finally {
