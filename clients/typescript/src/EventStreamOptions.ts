@@ -28,7 +28,8 @@ export interface EventStreamOptions {
   /**
    * Returns the access token for each connection attempt (called again on every reconnect).
    * SignalR and the fetch-based SSE reader send it as a bearer token; a browser `EventSource`
-   * cannot send headers, so there it goes in the `access_token` query parameter.
+   * cannot send headers, so there it goes in the `access_token` query parameter. A factory that
+   * throws (its issuer unreachable) fails that attempt, which is retried with backoff.
    */
   readonly accessTokenFactory?: () => string | Promise<string>;
   /** Delays before reconnect attempts; defaults to {@link DEFAULT_RETRY_DELAYS_IN_MILLISECONDS}. */

@@ -39,8 +39,22 @@ export class SseTransport implements Transport, StateLoader {
     return request.types.length > 0 && request.types.every((t) => !t.endsWith("*"));
   }
 
+  /**
+   * The factory's token for this attempt. A factory that throws (its issuer unreachable) fails the
+   * attempt as a transport error, retried with backoff, as the SignalR transport's start does; it
+   * used to escape as a plain error, which stopped the stream for good.
+   */
+  private async token(): Promise<string | undefined> {
+    if (!this.accessTokenFactory) return undefined;
+    try {
+      return await this.accessTokenFactory();
+    } catch (e) {
+      throw new EventStreamError("transport", `The access token factory failed: ${e instanceof Error ? e.message : String(e)}`, true);
+    }
+  }
+
   async run(request: StreamRequest, sink: TransportSink, signal: AbortSignal): Promise<void> {
-    const token = this.accessTokenFactory ? await this.accessTokenFactory() : undefined;
+    const token = await this.token();
     const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
     let after = request.after;
     if (after === null) {
@@ -74,7 +88,7 @@ export class SseTransport implements Transport, StateLoader {
 
   /** `GET /api/v1/state?project=..&type=..`: the live state, as parsed JSON. */
   async loadState(request: StateRequest, signal: AbortSignal): Promise<unknown> {
-    const token = this.accessTokenFactory ? await this.accessTokenFactory() : undefined;
+    const token = await this.token();
     const query = new URLSearchParams();
     for (const p of request.projects) query.append("project", p);
     for (const t of request.types) query.append("type", t);

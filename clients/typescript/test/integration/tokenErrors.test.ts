@@ -74,6 +74,25 @@ describe.each(allTransports)("access errors over %s", (_name, transport) => {
     }
   });
 
+  it("retries with backoff while its token factory throws, and streams once it gives a token", async () => {
+    const project = uniqueProject("tf");
+    await createProject(project);
+    let calls = 0;
+    const stream = new EventStream({
+      url: hub.url, projects: [project], after: "0", retryDelaysInMilliseconds: [10],
+      // The issuer unreachable for the first two calls (SignalR asks once per request of an attempt).
+      accessTokenFactory: () => { if (++calls <= 2) throw new Error("issuer unreachable"); return mintToken([project]); }, ...transport,
+    });
+    const collector = new Collector(stream);
+    try {
+      await createSession(project, 1);
+      expect((await collector.waitFor(1)).map((e) => e.sessionId)).toEqual([`${project}-1`]);
+      expect(stream.state.getSnapshot().state).toBe("live");
+    } finally {
+      await stream.stop();
+    }
+  });
+
   it("stops on a token the hub rejects once a fresh one is rejected too", async () => {
     let issued = 0;
     const stream = new EventStream({
