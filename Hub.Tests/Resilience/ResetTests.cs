@@ -94,6 +94,50 @@ public sealed class ResetTests
         Assert.True(hub.Get<RecentEventsWindow>().Hits > hits);
     }
 
+    [Theory]
+    // Told by its retention service, which reads the mark each interval on every node (a busy
+    // ticking node hands its ticks over and its tail reads nothing: no poll here)...
+    [InlineData("00:00:00.200", "01:00:00")]
+    // ...or by its tail's next read, which brings the mark with the rows.
+    [InlineData("01:00:00", "00:00:00.200")]
+    public async Task A_node_whose_window_held_what_retention_deleted_answers_as_a_node_started_after_the_prune(
+        string retentionInterval, string pollInterval)
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var frames = await WriteThirtyAndReadThemAsync(db);
+
+        // This node loads all 30 events into its window, and serves an old offset from memory.
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Retention:Interval"] = retentionInterval, // retention off here; the mark is read each interval
+            ["Stream:PollInterval"] = pollInterval,
+        });
+        await using (var before = await SseTestClient.ConnectAsync(hub.BaseAddress, lastEventId: frames[4].Id))
+            Assert.Equal(frames[5].Id, (await before.ReadEventAsync()).Id);
+
+        // Another node keeps 10 events. This one's window lets go of the 20 deleted ones: it
+        // answered an offset among them from memory (and "0" from the first of them), where a node
+        // started after the prune answers with a reset (and "0" with what remains).
+        await using (var pruning = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Retention:MaxEvents"] = "10",
+            ["Retention:Interval"] = "01:00:00",
+        }))
+            await UntilPrunedToTenAsync(db, null);
+        await TaskTimeouts.UntilAsync(() => hub.Get<RecentEventsWindow>().Count == 10, because: "the window still holds pruned events");
+
+        await using (var old = await SseTestClient.ConnectAsync(hub.BaseAddress, lastEventId: frames[4].Id))
+        {
+            var reset = await old.ReadEventAsync();
+            Assert.Equal("reset", reset.Event);
+            Assert.Equal("offset_pruned", reset.Json.GetProperty("reason").GetString());
+        }
+        await using (var fromStart = await SseTestClient.ConnectAsync(hub.BaseAddress, "after=0"))
+            Assert.Equal(frames.Skip(20).Select(f => f.Id), (await fromStart.ReadEventsAsync(10)).Select(f => f.Id));
+        await using (var edge = await SseTestClient.ConnectAsync(hub.BaseAddress, lastEventId: frames[19].Id))
+            Assert.Equal(frames.Skip(20).Select(f => f.Id), (await edge.ReadEventsAsync(10)).Select(f => f.Id));
+    }
+
     [Fact]
     public async Task Retention_prunes_a_prefix_and_a_client_older_than_what_remains_gets_a_reset()
     {

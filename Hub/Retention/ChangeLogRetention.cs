@@ -23,6 +23,7 @@ public sealed partial class ChangeLogRetention(
     NpgsqlDataSource dataSource,
     Storage.PrimaryPools pools,
     IOptions<RetentionOptions> options,
+    Streaming.Internal.RecentEventsWindow window,
     TimeProvider timeProvider,
     ILogger<ChangeLogRetention> logger) : BackgroundService
 {
@@ -31,7 +32,6 @@ public sealed partial class ChangeLogRetention(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
-        if (!settings.Enabled) return;
         while (!stoppingToken.IsCancellationRequested)
         {
             // A pass on a session the network lost without a reset waited for its command timeout
@@ -41,8 +41,11 @@ public sealed partial class ChangeLogRetention(
             try
             {
                 long deleted;
-                do deleted = await PruneOnceAsync(pass.Token);
-                while (deleted >= settings.BatchSize);
+                if (settings.Enabled)
+                {
+                    do deleted = await PruneOnceAsync(pass.Token);
+                    while (deleted >= settings.BatchSize);
+                }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -51,6 +54,23 @@ public sealed partial class ChangeLogRetention(
             catch (Exception e)
             {
                 LogFailed(e);
+            }
+            // On every node, pruning or not (another node may prune, and the ticking node's tail
+            // reads nothing while it hands ticks over): the recent-events window lets go of what
+            // retention deleted, so no node serves from memory an offset the log resets. One small
+            // query an interval.
+            try
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(pass.Token);
+                window.Prune(await PrunedMarkSql.ReadAsync(connection, pass.Token));
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                LogMarkFailed(e); // the tail's next read brings the mark too
             }
             try { await Task.Delay(settings.Interval, timeProvider, stoppingToken); }
             catch (OperationCanceledException) { break; }
@@ -103,4 +123,7 @@ public sealed partial class ChangeLogRetention(
 
     [LoggerMessage(EventId = 6002, Level = LogLevel.Warning, Message = "Retention failed; retrying at the next interval")]
     private partial void LogFailed(Exception exception);
+
+    [LoggerMessage(EventId = 6003, Level = LogLevel.Debug, Message = "Reading retention's mark for the recent-events window failed; retrying at the next interval")]
+    private partial void LogMarkFailed(Exception exception);
 }

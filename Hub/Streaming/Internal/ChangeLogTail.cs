@@ -137,6 +137,7 @@ public sealed partial class ChangeLogTail(
                     limit = PageLimit.For(settings.TailBatchSize, settings.TailBatchPayloadBytes, _payloadAverage);
                 }
                 var batch = await reader.ReadAsync(position.Value, EventFilter.All, limit, stoppingToken);
+                window.Prune(batch.PrunedThrough); // read with the rows: what retention has deleted leaves the window too
                 lock (_publishLock)
                 {
                     // The ticker may have handed a tick over while this read ran: what it

@@ -73,7 +73,37 @@ public sealed class RecentEventsWindow
             foreach (var e in recent) AddLocked(e);
             _head = LogPosition.Max(head, _head);
             _initialized = true;
+            PruneLocked(_prunedThrough);
         }
+    }
+
+    /// <summary>
+    /// Retention deleted every row at or before <paramref name="through"/>: the window drops what it
+    /// holds there and covers only from there on, so that a position at or before it is read from
+    /// the log, which answers it with the reset.
+    /// </summary>
+    /// <remarks>
+    /// Race guarded: the window outlives the rows it holds. Without this, a node whose window held
+    /// events retention had since deleted served an offset among them (and "0", from the start) from
+    /// memory, while a node that started after the prune answered the same offset with a reset and
+    /// "0" with what remained: two nodes, two answers (found by an operator's two-node trial).
+    /// </remarks>
+    public void Prune(LogPosition through)
+    {
+        lock (_gate)
+        {
+            _prunedThrough = LogPosition.Max(_prunedThrough, through);
+            if (_initialized) PruneLocked(_prunedThrough);
+        }
+    }
+
+    private LogPosition _prunedThrough;
+
+    private void PruneLocked(LogPosition through)
+    {
+        if (through == LogPosition.Start) return;
+        while (_count > 0 && _ring[_start].Position <= through) EvictOldestLocked();
+        CoveredFrom = LogPosition.Max(CoveredFrom, through);
     }
 
     /// <summary>Appends an event; called by the tail in position order.</summary>
