@@ -107,4 +107,31 @@ public sealed class ReadinessTests
             TimeSpan.FromSeconds(20), "the hub is ready again once its ticker ticks");
         Assert.Null(hub.Services.GetRequiredService<Ticker>().FailingFor);
     }
+
+    [Fact]
+    public async Task A_node_is_not_ready_while_committed_rows_wait_because_no_node_ticks_and_ready_again_once_one_does()
+    {
+        // Its tail reads fine (it finds no new tick) and its own ticker is off, not failing: both of
+        // those checks stayed green while nothing was delivered.
+        await using var db = await TestDatabase.CreateAsync();
+        await db.Writer.ProjectAsync("ao");
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Ticker:Enabled"] = "false",
+            ["Health:MaxTailLag"] = "00:00:01",
+        });
+        using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+        await using var client = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao");
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/readyz").WithTimeout()).StatusCode);
+
+        await db.Writer.SessionAsync("ao", 1);
+        await TaskTimeouts.UntilAsync(async () => (await http.GetAsync("/readyz")).StatusCode == HttpStatusCode.ServiceUnavailable,
+            TimeSpan.FromSeconds(20), "the node stays ready while the committed row waits for a tick no node makes");
+
+        // A ticking node: the row is ticked, this node publishes it, and it is ready again.
+        await using var ticking = await HubServer.StartAsync(db.ConnectionString);
+        Assert.Equal("ao-1", (await client.ReadEventAsync()).Payload.GetProperty("id").GetString());
+        await TaskTimeouts.UntilAsync(async () => (await http.GetAsync("/readyz")).StatusCode == HttpStatusCode.OK,
+            TimeSpan.FromSeconds(20), "the node is ready again once a node ticks");
+    }
 }

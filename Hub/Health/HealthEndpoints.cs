@@ -21,6 +21,7 @@ public static class HealthEndpoints
         services.AddHealthChecks()
             .AddCheck<TailHealthCheck>("change_log_tail", tags: [ReadyTag])
             .AddCheck<TickerHealthCheck>("ticker", tags: [ReadyTag])
+            .AddCheck<DeliveryHealthCheck>("delivery", tags: [ReadyTag])
             .AddCheck<StartupWarmUpHealthCheck>("startup_warm_up", tags: [ReadyTag]);
         return services;
     }

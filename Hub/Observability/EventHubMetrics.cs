@@ -36,6 +36,18 @@ public sealed partial class EventHubMetrics : BackgroundService
     private readonly ILogger<EventHubMetrics> _logger;
     private readonly bool _projectLabels;
     private long _lagEvents;
+    // Since when committed rows have waited at one tail position (null: none waits, or the tail
+    // moved since the last sample). Read by DeliveryHealthCheck.
+    private long _waitingSince = -1;
+    private Log.LogPosition _waitingAt;
+
+    /// <summary>
+    /// How long committed rows have waited unpublished while this node's tail stood still (null:
+    /// no row waited at the last sample, or the tail moved since the one before). With no node
+    /// ticking (<c>Ticker:Enabled=false</c> everywhere) rows wait and nothing moves: every
+    /// other readiness check stays green.
+    /// </summary>
+    public TimeSpan? RowsWaitingFor => Interlocked.Read(ref _waitingSince) is var since and >= 0 ? _time.GetElapsedTime(since) : null;
 
     public EventHubMetrics(IMeterFactory meters, IServiceProvider services, TimeProvider time, ILogger<EventHubMetrics> logger,
         Microsoft.Extensions.Options.IOptions<MetricsOptions>? options = null)
@@ -133,8 +145,18 @@ public sealed partial class EventHubMetrics : BackgroundService
                 try
                 {
                     await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
-                    if (await UnpublishedRowsSql.CountAsync(connection, tail.Position, LagEventsCap, stoppingToken) is { } lag)
+                    var at = tail.Position;
+                    if (await UnpublishedRowsSql.CountAsync(connection, at, LagEventsCap, stoppingToken) is { } lag)
+                    {
                         Interlocked.Exchange(ref _lagEvents, lag);
+                        if (lag == 0) Interlocked.Exchange(ref _waitingSince, -1);
+                        else if (at != _waitingAt || Interlocked.Read(ref _waitingSince) < 0)
+                        {
+                            // Rows wait, and the tail has moved since the last sample (or none waited then): a new wait.
+                            _waitingAt = at;
+                            Interlocked.Exchange(ref _waitingSince, _time.GetTimestamp());
+                        }
+                    }
                 }
                 catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
                 {
