@@ -194,11 +194,8 @@ public sealed class ChangeLogReader : IChangeLogReader
 
     private static LogPosition PrunedOf(NpgsqlDataReader reader)
     {
-        var tick = NullableInt64(reader, TickBatchSql.PrunedTick) ?? 0;
         var xid = reader.IsDBNull(TickBatchSql.PrunedXid) ? null : reader.GetString(TickBatchSql.PrunedXid);
-        return tick == 0 && xid is null or "0"
-            ? LogPosition.Start
-            : new LogPosition(tick, ulong.Parse(xid!, CultureInfo.InvariantCulture), NullableInt64(reader, TickBatchSql.PrunedSeq) ?? 0);
+        return LogPosition.PrunedThrough(NullableInt64(reader, TickBatchSql.PrunedTick) ?? 0, xid, NullableInt64(reader, TickBatchSql.PrunedSeq) ?? 0);
     }
 
     private static long? NullableInt64(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetInt64(ordinal);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Dapper;
 using EventHub.Log;
 using Npgsql;
@@ -16,8 +15,6 @@ public static class PrunedMarkSql
     public static async Task<LogPosition> ReadAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         var mark = await connection.QuerySingleOrDefaultAsync<(long Tick, string Xid, long Seq)?>(new CommandDefinition(Text, cancellationToken: cancellationToken));
-        return mark is not { } m || (m.Tick == 0 && m.Xid == "0")
-            ? LogPosition.Start
-            : new LogPosition(m.Tick, ulong.Parse(m.Xid, CultureInfo.InvariantCulture), m.Seq);
+        return mark is { } m ? LogPosition.PrunedThrough(m.Tick, m.Xid, m.Seq) : LogPosition.Start;
     }
 }

@@ -182,9 +182,7 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
         _userLock = null;
         // The last user stops the cluster; held exclusively meanwhile, so a hub starting now waits
         // for the stop and then starts the cluster afresh (LockAsync).
-        FileStream? last = null;
-        try { last = new FileStream(UsersLockFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
-        catch (IOException)
+        if (TryLock(UsersLockFile, FileShare.None) is not { } last)
         {
             LogLeftRunning(_logger, DataDirectory);
             return;
@@ -213,15 +211,20 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
     /// <remarks>With <c>DOTNET_SYSTEM_IO_DISABLEFILELOCKING</c> set .NET takes no lock: hubs on one directory then stop the cluster under each other.</remarks>
     private static async Task<FileStream> LockAsync(string path, FileShare share, CancellationToken cancellationToken)
     {
-        var access = share == FileShare.None ? FileAccess.ReadWrite : FileAccess.Read;
         for (var waited = TimeSpan.Zero; ; waited += TimeSpan.FromMilliseconds(100))
         {
-            try { return new FileStream(path, FileMode.OpenOrCreate, access, share); }
-            catch (IOException) when (waited < TimeSpan.FromSeconds(90))
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
-            }
+            if (TryLock(path, share) is { } locked) return locked;
+            if (waited >= TimeSpan.FromSeconds(90))
+                throw new IOException($"{path} stayed locked by another hub for 90 s.");
+            await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
         }
+    }
+
+    /// <summary>The lock at once, or null while another hub holds it the other way.</summary>
+    private static FileStream? TryLock(string path, FileShare share)
+    {
+        try { return new FileStream(path, FileMode.OpenOrCreate, share == FileShare.None ? FileAccess.ReadWrite : FileAccess.Read, share); }
+        catch (IOException) { return null; }
     }
 
     private async Task<int?> RunningPortAsync(CancellationToken cancellationToken)

@@ -13,11 +13,12 @@ public sealed class StreamRequestValidator(IOptions<StreamOptions> options)
     {
         var o = options.Value;
         // Counted as the filter keeps them: a project named twice is one project (EventFilter).
-        var projects = request.Projects.Count > o.MaxProjects ? request.Projects.Distinct(StringComparer.Ordinal).Count() : request.Projects.Count;
+        static int Named(IReadOnlyList<string> names, int max) => names.Count > max ? names.Distinct(StringComparer.Ordinal).Count() : names.Count;
+        var projects = Named(request.Projects, o.MaxProjects);
         if (projects > o.MaxProjects)
             throw new StreamRequestException(StreamErrorCodes.TooManyProjects,
                 $"At most {o.MaxProjects} projects may be requested at once; {projects} were given.");
-        var types = request.Types.Count > o.MaxTypes ? request.Types.Distinct(StringComparer.Ordinal).Count() : request.Types.Count;
+        var types = Named(request.Types, o.MaxTypes);
         if (types > o.MaxTypes)
             throw new StreamRequestException(StreamErrorCodes.TooManyTypes,
                 $"At most {o.MaxTypes} types may be requested at once; {types} were given.");

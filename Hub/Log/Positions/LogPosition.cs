@@ -15,6 +15,15 @@ public readonly record struct LogPosition(long Tick, ulong TransactionId, long S
     /// <summary>After every row of tick <paramref name="tick"/> and of the ticks before it.</summary>
     public static LogPosition EndOf(long tick) => new(tick, ulong.MaxValue, long.MaxValue);
 
+    /// <summary>
+    /// Retention's mark as <c>eventhub_retention</c> stores it (tick, xid as text, seq): every row at
+    /// or before it is gone; <see cref="Start"/> when nothing was pruned (tick 0, xid 0 or none).
+    /// </summary>
+    public static LogPosition PrunedThrough(long tick, string? xid, long seq) =>
+        tick == 0 && xid is null or "0"
+            ? Start
+            : new LogPosition(tick, ulong.Parse(xid!, System.Globalization.CultureInfo.InvariantCulture), seq);
+
     /// <summary>Whether this is <see cref="EndOf"/> a tick rather than a row's position.</summary>
     public bool IsTickEnd => TransactionId == ulong.MaxValue && Seq == long.MaxValue;
 
