@@ -5,8 +5,9 @@ namespace EventHub.Tests.Auth;
 
 public sealed partial class AuthTests
 {
-    // Short-lived real tokens: exp has whole seconds, so this leaves 2 to 3 seconds.
-    private static readonly TimeSpan ShortLife = TimeSpan.FromSeconds(3);
+    // Short-lived real tokens: exp has whole seconds, so this leaves 3 to 4 seconds, room for a
+    // connection, a write and its delivery on a loaded machine before the expiry the tests await.
+    private static readonly TimeSpan ShortLife = TimeSpan.FromSeconds(4);
 
     [Fact]
     public async Task When_the_token_expires_an_SSE_stream_ends_with_an_error_frame_and_a_fresh_token_resumes_without_loss()

@@ -12,6 +12,7 @@ namespace EventHub.Tests.Resilience;
 /// and the LISTEN connection waited for notifications for good, so a node that does not tick heard
 /// no other node's tick again (its streams fell back to the tail's poll).
 /// </summary>
+[Collection(AloneCollection.Name)] // bounds on time: other tests' load on the 2 cores would show in them
 public sealed class SilentConnectionLossTests
 {
     [Fact]

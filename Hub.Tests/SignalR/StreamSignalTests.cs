@@ -63,7 +63,8 @@ public sealed class StreamSignalTests(EventsHubFixture fixture) : IClassFixture<
         await using var db = await TestDatabase.CreateAsync();
         await using var hub = await HubServer.StartAsync(db.ConnectionString, TestTokens.TokenModeSettings());
         await db.Writer.SessionAsync("ao", 1);
-        var token = TestTokens.Mint(["ao"], TimeSpan.FromSeconds(2));
+        // exp has whole seconds: 3-4 s, room for the connection and the catch-up on a loaded machine.
+        var token = TestTokens.Mint(["ao"], TimeSpan.FromSeconds(4));
         await using var client = await EventsHubClient.ConnectAsync(hub.BaseAddress, protocol, () => Task.FromResult<string?>(token));
 
         var (items, error) = await ReadToEndAsync(client, new StreamEventsRequest { Projects = ["ao"], After = "0", SignalItems = true });

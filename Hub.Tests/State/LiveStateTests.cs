@@ -25,7 +25,9 @@ public sealed class LiveStateTests
         await using var hub = await HubServer.StartAsync(db.ConnectionString);
         using var http = new HttpClient { BaseAddress = hub.BaseAddress };
 
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        // The writers stop once enough has followed the state (below); the minute is only a bound.
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var rounds = 0; // a round writes four entities and seven events
         var writers = Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
         {
             var random = new Random(w);
@@ -43,10 +45,12 @@ public sealed class LiveStateTests
                 await Task.Delay(random.Next(1, 30));
                 await tx.CommitAsync();
                 await db.Writer.ResolveThreadAsync(pr, "t1");
+                Interlocked.Increment(ref rounds);
             }
         })).ToList();
 
-        await Task.Delay(1000); // some history first, then the state, while the writers go on
+        // Some history first, then the state, while the writers go on.
+        await TaskTimeouts.UntilAsync(() => Volatile.Read(ref rounds) >= 4);
         if (emptied)
         {
             // What a crash leaves of the unlogged tables: both empty (no fold in flight: the state lock).
@@ -59,6 +63,9 @@ public sealed class LiveStateTests
         var state = await http.GetFromJsonAsync<JsonElement>("/api/v1/state?project=ao").WithTimeout();
         var offset = state.GetProperty("offset").GetString()!;
         await using var after = await SseTestClient.ConnectAsync(hub.BaseAddress, "project=ao", lastEventId: offset);
+        var roundsAtState = Volatile.Read(ref rounds);
+        await TaskTimeouts.UntilAsync(() => Volatile.Read(ref rounds) >= roundsAtState + 4); // events after the state
+        await stop.CancelAsync();
         await Task.WhenAll(writers);
 
         // The state, then every later event applied in stream order.

@@ -9,6 +9,7 @@ namespace EventHub.Tests.Ticks;
 /// and truncate a TimeSpan: a pause under 1 ms was none, and with events flowing the leader's looks
 /// ran back to back (4,400-8,300 a second at 100 events/s with a 1 ms interval, on this machine).
 /// </summary>
+[Collection(AloneCollection.Name)] // bounds on time: other tests' load on the 2 cores would show in them
 public sealed class TickerPauseTests
 {
     [Fact]

@@ -70,7 +70,9 @@ public sealed class TickerTakeoverTests(ITestOutputHelper output)
         await db.Writer.ProjectAsync("ao");
         await using var a = await HubServer.StartAsync(db.ConnectionString);
         await using var b = await HubServer.StartAsync(db.ConnectionString);
-        Assert.NotEqual(a.Get<Ticker>().IsLeader, b.Get<Ticker>().IsLeader); // one ticker: the other node follows
+        // One ticker: the other node follows (a start does not wait for the lease).
+        await TaskTimeouts.UntilAsync(() => a.Get<Ticker>().IsLeader || b.Get<Ticker>().IsLeader);
+        Assert.NotEqual(a.Get<Ticker>().IsLeader, b.Get<Ticker>().IsLeader);
         await using var onA = await SseTestClient.ConnectAsync(a.BaseAddress, "project=ao");
         await using var onB = await SseTestClient.ConnectAsync(b.BaseAddress, "project=ao");
 

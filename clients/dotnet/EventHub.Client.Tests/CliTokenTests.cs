@@ -71,8 +71,9 @@ public sealed class CliTokenTests : IAsyncLifetime
         var file = Path.Combine(Path.GetTempPath(), $"eventhub-token-{Guid.NewGuid():N}");
         try
         {
-            // exp has whole seconds: the first token lives 4-5 s, long enough for the first event.
-            await File.WriteAllTextAsync(file, TestTokens.Mint(["ao"], TimeSpan.FromSeconds(5)) + "\n");
+            // exp has whole seconds: the first token lives 7-8 s, long enough for the tool's start and
+            // the first event on a loaded machine (the file must be replaced before it expires).
+            await File.WriteAllTextAsync(file, TestTokens.Mint(["ao"], TimeSpan.FromSeconds(8)) + "\n");
             var stdout = new LineWriter();
             var stderr = new LineWriter();
             using var stop = new CancellationTokenSource();

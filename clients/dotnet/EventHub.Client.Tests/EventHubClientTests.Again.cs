@@ -11,7 +11,9 @@ public sealed partial class EventHubClientTests
         // What the live state does after a reset: stop the stream, load the state, enumerate again.
         // The hub may be down at that moment; that is a lost connection, not a wrong URL.
         var p = fixture.NewProject("again");
-        var first = await ClientHubFixture.StartHubAsync(fixture.Db.ConnectionString);
+        // A port below the ephemeral range: the kernel could hand one of that range, once freed, to any
+        // connection made before the second hub binds it (LoopbackPorts says more).
+        var first = await ClientHubFixture.StartHubAsync(fixture.Db.ConnectionString, port: EventHub.Storage.LoopbackPorts.Free());
         var port = first.BaseAddress.Port;
         HubServer? second = null;
         try

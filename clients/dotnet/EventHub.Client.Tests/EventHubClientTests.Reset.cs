@@ -47,7 +47,9 @@ public sealed partial class EventHubClientTests
     public async Task From_now_streams_after_the_head_offset_so_a_drop_before_the_first_event_loses_nothing()
     {
         var p = fixture.NewProject("now");
-        var first = await ClientHubFixture.StartHubAsync(fixture.Db.ConnectionString);
+        // A port below the ephemeral range: the kernel could hand one of that range, once freed, to any
+        // connection made before the second hub binds it (LoopbackPorts says more).
+        var first = await ClientHubFixture.StartHubAsync(fixture.Db.ConnectionString, port: EventHub.Storage.LoopbackPorts.Free());
         var port = first.BaseAddress.Port;
         HubServer? second = null;
         try

@@ -14,6 +14,7 @@ public sealed partial class EventHubClientTests
         await using var db = await TestDatabase.CreateAsync();
         await using var hub = await HubServer.StartAsync(db.ConnectionString, TestTokens.TokenModeSettings());
         var issued = 0;
+        var longTokens = false;
         var client = new EventHubClient(new EventHubClientOptions
         {
             HubUrl = hub.BaseAddress,
@@ -21,16 +22,19 @@ public sealed partial class EventHubClientTests
             StartAfter = "0",
             Protocol = protocol,
             ReconnectPolicy = FastPolicy,
-            // Short-lived tokens: the stream outlives the first one.
+            // Short-lived tokens until the first event: the stream outlives them. The ones after
+            // last: a second short one could expire before "ao-3" arrives on a loaded machine, and
+            // two expiries with no event between stop the client (the fresh token failed the same way).
             AccessTokenProvider = () =>
             {
                 Interlocked.Increment(ref issued);
-                return Task.FromResult<string?>(TestTokens.Mint(["ao"], TimeSpan.FromSeconds(2)));
+                return Task.FromResult<string?>(TestTokens.Mint(["ao"], TimeSpan.FromSeconds(Volatile.Read(ref longTokens) ? 60 : 2)));
             },
         });
         await using var reader = new ClientReader(client);
         await db.Writer.SessionAsync("ao", 1);
         Assert.Equal("ao-1", (await reader.ReadAsync(1))[0].SessionId);
+        Volatile.Write(ref longTokens, true);
         var first = Volatile.Read(ref issued);
 
         // Written while the first token expires and the client reconnects with a new one.

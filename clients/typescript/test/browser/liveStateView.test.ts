@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { launchChromium } from "../support/browser.js";
-import { closeDb, createSession, db, uniqueProject, writeAllEightTypes } from "../support/db.js";
+import { closeDb, createSession, db, loggedSeqs, uniqueProject, writeAllEightTypes } from "../support/db.js";
 import { repoRoot } from "../support/HubProcess.js";
 
 let browser: Awaited<ReturnType<typeof launchChromium>>;
@@ -35,6 +35,7 @@ describe.each([["SSE", "sse"], ["SignalR", "signalr"]])("the live state view ove
     const pr = `https://git.example/${project}/pull/1`;
     await db().query("UPDATE pr SET ci_state = 'failing' WHERE url = $1", [pr]); // after the move, so the PR's status is in the state
     await db().query("INSERT INTO pr_review_threads (pr_url, thread_id, path, line) VALUES ($1, 'old-open', 'src/b.ts', 7)", [pr]);
+    await loggedSeqs(project); // the page's load holds what is in a tick: all of the history, checked at once below
 
     await page.goto(`${inject("hub").url}/?view=state&project=${project}&transport=${transport}`);
     await page.locator("[data-testid=state]", { hasText: "live" }).waitFor(WAIT);

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LiveStateStore, liveEntityId } from "../../src/index.js";
 import { waitUntil } from "../support/collect.js";
-import { closeDb, connectionString, createProject, createSession, uniqueProject } from "../support/db.js";
+import { closeDb, connectionString, createProject, createSession, loggedSeqs, uniqueProject } from "../support/db.js";
 import { freePort, HubProcess } from "../support/HubProcess.js";
 import { mintToken, TOKEN_MODE } from "../support/tokens.js";
 import { allTransports } from "../support/transports.js";
@@ -27,6 +27,9 @@ describe.each(allTransports)("live state access over %s", (_name, transport) => 
     await createProject(other);
     await createSession(granted, 1);
     await createSession(other, 1);
+    // A state read holds what is in a tick; the tick is another process's to make.
+    await loggedSeqs(granted);
+    await loggedSeqs(other);
     let tokens = 0;
     const store = new LiveStateStore({
       url: hub.url, accessTokenFactory: () => { tokens++; return mintToken([granted]); }, notifyIntervalInMilliseconds: 0, ...transport,

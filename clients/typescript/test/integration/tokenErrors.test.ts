@@ -53,14 +53,19 @@ describe.each(allTransports)("access errors over %s", (_name, transport) => {
     const project = uniqueProject("tx");
     await createProject(project);
     let issued = 0;
+    // Short-lived tokens until the first event: the stream outlives them. The ones after last: a
+    // second short one could expire before the third event arrives on a loaded machine, and two
+    // expiries with no event between stop the stream (the fresh token failed the same way).
+    let longTokens = false;
     const stream = new EventStream({
       url: hub.url, projects: [project], after: "0", retryDelaysInMilliseconds: [10],
-      accessTokenFactory: () => { issued++; return mintToken([project], 2); }, ...transport,
+      accessTokenFactory: () => { issued++; return mintToken([project], longTokens ? 60 : 2); }, ...transport,
     });
     const collector = new Collector(stream);
     try {
       await createSession(project, 1);
       await collector.waitFor(1);
+      longTokens = true;
       const first = issued;
       await createSession(project, 2); // committed while the first token runs out
       // The hub ends the stream with token_expired; the stream asks the factory again at once.
