@@ -9,7 +9,10 @@ export interface ConnectionSnapshot {
   readonly offset: string | null;
   /** Why the stream is reconnecting or stopped; `null` when it is fine or was stopped on purpose. */
   readonly error: Error | null;
-  /** How many attempts in a row have failed since the stream was last live (0 when live). */
+  /**
+   * How many attempts in a row have failed since the stream last made progress (an event, or 10 s
+   * open); 0 while live. An attempt the hub accepted and ended at once counts as failed.
+   */
   readonly failedAttempts: number;
   /**
    * The last reset the hub signalled (refetch state, then continue), or `null`. It stays until the

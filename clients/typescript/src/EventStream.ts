@@ -264,6 +264,12 @@ export class EventStream implements AsyncIterable<StreamItem> {
       if (!continuing) this.state.update({ state: everLive || failedAttempts > 0 ? "reconnecting" : "connecting" });
       continuing = false;
       let wentLive = false;
+      // Progress, as for the fresh token above: an event, or a stream that ran STABLE_STREAM_MS.
+      // Only progress starts the backoff afresh: "it went live" alone would not (SSE opens on the
+      // response's headers, SignalR as soon as the stream is asked for), and a hub that accepts a
+      // stream and ends it at once (its database down) was asked again without a pause, hundreds
+      // of times a second.
+      let progressed = false;
       let reset: ResetSignal | null = null;
       // This attempt's own signal: the run's abort ends it, and so does a pause. The sink checks
       // it, so nothing arriving after a pause is delivered (the next attempt resumes after the
@@ -278,13 +284,13 @@ export class EventStream implements AsyncIterable<StreamItem> {
           if (attemptSignal.aborted) return;
           wentLive = everLive = true;
           liveSince = performance.now();
-          failedAttempts = 0;
           this.state.update({ state: "live", error: null, failedAttempts: 0 });
         },
         event: (frame) => {
           if (attemptSignal.aborted) return;
           this.deliver(frame);
           freshTokenTried = false;
+          progressed = true;
         },
         notice: (notice) => this.options.onNotice?.(notice),
         reset: (signalled) => {
@@ -325,10 +331,13 @@ export class EventStream implements AsyncIterable<StreamItem> {
         signal.removeEventListener("abort", endAttempt);
         if (this.attempt === attempt) this.attempt = null;
       }
-      failedAttempts = wentLive ? 1 : failedAttempts + 1;
+      if (wentLive && performance.now() - liveSince >= STABLE_STREAM_MS) progressed = true;
+      failedAttempts = progressed ? 1 : failedAttempts + 1;
       this.state.update({ state: "reconnecting", error, failedAttempts });
-      // The contract's "at once" (and a fresh token) reconnects without waiting; the rest backs off.
-      const atOnce = error instanceof EventStreamError && (error.retry === "at_once" || error.retry === "with_fresh_token");
+      // The contract's "at once" reconnects without waiting once after progress, and a fresh token
+      // at once (a second one without progress stops, above); the rest backs off.
+      const atOnce = error instanceof EventStreamError
+        && ((error.retry === "at_once" && failedAttempts === 1) || error.retry === "with_fresh_token");
       const delay = atOnce ? 0 : this.retryDelays[Math.min(failedAttempts - 1, this.retryDelays.length - 1)]!;
       await abortableDelay(Math.max(delay, !atOnce && failedAttempts > 1 ? this.retryHintInMilliseconds : 0), signal);
     }

@@ -45,6 +45,15 @@ export interface EventStreamOptions {
    * - `fetch`: always the fetch-based reader (Node 20 has no `EventSource`).
    */
   readonly sseReader?: "auto" | "eventsource" | "fetch";
+  /**
+   * How long the fetch-based SSE reader waits for anything from the hub (an event, or the
+   * keep-alive comment it sends every `Sse:KeepAliveInterval`, 15 s by default) before it takes
+   * the connection for lost and reconnects; default 45,000 ms, `0` turns it off. A connection
+   * lost without a reset (a NAT's or proxy's dropped state, a laptop that slept) is otherwise
+   * quiet for good and the stream shows `live`. Keep it above the hub's interval. A browser
+   * `EventSource` does not show comments, so its reader has no such check.
+   */
+  readonly sseIdleTimeoutInMilliseconds?: number;
   /** Called with each {@link ProjectNotice} the SignalR hub sends (SSE has none). */
   readonly onNotice?: (notice: ProjectNotice) => void;
   /**

@@ -93,6 +93,10 @@ export class SignalRTransport implements Transport {
       // text ("... Status code '401'"), so the status is read from there when the property is gone.
       const status = negotiationStatus(e);
       if (status !== null) throw fromHttpStatus(status, message);
+      // The hub closed the connection at its handshake with a coded error (a connection limit):
+      // "Server returned an error on close: ... HubException: too_many_connections_per_address: ...".
+      const coded = fromSignalRError(e);
+      if (coded.code !== "transport") throw coded;
       throw new EventStreamError("transport", message, true);
     } finally {
       signal.removeEventListener("abort", onAbortStart);

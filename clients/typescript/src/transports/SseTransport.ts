@@ -13,6 +13,8 @@ import { EventStreamError } from "../EventStreamError.js";
 export const SSE_PATH = "/api/v1/events";
 /** The hub's live-state endpoint, relative to its base address. */
 export const STATE_PATH = "/api/v1/state";
+/** Three of the hub's default keep-alive intervals (15 s): see `EventStreamOptions.sseIdleTimeoutInMilliseconds`. */
+export const DEFAULT_SSE_IDLE_TIMEOUT_IN_MILLISECONDS = 45_000;
 
 /**
  * Server-Sent Events transport: `GET /api/v1/events?project=..&type=..&after=..`. The offset
@@ -25,11 +27,14 @@ export class SseTransport implements Transport, StateLoader {
    * @param baseUrl - the hub's base address.
    * @param reader - which reader to use (see `EventStreamOptions.sseReader`).
    * @param accessTokenFactory - the token for each attempt, if any.
+   * @param idleTimeoutInMilliseconds - how long the fetch reader waits for any data before it takes
+   *   the connection for lost (0: no limit).
    */
   constructor(
     private readonly baseUrl: string,
     private readonly reader: "auto" | "eventsource" | "fetch",
     private readonly accessTokenFactory?: () => string | Promise<string>,
+    private readonly idleTimeoutInMilliseconds = DEFAULT_SSE_IDLE_TIMEOUT_IN_MILLISECONDS,
   ) {}
 
   /** Whether this request would be read with the browser's `EventSource`. */
@@ -83,7 +88,7 @@ export class SseTransport implements Transport, StateLoader {
     await readFetchEventStream(url, headers, {
       message: (m) => (m.type === "reset" ? onReset(m.data) : m.type === "stream_error" ? onStreamError(m.data) : onData(m.data)),
       retry: (ms) => sink.retryHint(ms),
-    }, () => sink.open(), signal);
+    }, () => sink.open(), signal, this.idleTimeoutInMilliseconds);
   }
 
   /** `GET /api/v1/state?project=..&type=..`: the live state, as parsed JSON. */
@@ -118,8 +123,21 @@ export class SseTransport implements Transport, StateLoader {
       throw new EventStreamError("transport", `Could not reach the hub at ${url}: ${(e as Error).message}`, true);
     }
     if (!response.ok) throw await fromHttpResponse(response);
-    const body = (await response.json()) as { offset?: unknown };
-    if (typeof body.offset !== "string") throw new EventStreamError("transport", `The hub's head offset answer has no offset.`, true);
+    let body: { offset?: unknown } | null;
+    try {
+      body = (await response.json()) as { offset?: unknown } | null;
+    } catch (e) {
+      if (signal.aborted) return "";
+      const contentType = response.headers.get("content-type") ?? "";
+      // A JSON answer cut short: the connection failed. Anything else is a page rather than the
+      // hub's answer (a url that is not the hub's, a dev server's fallback page): retrying would
+      // get the same page.
+      if (/\bjson\b/i.test(contentType))
+        throw new EventStreamError("transport", `The hub's head offset answer was cut short: ${(e as Error).message}`, true);
+      throw new EventStreamError("unexpected_response", `The answer from ${url} is ${contentType || "without a Content-Type"}, `
+        + "not the hub's head offset: is the url the hub's base address?", "never");
+    }
+    if (typeof body?.offset !== "string") throw new EventStreamError("transport", `The hub's head offset answer has no offset.`, true);
     return body.offset;
   }
 }
