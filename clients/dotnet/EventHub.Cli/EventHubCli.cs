@@ -12,7 +12,7 @@ public static class EventHubCli
     /// <summary>Exit code: done, or stopped by Ctrl+C.</summary>
     public const int Ok = 0;
 
-    /// <summary>Exit code: the hub could not be reached, or the reconnect policy gave up.</summary>
+    /// <summary>Exit code: the hub could not be reached, the reconnect policy gave up, or the output could not be written.</summary>
     public const int Unreachable = 1;
 
     /// <summary>Exit code: bad arguments, or a request the hub rejected.</summary>
@@ -75,6 +75,21 @@ public static class EventHubCli
             : "";
         await error.WriteLineAsync($"eventhub: {OneLine(failure.Message)}{hint}").ConfigureAwait(false);
         return failure is EventHubRequestException ? Usage : Unreachable;
+    }
+
+    /// <summary>
+    /// Whether a failed write to stdout means its reader has gone (a closed pipe: <c>eventhub tail | head</c>),
+    /// which ends the command as done; any other failure (a full disk) is an error.
+    /// </summary>
+    internal static bool IsReaderGone(IOException e) =>
+        e.HResult is 32 // EPIPE (Linux, macOS)
+            or unchecked((int)0x8007006D) or unchecked((int)0x800700E8); // ERROR_BROKEN_PIPE, ERROR_NO_DATA (Windows)
+
+    /// <summary>A write to stdout that failed for another reason than a gone reader: one line, and exit code <see cref="Unreachable"/>.</summary>
+    internal static async Task<int> OutputFailedAsync(TextWriter error, IOException e)
+    {
+        await error.WriteLineAsync($"eventhub: could not write the output: {OneLine(e.Message)}").ConfigureAwait(false);
+        return Unreachable;
     }
 
     /// <summary>A message on one line (exception texts may span several).</summary>

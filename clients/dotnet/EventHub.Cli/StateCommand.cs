@@ -55,10 +55,14 @@ internal sealed class StateCommand
             await _error.WriteLineAsync("eventhub: stopped before the state arrived.").ConfigureAwait(false);
             return EventHubCli.Ok;
         }
-        catch (IOException) when (!cancellationToken.IsCancellationRequested)
+        catch (IOException e) when (!cancellationToken.IsCancellationRequested && EventHubCli.IsReaderGone(e))
         {
             // stdout was closed (`eventhub state | head`): the reader has what it wanted.
             return EventHubCli.Ok;
+        }
+        catch (IOException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            return await EventHubCli.OutputFailedAsync(_error, e).ConfigureAwait(false);
         }
         catch (EventHubException e)
         {

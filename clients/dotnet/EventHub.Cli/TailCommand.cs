@@ -36,6 +36,13 @@ internal sealed class TailCommand
 
     public Command Command { get; }
 
+    /// <summary>After a failure once events were printed: where to resume (the last one's offset).</summary>
+    private async Task ResumeHintAsync(EventHubClient client)
+    {
+        if (client.LastOffset is { } offset)
+            await _error.WriteLineAsync($"eventhub: resume with: --after {offset}").ConfigureAwait(false);
+    }
+
     private async Task<int> RunAsync(ParseResult parsed, CancellationToken cancellationToken)
     {
         var json = parsed.GetValue(_hub.Json);
@@ -49,6 +56,7 @@ internal sealed class TailCommand
                 _error.WriteLine($"eventhub: reconnected; resuming after {client.LastOffset ?? "(now)"}");
         };
 
+        var printed = false;
         try
         {
             await foreach (var evt in client.ReadAllAsync(cancellationToken).ConfigureAwait(false))
@@ -59,6 +67,7 @@ internal sealed class TailCommand
                         .ConfigureAwait(false);
                 await _output.WriteLineAsync(json ? EventFormatter.Json(evt) : EventFormatter.Human(evt, _useColor)).ConfigureAwait(false);
                 await _output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                printed = true;
             }
             return EventHubCli.Ok;
         }
@@ -69,14 +78,22 @@ internal sealed class TailCommand
                 : "eventhub: stopped before any event arrived.").ConfigureAwait(false);
             return EventHubCli.Ok;
         }
-        catch (IOException) when (!cancellationToken.IsCancellationRequested)
+        catch (IOException e) when (!cancellationToken.IsCancellationRequested && EventHubCli.IsReaderGone(e))
         {
             // stdout was closed (`eventhub tail | head`): the reader has what it wanted.
             return EventHubCli.Ok;
         }
+        catch (IOException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            var exit = await EventHubCli.OutputFailedAsync(_error, e).ConfigureAwait(false);
+            if (printed) await ResumeHintAsync(client).ConfigureAwait(false);
+            return exit;
+        }
         catch (EventHubException e)
         {
-            return await EventHubCli.FailedAsync(_error, e).ConfigureAwait(false);
+            var exit = await EventHubCli.FailedAsync(_error, e).ConfigureAwait(false);
+            if (printed) await ResumeHintAsync(client).ConfigureAwait(false);
+            return exit;
         }
     }
 }

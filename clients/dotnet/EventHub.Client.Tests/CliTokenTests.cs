@@ -101,6 +101,25 @@ public sealed class CliTokenTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_tail_that_stops_on_its_tokens_expiry_says_where_to_resume()
+    {
+        // --token is the same token on every connection: at its expiry the tail stops (exit 2).
+        await _db.Writer.SessionAsync("ao", 5);
+        var stdout = new LineWriter();
+        var stderr = new LineWriter();
+        // exp has whole seconds: 3-4 s, room for the tool's start and the first event on a loaded machine.
+        var run = Task.Run(() => EventHubCli.RunAsync(
+            ["tail", "--url", Url, "--project", "ao", "--after", "0", "--json", "--token", TestTokens.Mint(["ao"], TimeSpan.FromSeconds(4))],
+            stdout, stderr, useColor: false));
+        await stdout.ReadLinesAsync(1);
+
+        Assert.Equal(EventHubCli.Usage, await run.WithTimeout());
+        Assert.Contains(stderr.Lines, l => l.Contains("(token_expired)", StringComparison.Ordinal));
+        var last = JsonDocument.Parse(stdout.Lines[^1]).RootElement.GetProperty("offset").GetString();
+        Assert.Equal($"eventhub: resume with: --after {last}", stderr.Lines[^1]);
+    }
+
+    [Fact]
     public async Task Help_does_not_print_the_token_from_EVENTHUB_TOKEN()
     {
         await using var tool = CliProcess.Start(new Dictionary<string, string> { ["EVENTHUB_TOKEN"] = "secret-token-value" }, "tail", "--help");
