@@ -1,5 +1,7 @@
 using EventHub.Client.Tests.Infrastructure;
+using EventHub.Contracts;
 using EventHub.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
 using static EventHub.Client.EventHubConnectionState;
 
 namespace EventHub.Client.Tests;
@@ -41,6 +43,34 @@ public sealed partial class EventHubClientTests
         Assert.Equal(0, reader.Client.DuplicatesDropped); // the hub sent nothing twice (the client would drop and count it)
         Assert.Equal([Connecting, Live], reader.States);
         Assert.False(reader.Completion.IsCompleted);
+    }
+
+    [Theory]
+    [InlineData(EventHubProtocol.Json)]
+    [InlineData(EventHubProtocol.MessagePack)]
+    public async Task A_reset_raises_the_hubs_project_notice_and_logs_no_error(EventHubProtocol protocol)
+    {
+        // The hub also tells the connection about a reset with a ProjectNotice; without a handler
+        // SignalR logged each one as an error with a stack trace ("failed to bind arguments").
+        var p = fixture.NewProject("notice");
+        var logs = new LogSink();
+        using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
+        var client = new EventHubClient(new EventHubClientOptions
+        {
+            HubUrl = fixture.Hub.BaseAddress, Projects = [p], StartAfter = await ForeignLog.OffsetAsync(), Protocol = protocol,
+            ReconnectPolicy = FastPolicy, LoggerFactory = loggerFactory,
+        });
+        var notice = new TaskCompletionSource<ProjectNotice>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.ProjectNoticeReceived += (_, n) => notice.TrySetResult(n);
+        await using var reader = new ClientReader(client);
+
+        var reset = Assert.IsType<StreamReset>(Assert.Single(await reader.ReadAsync(1)));
+        var received = await notice.Task.WithTimeout();
+        Assert.Equal((p, ProjectNoticeKinds.Reset, reset.ContinueFrom), (received.ProjectId, received.Kind, received.Offset));
+        // The client's own warning about the reset stays (the application must refetch); nothing else.
+        var warnings = logs.Entries.Where(e => e.Level >= LogLevel.Error || (e.Level >= LogLevel.Warning && e.Category != typeof(EventHubClient).FullName))
+            .Select(e => $"{e.Category}: {e.Message}").ToList();
+        Assert.True(warnings.Count == 0, string.Join('\n', warnings));
     }
 
     [Fact]

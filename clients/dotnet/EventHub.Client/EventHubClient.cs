@@ -5,8 +5,9 @@
 // here is a new HubConnection plus one StreamEvents call with `after` = the offset of the last
 // event this client yielded. The hub serves catch-up from that offset then live, exactly once and
 // in order (EventStreamSource), so the consumer sees no gap and no duplicate across drops and hub
-// restarts. Nothing is buffered between the SignalR channel and the consumer: "the last event
-// read" and "the last event yielded" are the same event, so no event can be lost in a buffer.
+// restarts. The offset moves only when an event is yielded: what a buffer between the SignalR
+// channel and the consumer holds (StreamBuffer, up to MaxBufferedEvents) is read again after a drop,
+// so no event can be lost in it.
 //
 // The client asks for signal items (StreamEventsRequest.SignalItems): the hub ends each stream with
 // a final item saying how (docs/signalr.md), so nothing here parses an exception's text for a reset
@@ -156,9 +157,18 @@ public sealed partial class EventHubClient : IAsyncDisposable
 
     /// <summary>
     /// Raised on every change of <see cref="State"/>, on the thread that drives the enumeration
-    /// (keep handlers short; an exception from one is logged and ignored).
+    /// (<see cref="DisposeAsync"/>'s move to <see cref="EventHubConnectionState.Stopped"/> on the
+    /// disposing thread; keep handlers short; an exception from one is logged and ignored).
     /// </summary>
     public event EventHandler<EventHubStateChangedEventArgs>? StateChanged;
+
+    /// <summary>
+    /// Raised with each <see cref="ProjectNotice"/> the hub sends to the connection about a project
+    /// it streams (for example <see cref="ProjectNoticeKinds.Reset"/>: the stream itself also
+    /// carries the reset, as a <see cref="StreamReset"/> item), on SignalR's thread (keep handlers
+    /// short; an exception from one is logged and ignored). A stream of every project gets none.
+    /// </summary>
+    public event EventHandler<ProjectNotice>? ProjectNoticeReceived;
 
     /// <summary>
     /// The offset of the last item yielded (a <see cref="StreamReset"/>'s is its
@@ -526,7 +536,21 @@ public sealed partial class EventHubClient : IAsyncDisposable
             builder.AddJsonProtocol(o => o.PayloadSerializerOptions.TypeInfoResolverChain.Insert(0, ClientJsonContext.Default));
         if (_options.LoggerFactory is { } loggerFactory)
             builder.Services.AddSingleton(loggerFactory);
-        return builder.Build();
+        var connection = builder.Build();
+        // Without a handler SignalR logs every notice as an error ("failed to bind arguments"): a
+        // reset, which the client handles, looked like a fault to whoever watches the logs.
+        connection.On<ProjectNotice>(EventHubClientMethods.ProjectNotice, notice =>
+        {
+            try
+            {
+                ProjectNoticeReceived?.Invoke(this, notice);
+            }
+            catch (Exception e)
+            {
+                LogHandlerFailed(_logger, e);
+            }
+        });
+        return connection;
     }
 
     private async Task DropConnectionAsync()

@@ -17,7 +17,10 @@ public sealed class ExponentialBackoffPolicy : IEventHubReconnectPolicy
     /// <summary>The share of each delay (0 to 1) that may be taken off at random. Default 0.2.</summary>
     public double JitterFraction { get; init; } = 0.2;
 
-    /// <summary>Give up after this many attempts without progress; null (the default) never gives up.</summary>
+    /// <summary>
+    /// Give up after this many reconnect attempts without progress (the connection that failed or
+    /// was lost is not counted: 3 means four connections in all); null (the default) never gives up.
+    /// </summary>
     public int? MaxAttempts { get; init; }
 
     /// <summary>Give up once the client has been reconnecting this long without progress; null (the default) never gives up.</summary>

@@ -48,13 +48,16 @@ public sealed class LiveStateChange
     /// <summary>The state after the change (consistent; later changes do not alter it).</summary>
     public LiveStateSnapshot State { get; }
 
-    /// <summary>The streamed event (typed where the client knows its type) for <see cref="LiveStateChangeKind.Applied"/> and <see cref="LiveStateChangeKind.Unkeyed"/>; else null.</summary>
+    /// <summary>The streamed event (typed where the client knows its type) for <see cref="LiveStateChangeKind.Applied"/>, <see cref="LiveStateChangeKind.Unkeyed"/> and <see cref="LiveStateChangeKind.Superseded"/>; else null.</summary>
     public ChangeEvent? Event { get; }
 
-    /// <summary>The entity the event landed on, for <see cref="LiveStateChangeKind.Applied"/>; else null.</summary>
+    /// <summary>The entity the event landed on (<see cref="LiveStateChangeKind.Applied"/>) or was meant for (<see cref="LiveStateChangeKind.Superseded"/>); else null.</summary>
     public LiveEntityId? Entity { get; }
 
-    /// <summary>For <see cref="LiveStateChangeKind.Applied"/>: the entity's event before this one, or null when the entity is new.</summary>
+    /// <summary>
+    /// For <see cref="LiveStateChangeKind.Applied"/>: the entity's event before this one, or null when the entity is new.
+    /// For <see cref="LiveStateChangeKind.Superseded"/>: the newer event the entity keeps.
+    /// </summary>
     public ChangeEvent? Previous { get; }
 
     /// <summary>For <see cref="LiveStateChangeKind.Reloaded"/>: the reset that made the live state load the state again.</summary>
