@@ -68,6 +68,22 @@ public static class EventHubApp
             connectionString = new NpgsqlConnectionStringBuilder(embedded.ConnectionString) { Pooling = true }.ConnectionString;
         }
 
+        try
+        {
+            return Build(builder, connectionString, embedded, overrideServices);
+        }
+        catch when (embedded is not null)
+        {
+            // A configuration refused while the host is built: the private cluster was started for
+            // nothing, and would be left running.
+            await embedded.StopAsync(CancellationToken.None);
+            throw;
+        }
+    }
+
+    private static WebApplication Build(WebApplicationBuilder builder, string connectionString, EmbeddedPostgres? embedded,
+        Action<IServiceCollection>? overrideServices)
+    {
         // Before the host is built: the management port is one more address for Kestrel.
         var managementPorts = ManagementPort.Configure(builder);
         // A storm of opens (a dashboard fleet after a restart) arrives as one burst of SYNs: past

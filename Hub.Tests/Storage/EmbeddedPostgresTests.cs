@@ -116,6 +116,40 @@ public sealed class EmbeddedPostgresTests
         }
     }
 
+    [Fact]
+    public async Task A_hub_whose_address_is_taken_says_so_in_one_line_exits_2_and_stops_the_cluster_it_started()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "eventhub-embedded-" + Guid.NewGuid().ToString("N")[..8]);
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, HubProcess.FreePort());
+        taken.Start();
+        try
+        {
+            var (exitCode, stdout, stderr) = await HubProcess.RunToExitAsync(
+                [$"--Urls=http://127.0.0.1:{((System.Net.IPEndPoint)taken.LocalEndpoint).Port}", $"--EmbeddedPostgres:Directory={directory}"],
+                TimeSpan.FromSeconds(120));
+
+            Assert.Equal(2, exitCode);
+            var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith("EventHub did not start: Failed to bind to address", line);
+            Assert.Contains("another address (Urls", line);
+            Assert.DoesNotContain("Unhandled exception", stdout + stderr); // the host's log may show the failed start's stack
+            // Stopped at the failed start: it was left running for the next start to find.
+            Assert.Contains("Stopped the private PostgreSQL", stdout);
+            Assert.False(File.Exists(Path.Combine(directory, "pgdata", "postmaster.pid")), "the cluster is still running");
+        }
+        finally
+        {
+            var pgdata = Path.Combine(directory, "pgdata");
+            if (File.Exists(Path.Combine(pgdata, "postmaster.pid")))
+            {
+                // Left running (the test failed): a user of the running cluster, the last, stops it.
+                await using var last = new EmbeddedPostgres(new EmbeddedPostgresOptions { Directory = directory }, NullLogger.Instance);
+                await last.StartAsync();
+            }
+            try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
+        }
+    }
+
     private static Uri Address(WebApplication app) =>
         new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 
