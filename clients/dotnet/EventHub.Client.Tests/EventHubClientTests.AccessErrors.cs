@@ -50,6 +50,43 @@ public sealed partial class EventHubClientTests
         Assert.Equal(Stopped, reader.Client.State);
     }
 
+    [Theory]
+    [InlineData(EventHubProtocol.Json)]
+    [InlineData(EventHubProtocol.MessagePack)]
+    public async Task A_refused_negotiation_keeps_the_hubs_code_and_message(EventHubProtocol protocol)
+    {
+        // SignalR's client keeps only the status of a refused negotiation; the hub's JSON body says
+        // which refusal it is (an expired token is not a token the hub does not know).
+        await using var db = await TestDatabase.CreateAsync();
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, TestTokens.TokenModeSettings());
+        await using var reader = new ClientReader(new EventHubClient(new EventHubClientOptions
+        {
+            HubUrl = hub.BaseAddress, Projects = ["ao"], StartAfter = "0", Protocol = protocol, ReconnectPolicy = new CountingPolicy(),
+            AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.Mint(["ao"], TimeSpan.FromMinutes(-5))),
+        }));
+
+        var error = await Assert.ThrowsAsync<EventHubRequestException>(() => reader.Completion.WithTimeout());
+
+        Assert.Equal("token_expired", error.Code);
+        Assert.Contains("fresh token", error.Message);
+    }
+
+    [Fact]
+    public async Task A_host_name_the_hub_does_not_answer_to_stops_the_client_with_host_not_allowed()
+    {
+        var policy = new CountingPolicy();
+        await using var reader = new ClientReader(new EventHubClient(new EventHubClientOptions
+        {
+            HubUrl = fixture.Hub.BaseAddress, Projects = ["ao"], StartAfter = "0", ReconnectPolicy = policy,
+            ConfigureHttpConnection = o => o.Headers["Host"] = "evil.example",
+        }));
+
+        var error = await Assert.ThrowsAsync<EventHubRequestException>(() => reader.Completion.WithTimeout());
+
+        Assert.Equal("host_not_allowed", error.Code); // was a connection "refused (403)": a wrong URL, exit 1 in the CLI
+        Assert.Equal(0, policy.Calls);
+    }
+
     [Fact]
     public async Task A_provider_that_hands_out_just_expired_tokens_stops_the_client_after_one_fresh_token()
     {

@@ -529,6 +529,9 @@ public sealed partial class EventHubClient : IAsyncDisposable
         {
             if (_options.AccessTokenProvider is { } tokens) o.AccessTokenProvider = tokens;
             _options.ConfigureHttpConnection?.Invoke(o);
+            // Outermost, over whatever the application's own factory makes: the hub's code off a refusal.
+            var handlers = o.HttpMessageHandlerFactory;
+            o.HttpMessageHandlerFactory = inner => new HubErrorResponseHandler(handlers?.Invoke(inner) ?? inner);
         });
         if (_options.Protocol == EventHubProtocol.MessagePack)
             builder.AddMessagePackProtocol(o => o.SerializerOptions = EventHubMessagePack.Options);

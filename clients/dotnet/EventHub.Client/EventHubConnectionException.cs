@@ -2,8 +2,10 @@ namespace EventHub.Client;
 
 /// <summary>
 /// The client could not reach the hub: the first connection failed (and
-/// <see cref="EventHubClientOptions.RetryInitialConnection"/> is off), the hub refused it (for
-/// example 401 or 404), or the reconnect policy gave up. <see cref="Exception.InnerException"/>
+/// <see cref="EventHubClientOptions.RetryInitialConnection"/> is off), it was refused without one
+/// of the hub's codes (400, 403 or 404: a wrong URL, or not the hub), or the reconnect policy gave
+/// up. A refusal with the hub's code (a 401 <c>unauthenticated</c> or <c>token_expired</c>, a 403
+/// <c>host_not_allowed</c>) is an <see cref="EventHubRequestException"/>. <see cref="Exception.InnerException"/>
 /// is the last failure.
 /// </summary>
 public sealed class EventHubConnectionException : EventHubException

@@ -30,6 +30,13 @@ internal static class ErrorClassifier
     {
         code = null;
         message = error.Message;
+        // A refused negotiation with the hub's own code (HubErrorResponseHandler): as the contract says.
+        if (error is HubRefusalException refusal && ErrorContract.Find(refusal.Code) is { IsReset: false } refused)
+        {
+            code = refused.Code;
+            message = refusal.Reason;
+            return Of(refused.Retry);
+        }
         // The negotiation refused for want of a valid token: a fresh one may help (400, 403 and
         // 404 are IsRefusedConnection's: the URL or the credentials are wrong).
         if (error is HttpRequestException { StatusCode: HttpStatusCode.Unauthorized })

@@ -2,7 +2,8 @@ import { HubConnectionBuilder, LogLevel, type HubConnection, type ISubscription 
 import { EventStreamError } from "../EventStreamError.js";
 import type { ProjectNotice } from "../ProjectNotice.js";
 import type { StreamRequest } from "../StreamRequest.js";
-import { fromHttpStatus, fromSignalRError, signalFromItem } from "./hubErrors.js";
+import { isKnownErrorCode } from "./errorContract.js";
+import { fromHttpStatus, fromSignalRError, hubError, signalFromItem } from "./hubErrors.js";
 import { hubUrl } from "./hubUrl.js";
 import { loadMessagePackProtocol } from "./loadMessagePackProtocol.js";
 import { readState } from "./readState.js";
@@ -92,6 +93,8 @@ export class SignalRTransport implements Transport {
       // wraps the HttpError that carries it in FailedToNegotiateWithServerError, keeping only its
       // text ("... Status code '401'"), so the status is read from there when the property is gone.
       const status = negotiationStatus(e);
+      const refusal = status === null ? null : hubBodyError(e);
+      if (refusal !== null) throw refusal;
       if (status !== null) throw fromHttpStatus(status, message);
       // The hub closed the connection at its handshake with a coded error (a connection limit):
       // "Server returned an error on close: ... HubException: too_many_connections_per_address: ...".
@@ -150,6 +153,28 @@ export class SignalRTransport implements Transport {
       if (done) subscription.dispose();
       else sink.open();
     });
+  }
+}
+
+/**
+ * The hub's own error in a refused negotiation: @microsoft/signalr's fetch client puts the response
+ * body in the error's text ("Failed to complete negotiation with the server: Error:
+ * {"error":{"code":…}}: Status code '403'"), which says which refusal it is (`host_not_allowed`,
+ * `token_expired`) where the status alone does not. Null when the text holds no such body or the
+ * contract does not know its code.
+ */
+function hubBodyError(error: unknown): EventStreamError | null {
+  const text = error instanceof Error ? error.message : String(error);
+  const start = text.indexOf('{"error"');
+  const end = text.lastIndexOf("}");
+  if (start < 0 || end < start) return null;
+  try {
+    const body = JSON.parse(text.slice(start, end + 1)) as { error?: { code?: unknown; message?: unknown } };
+    const code = body.error?.code;
+    if (typeof code !== "string" || !isKnownErrorCode(code)) return null;
+    return hubError(code, typeof body.error?.message === "string" ? body.error.message : text);
+  } catch {
+    return null;
   }
 }
 

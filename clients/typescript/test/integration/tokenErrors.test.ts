@@ -49,6 +49,17 @@ describe.each(allTransports)("access errors over %s", (_name, transport) => {
     expect(stream.state.getSnapshot().failedAttempts).toBe(0);
   });
 
+  it("stops with token_expired, the hub's own code, when the factory's tokens have all expired", async () => {
+    // Over SignalR the refusal is the negotiation's 401, whose body names the code (the status alone
+    // reads as unauthenticated); over SSE the same body.
+    const stream = new EventStream({
+      url: hub.url, projects: ["granted"], after: "0", retryDelaysInMilliseconds: [10],
+      accessTokenFactory: () => mintToken(["granted"], -300), ...transport,
+    });
+    const error = await stopped(stream);
+    expect([error.code, error.retry]).toEqual(["token_expired", "with_fresh_token"]);
+  });
+
   it("gets a fresh token when its token expires and resumes without loss", async () => {
     const project = uniqueProject("tx");
     await createProject(project);
