@@ -39,7 +39,11 @@ public static class EventHubCli
         if (parsed.Errors.Count > 0)
         {
             var command = parsed.CommandResult.Command is { Parents: { } parents } c && parents.Any() ? c.Name : null;
-            await error.WriteLineAsync($"eventhub: {OneLine(parsed.Errors[0].Message)} (see 'eventhub {(command is null ? "" : command + " ")}--help')")
+            // "eventhub tial" has two errors, "Required command was not provided." first: the
+            // unrecognized word says what is wrong.
+            var first = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized command or argument", StringComparison.Ordinal))
+                ?? parsed.Errors[0];
+            await error.WriteLineAsync($"eventhub: {OneLine(first.Message)} (see 'eventhub {(command is null ? "" : command + " ")}--help')")
                 .ConfigureAwait(false);
             return Usage;
         }

@@ -54,7 +54,7 @@ internal sealed class HubOptions
         {
             var value = result.GetValueOrDefault<string>();
             if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
-                result.AddError($"--url '{value}' is not an http:// or https:// URL; for example {EventHubCli.DefaultUrl}.");
+                result.AddError($"{(result.Implicit ? "$EVENTHUB_URL" : "--url")} '{value}' is not an http:// or https:// URL; for example {EventHubCli.DefaultUrl}.");
         });
         TokenFile.Validators.Add(result =>
         {

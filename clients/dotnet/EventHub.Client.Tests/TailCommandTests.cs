@@ -119,6 +119,22 @@ public sealed class TailCommandTests(ClientHubFixture fixture) : IClassFixture<C
     }
 
     [Fact]
+    public async Task An_unknown_command_is_named_as_such()
+    {
+        using var run = Start("tial");
+        Assert.Equal(EventHubCli.Usage, await run.Exit.WithTimeout());
+        Assert.Equal("eventhub: Unrecognized command or argument 'tial'. (see 'eventhub --help')", Assert.Single(run.Err.Lines));
+    }
+
+    [Fact]
+    public async Task A_bad_url_from_EVENTHUB_URL_is_blamed_on_the_variable()
+    {
+        await using var tool = CliProcess.Start(new Dictionary<string, string> { ["EVENTHUB_URL"] = "notaurl" }, "tail");
+        Assert.Equal(EventHubCli.Usage, await tool.ExitAsync());
+        Assert.StartsWith("eventhub: $EVENTHUB_URL 'notaurl' is not an http:// or https:// URL", Assert.Single(tool.Err.Lines));
+    }
+
+    [Fact]
     public async Task An_unreachable_hub_gives_one_line_and_exit_1()
     {
         using var run = Start("tail", "--url", $"http://127.0.0.1:{EventHubClientTests.FreePort()}");
