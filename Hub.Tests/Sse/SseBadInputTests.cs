@@ -45,6 +45,8 @@ public sealed class SseBadInputTests : IAsyncLifetime
         { "type=pr_updated%3Bdrop", "invalid_type" },
         { "type=*", "invalid_type" },
         { "type=" + new string('t', 65), "invalid_type" },
+        { "type=reset", "invalid_type" }, // the stream's own signals: a filter on them would match nothing
+        { "type=stream_error", "invalid_type" },
         { string.Join("&", Enumerable.Range(0, 101).Select(i => $"project=p{i}")), "too_many_projects" },
         { string.Join("&", Enumerable.Range(0, 51).Select(i => $"type=t{i}")), "too_many_types" },
     };

@@ -1,3 +1,4 @@
+using EventHub.Contracts;
 using EventHub.Log;
 using Microsoft.Extensions.Options;
 
@@ -46,6 +47,10 @@ public sealed class StreamRequestValidator(IOptions<StreamOptions> options)
             if (name.Length == 0 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or ':'))
                 throw new StreamRequestException(StreamErrorCodes.InvalidType,
                     $"'{Truncate(type)}' is not an event type: use letters, digits, '_', '-', '.' and ':', optionally ending in '*' for a prefix (for example pr_*).");
+            // A filter on one of them would match nothing and look like a quiet stream.
+            if (type is StreamSignalTypes.Reset or StreamSignalTypes.StreamError)
+                throw new StreamRequestException(StreamErrorCodes.InvalidType,
+                    $"'{type}' is not an event type: it is the name of the stream's own signal (reset, stream_error), which every stream gets unasked.");
         }
 
         ParsedOffset? after = null;
