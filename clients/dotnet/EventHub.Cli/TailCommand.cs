@@ -50,7 +50,9 @@ internal sealed class TailCommand
         client.StateChanged += (_, e) =>
         {
             // Status goes to stderr: stdout stays events only.
-            if (e.Current == EventHubConnectionState.Reconnecting)
+            if (e.Current == EventHubConnectionState.Reconnecting && e.Error is EventHubConnectionException { Code: "token_expired" })
+                _error.WriteLine("eventhub: the token expired; reconnecting with a fresh one…"); // routine with --token-file
+            else if (e.Current == EventHubConnectionState.Reconnecting)
                 _error.WriteLine($"eventhub: connection lost ({EventHubCli.OneLine(e.Error?.Message ?? "closed")}); reconnecting…");
             else if (e.Current == EventHubConnectionState.Live && e.Previous == EventHubConnectionState.Reconnecting)
                 _error.WriteLine($"eventhub: reconnected; resuming after {client.LastOffset ?? "(now)"}");

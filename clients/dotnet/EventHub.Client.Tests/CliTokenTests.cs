@@ -86,7 +86,8 @@ public sealed class CliTokenTests : IAsyncLifetime
             // Read once at the start, the expired token would be refused again: the tool would stop.
             await File.WriteAllTextAsync(file + ".new", TestTokens.Mint(["ao"]));
             File.Move(file + ".new", file, overwrite: true); // as a refresher should: the tool never reads half a file
-            await stderr.ReadLinesAsync(1); // "connection lost (token_expired …); reconnecting…"
+            // A routine refresh, not a lost connection.
+            Assert.Equal(["eventhub: the token expired; reconnecting with a fresh one…"], await stderr.ReadLinesAsync(1));
             await _db.Writer.SessionAsync("ao", 4);
             var next = JsonDocument.Parse((await stdout.ReadLinesAsync(1))[0]).RootElement;
             Assert.Equal("ao-4", next.GetProperty("sessionId").GetString());

@@ -503,7 +503,7 @@ public sealed partial class EventHubClient : IAsyncDisposable
             await DropConnectionAsync().ConfigureAwait(false);
         }
         _retryAtOnce = outcome is ErrorOutcome.RetryAtOnce or ErrorOutcome.RetryWithFreshToken;
-        return new EventHubConnectionException($"The hub ended the stream ({code}): {message}", cause);
+        return new EventHubConnectionException(code, $"The hub ended the stream ({code}): {message}", cause);
     }
 
     private EventHubRequestException Rejected(string code, string reason, Exception? cause)

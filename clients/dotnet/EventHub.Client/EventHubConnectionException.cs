@@ -16,4 +16,20 @@ public sealed class EventHubConnectionException : EventHubException
     public EventHubConnectionException(string message, Exception? innerException = null) : base(message, innerException)
     {
     }
+
+    /// <summary>Creates the exception for a stream the hub ended with a code it is retried on.</summary>
+    /// <param name="code">The hub's error code (for example <c>token_expired</c>, <c>unavailable</c>).</param>
+    /// <param name="message">What happened.</param>
+    /// <param name="innerException">The underlying failure, if any.</param>
+    public EventHubConnectionException(string code, string message, Exception? innerException) : base(message, innerException)
+    {
+        Code = code;
+    }
+
+    /// <summary>
+    /// The hub's error code when the hub ended the stream with one that is retried (as
+    /// <see cref="EventHubClient.StateChanged"/>'s error while reconnecting: <c>token_expired</c> is a
+    /// routine token refresh, <c>unavailable</c> its database); null for a lost connection.
+    /// </summary>
+    public string? Code { get; }
 }
