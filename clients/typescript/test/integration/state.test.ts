@@ -48,13 +48,13 @@ describe.each(allTransports)("connection state over %s", (_name, transport) => {
   });
 
   it("stops without retrying when the URL has a path the hub does not serve", async () => {
-    // A proxy prefix the hub does not have: the hub answers 404 with its JSON error body (SSE
-    // reads its code, not_found; SignalR's negotiation reports only the status).
+    // A proxy prefix the hub does not have: the hub answers 404 with its JSON error body, whose
+    // code both transports read (SignalR's from the negotiation error's text).
     const stream = new EventStream({ url: `${inject("hub").url}/no-such-prefix`, retryDelaysInMilliseconds: [10], ...transport });
     const states = recordStates(stream);
     const error = await new Promise<Error>((resolve) => stream.subscribe({ next: () => {}, error: resolve }));
     expect(error).toBeInstanceOf(EventStreamError);
-    expect((error as EventStreamError).code).toBe(transport.transport === "sse" ? "not_found" : "http_404");
+    expect((error as EventStreamError).code).toBe("not_found");
     expect((error as EventStreamError).retryable).toBe(false);
     expect(states).not.toContain("reconnecting");
   });
