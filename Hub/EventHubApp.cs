@@ -62,7 +62,17 @@ public static class EventHubApp
                 ?? new EmbeddedPostgresOptions();
             using var loggerFactory = LoggerFactory.Create(l => l.AddConsole());
             embedded = new EmbeddedPostgres(embeddedOptions, loggerFactory.CreateLogger<EmbeddedPostgres>());
-            await embedded.StartAsync(cancellationToken);
+            try
+            {
+                await embedded.StartAsync(cancellationToken);
+            }
+            catch
+            {
+                // Started, then failed (creating the hub's database, or stopped meanwhile): not left running.
+                try { await embedded.StopAsync(CancellationToken.None); }
+                catch (Exception e) when (e is not OutOfMemoryException) { }
+                throw;
+            }
             // The cluster's own connection strings are unpooled (admin use); the hub's reads need a
             // pool, or every tail read and catch-up batch opens a connection (fork + SCRAM).
             connectionString = new NpgsqlConnectionStringBuilder(embedded.ConnectionString) { Pooling = true }.ConnectionString;
@@ -75,8 +85,9 @@ public static class EventHubApp
         catch when (embedded is not null)
         {
             // A configuration refused while the host is built: the private cluster was started for
-            // nothing, and would be left running.
-            await embedded.StopAsync(CancellationToken.None);
+            // nothing, and would be left running. The refusal is what to report, not a failed stop.
+            try { await embedded.StopAsync(CancellationToken.None); }
+            catch (Exception e) when (e is not OutOfMemoryException) { }
             throw;
         }
     }

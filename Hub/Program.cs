@@ -71,6 +71,13 @@ catch (OperationCanceledException)
     await StopFailedStartAsync();
     return 0;
 }
+catch (Exception) when (app is not null)
+{
+    // Any other failure to start (a port the process may not bind, a malformed address): the
+    // host's report as before, but not with the private PostgreSQL left running.
+    await StopFailedStartAsync();
+    throw;
+}
 await app.WaitForShutdownAsync();
 await app.DisposeAsync();
 return 0;
@@ -97,7 +104,14 @@ async Task StopFailedStartAsync()
     {
         // Stopping what failed to start: nothing more to say than the line above.
     }
-    await app.DisposeAsync();
+    try
+    {
+        await app.DisposeAsync();
+    }
+    catch (Exception e) when (e is not OutOfMemoryException)
+    {
+        // As above.
+    }
 }
 
 /// <summary>Entry point (public for the tests).</summary>

@@ -36,11 +36,11 @@ internal sealed class TailCommand
 
     public Command Command { get; }
 
-    /// <summary>After a failure once events were printed: where to resume (the last one's offset).</summary>
-    private async Task ResumeHintAsync(EventHubClient client)
+    /// <summary>After a failure once events were printed: where to resume (the last one written out).</summary>
+    private async Task ResumeHintAsync(string? printed)
     {
-        if (client.LastOffset is { } offset)
-            await _error.WriteLineAsync($"eventhub: resume with: --after {offset}").ConfigureAwait(false);
+        if (printed is not null)
+            await _error.WriteLineAsync($"eventhub: resume with: --after {printed}").ConfigureAwait(false);
     }
 
     private async Task<int> RunAsync(ParseResult parsed, CancellationToken cancellationToken)
@@ -58,7 +58,7 @@ internal sealed class TailCommand
                 _error.WriteLine($"eventhub: reconnected; resuming after {client.LastOffset ?? "(now)"}");
         };
 
-        var printed = false;
+        string? printed = null; // the offset of the last event written out whole
         try
         {
             await foreach (var evt in client.ReadAllAsync(cancellationToken).ConfigureAwait(false))
@@ -69,7 +69,7 @@ internal sealed class TailCommand
                         .ConfigureAwait(false);
                 await _output.WriteLineAsync(json ? EventFormatter.Json(evt) : EventFormatter.Human(evt, _useColor)).ConfigureAwait(false);
                 await _output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-                printed = true;
+                printed = evt.Offset;
             }
             return EventHubCli.Ok;
         }
@@ -87,14 +87,15 @@ internal sealed class TailCommand
         }
         catch (IOException e) when (!cancellationToken.IsCancellationRequested)
         {
+            // Not the client's offset: it is already the event whose write failed.
             var exit = await EventHubCli.OutputFailedAsync(_error, e).ConfigureAwait(false);
-            if (printed) await ResumeHintAsync(client).ConfigureAwait(false);
+            await ResumeHintAsync(printed).ConfigureAwait(false);
             return exit;
         }
         catch (EventHubException e)
         {
             var exit = await EventHubCli.FailedAsync(_error, e).ConfigureAwait(false);
-            if (printed) await ResumeHintAsync(client).ConfigureAwait(false);
+            await ResumeHintAsync(printed).ConfigureAwait(false);
             return exit;
         }
     }

@@ -29,7 +29,8 @@ public sealed class CliOutputTests(ClientHubFixture fixture) : IClassFixture<Cli
 
             Assert.Equal(0, exit);
             var lines = await File.ReadAllLinesAsync(file);
-            // Written at a position of its own, the tool's lines overwrote "before-…", and its stderr line the first entity.
+            // Each line where the last ended (the tool used to write at a position of its own, from 0:
+            // over "before-…", and its stderr line over the first entity).
             Assert.Equal(["before-1", "before-2"], lines[..2]);
             Assert.Equal(["pr", "session"], lines[2..4].Select(l => JsonDocument.Parse(l).RootElement.GetProperty("kind").GetString()));
             Assert.StartsWith("eventhub: 2 entities as of ", lines[4]);

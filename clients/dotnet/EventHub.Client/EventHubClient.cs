@@ -97,6 +97,10 @@ public sealed partial class EventHubClient : IAsyncDisposable
     private long _troubleSince;
     private long _liveSince;
     private bool _retryAtOnce;
+    // An "at once" failure since the last progress: a second one backs off (a hub that ends every
+    // stream at once, say a node draining behind a balancer that keeps choosing it, was asked again
+    // without a pause, as fast as the connections went).
+    private bool _atOnceSinceProgress;
     // A fresh-token error (token expired, unauthenticated) since the last progress: a second one
     // stops. Progress is an event, or a stream that ran on the fresh token for StableConnection:
     // then the error is that token's own expiry (a quiet stream outlives every token it gets), not
@@ -196,8 +200,11 @@ public sealed partial class EventHubClient : IAsyncDisposable
     /// state, then go on reading; the stream continues after <see cref="StreamReset.ContinueFrom"/>.
     /// </summary>
     /// <param name="cancellationToken">Ends the enumeration (it then throws <see cref="OperationCanceledException"/>).</param>
-    /// <exception cref="EventHubRequestException">The hub rejected the request (a bad offset, project or type).</exception>
-    /// <exception cref="EventHubConnectionException">The first connection failed, the hub refused the connection, or the policy gave up.</exception>
+    /// <exception cref="EventHubRequestException">The hub refused with a code that retrying cannot help (a bad offset, project or
+    /// type, a project the token does not grant, a host name it does not answer to, a path it does not serve), or a fresh
+    /// token failed as the last one did.</exception>
+    /// <exception cref="EventHubConnectionException">The first connection failed, the connection was refused without one of the
+    /// hub's codes, or the policy gave up.</exception>
     /// <exception cref="InvalidOperationException">Another enumeration of this client is running.</exception>
     public async IAsyncEnumerable<ChangeEvent> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -213,6 +220,7 @@ public sealed partial class EventHubClient : IAsyncDisposable
         // initial connection: a hub down now is a lost connection, retried per the policy.
         _everConnected = Volatile.Read(ref _reachedHub) == 1;
         _retryAtOnce = false;
+        _atOnceSinceProgress = false;
         _freshTokenTried = false;
         SetState(EventHubConnectionState.Connecting, null);
         try
@@ -282,6 +290,7 @@ public sealed partial class EventHubClient : IAsyncDisposable
                     if (!StreamSignal.TryRead(item, out signal))
                     {
                         _attempt = 0; // progress: a later loss starts the backoff afresh
+                        _atOnceSinceProgress = false;
                         _freshTokenTried = false;
                         return item;
                     }
@@ -322,6 +331,7 @@ public sealed partial class EventHubClient : IAsyncDisposable
                     // signal to the application (refetch state) and continue from the given offset
                     // on the same connection, at once.
                     _attempt = 0;
+                    _atOnceSinceProgress = false;
                     LogReset(_logger, signal.Code, _after ?? "(now)", signal.Offset!);
                     return new StreamReset(signal.Code, signal.Message, signal.Offset!, _after, _options.Projects ?? [], _time.GetUtcNow());
                 }
@@ -332,6 +342,8 @@ public sealed partial class EventHubClient : IAsyncDisposable
             error ??= new EventHubConnectionException("The hub ended the stream; resuming.");
             LogLost(_logger, HubUrl, _after ?? "(now)", error);
             await DropConnectionAsync().ConfigureAwait(false);
+            // (A stream that ran that long after an "at once" still backs off at its next one: the
+            // policy's first delay, at once with the default policy.)
             if (_time.GetElapsedTime(_liveSince) >= StableConnection) _attempt = 0;
             if (_attempt == 0) _troubleSince = _time.GetTimestamp();
             _lastError = error;
@@ -502,7 +514,8 @@ public sealed partial class EventHubClient : IAsyncDisposable
             _freshTokenTriedAt = _time.GetTimestamp();
             await DropConnectionAsync().ConfigureAwait(false);
         }
-        _retryAtOnce = outcome is ErrorOutcome.RetryAtOnce or ErrorOutcome.RetryWithFreshToken;
+        _retryAtOnce = (outcome == ErrorOutcome.RetryAtOnce && !_atOnceSinceProgress) || outcome == ErrorOutcome.RetryWithFreshToken;
+        _atOnceSinceProgress |= outcome == ErrorOutcome.RetryAtOnce;
         return new EventHubConnectionException(code, $"The hub ended the stream ({code}): {message}", cause);
     }
 

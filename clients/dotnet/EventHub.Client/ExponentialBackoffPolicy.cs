@@ -19,7 +19,8 @@ public sealed class ExponentialBackoffPolicy : IEventHubReconnectPolicy
 
     /// <summary>
     /// Give up after this many reconnect attempts without progress (the connection that failed or
-    /// was lost is not counted: 3 means four connections in all); null (the default) never gives up.
+    /// was lost is not counted, nor a reconnect the hub's code asks to make at once); null (the
+    /// default) never gives up.
     /// </summary>
     public int? MaxAttempts { get; init; }
 

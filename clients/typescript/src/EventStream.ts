@@ -291,6 +291,7 @@ export class EventStream implements AsyncIterable<StreamItem> {
           this.deliver(frame);
           freshTokenTried = false;
           progressed = true;
+          failedAttempts = 0; // so an attempt that then pauses starts the next failures afresh
         },
         notice: (notice) => this.options.onNotice?.(notice),
         reset: (signalled) => {
@@ -310,6 +311,7 @@ export class EventStream implements AsyncIterable<StreamItem> {
           if (signal.aborted) return;
           if (attemptSignal.aborted) { continuing = true; continue; } // paused
           if (reset !== null) {
+            failedAttempts = 0; // the hub answered: progress
             this.deliverReset(reset);
             continuing = wentLive;
             continue;

@@ -30,8 +30,11 @@ internal static class ErrorClassifier
     {
         code = null;
         message = error.Message;
-        // A refused negotiation with the hub's own code (HubErrorResponseHandler): as the contract says.
-        if (error is HubRefusalException refusal && ErrorContract.Find(refusal.Code) is { IsReset: false } refused)
+        // A refused negotiation with the hub's own code (HubErrorResponseHandler), when the code says
+        // to stop or to get a fresh token. One retried with backoff (a 5xx) stays a failed connection,
+        // as before: the next hub URL is tried, and a first connection fails unless retried.
+        if (error is HubRefusalException refusal && ErrorContract.Find(refusal.Code) is { IsReset: false } refused &&
+            refused.Retry is RetryMode.Never or RetryMode.WithFreshToken)
         {
             code = refused.Code;
             message = refusal.Reason;

@@ -27,9 +27,10 @@ internal sealed class HubErrorResponseHandler(HttpMessageHandler inner) : Delega
                 message = error.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
             }
         }
-        catch (JsonException)
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            // Not the hub's body (a proxy's): SignalR's client classifies the status as before.
+            // Not the hub's body (a proxy's), or a body cut short: SignalR's client classifies the
+            // status as before (a 401 still asks for a fresh token).
         }
         if (code is null) return response;
         var status = response.StatusCode;

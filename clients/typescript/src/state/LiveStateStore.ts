@@ -177,8 +177,9 @@ export class LiveStateStore {
           }
           failedAttempts++;
           this.update({ error: e });
-          // As the stream does: "at once" and a fresh token retry without waiting; the rest back off.
-          const atOnce = e.retry === "at_once" || e.retry === "with_fresh_token";
+          // As the stream does: the first "at once" in a row and a fresh token retry without waiting;
+          // the rest back off.
+          const atOnce = (e.retry === "at_once" && failedAttempts === 1) || e.retry === "with_fresh_token";
           await abortableDelay(atOnce ? 0 : this.retryDelays[Math.min(failedAttempts - 1, this.retryDelays.length - 1)]!, signal);
           continue;
         }

@@ -98,20 +98,48 @@ describe("a stream the server accepts and ends at once", () => {
     }
   });
 
-  it("reconnects at once for an at-once code only after progress; the next ones back off", async () => {
+  it("reconnects at once for an at-once code after progress; a second one in a row backs off", async () => {
     const opens: number[] = [];
     const transport: Transport = {
       async run(_request: StreamRequest, sink: TransportSink): Promise<void> {
         opens.push(performance.now());
         sink.open();
+        if (opens.length === 1) sink.event({ seq: 1, projectId: "p", type: "session_created", payload: {}, createdAt: new Date(0), offset: "e.1.1" });
         throw new EventStreamError("server_ended", "The server ended this stream.", "at_once");
       },
     };
-    const stream = new EventStream({ url: "http://unused", after: "0", retryDelaysInMilliseconds: [0, 200] }, transport);
+    const stream = new EventStream({ url: "http://unused", after: "0", retryDelaysInMilliseconds: [3_000] }, transport);
     try {
       stream.subscribe(() => undefined);
-      await waitUntil(() => opens.length >= 4, (fn) => stream.state.subscribe(fn), 10_000, () => `${opens.length} attempts`);
-      expect(opens[3]! - opens[2]!).toBeGreaterThanOrEqual(190);
+      await waitUntil(() => opens.length >= 3, (fn) => stream.state.subscribe(fn), 15_000, () => `${opens.length} attempts`);
+      // Bounds far from either outcome: at once is well under the 3 s delay, a backoff at least it.
+      expect(opens[1]! - opens[0]!).toBeLessThan(1_500);
+      expect(opens[2]! - opens[1]!).toBeGreaterThanOrEqual(2_900);
+    } finally {
+      await stream.stop();
+    }
+  });
+
+  it("counts a reset as progress: the failures after it start afresh", async () => {
+    let attempts = 0;
+    const transport: Transport = {
+      async run(_request: StreamRequest, sink: TransportSink): Promise<void> {
+        attempts++;
+        sink.open();
+        if (attempts === 4) { sink.reset({ reason: "offset_pruned", message: "pruned", offset: "e.1.9" }); return; }
+        throw new EventStreamError("unavailable", "The event log is unavailable right now.", "with_backoff");
+      },
+    };
+    const stream = new EventStream({ url: "http://unused", after: "0", retryDelaysInMilliseconds: [0, 1, 2] }, transport);
+    const failed: number[] = [];
+    stream.state.subscribe(() => {
+      const s = stream.state.getSnapshot();
+      if (s.state === "reconnecting" && failed.at(-1) !== s.failedAttempts) failed.push(s.failedAttempts);
+    });
+    try {
+      stream.subscribe(() => undefined);
+      await waitUntil(() => failed.length >= 5, (fn) => stream.state.subscribe(fn), 10_000, () => `failed: ${failed.join(", ")}`);
+      expect(failed.slice(0, 5)).toEqual([1, 2, 3, 1, 2]);
     } finally {
       await stream.stop();
     }
