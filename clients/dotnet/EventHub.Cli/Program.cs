@@ -31,6 +31,8 @@ return exitCode;
 // are kept; a FileStream writes at a position of its own, from 0, over them.
 static TextWriter RedirectedOutput()
 {
+    // fd 1 is a POSIX idea: Windows' standard output is a handle of its own.
+    if (OperatingSystem.IsWindows()) return new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false));
     var fd1 = new FileStream(new SafeFileHandle(1, ownsHandle: false), FileAccess.Write, 1);
     if (!fd1.CanSeek) return new StreamWriter(fd1, new UTF8Encoding(false));
     fd1.Dispose();
