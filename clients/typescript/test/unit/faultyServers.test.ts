@@ -36,6 +36,16 @@ function reconnectErrors(stream: EventStream): Error[] {
   return errors;
 }
 
+/** The failure counts of the stream's reconnecting states, each as it changes. */
+function failureCounts(stream: EventStream): number[] {
+  const counts: number[] = [];
+  stream.state.subscribe(() => {
+    const s = stream.state.getSnapshot();
+    if (s.state === "reconnecting" && counts.at(-1) !== s.failedAttempts) counts.push(s.failedAttempts);
+  });
+  return counts;
+}
+
 /** Resolves with the error the stream stopped with. */
 function stopped(stream: EventStream): Promise<Error | undefined> {
   return new Promise((resolve) => stream.subscribe({ next: () => undefined, error: resolve, complete: () => resolve(undefined) }));
@@ -83,11 +93,7 @@ describe("a stream the server accepts and ends at once", () => {
       },
     };
     const stream = new EventStream({ url: "http://unused", after: "0", retryDelaysInMilliseconds: [0, 1, 2] }, transport);
-    const failed: number[] = [];
-    stream.state.subscribe(() => {
-      const s = stream.state.getSnapshot();
-      if (s.state === "reconnecting" && failed.at(-1) !== s.failedAttempts) failed.push(s.failedAttempts);
-    });
+    const failed = failureCounts(stream);
     try {
       stream.subscribe(() => undefined);
       await waitUntil(() => failed.length >= 6, (fn) => stream.state.subscribe(fn), 10_000, () => `failed: ${failed.join(", ")}`);
@@ -131,11 +137,7 @@ describe("a stream the server accepts and ends at once", () => {
       },
     };
     const stream = new EventStream({ url: "http://unused", after: "0", retryDelaysInMilliseconds: [0, 1, 2] }, transport);
-    const failed: number[] = [];
-    stream.state.subscribe(() => {
-      const s = stream.state.getSnapshot();
-      if (s.state === "reconnecting" && failed.at(-1) !== s.failedAttempts) failed.push(s.failedAttempts);
-    });
+    const failed = failureCounts(stream);
     try {
       stream.subscribe(() => undefined);
       await waitUntil(() => failed.length >= 5, (fn) => stream.state.subscribe(fn), 10_000, () => `failed: ${failed.join(", ")}`);
