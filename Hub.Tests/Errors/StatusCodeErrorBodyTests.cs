@@ -58,6 +58,8 @@ public sealed class StatusCodeErrorBodyTests : IAsyncLifetime
     [InlineData("PUT", "/api/v1/events/head")]
     [InlineData("POST", "/viewer.js")]         // the viewer's files take GET and HEAD
     [InlineData("DELETE", "/")]
+    [InlineData("POST", "/readyz")]            // probes: GET and HEAD
+    [InlineData("DELETE", "/healthz")]
     public async Task A_method_the_path_does_not_take_is_a_JSON_method_not_allowed_with_its_Allow_header(string method, string path)
     {
         using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(_hub.BaseAddress, path)) { Content = new StringContent("{}") };
@@ -68,6 +70,17 @@ public sealed class StatusCodeErrorBodyTests : IAsyncLifetime
         Assert.Equal(ErrorCodes.MethodNotAllowed, code);
         Assert.Contains(method, message);
         Assert.Contains("GET", message);
+    }
+
+    [Theory]
+    [InlineData("GET", "/readyz")]
+    [InlineData("HEAD", "/readyz")]
+    [InlineData("HEAD", "/healthz")]
+    public async Task Probes_take_GET_and_HEAD(string method, string path)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(_hub.BaseAddress, path));
+        using var response = await _http.SendAsync(request).WithTimeout();
+        Assert.Contains(response.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.ServiceUnavailable }); // ready or not, never 405
     }
 
     [Fact]

@@ -28,7 +28,10 @@ public static class HealthEndpoints
 
     public static void MapEventHubHealth(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        // GET and HEAD, as probes send: health checks answer any method by default, and a POST got
+        // 200 where every other path of the hub says 405.
+        var probeMethods = new HttpMethodMetadata(["GET", "HEAD"]);
+        endpoints.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false }).WithMetadata(probeMethods);
         endpoints.MapHealthChecks("/readyz", new HealthCheckOptions
         {
             Predicate = c => c.Tags.Contains(ReadyTag),
@@ -38,6 +41,6 @@ public static class HealthEndpoints
                 [NotReadyYet] = StatusCodes.Status503ServiceUnavailable,
                 [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
             },
-        });
+        }).WithMetadata(probeMethods);
     }
 }
