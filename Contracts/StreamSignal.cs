@@ -92,12 +92,26 @@ public sealed record StreamSignal(string Type, string Code, string Message, stri
         }
         if (item.Type == StreamSignalTypes.StreamError)
         {
-            if (!payload.TryGetProperty("error", out var error) || error.ValueKind != JsonValueKind.Object ||
-                String(error, "code") is not { } code) return false;
-            signal = ForError(code, String(error, "message") ?? "");
+            if (!TryReadError(payload, out var code, out var message)) return false;
+            signal = ForError(code, message);
             return true;
         }
         return false;
+    }
+
+    /// <summary>
+    /// Reads the hub's error shape, <c>{"error":{"code","message"}}</c>: a <c>stream_error</c>
+    /// item's payload, and the body of every HTTP error the hub answers. False without a code.
+    /// </summary>
+    public static bool TryReadError(JsonElement body, [NotNullWhen(true)] out string? code, out string message)
+    {
+        code = null;
+        message = "";
+        if (body.ValueKind != JsonValueKind.Object || !body.TryGetProperty("error", out var error) ||
+            error.ValueKind != JsonValueKind.Object || String(error, "code") is not { } found) return false;
+        code = found;
+        message = String(error, "message") ?? "";
+        return true;
     }
 
     private static string? String(JsonElement obj, string name) =>

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using EventHub.Contracts;
 
 namespace EventHub.Client.Internal;
 
@@ -19,13 +20,7 @@ internal sealed class HubErrorResponseHandler(HttpMessageHandler inner) : Delega
         try
         {
             using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
-            if (body.RootElement.ValueKind == JsonValueKind.Object &&
-                body.RootElement.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object &&
-                error.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String)
-            {
-                code = c.GetString();
-                message = error.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
-            }
+            StreamSignal.TryReadError(body.RootElement, out code, out message);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -35,7 +30,7 @@ internal sealed class HubErrorResponseHandler(HttpMessageHandler inner) : Delega
         if (code is null) return response;
         var status = response.StatusCode;
         response.Dispose();
-        throw new HubRefusalException(code, message ?? $"The hub answered {(int)status}.", status);
+        throw new HubRefusalException(code, message is { Length: > 0 } ? message : $"The hub answered {(int)status}.", status);
     }
 }
 

@@ -4,7 +4,7 @@
 // client's SseMessage, which keeps the browser EventSource's meaning of `type` and `lastEventId`.
 import { createParser } from "eventsource-parser";
 import { EventStreamError } from "../EventStreamError.js";
-import { fromHttpResponse } from "../transports/hubErrors.js";
+import { fromHttpResponse, unexpectedResponse } from "../transports/hubErrors.js";
 import type { SseHandlers } from "./SseHandlers.js";
 
 /**
@@ -48,8 +48,7 @@ export async function readFetchEventStream(url: string, headers: Record<string, 
     const contentType = response.headers.get("content-type") ?? "";
     if (!/^text\/event-stream\b/i.test(contentType)) {
       await response.body?.cancel().catch(() => undefined);
-      throw new EventStreamError("unexpected_response", `The answer from ${url} is ${contentType || "without a Content-Type"}, `
-        + "not an event stream: is the url the hub's base address?", "never");
+      throw unexpectedResponse(url, contentType, "an event stream");
     }
     if (response.body === null) throw new EventStreamError("transport", "The hub's response has no body.", true);
     onOpen();

@@ -3,7 +3,7 @@ import { EventStreamError } from "../EventStreamError.js";
 import type { ProjectNotice } from "../ProjectNotice.js";
 import type { StreamRequest } from "../StreamRequest.js";
 import { isKnownErrorCode } from "./errorContract.js";
-import { fromHttpStatus, fromSignalRError, hubError, signalFromItem } from "./hubErrors.js";
+import { errorFromPayload, fromHttpStatus, fromSignalRError, signalFromItem } from "./hubErrors.js";
 import { hubUrl } from "./hubUrl.js";
 import { loadMessagePackProtocol } from "./loadMessagePackProtocol.js";
 import { readState } from "./readState.js";
@@ -169,10 +169,8 @@ function hubBodyError(error: unknown): EventStreamError | null {
   const end = text.lastIndexOf("}");
   if (start < 0 || end < start) return null;
   try {
-    const body = JSON.parse(text.slice(start, end + 1)) as { error?: { code?: unknown; message?: unknown } };
-    const code = body.error?.code;
-    if (typeof code !== "string" || !isKnownErrorCode(code)) return null;
-    return hubError(code, typeof body.error?.message === "string" ? body.error.message : text);
+    const refusal = errorFromPayload(JSON.parse(text.slice(start, end + 1)), text);
+    return isKnownErrorCode(refusal.code) ? refusal : null;
   } catch {
     return null;
   }

@@ -6,7 +6,7 @@ import type { StateLoader, StateRequest } from "./StateLoader.js";
 import type { Transport } from "./Transport.js";
 import type { TransportSink } from "./TransportSink.js";
 import { hubUrl } from "./hubUrl.js";
-import { fromHttpResponse, parseResetFrame, parseStreamErrorFrame } from "./hubErrors.js";
+import { fromHttpResponse, parseResetFrame, parseStreamErrorFrame, unexpectedResponse } from "./hubErrors.js";
 import { EventStreamError } from "../EventStreamError.js";
 
 /** The hub's SSE endpoint, relative to its base address. */
@@ -134,8 +134,7 @@ export class SseTransport implements Transport, StateLoader {
       // get the same page.
       if (/\bjson\b/i.test(contentType))
         throw new EventStreamError("transport", `The hub's head offset answer was cut short: ${(e as Error).message}`, true);
-      throw new EventStreamError("unexpected_response", `The answer from ${url} is ${contentType || "without a Content-Type"}, `
-        + "not the hub's head offset: is the url the hub's base address?", "never");
+      throw unexpectedResponse(url, contentType, "the hub's head offset");
     }
     if (typeof body?.offset !== "string") throw new EventStreamError("transport", `The hub's head offset answer has no offset.`, true);
     return body.offset;

@@ -93,6 +93,16 @@ export function fromHttpStatus(status: number, message: string): EventStreamErro
   return new EventStreamError(`http_${status}`, message, "with_backoff");
 }
 
+/**
+ * A 2xx answer that is not the hub's (`expected`: what the client asked for) but a page served
+ * where the hub was expected (a url that is not the hub's base address, a dev server's fallback
+ * page): retrying would get the same page. @internal
+ */
+export function unexpectedResponse(url: string, contentType: string, expected: string): EventStreamError {
+  return new EventStreamError("unexpected_response", `The answer from ${url} is ${contentType || "without a Content-Type"}, `
+    + `not ${expected}: is the url the hub's base address?`, "never");
+}
+
 /** Builds the error for a non-2xx SSE response from its `{error: {code, message}}` body. @internal */
 export async function fromHttpResponse(response: Response): Promise<EventStreamError> {
   const message = `The hub answered ${response.status} ${response.statusText}.`;
