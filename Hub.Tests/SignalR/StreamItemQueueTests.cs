@@ -116,7 +116,7 @@ public sealed class StreamItemQueueTests
     }
 
     [Fact]
-    public async Task A_queue_is_done_when_read_to_its_end_or_abandoned()
+    public async Task A_queue_is_done_when_the_sender_has_taken_its_end_or_it_is_abandoned()
     {
         var abandoned = new StreamItemQueue(capacity: 128, payloadCapacity: 1_000);
         await abandoned.WriteAsync(Item(1), 300, CancellationToken.None);
@@ -133,6 +133,16 @@ public sealed class StreamItemQueueTests
         var readToEnd = read.ReadOrAbandonedAsync(CancellationToken.None);
         Assert.False(readToEnd.IsCompleted);
         Assert.Equal([1], ReadAll(read));
+        // Read, but the sender is still writing the item until it asks for more and hears of the end.
+        Assert.False(readToEnd.IsCompleted);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => read.Reader.WaitToReadAsync().AsTask());
         await readToEnd.WithTimeout();
+
+        var ended = new StreamItemQueue(capacity: 128, payloadCapacity: 1_000);
+        var waiting = ended.Reader.WaitToReadAsync().AsTask(); // the sender, waiting on an empty queue
+        var endTaken = ended.ReadOrAbandonedAsync(CancellationToken.None);
+        ended.TryComplete();
+        Assert.False(await waiting.WithTimeout());
+        await endTaken.WithTimeout();
     }
 }

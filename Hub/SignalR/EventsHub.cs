@@ -24,6 +24,7 @@ public sealed partial class EventsHub(
     ProjectGroupTracker groups,
     ChangeEventCache cache,
     StreamQueueTotals queues,
+    SignalRStreamsStopDrain stopDrain,
     IOptions<EventsHubOptions> options,
     IOptions<LimitsOptions> limits,
     TimeProvider timeProvider,
@@ -208,6 +209,7 @@ public sealed partial class EventsHub(
 
         var queue = new StreamItemQueue(options.Value.StreamChannelCapacity, options.Value.StreamChannelPayloadBytes);
         queues.Add(queue);
+        stopDrain.Streaming(Context);
         LogStreamOpened(logger, connectionId, projects.Length == 0 ? "*" : LogValue.Of(string.Join(",", projects)), LogValue.Of(request.After ?? "(now)"));
         // The pump outlives this call: it must not touch the hub instance (SignalR disposes it
         // when the method returns), only what it captured here.
@@ -228,6 +230,7 @@ public sealed partial class EventsHub(
     public override Task OnDisconnectedAsync(Exception? exception)
     {
         groups.ForgetConnection(Context.ConnectionId);
+        stopDrain.Disconnected(Context);
         if (Context.Items.TryGetValue(StateKey, out var state))
             ((ConnectionState)state!).Dispose();
         return base.OnDisconnectedAsync(exception);

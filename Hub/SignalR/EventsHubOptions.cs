@@ -34,4 +34,11 @@ public sealed class EventsHubOptions
 
     /// <summary>How long the hub waits for a client message (pings included) before it drops the connection.</summary>
     public TimeSpan ClientTimeoutInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// On a graceful stop, how long SignalR's connections stay open for their streams' final item
+    /// (<c>server_ended</c>) before they close: milliseconds for clients that read, and the bound for
+    /// one too slow to take it. <c>00:00:00</c> closes them at once (clients see a lost connection).
+    /// </summary>
+    public TimeSpan StopDrainTimeout { get; set; } = TimeSpan.FromSeconds(1);
 }

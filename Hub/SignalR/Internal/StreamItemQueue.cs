@@ -100,21 +100,26 @@ internal sealed class StreamItemQueue
     public bool TryComplete(Exception? error = null) => _channel.Writer.TryComplete(error);
 
     /// <summary>
-    /// Completes when SignalR's sender has read the queue to its end, or when <paramref name="gone"/>
-    /// is cancelled (the stream cancelled, the connection closed: nothing will read the rest).
-    /// Until then the queue's bytes are the stream's.
+    /// Completes when SignalR's sender has taken the queue's end (it has sent every item and asked
+    /// for more after the queue completed, so what follows is its completion message), or when
+    /// <paramref name="gone"/> is cancelled (the stream cancelled, the connection closed: nothing
+    /// will read the rest). Until then the queue's bytes are the stream's.
     /// </summary>
     public async Task ReadOrAbandonedAsync(CancellationToken gone)
     {
         try
         {
-            await _channel.Reader.Completion.WaitAsync(gone).ConfigureAwait(false);
+            await _endTaken.Task.WaitAsync(gone).ConfigureAwait(false);
         }
-        catch
+        catch (OperationCanceledException)
         {
-            // Abandoned, or completed with the stream's error after its last item: either way done.
+            // Abandoned: nothing will read the rest.
         }
     }
+
+    // Set when the sender's wait for more reports the end (false, or the stream's error): SignalR
+    // awaits each item's write before it asks again, so by then the last item is on its connection.
+    private readonly TaskCompletionSource _endTaken = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private bool HasRoomFor(int payloadSize)
     {
@@ -146,7 +151,32 @@ internal sealed class StreamItemQueue
         public override int Count => queue._channel.Reader.Count;
         public override bool TryRead(out ChangeEvent item) => queue.TryRead(out item);
 
-        public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) =>
-            queue._channel.Reader.WaitToReadAsync(cancellationToken);
+        public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default)
+        {
+            var wait = queue._channel.Reader.WaitToReadAsync(cancellationToken);
+            if (!wait.IsCompletedSuccessfully) return ObserveAsync(wait, cancellationToken);
+            // A ValueTask is read once: its source may be reused as soon as it is.
+            var more = wait.Result;
+            if (!more) queue._endTaken.TrySetResult();
+            return new ValueTask<bool>(more);
+        }
+
+        // Pooled: a stream waits here every time its queue runs empty.
+        [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+        private async ValueTask<bool> ObserveAsync(ValueTask<bool> wait, CancellationToken cancellationToken)
+        {
+            try
+            {
+                var more = await wait.ConfigureAwait(false);
+                if (!more) queue._endTaken.TrySetResult();
+                return more;
+            }
+            catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+            {
+                // The queue completed with the stream's error: the sender's end too.
+                queue._endTaken.TrySetResult();
+                throw;
+            }
+        }
     }
 }

@@ -1,0 +1,77 @@
+using System.Threading.Channels;
+using EventHub.Contracts;
+using EventHub.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace EventHub.Tests.SignalR;
+
+/// <summary>
+/// A hub that stops gracefully ends its SignalR streams as it ends its SSE streams: with the
+/// final <c>server_ended</c> item (or, for a client that does not read signals as items, the
+/// HubException that says to resume), before SignalR closes the connections. Without
+/// <see cref="EventHub.SignalR.Internal.SignalRStreamsStopDrain"/> SignalR's own shutdown closes
+/// them first and the client sees a lost connection instead.
+/// </summary>
+public sealed class SignalRShutdownTests
+{
+    [Theory]
+    [InlineData(WireProtocol.Json)]
+    [InlineData(WireProtocol.MessagePack)]
+    public async Task Stopping_the_hub_ends_every_SignalR_stream_with_server_ended_before_the_connection_closes(WireProtocol protocol)
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        // A shutdown timeout far beyond the test's bound: whatever holds the stop shows as time.
+        var hub = await HubServer.StartAsync(db.ConnectionString,
+            new Dictionary<string, string?> { ["HostOptions:ShutdownTimeout"] = "00:02:00" });
+        await using var client = await EventsHubClient.ConnectAsync(hub.BaseAddress, protocol);
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.Connection.Closed += _ => { closed.TrySetResult(); return Task.CompletedTask; };
+        // Written first, so that every stream reads it whenever SignalR has opened it.
+        await db.Writer.SessionAsync("ao", 1);
+        var project = await client.Connection.StreamAsChannelAsync<ChangeEvent>(EventHubMethods.StreamEvents,
+            new StreamEventsRequest { Projects = ["ao"], After = "0", SignalItems = true }).WithTimeout();
+        var all = await client.Connection.StreamAsChannelAsync<ChangeEvent>(EventHubMethods.StreamEvents,
+            new StreamEventsRequest { After = "0", SignalItems = true }).WithTimeout();
+        var legacy = await client.Connection.StreamAsChannelAsync<ChangeEvent>(EventHubMethods.StreamEvents,
+            new StreamEventsRequest { Projects = ["ao"], After = "0" }).WithTimeout();
+        foreach (var stream in new[] { project, all, legacy })
+            Assert.Equal("session_created", (await stream.ReadAsync().AsTask().WithTimeout()).Type);
+
+        var stopping = hub.DisposeAsync().AsTask();
+
+        foreach (var stream in new[] { project, all })
+        {
+            var (items, error) = await ReadToEndAsync(stream);
+            Assert.True(error is null, $"items {string.Join(",", items.Select(i => i.Type))}, error {error}");
+            var last = Assert.Single(items);
+            Assert.True(StreamSignal.TryRead(last, out var signal), $"not a signal item: {last.Type}");
+            Assert.Equal((StreamSignalTypes.StreamError, ErrorCodes.ServerEnded), (signal.Type, signal.Code));
+        }
+        var (legacyItems, legacyError) = await ReadToEndAsync(legacy);
+        Assert.Empty(legacyItems);
+        Assert.Contains("The server ended this stream", Assert.IsType<HubException>(legacyError).Message);
+        await closed.Task.WithTimeout();
+        await stopping.WithTimeout(TimeSpan.FromSeconds(15));
+    }
+
+    /// <summary>Every item until the stream ends, and the error it ended with (null: completed).</summary>
+    private static async Task<(List<ChangeEvent> Items, Exception? Error)> ReadToEndAsync(ChannelReader<ChangeEvent> reader)
+    {
+        var items = new List<ChangeEvent>();
+        try
+        {
+            while (await reader.WaitToReadAsync().AsTask().WithTimeout())
+                while (reader.TryRead(out var item)) items.Add(item);
+            return (items, null);
+        }
+        catch (ChannelClosedException e) when (e.InnerException is { } inner)
+        {
+            return (items, inner);
+        }
+        catch (Exception e)
+        {
+            return (items, e);
+        }
+    }
+}
