@@ -80,6 +80,39 @@ public sealed class LimitsAndCorsTests : IAsyncLifetime
         await using var again = await SseTestClient.ConnectAsync(_hub.BaseAddress, $"project={p}");
     }
 
+    /// <summary>
+    /// A state answer is held for its client like a stream (read ahead, sent at the client's pace),
+    /// so it takes a connection slot while it is sent: one address cannot hold more state answers
+    /// than it may hold connections. Before, thirty requests for a large state that read nothing
+    /// were all served past a limit of twenty, each answer held whole in the hub's memory.
+    /// </summary>
+    [Fact]
+    public async Task Past_the_connections_per_address_a_state_request_gets_429_and_an_answered_one_frees_its_slot()
+    {
+        await UntilNoConnectionsAsync();
+        var p = NewProject();
+        await _db.Writer.SessionAsync(p, 1);
+        using var http = new HttpClient { BaseAddress = _hub.BaseAddress };
+        var open = new List<SseTestClient>();
+        try
+        {
+            for (var i = 0; i < MaxPerAddress; i++) open.Add(await SseTestClient.ConnectAsync(_hub.BaseAddress, $"project={p}"));
+
+            var response = await http.GetAsync($"/api/v1/state?project={p}").WithTimeout();
+            Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+            var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+            Assert.Equal("too_many_connections_per_address", error.GetProperty("code").GetString());
+        }
+        finally
+        {
+            foreach (var sse in open) await sse.DisposeAsync();
+        }
+        await UntilNoConnectionsAsync();
+        for (var i = 0; i < MaxPerAddress + 1; i++)
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync($"/api/v1/state?project={p}").WithTimeout()).StatusCode);
+        await UntilNoConnectionsAsync();
+    }
+
     [Fact]
     public async Task Past_the_streams_per_connection_a_stream_request_fails_naming_the_limit_and_a_cancelled_stream_frees_its_slot()
     {

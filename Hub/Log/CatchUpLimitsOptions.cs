@@ -23,6 +23,14 @@ public sealed class CatchUpLimitsOptions
     public int MaxConcurrentStateReads { get; set; } = 2;
 
     /// <summary>
+    /// Bytes of live state all reads together may hold ahead of their clients (default 64 MiB, about
+    /// 180,000 entities of the contract's payloads). Past it each read waits for its own client
+    /// before it reads on, holding its session meanwhile: clients that ask for large states and
+    /// never read them cost this much memory, not a state's size each.
+    /// </summary>
+    public long StateReadAheadBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
     /// Connections of the shared pool kept for what is not a catch-up read: stream opens (epoch,
     /// snapshot, horizon), live-state reads, the head offset computation, the lag sampler, retention,
     /// project notices.

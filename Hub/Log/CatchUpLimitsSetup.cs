@@ -15,8 +15,11 @@ public static class CatchUpLimitsSetup
         services.AddOptions<CatchUpLimitsOptions>().Bind(configuration.GetSection(CatchUpLimitsOptions.Section))
             .Validate(o => o.MaxConcurrentCatchUps > 0, "Limits:MaxConcurrentCatchUps must be at least 1.")
             .Validate(o => o.MaxConcurrentStateReads > 0, "Limits:MaxConcurrentStateReads must be at least 1.")
+            .Validate(o => o.StateReadAheadBytes > 0, "Limits:StateReadAheadBytes must be at least 1.")
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<CatchUpLimitsOptions>>(new PoolValidator(poolSize));
+        services.AddSingleton(sp => new EventHub.State.StateReadAheadBudget(
+            sp.GetRequiredService<IOptions<CatchUpLimitsOptions>>().Value.StateReadAheadBytes));
         return services;
     }
 

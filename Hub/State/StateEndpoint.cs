@@ -19,7 +19,7 @@ public static partial class StateEndpoint
         endpoints.MapGet(Path, async (StreamPolicy policy, ILoggerFactory loggers, HttpContext context) =>
         {
             var (opened, refusal) = await policy.OpenStateAsync(SseEndpoint.Caller(context), SseEndpoint.ParseRequest(context.Request),
-                context.RequestAborted);
+                context.RequestAborted, countsAsConnection: true);
             if (refusal is not null)
             {
                 await ApiError.Create(refusal.StatusCode, refusal.Code, refusal.Message).ExecuteAsync(context);

@@ -22,6 +22,7 @@ public sealed partial class StreamPolicy(
     EventStreamSource source,
     StreamRequestValidator validator,
     EventHub.State.LiveStateReader state,
+    EventHub.State.StateReadAheadBudget stateBudget,
     EventHubMetrics metrics,
     TimeProvider timeProvider,
     ILogger<StreamPolicy> logger)
@@ -154,28 +155,40 @@ public sealed partial class StreamPolicy(
     /// The live state of what <paramref name="request"/> selects, as a read in progress past its head
     /// (the same authorization, filters and refusals as <see cref="GetStateAsync"/>), for a transport
     /// that writes the entities while they are read; the read runs ahead of the transport
-    /// (<see cref="EventHub.State.StateReadAhead"/>), so a slow client holds none of it. The caller disposes it.
+    /// (<see cref="EventHub.State.StateReadAhead"/>, within the node's budget), so a slow client
+    /// holds none of it. With <paramref name="countsAsConnection"/> (an HTTP request) the read also
+    /// takes a connection slot until it is disposed, as an SSE response does: one address or
+    /// principal cannot hold more state answers at once than it may hold connections. The caller disposes it.
     /// </summary>
     public async Task<(EventHub.State.StateReadAhead? State, StreamRefusal? Refusal)> OpenStateAsync(StreamCaller caller,
-        StreamRequest request, CancellationToken cancellationToken)
+        StreamRequest request, CancellationToken cancellationToken, bool countsAsConnection = false)
     {
         IAsyncEnumerator<EventHub.State.LiveStateItem>? items = null;
+        IDisposable? connection = null;
         try
         {
             var grant = access.Authorize(caller.User, request with { After = null });
-            items = state.StreamAsync(validator.Validate(grant.Request).Filter, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            var filter = validator.Validate(grant.Request).Filter;
+            if (countsAsConnection) connection = AcquireConnection(caller);
+            items = state.StreamAsync(filter, cancellationToken).GetAsyncEnumerator(cancellationToken);
             if (!await items.MoveNextAsync() || items.Current.Head is null)
                 throw new InvalidOperationException("The state read returned no head row.");
-            return (new EventHub.State.StateReadAhead(items), null);
+            return (new EventHub.State.StateReadAhead(items, stateBudget, connection), null);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             if (items is not null) await items.DisposeAsync();
+            connection?.Dispose();
             throw;
+        }
+        catch (StreamRefusedException e)
+        {
+            return (null, e.Refusal);
         }
         catch (Exception e)
         {
             if (items is not null) await items.DisposeAsync();
+            connection?.Dispose();
             return (null, RefuseLogged(caller, e));
         }
     }
