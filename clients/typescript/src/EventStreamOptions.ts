@@ -4,7 +4,8 @@ import type { ProjectNotice } from "./ProjectNotice.js";
 export interface EventStreamOptions {
   /**
    * The hub's base address, e.g. `http://127.0.0.1:5080`. In a browser, `""` means the page's
-   * own origin. The client adds `/hubs/events` (SignalR) or `/api/v1/events` (SSE).
+   * own origin. The client adds `/hubs/events` (SignalR) or `/api/v1/events` (SSE); a URL that already
+   * ends with either is taken for the hub it names.
    */
   readonly url: string;
   /** Projects to stream; empty or absent means every project. */

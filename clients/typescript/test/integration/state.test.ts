@@ -47,6 +47,18 @@ describe.each(allTransports)("connection state over %s", (_name, transport) => {
     expect(states.at(-1)).toBe("stopped");
   });
 
+  it.each(["/hubs/events", "/api/v1/events/"])("streams when the URL names the hub's endpoint %s rather than its base", async (path) => {
+    // The .NET client and the CLI take the hub's own URL too; the client uses the base it is under.
+    const project = uniqueProject("url");
+    await createProject(project);
+    const stream = new EventStream({ url: `${inject("hub").url}${path}`, projects: [project], after: "0", ...transport });
+    const collector = new Collector(stream);
+    await createSession(project, 1);
+    const [event] = await collector.waitFor(1);
+    expect(event!.projectId).toBe(project);
+    await stream.stop();
+  });
+
   it("stops without retrying when the URL has a path the hub does not serve", async () => {
     // A proxy prefix the hub does not have: the hub answers 404 with its JSON error body, whose
     // code both transports read (SignalR's from the negotiation error's text).
