@@ -50,7 +50,9 @@ public sealed partial class EventHubClientTests
     public async Task A_quiet_stream_outlives_every_token_it_gets_and_a_later_event_arrives()
     {
         // No event for two token lifetimes: each token expires on a stream that delivered nothing.
-        // The second expiry used to stop the client as "the fresh token failed the same way".
+        // The second expiry used to stop the client as "the fresh token failed the same way", and
+        // then, while a stream had to run 10 s on a token to show the hub took it, did so for
+        // tokens of a few seconds.
         await using var db = await TestDatabase.CreateAsync();
         await using var hub = await HubServer.StartAsync(db.ConnectionString, TestTokens.TokenModeSettings());
         await db.Writer.ProjectAsync("ao");
@@ -59,9 +61,9 @@ public sealed partial class EventHubClientTests
             HubUrl = hub.BaseAddress,
             Projects = ["ao"],
             ReconnectPolicy = FastPolicy,
-            // exp has whole seconds: each token lives 13-14 s, past the client's StableConnection (10 s)
+            // exp has whole seconds: each token lives 3-4 s, past the client's TokenCarriedStream (1 s)
             // with room for a connection's set-up on a busy machine.
-            AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.Mint(["ao"], TimeSpan.FromSeconds(14))),
+            AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.Mint(["ao"], TimeSpan.FromSeconds(4))),
         });
         var lives = 0;
         var twoRenewals = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -71,6 +71,14 @@ public sealed partial class EventHubClient : IAsyncDisposable
     /// </summary>
     private static readonly TimeSpan StableConnection = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// A stream that ran this long on a fresh token shows the hub took that token: when it expires
+    /// too, the client asks for another instead of stopping. Short, so that tokens of a few seconds
+    /// carry a quiet stream (with <see cref="StableConnection"/> a 4 s token stopped the client at
+    /// its second expiry); a refused stream ends within a round trip.
+    /// </summary>
+    private static readonly TimeSpan TokenCarriedStream = TimeSpan.FromSeconds(1);
+
     private readonly EventHubClientOptions _options;
     private readonly IEventHubReconnectPolicy _policy;
     private readonly TimeProvider _time;
@@ -102,7 +110,7 @@ public sealed partial class EventHubClient : IAsyncDisposable
     // without a pause, as fast as the connections went).
     private bool _atOnceSinceProgress;
     // A fresh-token error (token expired, unauthenticated) since the last progress: a second one
-    // stops. Progress is an event, or a stream that ran on the fresh token for StableConnection:
+    // stops. Progress is an event, or a stream that ran on the fresh token for TokenCarriedStream:
     // then the error is that token's own expiry (a quiet stream outlives every token it gets), not
     // the same failure again. A provider whose token the hub refuses fails within one connection's
     // set-up. "The stream went live" alone would not tell them apart over SignalR (the hub does not
@@ -497,13 +505,13 @@ public sealed partial class EventHubClient : IAsyncDisposable
     /// <summary>
     /// Acts on a coded failure per the contract: throws (after stopping) for one retried "never",
     /// or a second fresh-token one with no progress between (an event, or a stream that ran on the
-    /// fresh token for <see cref="StableConnection"/>); otherwise returns the error to record
+    /// fresh token for <see cref="TokenCarriedStream"/>); otherwise returns the error to record
     /// before reconnecting, at once or after the policy's delay.
     /// </summary>
     private async Task<Exception> FailedAsync(ErrorOutcome outcome, string code, string message, Exception? cause)
     {
         if (outcome == ErrorOutcome.RetryWithFreshToken && _freshTokenTried && _liveSince > _freshTokenTriedAt
-            && _time.GetElapsedTime(_liveSince) >= StableConnection)
+            && _time.GetElapsedTime(_liveSince) >= TokenCarriedStream)
             _freshTokenTried = false; // the fresh token carried a stream that long: this is its own expiry
         var stop = outcome == ErrorOutcome.Stop || (outcome == ErrorOutcome.RetryWithFreshToken && _freshTokenTried);
         if (stop) throw await StopAsync(Rejected(code, message, cause)).ConfigureAwait(false);

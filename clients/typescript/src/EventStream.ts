@@ -21,10 +21,17 @@ import type { Transport } from "./transports/Transport.js";
 import type { ResetSignal, TransportSink } from "./transports/TransportSink.js";
 
 /**
- * A stream that ran this long on a fresh token counts as progress: when that token expires too,
- * the stream asks for another instead of stopping (the .NET client's `StableConnection`).
+ * A stream that ran this long counts as progress: the next failure starts the backoff afresh
+ * (the .NET client's `StableConnection`).
  */
 const STABLE_STREAM_MS = 10_000;
+
+/**
+ * A stream that ran this long on a fresh token shows the hub took that token: when it expires too,
+ * the stream asks for another instead of stopping (the .NET client's `TokenCarriedStream`). Short,
+ * so that tokens of a few seconds carry a quiet stream; a refused stream ends within a round trip.
+ */
+const TOKEN_CARRIED_STREAM_MS = 1_000;
 
 /**
  * A typed, self-resuming stream of the hub's events, over SignalR or SSE.
@@ -246,9 +253,9 @@ export class EventStream implements AsyncIterable<StreamItem> {
     let failedAttempts = 0;
     let everLive = false;
     // A fresh-token error (expired, unauthenticated) since the last progress: a second one stops.
-    // Progress is an event, or a stream that ran on the fresh token for STABLE_STREAM_MS: then the
-    // error is that token's own expiry (a quiet stream outlives every token it gets), not the same
-    // failure again. "It went live" alone would not tell them apart over SignalR: the hub does not
+    // Progress here is an event, or a stream that ran on the fresh token for TOKEN_CARRIED_STREAM_MS:
+    // then the error is that token's own expiry (a quiet stream outlives every token it gets), not
+    // the same failure again. "It went live" alone would not tell them apart over SignalR: the hub does not
     // acknowledge a stream, and within its clock skew of exp it accepts the connection but refuses
     // the stream, so a factory of just-expired tokens would reconnect at once forever.
     let freshTokenTried = false;
@@ -323,7 +330,7 @@ export class EventStream implements AsyncIterable<StreamItem> {
           if (!(e instanceof EventStreamError) || !e.retryable) throw e;
           if (e.retry === "with_fresh_token") {
             // The next attempt asks the token factory again; if that token fails the same way, no retry will help.
-            if (freshTokenTried && wentLive && performance.now() - liveSince >= STABLE_STREAM_MS) freshTokenTried = false;
+            if (freshTokenTried && wentLive && performance.now() - liveSince >= TOKEN_CARRIED_STREAM_MS) freshTokenTried = false;
             if (freshTokenTried) throw e;
             freshTokenTried = true;
           }

@@ -6,6 +6,6 @@
  *   after progress: a second one in a row without an event between backs off.
  * - `with_backoff`: reconnect after `retryDelaysInMilliseconds` (the server's side, a limit, an unknown code).
  * - `with_fresh_token`: reconnect at once, asking `accessTokenFactory` again; a second such error
- *   before an event arrives, or before a stream has run 10 s on the fresh token, stops the stream.
+ *   before an event arrives, or before a stream has run 1 s on the fresh token, stops the stream.
  */
 export type RetryMode = "never" | "at_once" | "with_backoff" | "with_fresh_token";
