@@ -3,7 +3,7 @@ using MessagePack.Formatters;
 
 namespace EventHub.Contracts.MessagePack;
 
-/// <summary><see cref="StreamEventsRequest"/> as a map: <c>projects</c>, <c>types</c> (arrays of strings or nil), <c>after</c>, <c>signalItems</c> (bool; absent means false).</summary>
+/// <summary><see cref="StreamEventsRequest"/> as a map: <c>projects</c>, <c>types</c> (arrays of strings or nil), <c>after</c>, <c>signalItems</c> (bool; absent means false); read with keys in any case.</summary>
 public sealed class StreamEventsRequestFormatter : IMessagePackFormatter<StreamEventsRequest?>
 {
     /// <summary>The shared instance.</summary>
@@ -41,12 +41,14 @@ public sealed class StreamEventsRequestFormatter : IMessagePackFormatter<StreamE
             var count = reader.ReadMapHeader();
             for (var i = 0; i < count; i++)
             {
-                switch (reader.ReadString())
+                // Keys match regardless of case, as the JSON protocol's do: a client that sends a .NET
+                // object's own names (Projects, After) over MessagePack got every project from now.
+                switch (reader.ReadString()?.ToLowerInvariant())
                 {
                     case "projects": projects = ReadList(ref reader); break;
                     case "types": types = ReadList(ref reader); break;
                     case "after": after = reader.ReadString(); break;
-                    case "signalItems": signalItems = !reader.TryReadNil() && reader.ReadBoolean(); break;
+                    case "signalitems": signalItems = !reader.TryReadNil() && reader.ReadBoolean(); break;
                     default: reader.Skip(); break;
                 }
             }

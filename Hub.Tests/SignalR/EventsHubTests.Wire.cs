@@ -18,6 +18,31 @@ public sealed partial class EventsHubTests
         DateTimeOffset.Parse("2026-06-05T12:00:00.123456+02:00"));
 
     [Fact]
+    public void Over_MessagePack_a_request_is_read_with_its_keys_in_any_case_as_over_JSON()
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        var writer = new MessagePackWriter(buffer);
+        writer.WriteMapHeader(4);
+        writer.Write("Projects");
+        writer.WriteArrayHeader(1);
+        writer.Write("ao");
+        writer.Write("TYPES");
+        writer.WriteArrayHeader(1);
+        writer.Write("pr_*");
+        writer.Write("After");
+        writer.Write("0");
+        writer.Write("SignalItems");
+        writer.Write(true);
+        writer.Flush();
+
+        var request = MessagePackSerializer.Deserialize<StreamEventsRequest>(buffer.WrittenMemory, EventHubMessagePack.Options)!;
+
+        Assert.Equal(["ao"], request.Projects!);
+        Assert.Equal(["pr_*"], request.Types!);
+        Assert.Equal(("0", true), (request.After, request.SignalItems));
+    }
+
+    [Fact]
     public void Over_MessagePack_the_hub_writes_the_payload_as_a_map_and_createdAt_as_a_UTC_timestamp()
     {
         var protocol = HubProtocol("messagepack");
