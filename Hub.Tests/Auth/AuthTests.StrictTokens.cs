@@ -239,6 +239,37 @@ public sealed partial class AuthTests
         Assert.Contains("token_expired", last.Data);
     }
 
+    /// <summary>
+    /// RFC 7519 makes exp, nbf and iat NumericDates (JSON numbers): a string that reads as one was
+    /// taken. RFC 7515 4.1.11: a token whose header lists critical extensions the recipient does not
+    /// understand (this hub understands none) must be refused: it was accepted.
+    /// </summary>
+    [Theory]
+    [InlineData("exp as a string")]
+    [InlineData("nbf as a string")]
+    [InlineData("iat as a string")]
+    [InlineData("a crit header")]
+    public async Task A_token_with_a_date_that_is_not_a_number_or_a_critical_extension_is_refused_with_401(string problem)
+    {
+        var a = fixture.NewProject("a");
+        var exp = TestTokens.UnixTime(TimeSpan.FromMinutes(10));
+        var now = TestTokens.UnixTime(TimeSpan.Zero);
+        var dates = problem switch
+        {
+            "exp as a string" => $"\"exp\":\"{exp}\"",
+            "nbf as a string" => $"\"exp\":{exp},\"nbf\":\"{now - 60}\"",
+            "iat as a string" => $"\"exp\":{exp},\"iat\":\"{now}\"",
+            _ => $"\"exp\":{exp},\"iat\":{now}",
+        };
+        var payload = $"{{\"iss\":\"{TestTokens.Issuer}\",\"aud\":\"{TestTokens.Audience}\",\"sub\":\"user-{a}\",\"projects\":[\"{a}\"],{dates}}}";
+        var header = problem == "a crit header" ? """{"alg":"HS256","typ":"JWT","crit":["exp"]}""" : """{"alg":"HS256","typ":"JWT"}""";
+
+        await AssertErrorAsync(await GetEventsAsync(TestTokens.SignRaw(payload, header), $"project={a}"), HttpStatusCode.Unauthorized, "unauthenticated");
+        // The same claims with numbers and the plain header pass: only the problem differs.
+        var fine = $"{{\"iss\":\"{TestTokens.Issuer}\",\"aud\":\"{TestTokens.Audience}\",\"sub\":\"user-{a}\",\"projects\":[\"{a}\"],\"exp\":{exp},\"iat\":{now},\"nbf\":{now - 60}}}";
+        await using var sse = await SseTestClient.ConnectAsync(fixture.TokenHub.BaseAddress, $"project={a}", bearer: TestTokens.SignRaw(fine));
+    }
+
     [Theory]
     [InlineData("exp")]
     [InlineData("sub")]

@@ -26,6 +26,12 @@ public static class TokenContent
             throw new TokenContentException("The bearer token is not a signed JWT. Send a JWT issued for this hub.");
         var jwt = outer.InnerToken ?? outer;
 
+        // RFC 7515 4.1.11: critical extensions the recipient does not understand make the token
+        // invalid; this hub understands none (the handler ignored the parameter).
+        using (var header = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(jwt.EncodedHeader)))
+            if (header.RootElement.ValueKind == JsonValueKind.Object && header.RootElement.TryGetProperty("crit", out _))
+                throw new TokenContentException("The token's header lists critical extensions ('crit'), which this hub does not understand. Ask its issuer for a token without them.");
+
         using var payload = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(jwt.EncodedPayload));
         var root = payload.RootElement;
         if (root.ValueKind != JsonValueKind.Object)
@@ -37,6 +43,12 @@ public static class TokenContent
         foreach (var property in root.EnumerateObject())
             if (!names.Add(property.Name))
                 throw new TokenContentException($"The token repeats the claim '{Printable(property.Name)}'. Ask its issuer for a token in which each claim appears once.");
+
+        // RFC 7519 4.1.4-4.1.6: NumericDates, JSON numbers. The handler also took a string that
+        // reads as one ("exp":"1796000000").
+        foreach (var date in new[] { "exp", "nbf", "iat" })
+            if (root.TryGetProperty(date, out var value) && value.ValueKind != JsonValueKind.Number)
+                throw new TokenContentException($"The token's '{date}' is not a NumericDate (a JSON number of seconds). Ask its issuer for a standard JWT.");
 
         var issuer = root.TryGetProperty(IssuerClaim, out var iss) && iss.ValueKind == JsonValueKind.String ? iss.GetString()! : "";
         if (issuer.Length == 0)
