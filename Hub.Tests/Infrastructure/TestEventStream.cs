@@ -48,4 +48,27 @@ public sealed class TestEventStream(ChannelReader<ChangeEvent> reader)
             return e;
         }
     }
+
+    /// <summary>
+    /// Every item of <paramref name="reader"/> until it ends, and the error it ended with (null: it
+    /// completed; the hub's error; or how the connection was lost). Each wait is bounded.
+    /// </summary>
+    public static async Task<(List<ChangeEvent> Items, Exception? Error)> ReadToEndAsync(ChannelReader<ChangeEvent> reader)
+    {
+        var items = new List<ChangeEvent>();
+        try
+        {
+            while (await reader.WaitToReadAsync().AsTask().WithTimeout())
+                while (reader.TryRead(out var item)) items.Add(item);
+            return (items, null);
+        }
+        catch (ChannelClosedException e) when (e.InnerException is { } inner)
+        {
+            return (items, inner);
+        }
+        catch (Exception e) when (e is not TimeoutException)
+        {
+            return (items, e);
+        }
+    }
 }

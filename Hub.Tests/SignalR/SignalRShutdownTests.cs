@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using EventHub.Contracts;
 using EventHub.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR;
@@ -42,36 +41,16 @@ public sealed class SignalRShutdownTests
 
         foreach (var stream in new[] { project, all })
         {
-            var (items, error) = await ReadToEndAsync(stream);
-            Assert.True(error is null, $"items {string.Join(",", items.Select(i => i.Type))}, error {error}");
+            var (items, error) = await TestEventStream.ReadToEndAsync(stream);
+            Assert.True(error is null, $"items {string.Join(",", items.Select(i => i.Type))}, ended by {error}");
             var last = Assert.Single(items);
             Assert.True(StreamSignal.TryRead(last, out var signal), $"not a signal item: {last.Type}");
             Assert.Equal((StreamSignalTypes.StreamError, ErrorCodes.ServerEnded), (signal.Type, signal.Code));
         }
-        var (legacyItems, legacyError) = await ReadToEndAsync(legacy);
+        var (legacyItems, legacyError) = await TestEventStream.ReadToEndAsync(legacy);
         Assert.Empty(legacyItems);
         Assert.Contains("The server ended this stream", Assert.IsType<HubException>(legacyError).Message);
         await closed.Task.WithTimeout();
         await stopping.WithTimeout(TimeSpan.FromSeconds(15));
-    }
-
-    /// <summary>Every item until the stream ends, and the error it ended with (null: completed).</summary>
-    private static async Task<(List<ChangeEvent> Items, Exception? Error)> ReadToEndAsync(ChannelReader<ChangeEvent> reader)
-    {
-        var items = new List<ChangeEvent>();
-        try
-        {
-            while (await reader.WaitToReadAsync().AsTask().WithTimeout())
-                while (reader.TryRead(out var item)) items.Add(item);
-            return (items, null);
-        }
-        catch (ChannelClosedException e) when (e.InnerException is { } inner)
-        {
-            return (items, inner);
-        }
-        catch (Exception e)
-        {
-            return (items, e);
-        }
     }
 }

@@ -93,21 +93,15 @@ public sealed class StreamSignalTests(EventsHubFixture fixture) : IClassFixture<
     /// <summary>Every item of the stream until it ends, and the error it ended with (null: completed).</summary>
     private static async Task<(List<ChangeEvent> Items, Exception? Error)> ReadToEndAsync(EventsHubClient client, StreamEventsRequest request)
     {
-        var items = new List<ChangeEvent>();
+        ChannelReader<ChangeEvent> reader;
         try
         {
-            var reader = await client.Connection.StreamAsChannelAsync<ChangeEvent>(EventHubMethods.StreamEvents, request).WithTimeout();
-            while (await reader.WaitToReadAsync().AsTask().WithTimeout())
-                while (reader.TryRead(out var item)) items.Add(item);
-            return (items, null);
-        }
-        catch (ChannelClosedException e) when (e.InnerException is { } inner)
-        {
-            return (items, inner);
+            reader = await client.Connection.StreamAsChannelAsync<ChangeEvent>(EventHubMethods.StreamEvents, request).WithTimeout();
         }
         catch (HubException e)
         {
-            return (items, e);
+            return ([], e);
         }
+        return await TestEventStream.ReadToEndAsync(reader);
     }
 }

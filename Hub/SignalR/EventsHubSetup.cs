@@ -1,7 +1,6 @@
 using EventHub.Contracts;
 using EventHub.Contracts.MessagePack;
 using EventHub.SignalR.Internal;
-using Microsoft.AspNetCore.Http.Connections;
 using MessagePack;
 using MessagePack.Resolvers;
 
@@ -38,15 +37,8 @@ public static class EventsHubSetup
         return services;
     }
 
-    /// <summary>
-    /// The hub's route, over WebSockets and Server-Sent Events. Not long polling: its connection
-    /// keeps the principal of its first request, and every later poll that carries the connection
-    /// token reads that connection's streams whatever token the poll itself carries, so a leaked
-    /// connection token (it travels in URLs) read another principal's projects.
-    /// </summary>
     public static IEndpointConventionBuilder MapEventsHub(this IEndpointRouteBuilder endpoints) =>
-        endpoints.MapHub<EventsHub>(EventHubPaths.Events,
-            o => o.Transports = HttpTransportType.WebSockets | HttpTransportType.ServerSentEvents);
+        endpoints.MapHub<EventsHub>(EventHubPaths.Events);
 
     /// <summary>The contracts' formatters, plus the raw writer of shared events.</summary>
     internal static MessagePackSerializerOptions MessagePackOptions { get; } = EventHubMessagePack.WithResolver(

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.Http.Connections.Features;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 
@@ -40,9 +42,12 @@ public sealed partial class SignalRStreamsStopDrain(
     {
         var gone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!_connections.TryAdd(context.ConnectionId, (context, gone))) return;
-        // The connection has gone once its transport's request (the WebSocket or the SSE response;
-        // the hub takes no long polling) has ended: the transport has sent what the hub wrote, its
-        // close message last, and closed cleanly. The hub's OnDisconnectedAsync comes before that.
+        // A WebSocket or SSE connection has gone once its transport's request has ended: the
+        // transport has sent what the hub wrote, its close message last, and closed cleanly (the
+        // hub's OnDisconnectedAsync comes before that). Long polling has no request of its own:
+        // it has gone once the hub saw it disconnect (Disconnected).
+        var transport = context.Features.Get<IHttpTransportFeature>()?.TransportType;
+        if (transport is not (HttpTransportType.WebSockets or HttpTransportType.ServerSentEvents)) return;
         try
         {
             context.GetHttpContext()?.Response.OnCompleted(static state =>
@@ -58,7 +63,12 @@ public sealed partial class SignalRStreamsStopDrain(
     }
 
     /// <summary>Called from the hub's <c>OnDisconnectedAsync</c>: a stop that begins later does not wait for this connection.</summary>
-    public void Disconnected(HubCallerContext context) => _connections.TryRemove(context.ConnectionId, out _);
+    public void Disconnected(HubCallerContext context)
+    {
+        if (!_connections.TryRemove(context.ConnectionId, out var connection)) return;
+        var transport = context.Features.Get<IHttpTransportFeature>()?.TransportType;
+        if (transport is not (HttpTransportType.WebSockets or HttpTransportType.ServerSentEvents)) connection.Gone.TrySetResult();
+    }
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
