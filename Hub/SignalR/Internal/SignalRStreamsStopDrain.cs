@@ -22,10 +22,11 @@ namespace EventHub.SignalR.Internal;
 /// of their registration, and the connection manager registers when the hub is mapped, before the
 /// host has started; this callback, registered once the host has started, therefore runs before
 /// it, and the streams' own (registered as they opened, later still) before this one. It waits
-/// until SignalR has read each stream's queue to its end, then closes each connection that had a
-/// stream the way the hub does (a close message, then the transport's clean close) and waits for it
-/// to go, all within <see cref="EventsHubOptions.StopDrainTimeout"/>: a client too slow to take its
-/// last item does not hold the stop longer than that.
+/// until SignalR's sender has taken each stream's end (by then it has written the last item), then
+/// closes each connection that had a stream the way the hub does (a close message, then the
+/// transport's clean close) and waits for it to go, all within
+/// <see cref="EventsHubOptions.StopDrainTimeout"/>: a client too slow to take its last item does
+/// not hold the stop longer than that.
 /// </remarks>
 public sealed partial class SignalRStreamsStopDrain(
     IHostApplicationLifetime lifetime,
@@ -85,8 +86,10 @@ public sealed partial class SignalRStreamsStopDrain(
         var streams = queues.Streams;
         var started = Stopwatch.GetTimestamp();
         // Blocking is what this callback is for: SignalR's, which runs next, cancels the transports.
-        // First every stream's last item and completion, then each connection's close message and
-        // clean close (after the completions, which it would otherwise overtake).
+        // First every stream's last item, then each connection's close message and clean close. A
+        // stream's completion, which SignalR writes just after it takes the stream's end, mostly
+        // comes before the close message; on a loaded machine it can come after it (the client has
+        // the item either way). No hook tells when SignalR has written it.
         var ended = queues.AllRemovedAsync().Wait(timeout);
         var connections = _connections.Values.ToArray();
         foreach (var connection in connections) connection.Context.Abort();
