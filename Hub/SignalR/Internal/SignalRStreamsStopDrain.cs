@@ -47,8 +47,7 @@ public sealed partial class SignalRStreamsStopDrain(
         // transport has sent what the hub wrote, its close message last, and closed cleanly (the
         // hub's OnDisconnectedAsync comes before that). Long polling has no request of its own:
         // it has gone once the hub saw it disconnect (Disconnected).
-        var transport = context.Features.Get<IHttpTransportFeature>()?.TransportType;
-        if (transport is not (HttpTransportType.WebSockets or HttpTransportType.ServerSentEvents)) return;
+        if (!HasRequestOfItsOwn(context)) return;
         try
         {
             context.GetHttpContext()?.Response.OnCompleted(static state =>
@@ -66,10 +65,13 @@ public sealed partial class SignalRStreamsStopDrain(
     /// <summary>Called from the hub's <c>OnDisconnectedAsync</c>: a stop that begins later does not wait for this connection.</summary>
     public void Disconnected(HubCallerContext context)
     {
-        if (!_connections.TryRemove(context.ConnectionId, out var connection)) return;
-        var transport = context.Features.Get<IHttpTransportFeature>()?.TransportType;
-        if (transport is not (HttpTransportType.WebSockets or HttpTransportType.ServerSentEvents)) connection.Gone.TrySetResult();
+        if (_connections.TryRemove(context.ConnectionId, out var connection) && !HasRequestOfItsOwn(context))
+            connection.Gone.TrySetResult();
     }
+
+    // WebSockets and SSE hold one request for the connection's life; long polling makes one per poll.
+    private static bool HasRequestOfItsOwn(HubCallerContext context) =>
+        context.Features.Get<IHttpTransportFeature>()?.TransportType is HttpTransportType.WebSockets or HttpTransportType.ServerSentEvents;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {

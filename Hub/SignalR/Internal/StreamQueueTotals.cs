@@ -10,8 +10,8 @@ namespace EventHub.SignalR.Internal;
 /// </summary>
 public sealed class StreamQueueTotals
 {
-    // The value completes when the stream's pump removes its queue: SignalR has read the queue to
-    // its end (its last item included), or nobody will.
+    // The value completes when the stream's pump removes its queue: SignalR's sender has taken the
+    // queue's end (its last item written), or nobody will read the rest.
     private readonly ConcurrentDictionary<StreamItemQueue, TaskCompletionSource> _queues = new();
 
     /// <summary>The payload bytes queued in every open stream now.</summary>
