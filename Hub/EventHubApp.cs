@@ -118,6 +118,7 @@ public static class EventHubApp
         app.UseCrossSiteGuard(); // foreign origins and host names refused, on every port (CrossSiteGuard)
         app.UseManagementPortGate(managementPorts); // /metrics on the management port only
         app.UseEventHubAuth(); // auth: CORS, authentication, before the endpoints
+        app.UseConnectionOwnerGuard(); // a SignalR connection token serves its own principal only
         MapEventHub(app, managementPorts);
         return app;
     }

@@ -25,6 +25,7 @@ public sealed partial class EventsHub(
     ChangeEventCache cache,
     StreamQueueTotals queues,
     SignalRStreamsStopDrain stopDrain,
+    ConnectionOwners owners,
     IOptions<EventsHubOptions> options,
     IOptions<LimitsOptions> limits,
     TimeProvider timeProvider,
@@ -49,6 +50,7 @@ public sealed partial class EventsHub(
             throw Error(e.Refusal);
         }
         Context.Items[StateKey] = new ConnectionState(lease);
+        owners.Bind(Context); // from now on no other principal's request reaches this connection
         return base.OnConnectedAsync();
     }
 
@@ -230,6 +232,7 @@ public sealed partial class EventsHub(
     public override Task OnDisconnectedAsync(Exception? exception)
     {
         groups.ForgetConnection(Context.ConnectionId);
+        owners.Release(Context);
         stopDrain.Disconnected(Context);
         if (Context.Items.TryGetValue(StateKey, out var state))
             ((ConnectionState)state!).Dispose();

@@ -15,6 +15,7 @@ public static class EventsHubSetup
         services.AddSingleton<ChangeEventCache>();
         services.AddSingleton<StreamQueueTotals>();
         services.AddSingleton<ProjectGroupTracker>();
+        services.AddSingleton<ConnectionOwners>();
         services.AddSingleton<ProjectNotices>();
         services.AddHostedService(sp => sp.GetRequiredService<ProjectNotices>()); // relays notices from every node
         services.AddSingleton<SignalRStreamsStopDrain>();
