@@ -21,6 +21,12 @@ beforeAll(async () => {
   browser = await launchChromium();
   context = browser.context;
   const hub = inject("hub").url;
+  // The page is fulfilled by interception, not fetched: Chromium then places it outside the
+  // loopback address space, and its Local Network Access checks block the page's WebSockets to
+  // 127.0.0.1 (net::ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS; fetch and EventSource pass), so
+  // SignalR fell back to SSE or long polling. A page the hub serves itself (the viewer) is in
+  // the loopback space and needs no grant; this one gets the grant a user's browser would ask for.
+  await context.grantPermissions(["local-network-access"], { origin: hub });
   await context.route(`${hub}/__test__/client.js`, (route) => route.fulfill({ contentType: "text/javascript", body: script }));
   await context.route(`${hub}/__test__/client.html*`, (route) => route.fulfill({
     contentType: "text/html", body: "<!doctype html><title>client</title><script type=module src=/__test__/client.js></script>",
@@ -55,7 +61,11 @@ describe.each(cases)("the package in a browser page over %s", (_name, query, eve
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
     const webSockets: string[] = [];
-    page.on("websocket", (ws) => webSockets.push(ws.url()));
+    const webSocketsWithFrames = new Set<string>();
+    page.on("websocket", (ws) => {
+      webSockets.push(ws.url());
+      ws.on("framereceived", () => webSocketsWithFrames.add(ws.url()));
+    });
     try {
       await page.goto(`${inject("hub").url}/__test__/client.html?${query}&project=${project}`);
       await page.waitForFunction((n) => {
@@ -71,8 +81,11 @@ describe.each(cases)("the package in a browser page over %s", (_name, query, eve
       expect(r.checkStatus).toBe("failed");
       expect(r.states).toEqual(["connecting", "live"]);
       expect(r.usedEventSource).toBe(eventSource);
-      // SignalR's first choice of transport: WebSockets.
-      expect(webSockets.filter((u) => u.includes("/hubs/events"))).toHaveLength(query.includes("transport=signalr") ? 1 : 0);
+      // SignalR's first choice of transport, WebSockets, and the stream came over it (the hub's
+      // frames on the one WebSocket), not over a fallback.
+      const hubSockets = webSockets.filter((u) => u.includes("/hubs/events"));
+      expect(hubSockets).toHaveLength(query.includes("transport=signalr") ? 1 : 0);
+      expect(hubSockets.every((u) => webSocketsWithFrames.has(u))).toBe(true);
       expect(errors).toEqual([]);
     } finally {
       await page.close();
