@@ -128,6 +128,13 @@ public sealed class LiveStateTests
         Assert.Equal(("tracker", "issue"), keys["tracker_updated"]);
         Assert.Equal(("check", "pr,name,commit"), keys["pr_check_recorded"]);
         Assert.Equal(9, keys.Count);
+        // The unkeyed types are those the request selects: a type filter applies to them as to the entities.
+        async Task<string[]> UnkeyedOverHttp(string query) => (await http.GetFromJsonAsync<JsonElement>("/api/v1/state?project=ao&" + query).WithTimeout())
+            .GetProperty("unkeyedTypes").EnumerateArray().Select(t => t.GetString()!).ToArray();
+        Assert.Empty(await UnkeyedOverHttp("type=session_created"));
+        Assert.Empty(await UnkeyedOverHttp("type=pr_*"));
+        Assert.Equal(["tracker_created"], await UnkeyedOverHttp("type=tracker_*"));
+        Assert.Equal(["tracker_created"], await UnkeyedOverHttp("type=tracker_created&type=session_created"));
 
         foreach (var protocol in new[] { WireProtocol.Json, WireProtocol.MessagePack })
         {
@@ -138,6 +145,9 @@ public sealed class LiveStateTests
             Assert.Equal(kinds, viaHub.Entities.Select(e => ((string?)e.Kind, e.Key, (string?)e.Event.Type)));
             Assert.Equal(["tracker_created"], viaHub.UnkeyedTypes);
             Assert.Equal(keys.OrderBy(k => k.Key), viaHub.EntityKeys.Select(k => KeyValuePair.Create(k.Key, ((string?)k.Value.Kind, string.Join(",", k.Value.Fields)))).OrderBy(k => k.Key));
+            var sessionsOnly = await client.Connection.InvokeAsync<LiveState>(EventHubMethods.GetState,
+                new StreamEventsRequest { Projects = ["ao"], Types = ["session_*"] }).WithTimeout();
+            Assert.Empty(sessionsOnly.UnkeyedTypes);
         }
     }
 

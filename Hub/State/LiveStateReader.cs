@@ -253,7 +253,8 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
         string Where(string alias) => (filter.HasTypeFilter
             ? $"({alias}.event_type = ANY(@types) OR EXISTS (SELECT 1 FROM unnest(@prefixes::text[]) AS f(prefix) WHERE starts_with({alias}.event_type, f.prefix)))"
             : "true") + (alias != "s" && filter.Projects is not null ? $" AND {alias}.project_id = ANY(@projects)" : "");
-        var unkeyedWhere = filter.Projects is null ? "true" : "u.project_id = ANY(@projects)";
+        // The unkeyed types the request selects: its projects and its types, as for the entities.
+        var unkeyedWhere = Where("u");
         // The head row first (Append runs its branches in order): the caller can write the offset
         // before the entities stream by. Then the ticks after the state's marks (the state is folded
         // after the ticks, by LiveStateUpkeep: migration 0022), if there are at most PendingRows of
