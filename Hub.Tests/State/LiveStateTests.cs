@@ -179,6 +179,79 @@ public sealed class LiveStateTests
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/api/v1/state").WithTimeout()).StatusCode);
     }
 
+    /// <summary>
+    /// The key table follows configuration from start to start, and the state follows the key
+    /// table (migration 0027): a type keyed after its events were written has them in the state, a
+    /// key whose kind changed leaves no entity under the old one (even when the entity's event was
+    /// pruned and lives on in the state's durable base alone), and a key taken out of configuration
+    /// takes its entities out and lists the type as unkeyed again.
+    /// </summary>
+    [Fact]
+    public async Task A_key_added_changed_or_removed_in_configuration_refolds_the_state_from_the_base_and_the_log()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        async Task<JsonElement> StateAsync(HubServer hub)
+        {
+            using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+            await http.GetStringAsync("/api/v1/events/head").WithTimeout(); // every write so far is in a tick
+            return await http.GetFromJsonAsync<JsonElement>("/api/v1/state?project=ao").WithTimeout();
+        }
+        static string[] Entities(JsonElement state) => state.GetProperty("entities").EnumerateArray()
+            .Select(e => $"{e.GetProperty("kind").GetString()} {e.GetProperty("key").GetRawText()} v{e.GetProperty("event").GetProperty("payload").GetProperty("v").GetInt32()}")
+            .Order(StringComparer.Ordinal).ToArray();
+        static string[] Unkeyed(JsonElement state) => state.GetProperty("unkeyedTypes").EnumerateArray().Select(t => t.GetString()!).ToArray();
+
+        // T1's event is pruned by retention: from then on it lives in the state's base alone.
+        await using (var first = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
+        {
+            ["State:EntityKeys:tracker_created:Kind"] = "tracker",
+            ["State:EntityKeys:tracker_created:Fields:0"] = "id",
+            ["Retention:MaxEvents"] = "3",
+            ["Retention:Interval"] = "00:00:00.500",
+        }))
+        {
+            await db.Writer.ExecuteAsync("INSERT INTO change_log (project_id, event_type, payload) VALUES ('ao', 'tracker_created', '{\"id\":\"T1\",\"v\":1}')");
+            await db.Writer.ExecuteAsync("""
+                INSERT INTO change_log (project_id, event_type, payload) VALUES
+                    ('ao', 'tracker_misc', '{"id":"M1","v":1}'),
+                    ('ao', 'tracker_misc', '{"id":"M1","v":2}'),
+                    ('ao', 'tracker_misc', '{"id":"M2","v":1}')
+                """);
+            async Task<long> TrackerCreatedRowsAsync()
+            {
+                await using var c = await db.DataSource.OpenConnectionAsync();
+                return await c.ExecuteScalarAsync<long>("SELECT count(*) FROM change_log WHERE event_type = 'tracker_created'");
+            }
+            await TaskTimeouts.UntilAsync(() => TrackerCreatedRowsAsync().GetAwaiter().GetResult() == 0, because: "retention did not prune T1's event");
+            var before = await StateAsync(first);
+            Assert.Equal(["tracker [\"T1\"] v1"], Entities(before));
+            Assert.Equal(["tracker_misc"], Unkeyed(before));
+        }
+
+        // tracker_created's kind changes and tracker_misc gets a key.
+        await using (var second = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
+        {
+            ["State:EntityKeys:tracker_created:Kind"] = "tracker2",
+            ["State:EntityKeys:tracker_created:Fields:0"] = "id",
+            ["State:EntityKeys:tracker_misc:Kind"] = "misc",
+            ["State:EntityKeys:tracker_misc:Fields:0"] = "id",
+        }))
+        {
+            var rekeyed = await StateAsync(second);
+            Assert.Equal(["misc [\"M1\"] v2", "misc [\"M2\"] v1", "tracker2 [\"T1\"] v1"], Entities(rekeyed));
+            Assert.Empty(Unkeyed(rekeyed));
+            await db.Writer.ExecuteAsync("INSERT INTO change_log (project_id, event_type, payload) VALUES ('ao', 'tracker_created', '{\"id\":\"T1\",\"v\":9}')");
+            Assert.Equal(["misc [\"M1\"] v2", "misc [\"M2\"] v1", "tracker2 [\"T1\"] v9"], Entities(await StateAsync(second)));
+        }
+
+        // Both keys taken out of configuration: the built-in keys only, the types unkeyed again.
+        await using var third = await HubServer.StartAsync(db.ConnectionString);
+        var unkeyed = await StateAsync(third);
+        Assert.Empty(Entities(unkeyed));
+        Assert.Equal(["tracker_created", "tracker_misc"], Unkeyed(unkeyed));
+        Assert.Equal(8, unkeyed.GetProperty("entityKeys").EnumerateObject().Count());
+    }
+
     /// <summary>The entity an event describes, by the contract's keys (written here independently of migration 0009).</summary>
     private static (string Kind, string Key) KeyOf(string type, JsonElement payload)
     {

@@ -5,31 +5,44 @@ using Npgsql;
 namespace EventHub.State;
 
 /// <summary>
-/// Writes the configured entity keys (<see cref="EntityKeyOptions"/>) into <c>eventhub_entity_key</c>
-/// at start-up, after the migrations. Events of a type written before its key was configured
-/// stay out of the state; from the next tick on, its events are folded in.
+/// Makes <c>eventhub_entity_key</c> what configuration says (<see cref="EntityKeyOptions"/>: the
+/// built-in keys, overridden and extended by <c>State:EntityKeys</c>) at start-up, after the
+/// migrations and before the ticker folds ticks into the state. When that changes a type's key (a
+/// new type, another kind or fields, a key taken out of configuration), the state is folded again
+/// for the kinds it touches from what the base and the log hold (<c>eventhub_apply_entity_keys</c>,
+/// migration 0027), so events written before the change are keyed as after it; what retention
+/// already pruned of a type that had no key is gone.
 /// </summary>
 public sealed partial class EntityKeySync(NpgsqlDataSource dataSource, IOptions<EntityKeyOptions> options, ILogger<EntityKeySync> logger)
     : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        var configured = new Dictionary<string, object>(StringComparer.Ordinal);
         foreach (var (type, key) in options.Value.EntityKeys)
         {
             if (string.IsNullOrWhiteSpace(key.Kind) || key.Fields.Count == 0 || key.Fields.Any(string.IsNullOrWhiteSpace))
                 throw new InvalidOperationException(
                     $"State:EntityKeys:{type} needs a Kind and at least one field in Fields (the payload fields that key the entity).");
-            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-            await connection.ExecuteAsync(new CommandDefinition("""
-                INSERT INTO eventhub_entity_key (event_type, kind, key_fields) VALUES (@type, @kind, @fields)
-                ON CONFLICT (event_type) DO UPDATE SET kind = excluded.kind, key_fields = excluded.key_fields
-                """, new { type, kind = key.Kind, fields = key.Fields.ToArray() }, cancellationToken: cancellationToken));
+            configured[type] = new { kind = key.Kind, fields = key.Fields.ToArray() };
             LogKeyed(type, key.Kind, string.Join(",", key.Fields));
         }
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var changed = await connection.QuerySingleAsync<string[]>(new CommandDefinition(
+            "SELECT eventhub_apply_entity_keys(@configured::jsonb)",
+            new { configured = System.Text.Json.JsonSerializer.Serialize(configured) }, transaction, commandTimeout: 0,
+            cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        if (changed.Length > 0) LogRefolded(string.Join(", ", changed.Order(StringComparer.Ordinal)));
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     [LoggerMessage(EventId = 7101, Level = LogLevel.Information, Message = "Events of type {Type} are entities of kind {Kind}, keyed by {Fields}")]
     private partial void LogKeyed(string type, string kind, string fields);
+
+    [LoggerMessage(EventId = 7102, Level = LogLevel.Information,
+        Message = "The entity keys of {Types} changed with the configuration: the live state was folded again from the log for their kinds")]
+    private partial void LogRefolded(string types);
 }
