@@ -18,9 +18,9 @@ namespace EventHub.SignalR;
 /// whatever bearer token it carries. The hub authorizes a stream when it opens, so a poll under
 /// another principal's valid token, with a connection token that leaked (it travels in URLs: proxy
 /// and access logs), read the streams the connection's own principal had opened, sent hub calls
-/// as that principal and could end the connection. WebSockets and Server-Sent Events take one
-/// request per connection (a second one with the same token gets 409), but the guard covers
-/// every transport alike.
+/// as that principal and could end the connection. Over SignalR's Server-Sent Events transport
+/// each send is a POST of its own too; a WebSocket or a second event stream with the same token
+/// gets 409 from SignalR. The guard covers every transport alike.
 ///
 /// The binding is made when the hub's <c>OnConnectedAsync</c> runs, after SignalR's handshake:
 /// before it the connection has run no hub call and opened no stream, so there is nothing to read.
