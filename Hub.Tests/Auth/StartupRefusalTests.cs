@@ -55,6 +55,12 @@ public sealed class StartupRefusalTests
         { new() { ["Limits:MaxConnectionsPerPrincipal"] = "0" }, "Limits:MaxConnectionsPerPrincipal" },
         { new() { ["Limits:MaxStreamsPerConnection"] = "0" }, "Limits:MaxStreamsPerConnection" },
         { new() { ["Cors:AllowedOrigins:0"] = "*" }, "Cors:AllowedOrigins" },
+        // Kestrel reads a port that is not a number as part of the host name and binds every
+        // interface on the scheme's port (80): named as the address it is, in either mode.
+        { new() { ["Urls"] = "http://127.0.0.1:notaport" }, "'http://127.0.0.1:notaport' is not an address" },
+        { new() { ["Urls"] = "http://127.0.0.1:0;http://localhost:99999" }, "'http://localhost:99999' is not an address" },
+        { TokenSettingsWith("Urls", "http://[::1]:port"), "'http://[::1]:port' is not an address" },
+        { new() { ["Kestrel:Endpoints:Web:Url"] = "127.0.0.1:5080" }, "'127.0.0.1:5080' is not an address" },
     };
 
     private static Dictionary<string, string?> TokenSettingsWithout(string key)

@@ -18,9 +18,13 @@ public sealed class AuthOptionsValidator(IConfiguration configuration) : IValida
     public ValidateOptionsResult Validate(string? name, AuthOptions options)
     {
         var failures = new List<string>();
+        var addresses = ListenAddresses.From(configuration);
+        foreach (var malformed in addresses.Where(u => !ListenAddresses.IsWellFormed(u)))
+            failures.Add($"'{malformed}' is not an address the hub can listen on (Urls or Kestrel:Endpoints:*:Url): " +
+                "write scheme://host:port with a port from 0 to 65535, such as http://127.0.0.1:5080.");
         if (options.Mode == AuthMode.Open)
         {
-            var exposed = ListenAddresses.From(configuration).Where(u => !ListenAddresses.IsLoopback(u)).ToArray();
+            var exposed = addresses.Where(u => ListenAddresses.IsWellFormed(u) && !ListenAddresses.IsLoopback(u)).ToArray();
             if (exposed.Length > 0 && !options.AllowOpenOnNetwork)
                 failures.Add($"Refusing to start without authentication: the hub would listen on {string.Join(", ", exposed)}, " +
                     "which is not loopback, so anyone who reaches it could read every project. Set Auth:Mode=Token " +

@@ -51,6 +51,26 @@ public static class ListenAddresses
         return IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip);
     }
 
+    /// <summary>
+    /// Whether Kestrel can listen on a URL as written: a scheme, a host and, if there is a port, a
+    /// number from 0 to 65535. Kestrel's parser reads <c>http://127.0.0.1:notaport</c> as a host
+    /// named <c>127.0.0.1:notaport</c> with the scheme's default port, and binds every interface on
+    /// port 80; a URL without a scheme fails only when Kestrel binds.
+    /// </summary>
+    public static bool IsWellFormed(string url)
+    {
+        BindingAddress address;
+        try { address = BindingAddress.Parse(url); }
+        catch (FormatException) { return false; }
+        if (address.IsUnixPipe || address.IsNamedPipe) return true;
+        var authority = url[(url.IndexOf("://", StringComparison.Ordinal) + 3)..];
+        if (authority.IndexOf('/') is var slash and >= 0) authority = authority[..slash];
+        var colon = authority.LastIndexOf(':');
+        if (colon < 0 || authority.EndsWith(']')) return true; // no port: the scheme's
+        return int.TryParse(authority[(colon + 1)..], System.Globalization.NumberStyles.None,
+            System.Globalization.CultureInfo.InvariantCulture, out var port) && port <= 65535;
+    }
+
     /// <summary>Whether a browser origin is on this machine (open mode's default CORS policy).</summary>
     public static bool IsLoopbackOrigin(string origin) =>
         Uri.TryCreate(origin, UriKind.Absolute, out var uri) &&
