@@ -150,6 +150,37 @@ public sealed class EmbeddedPostgresTests
         }
     }
 
+    [Fact]
+    public async Task A_hub_given_an_address_the_system_will_not_bind_says_so_in_one_line_exits_2_and_stops_the_cluster_it_started()
+    {
+        // An IPv4-mapped IPv6 address is loopback to the open-mode check, and the kernel refuses
+        // to bind it (EINVAL): the hub crashed with an unhandled SocketException (exit 134).
+        var directory = Path.Combine(Path.GetTempPath(), "eventhub-embedded-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var (exitCode, stdout, stderr) = await HubProcess.RunToExitAsync(
+                [$"--Urls=http://[::ffff:127.0.0.1]:{HubProcess.FreePort()}", $"--EmbeddedPostgres:Directory={directory}"],
+                TimeSpan.FromSeconds(120));
+
+            Assert.Equal(2, exitCode);
+            var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith("EventHub did not start: could not listen on a configured address", line);
+            Assert.Contains("another address (Urls", line);
+            Assert.DoesNotContain("Unhandled exception", stdout + stderr);
+            Assert.False(File.Exists(Path.Combine(directory, "pgdata", "postmaster.pid")), "the cluster is still running");
+        }
+        finally
+        {
+            var pgdata = Path.Combine(directory, "pgdata");
+            if (File.Exists(Path.Combine(pgdata, "postmaster.pid")))
+            {
+                await using var last = new EmbeddedPostgres(new EmbeddedPostgresOptions { Directory = directory }, NullLogger.Instance);
+                await last.StartAsync();
+            }
+            try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
+        }
+    }
+
     private static Uri Address(WebApplication app) =>
         new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 

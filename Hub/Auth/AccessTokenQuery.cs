@@ -35,7 +35,10 @@ internal sealed class AccessTokenScrubbingServer(IServer inner) : IServer
     internal static string? Scrub(IHttpRequestFeature request)
     {
         var query = request.QueryString;
-        if (string.IsNullOrEmpty(query) || query.IndexOf(QueryName, StringComparison.OrdinalIgnoreCase) < 0) return null;
+        // The name may come percent-encoded (access%5Ftoken, %61ccess_token): the query's reader
+        // decodes names, so such a query is parsed too, or it reached the logs whole.
+        if (string.IsNullOrEmpty(query)
+            || (query.IndexOf(QueryName, StringComparison.OrdinalIgnoreCase) < 0 && query.IndexOf('%') < 0)) return null;
 
         var parsed = QueryHelpers.ParseNullableQuery(query);
         if (parsed is null) return null;
