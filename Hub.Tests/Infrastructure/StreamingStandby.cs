@@ -49,9 +49,7 @@ public sealed class StreamingStandby : IAsyncDisposable
             var password = new NpgsqlConnectionStringBuilder(primary.ConnectionString).Password!;
             await standby.RunAsync("env", [$"PGPASSWORD={password}", Path.Combine(binDir, "pg_basebackup"),
                 "-h", "127.0.0.1", "-p", primary.Port.ToString(), "-U", "postgres", "-D", standby.StandbyData, "-R", "-X", "stream", "--checkpoint=fast"]);
-            await standby.RunAsync(Path.Combine(binDir, "pg_ctl"), ["start", "-D", standby.StandbyData, "-w", "-t", "60",
-                "-l", Path.Combine(standbyDir, "postgres.log"),
-                "-o", $"-p {standby.StandbyPort} -c listen_addresses=127.0.0.1 -c unix_socket_directories={Path.Combine(standbyDir, "run")} -c hot_standby=on -c max_connections=300"]);
+            await standby.StartStandbyAsync();
             return standby;
         }
         catch
@@ -61,6 +59,20 @@ public sealed class StreamingStandby : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>Starts the standby server (again, after <see cref="StopStandbyAsync"/>).</summary>
+    public Task StartStandbyAsync()
+    {
+        var standbyDir = Path.GetDirectoryName(StandbyData)!;
+        return RunAsync(Path.Combine(_binDir, "pg_ctl"), ["start", "-D", StandbyData, "-w", "-t", "60",
+            "-l", Path.Combine(standbyDir, "postgres.log"),
+            "-o", $"-p {StandbyPort} -c listen_addresses=127.0.0.1 -c unix_socket_directories={Path.Combine(standbyDir, "run")} -c hot_standby=on -c max_connections=300"],
+            asServerUser: true);
+    }
+
+    /// <summary>Stops the standby server (fast: its sessions are ended).</summary>
+    public Task StopStandbyAsync() =>
+        RunAsync(Path.Combine(_binDir, "pg_ctl"), ["stop", "-D", StandbyData, "-m", "fast", "-w"], asServerUser: true);
 
     /// <summary>Runs a statement on the standby as superuser (for example <c>SELECT pg_wal_replay_pause()</c>).</summary>
     public async Task ExecuteOnStandbyAsync(string sql)

@@ -11,6 +11,29 @@ namespace EventHub.Tests.Resilience;
 /// </summary>
 public sealed class ReplicaTests
 {
+    /// <summary>
+    /// Catch-ups read the replica: a node whose replica does not answer ended every stream from an
+    /// offset with unavailable and still answered /readyz with 200, so a balancer kept sending it
+    /// the clients that reconnect. It is not ready while the replica is down, and ready again after.
+    /// </summary>
+    [Fact]
+    public async Task A_node_whose_replica_does_not_answer_is_not_ready_and_is_ready_again_once_it_does()
+    {
+        await using var cluster = await StreamingStandby.StartAsync();
+        await using var hub = await HubServer.StartAsync(cluster.Primary.ConnectionString, new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:EventHubReplica"] = cluster.StandbyConnectionString,
+        });
+        using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+        async Task<bool> ReadyIs(System.Net.HttpStatusCode status) => (await http.GetAsync("/readyz")).StatusCode == status;
+
+        await TaskTimeouts.UntilAsync(() => ReadyIs(System.Net.HttpStatusCode.OK), because: "the node never became ready");
+        await cluster.StopStandbyAsync();
+        await TaskTimeouts.UntilAsync(() => ReadyIs(System.Net.HttpStatusCode.ServiceUnavailable), because: "the node stayed ready without its replica");
+        await cluster.StartStandbyAsync();
+        await TaskTimeouts.UntilAsync(() => ReadyIs(System.Net.HttpStatusCode.OK), because: "the node did not become ready again");
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

@@ -23,6 +23,11 @@ public static class HealthEndpoints
             .AddCheck<TickerHealthCheck>("ticker", tags: [ReadyTag])
             .AddCheck<DeliveryHealthCheck>("delivery", tags: [ReadyTag])
             .AddCheck<StartupWarmUpHealthCheck>("startup_warm_up", tags: [ReadyTag]);
+        if (configuration.GetConnectionString(EventHubApp.ReplicaConnectionStringName) is { Length: > 0 } replica)
+        {
+            services.AddSingleton(sp => new ReplicaHealthCheck(ReplicaHealthCheck.CreateProbe(replica), sp.GetRequiredService<TimeProvider>()));
+            services.AddHealthChecks().AddCheck<ReplicaHealthCheck>("read_replica", tags: [ReadyTag]);
+        }
         return services;
     }
 
