@@ -139,14 +139,7 @@ public sealed class EmbeddedPostgresTests
         }
         finally
         {
-            var pgdata = Path.Combine(directory, "pgdata");
-            if (File.Exists(Path.Combine(pgdata, "postmaster.pid")))
-            {
-                // Left running (the test failed): a user of the running cluster, the last, stops it.
-                await using var last = new EmbeddedPostgres(new EmbeddedPostgresOptions { Directory = directory }, NullLogger.Instance);
-                await last.StartAsync();
-            }
-            try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
+            await RemoveClusterAsync(directory);
         }
     }
 
@@ -171,14 +164,20 @@ public sealed class EmbeddedPostgresTests
         }
         finally
         {
-            var pgdata = Path.Combine(directory, "pgdata");
-            if (File.Exists(Path.Combine(pgdata, "postmaster.pid")))
-            {
-                await using var last = new EmbeddedPostgres(new EmbeddedPostgresOptions { Directory = directory }, NullLogger.Instance);
-                await last.StartAsync();
-            }
-            try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
+            await RemoveClusterAsync(directory);
         }
+    }
+
+    /// <summary>Stops a cluster a failed test left running, then removes its directory.</summary>
+    private static async Task RemoveClusterAsync(string directory)
+    {
+        if (File.Exists(Path.Combine(directory, "pgdata", "postmaster.pid")))
+        {
+            // Left running (the test failed): a user of the running cluster, the last, stops it.
+            await using var last = new EmbeddedPostgres(new EmbeddedPostgresOptions { Directory = directory }, NullLogger.Instance);
+            await last.StartAsync();
+        }
+        try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
     }
 
     private static Uri Address(WebApplication app) =>
