@@ -53,12 +53,6 @@ catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections
     // Another process listens on a configured address: one line, not the host's stack trace.
     return await FailedAsync(2, $"{e.Message} Stop what listens there, or give the hub another address (Urls, Management:Urls).");
 }
-catch (Exception e) when (e is System.Net.Sockets.SocketException || e.InnerException is System.Net.Sockets.SocketException)
-{
-    // An address the system will not bind (an IPv4-mapped IPv6 address such as [::ffff:127.0.0.1],
-    // a port the process may not use): one line, not an unhandled exception's stack.
-    return await FailedAsync(2, $"could not listen on a configured address: {e.Message}. Give the hub another address (Urls, Management:Urls).");
-}
 catch (EventHub.Storage.DatabaseStartupException e)
 {
     // Waited Database:StartupWait for a database it could not reach, or the database refused it:
@@ -69,6 +63,13 @@ catch (Npgsql.NpgsqlException e)
 {
     // What waiting cannot mend (a wrong password, a database that does not exist).
     return await FailedAsync(3, $"the database refused it ({e.Message}). Check ConnectionStrings:EventHub.");
+}
+catch (Exception e) when (e is System.Net.Sockets.SocketException || e.InnerException is System.Net.Sockets.SocketException)
+{
+    // An address the system will not bind (an IPv4-mapped IPv6 address such as [::ffff:127.0.0.1],
+    // a port the process may not use): one line, not an unhandled exception's stack. After the
+    // database's catches: a database that cannot be reached fails with a SocketException inside too.
+    return await FailedAsync(2, $"could not listen on a configured address: {e.Message}. Give the hub another address (Urls, Management:Urls).");
 }
 catch (OperationCanceledException)
 {
