@@ -74,6 +74,17 @@ read -r passed failed < <(node -e '
   const failedSuites = (r.testResults || []).filter((s) => s.status === "failed" && (s.assertionResults || []).length === 0).length;
   console.log(r.numPassedTests, r.numFailedTests + failedSuites);' "$results/vitest.json")
 failed=$((failed + extra_failed))
+# Each failed test's name and the first lines of its message, for the summary that scripts/test.sh
+# prints last (CI keeps only the end of the output).
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  for (const s of r.testResults || []) {
+    const failed = (s.assertionResults || []).filter((a) => a.status === "failed");
+    if (s.status === "failed" && failed.length === 0)
+      console.log(`${s.name}\n    ${String(s.message || "the file failed").split("\n").slice(0, 6).join("\n    ")}`);
+    for (const a of failed)
+      console.log(`${a.fullName}\n    ${String((a.failureMessages || [""])[0]).split("\n").slice(0, 6).join("\n    ")}`);
+  }' "$results/vitest.json" | cut -c1-300 > "$results/failures.txt"
 if [ "$failed" -gt 0 ] && [ -d "$EVENTHUB_TS_HUB_LOGS" ]; then
   # CI keeps only this output: the hubs' warnings and errors (each with its indented lines; at
   # most 60 lines a hub) are the hub's side of a failure.

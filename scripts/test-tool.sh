@@ -2,16 +2,18 @@
 # Packaging smoke test: `dotnet pack` of the solution, then `dotnet tool install` of the
 # `eventhub` tool from the packed output into a temporary tool path, then the installed tool
 # runs: `--help` works, and an unreachable hub gives one line and exit code 1.
-# Prints "<passed> <failed>" into the file named by $1.
+# Prints "<passed> <failed>" into the file named by $1, and the failed checks' names into
+# tool-failures.txt beside it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 summary="$1"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 passed=0; failed=0
+failures="$(dirname "$summary")/tool-failures.txt"; : >"$failures" # named again in the run's last lines
 check() { # name, command...
   local name="$1"; shift
-  if "$@"; then echo "  ok   $name"; passed=$((passed + 1)); else echo "  FAIL $name"; failed=$((failed + 1)); fi
+  if "$@"; then echo "  ok   $name"; passed=$((passed + 1)); else echo "  FAIL $name"; echo "packaging: $name" >>"$failures"; failed=$((failed + 1)); fi
 }
 
 pack() { dotnet pack EventHub.sln -c Release -o "$work/packages" --nologo -v q >"$work/pack.log" 2>&1 \

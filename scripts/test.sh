@@ -59,13 +59,14 @@ if [ "$dotnet_status" != 0 ] && [ "$failed" = "$failed_before" ]; then
 fi
 [ "$dotnet_status" != 0 ] && status=1
 if [ "$dotnet_status" != 0 ] && [ -s "$EVENTHUB_TEST_LOG" ]; then
-  # What the hub logged during each failed test (at most five tests, 80 lines each): CI keeps
-  # only this output, and the hub's side of a failure is often the only clue.
+  # What the hub logged during each failed test (at most five tests, 80 lines each: the first 30
+  # and the last 50, where a stop or a timeout shows): CI keeps only this output, and the hub's
+  # side of a failure is often the only clue.
   grep -ho '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$results"/dotnet/*.trx 2>/dev/null \
     | sed -n 's/.* testName="\([^"(]*\).*/\1/p' | sort -u | head -5 | while read -r name; do
       log "The hub's log during $name"
       awk -v label="[$name]" 'index($0, label) { shown = 1; print; next } /^    / && shown { print; next } { shown = 0 }' \
-        "$EVENTHUB_TEST_LOG" | head -80 | cut -c1-400
+        "$EVENTHUB_TEST_LOG" | awk '{ line[NR] = $0 } END { for (i = 1; i <= NR; i++) if (NR <= 80 || i <= 30 || i > NR - 50) print line[i]; else if (i == 31) print "    ... (" NR - 80 " lines)" }' | cut -c1-400
     done
 fi
 
@@ -94,6 +95,25 @@ fi
 
 [ "$failed" -gt 0 ] && status=1
 [ "$passed" -eq 0 ] && status=1
+if [ "$failed" -gt 0 ]; then
+  # CI keeps only the end of this output: name every failed test here, with the first lines of
+  # its message and, for a .NET test, the test's own line that failed.
+  log "Failed tests"
+  for trx in "$results"/dotnet/*.trx; do
+    [ -e "$trx" ] || continue
+    awk '
+      function unescape(s) { gsub(/&lt;/, "<", s); gsub(/&gt;/, ">", s); gsub(/&quot;/, "\"", s); gsub(/&apos;/, "\047", s); gsub(/&#xD;|&#xA;/, "", s); gsub(/&amp;/, "\\&", s); return s }
+      /<UnitTestResult / { failed = /outcome="Failed"/; if (failed) { name = $0; sub(/.* testName="/, "", name); sub(/".*/, "", name); print unescape(name) }; part = ""; lines = 0; next }
+      !failed { next }
+      /<Message>/ { part = "message"; sub(/.*<Message>/, "") }
+      /<StackTrace>/ { part = "stack"; sub(/.*<StackTrace>/, "") }
+      part == "message" { done = sub(/<\/Message>.*/, ""); if (lines++ < 6) print "    " unescape($0); if (done) part = ""; next }
+      part == "stack" { if (/EventHub\.Tests|EventHub\.Client\.Tests/ && / in .*:line /) { print "    " unescape($0); part = "" } else if (/<\/StackTrace>/) part = "" }
+    ' "$trx" | cut -c1-300
+  done
+  [ -s "$results/node/failures.txt" ] && cat "$results/node/failures.txt"
+  [ -s "$results/tool-failures.txt" ] && cat "$results/tool-failures.txt"
+fi
 echo
 echo "$passed passed, $failed failed"
 exit $status
