@@ -77,6 +77,36 @@ public sealed class SseResumeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_stream_from_now_begins_with_an_id_from_which_a_drop_before_its_first_event_resumes_losing_nothing()
+    {
+        for (var i = 1; i <= 2; i++) await _db.Writer.SessionAsync("ao", i); // before now: never delivered
+        string startId;
+        using (var http = new HttpClient { BaseAddress = _hub.BaseAddress })
+        using (var response = await http.GetAsync("/api/v1/events?project=ao", HttpCompletionOption.ResponseHeadersRead).WithTimeout())
+        {
+            // The first block as an EventSource reads it: an id and no data, so it takes the id as
+            // its last event id and dispatches nothing.
+            var body = await response.Content.ReadAsStreamAsync();
+            var block = new System.Text.StringBuilder();
+            var buffer = new byte[256];
+            while (!block.ToString().Contains("\n\n"))
+            {
+                var read = await body.ReadAsync(buffer).AsTask().WithTimeout();
+                Assert.NotEqual(0, read);
+                block.Append(System.Text.Encoding.UTF8.GetString(buffer, 0, read));
+            }
+            var lines = block.ToString()[..block.ToString().IndexOf("\n\n", StringComparison.Ordinal)].Split('\n');
+            Assert.DoesNotContain(lines, l => l.StartsWith("data:", StringComparison.Ordinal));
+            startId = Assert.Single(lines, l => l.StartsWith("id: ", StringComparison.Ordinal))["id: ".Length..];
+        } // dropped before its first event
+
+        for (var i = 3; i <= 5; i++) await _db.Writer.SessionAsync("ao", i); // committed while it was away
+        // The reconnect an EventSource makes: the original URL and the id as Last-Event-ID.
+        await using var resumed = await SseTestClient.ConnectAsync(_hub.BaseAddress, "project=ao", lastEventId: startId);
+        Assert.Equal(["ao-3", "ao-4", "ao-5"], (await resumed.ReadEventsAsync(3)).Select(f => f.Payload.GetProperty("id").GetString()));
+    }
+
+    [Fact]
     public async Task A_catch_up_longer_than_several_batches_and_the_live_buffer_arrives_whole_and_in_order()
     {
         // 3,000 events: more than six catch-up batches (500) and more than the live buffer (1,024).

@@ -54,7 +54,7 @@ public static class SseEndpoint
         {
             // The reset signal as a frame an EventSource dispatches, with the offset to continue from.
             var resetWriter = StartEventStream(context, timeProvider, options.Value);
-            await resetWriter.WritePreambleAsync(options.Value.RetryHint, aborted);
+            await resetWriter.WritePreambleAsync(options.Value.RetryHint, startId: null, aborted);
             await resetWriter.WriteResetAsync(resetAtOpen, aborted);
             return;
         }
@@ -77,7 +77,7 @@ public static class SseEndpoint
         StreamEnd end;
         try
         {
-            await writer.WritePreambleAsync(options.RetryHint, aborted);
+            await writer.WritePreambleAsync(options.RetryHint, session.FromNowOffset, aborted);
             end = await session.RunAsync(writer.WriteAsync, aborted);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)

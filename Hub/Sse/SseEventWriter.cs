@@ -20,10 +20,22 @@ public sealed class SseEventWriter(PipeWriter output, TimeProvider timeProvider,
     /// <summary>Most bytes written and not flushed: large enough for few, large writes during a catch-up.</summary>
     public const int FlushThresholdBytes = 16 * 1024;
 
-    public async Task WritePreambleAsync(TimeSpan retry, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the retry hint and a comment, so that clients see the stream open before the first
+    /// event; and, given <paramref name="startId"/> (a stream from now), an <c>id</c> with no data.
+    /// </summary>
+    /// <remarks>
+    /// An EventSource takes the <c>id</c> of a frame without data as its last event id and
+    /// dispatches nothing (the HTML standard's "dispatch the event" sets the id before it drops a
+    /// frame with no data). The hole it closes: a stream from now that dropped before its first
+    /// event reconnected with no <c>Last-Event-ID</c>, that is from a later now, and lost what was
+    /// committed in between.
+    /// </remarks>
+    public async Task WritePreambleAsync(TimeSpan retry, string? startId, CancellationToken cancellationToken)
     {
-        // The retry hint, and a comment so that clients see the stream open before the first event.
-        output.Write(Encoding.ASCII.GetBytes($"retry: {(long)retry.TotalMilliseconds}\n: connected\n\n"));
+        output.Write(Encoding.ASCII.GetBytes(startId is null
+            ? $"retry: {(long)retry.TotalMilliseconds}\n: connected\n\n"
+            : $"retry: {(long)retry.TotalMilliseconds}\nid: {startId}\n: connected\n\n"));
         await output.FlushAsync(cancellationToken);
     }
 

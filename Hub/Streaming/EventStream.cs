@@ -43,6 +43,7 @@ public sealed class EventStream : IAsyncDisposable
         _last = start;
         _needsCatchUp = catchUp;
         _catchUpTarget = head;
+        FromNowOffset = catchUp ? null : Offset.Format(epoch, start);
         _reader = reader;
         _window = window;
         _epoch = epoch;
@@ -53,6 +54,12 @@ public sealed class EventStream : IAsyncDisposable
 
     /// <summary>Position of the last event delivered (or the starting point).</summary>
     public LogPosition LastPosition => _last;
+
+    /// <summary>
+    /// For a stream from now, the offset it starts after (the fan-out's head when it joined): a
+    /// resume from it misses nothing the stream would have delivered. Null for a stream from an offset.
+    /// </summary>
+    public string? FromNowOffset { get; }
 
     /// <summary>How many times this stream fell behind the live feed and caught up from the log.</summary>
     public int LagCount => _subscription.LagCount;

@@ -41,6 +41,9 @@ public sealed partial class StreamSession : IAsyncDisposable
     /// <summary>Events delivered so far.</summary>
     public long Delivered => Interlocked.Read(ref _delivered);
 
+    /// <summary>For a stream from now, the offset it starts after; null for a stream from an offset (<see cref="EventStream.FromNowOffset"/>).</summary>
+    public string? FromNowOffset => _stream.FromNowOffset;
+
     /// <summary>
     /// Runs <paramref name="write"/> over the stream's events until the stream ends, and says how
     /// it ended. <paramref name="write"/> gets a token that fires when the client leaves
