@@ -50,7 +50,7 @@ def read():
     while seen[0] < rows:
         line = r.fp.readline()
         if not line: break
-        seen[0] += line.startswith(b"id:")
+        seen[0] += line.startswith(b"data:") # an event's one data line (a stream from now begins with an id alone)
     done.set()
 threading.Thread(target=read, daemon=True).start()
 if stalled: time.sleep(1) # the SignalR stream open (SignalR sends nothing before its first item)

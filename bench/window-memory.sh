@@ -61,7 +61,7 @@ def client():
     while seen < rows:
         line = r.fp.readline()
         if not line: break
-        seen += line.startswith(b"id:")
+        seen += line.startswith(b"data:") # an event's one data line
     done.append((seen, time.time() - start))
     c.close()
 def resident():
