@@ -23,7 +23,9 @@ namespace EventHub.State;
 /// recovery empties it, and its head row says so (<c>ready</c>); the read then has it rebuilt
 /// from the base and the log in one statement under the state lock and reads again (migration 0016).
 /// At most <c>maxConcurrentReads</c> reads run at once (<c>Limits:MaxConcurrentStateReads</c>); the
-/// rest wait their turn, and one whose request is cancelled leaves the queue at once. A state read
+/// rest wait their turn, taken in rotation by the callers that wait (a principal, else an address),
+/// so a caller that queues many reads does not hold back another's; one whose request is cancelled
+/// leaves the queue at once. A state read
 /// holds a pooled connection and streams megabytes: unbounded, a burst of them (a fleet of
 /// dashboards reloading after a reset) took the pool that stream opens and catch-ups need.
 /// </remarks>
@@ -42,11 +44,11 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
     /// The state, materialized and ordered by (project, kind, key) ordinally (the hub method's
     /// answer). <see cref="StreamAsync"/> is the same read without holding it.
     /// </summary>
-    public async Task<LiveStateRows> ReadAsync(EventFilter filter, CancellationToken cancellationToken)
+    public async Task<LiveStateRows> ReadAsync(EventFilter filter, CancellationToken cancellationToken, string? caller = null)
     {
         LiveStateHead? head = null;
         var entities = new List<(string Kind, string Key, LogEvent Event)>();
-        await foreach (var item in StreamAsync(filter, cancellationToken))
+        await foreach (var item in StreamAsync(filter, cancellationToken, caller))
         {
             if (item.Head is { } h) head = h;
             else entities.Add((item.Kind!, item.Key!, item.Event!));
@@ -66,11 +68,13 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
     /// The state as the statement returns it: first its head (offset, unkeyed types, keys), then
     /// one item per entity, in no particular order, each as soon as its row arrives, so a caller
     /// that writes them out works while the database still reads (the HTTP endpoint does).
+    /// <paramref name="caller"/> (a principal's or an address's key) takes turns for a read slot
+    /// with the other callers waiting (<see cref="ReadSlots"/>).
     /// </summary>
     public async IAsyncEnumerable<LiveStateItem> StreamAsync(EventFilter filter,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken, string? caller = null)
     {
-        await _slots.EnterAsync(cancellationToken);
+        await _slots.EnterAsync(caller, cancellationToken);
         try
         {
             await foreach (var item in ReadRowsAsync(filter, cancellationToken))

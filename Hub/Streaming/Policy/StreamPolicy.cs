@@ -139,7 +139,7 @@ public sealed partial class StreamPolicy(
         try
         {
             var grant = access.Authorize(caller.User, request with { After = null });
-            return (await state.ReadAsync(validator.Validate(grant.Request).Filter, cancellationToken), null);
+            return (await state.ReadAsync(validator.Validate(grant.Request).Filter, cancellationToken, TurnKey(caller)), null);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -170,7 +170,7 @@ public sealed partial class StreamPolicy(
             var grant = access.Authorize(caller.User, request with { After = null });
             var filter = validator.Validate(grant.Request).Filter;
             if (countsAsConnection) connection = AcquireConnection(caller);
-            items = state.StreamAsync(filter, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            items = state.StreamAsync(filter, cancellationToken, TurnKey(caller)).GetAsyncEnumerator(cancellationToken);
             if (!await items.MoveNextAsync() || items.Current.Head is null)
                 throw new InvalidOperationException("The state read returned no head row.");
             return (new EventHub.State.StateReadAhead(items, stateBudget, connection), null);
@@ -192,6 +192,15 @@ public sealed partial class StreamPolicy(
             return (null, RefuseLogged(caller, e));
         }
     }
+
+    /// <summary>
+    /// Whose turn a state read takes when reads queue: the token's principal (issuer and subject, as
+    /// the connection limits count it), else the address. In open mode every local client is one
+    /// address, and reads keep their arrival order.
+    /// </summary>
+    private static string? TurnKey(StreamCaller caller) =>
+        ValidatedTokenIdentity.Of(caller.User) is { } token ? ConnectionLimiter.PrincipalKey(token.Issuer, token.Subject)
+        : caller.Address is { } address ? "address:" + (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address) : null;
 
     /// <summary>The refusal for <paramref name="e"/> (a 500 for anything a request cannot cause), logged as such.</summary>
     private StreamRefusal RefuseLogged(StreamCaller caller, Exception e)
