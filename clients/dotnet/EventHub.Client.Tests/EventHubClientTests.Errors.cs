@@ -46,6 +46,58 @@ public sealed partial class EventHubClientTests
         Assert.Equal([Connecting, Stopped], retrying.States);
     }
 
+    [Theory]
+    [InlineData(EventHubProtocol.Json)]
+    [InlineData(EventHubProtocol.MessagePack)]
+    public async Task A_first_connection_over_the_hubs_connection_limit_is_reported_with_its_code_and_retried_until_a_slot_frees(EventHubProtocol protocol)
+    {
+        // The hub takes the connection and closes it at its handshake, the code in the close
+        // message. Before, the call that followed failed with "not active" and a first connection
+        // stopped as if the hub were unreachable ("Check the URL").
+        await using var db = await TestDatabase.CreateAsync();
+        await db.Writer.ProjectAsync("ao");
+        await db.Writer.SessionAsync("ao", 1);
+        await using var hub = await HubServer.StartAsync(db.ConnectionString,
+            new Dictionary<string, string?> { ["Limits:MaxConnectionsPerAddress"] = "1" });
+        var first = new ClientReader(new EventHubClient(new EventHubClientOptions
+        {
+            HubUrl = hub.BaseAddress, Projects = ["ao"], StartAfter = "0", Protocol = protocol,
+        }));
+        await first.ReadAsync(1);
+
+        var policy = new CountingPolicy();
+        var attempts = 0;
+        var client = new EventHubClient(new EventHubClientOptions
+        {
+            HubUrl = hub.BaseAddress, Projects = ["ao"], StartAfter = "0", Protocol = protocol, ReconnectPolicy = policy,
+        })
+        {
+            // The close can arrive before the client opens its stream or after: make it before on
+            // the first attempt, the case that was lost (the stream call then fails with "not active").
+            ConnectionStarted = async connection =>
+            {
+                if (Interlocked.Increment(ref attempts) > 1) return;
+                var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                connection.Closed += _ => { closed.TrySetResult(); return Task.CompletedTask; };
+                if (connection.State != Microsoft.AspNetCore.SignalR.Client.HubConnectionState.Disconnected) await closed.Task.WithTimeout();
+            },
+        };
+        var refused = new TaskCompletionSource<EventHubStateChangedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.StateChanged += (_, e) => { if (e.Error is not null) refused.TrySetResult(e); };
+        await using var second = new ClientReader(client);
+        var change = await refused.Task.WithTimeout();
+        // Shown as the first connection is refused, not only once a later attempt had gone live.
+        Assert.Equal((Connecting, Reconnecting), (change.Previous, change.Current));
+        var error = Assert.IsType<EventHubConnectionException>(change.Error);
+        Assert.Equal("too_many_connections_per_address", error.Code);
+        Assert.False(second.Completion.IsCompleted, "the client stopped instead of retrying");
+
+        await first.DisposeAsync(); // the slot frees: the retries get it
+        var events = await second.ReadAsync(1);
+        Assert.Equal("ao-1", events[0].SessionId);
+        Assert.True(policy.Calls > 0);
+    }
+
     [Fact]
     public void The_default_policy_retries_at_once_then_backs_off_up_to_its_cap()
     {

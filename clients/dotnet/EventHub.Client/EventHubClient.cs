@@ -156,6 +156,12 @@ public sealed partial class EventHubClient : IAsyncDisposable
     internal Func<string?, CancellationToken, Task<ChannelReader<ChangeEvent>>>? OpenStreamOverride { get; init; }
 
     /// <summary>
+    /// Test seam: runs once a connection has started, before the stream is opened on it, so a test
+    /// can let the hub's close (a connection limit) arrive first.
+    /// </summary>
+    internal Func<HubConnection, Task>? ConnectionStarted { get; init; }
+
+    /// <summary>
     /// The hub endpoint the client connects to (the server URL with <see cref="EventHubPaths.Events"/>):
     /// <see cref="EventHubClientOptions.HubUrl"/>, or the fallback it moved to after a failed attempt.
     /// </summary>
@@ -416,11 +422,20 @@ public sealed partial class EventHubClient : IAsyncDisposable
             }
 
             var connection = BuildConnection();
+            // The hub refuses a connection over its limits at the handshake: it closes the
+            // connection with the code in the close message, and the call that follows fails with
+            // "not active". The close's error is the reason (it used to be lost, and a first
+            // connection was reported as an unreachable hub).
+            var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            connection.Closed += error => { closed.TrySetResult(error); return Task.CompletedTask; };
+            var started = false;
             try
             {
                 LogConnecting(_logger, HubUrl, _attempt + 1, _after ?? "(now)");
                 await connection.StartAsync(cancellationToken).ConfigureAwait(false);
+                started = true;
                 Volatile.Write(ref _reachedHub, 1);
+                if (ConnectionStarted is { } hook) await hook(connection).ConfigureAwait(false);
                 var opened = await OpenStreamAsync(connection, cancellationToken).ConfigureAwait(false);
                 _connection = connection;
                 _stream = opened;
@@ -436,8 +451,11 @@ public sealed partial class EventHubClient : IAsyncDisposable
                 await connection.DisposeAsync().ConfigureAwait(false);
                 throw;
             }
-            catch (Exception e)
+            catch (Exception failure)
             {
+                var e = started && failure is InvalidOperationException && connection.State == HubConnectionState.Disconnected
+                    ? await CloseReasonAsync(closed.Task).ConfigureAwait(false) ?? failure
+                    : failure;
                 await connection.DisposeAsync().ConfigureAwait(false);
                 var outcome = ErrorClassifier.Classify(e, out var code, out var reason);
                 if (code is not null)
@@ -445,6 +463,9 @@ public sealed partial class EventHubClient : IAsyncDisposable
                     // A coded refusal outside the stream (GetHeadOffset, a connection limit).
                     _lastError = await FailedAsync(outcome, code, reason, e).ConfigureAwait(false);
                     if (_attempt == 0) _troubleSince = _time.GetTimestamp();
+                    // A first connection refused so shows it (the application can tell "too many
+                    // connections" from "connecting"); a reconnection is in that state already.
+                    SetState(EventHubConnectionState.Reconnecting, _lastError);
                     continue;
                 }
                 if (ErrorClassifier.IsRefusedConnection(e))
@@ -462,6 +483,25 @@ public sealed partial class EventHubClient : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>
+    /// The hub's error from the close message of a connection that closed (its Closed handlers run
+    /// a moment after its state turns Disconnected, so wait for them, briefly); null when it closed
+    /// without one.
+    /// </summary>
+    private async Task<Microsoft.AspNetCore.SignalR.HubException?> CloseReasonAsync(Task<Exception?> closed)
+    {
+        try
+        {
+            return await closed.WaitAsync(CloseReasonWait, _time).ConfigureAwait(false) as Microsoft.AspNetCore.SignalR.HubException;
+        }
+        catch (TimeoutException)
+        {
+            return null;
+        }
+    }
+
+    private static readonly TimeSpan CloseReasonWait = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// Opens the stream on a started connection. "From now" (no offset yet) first asks the hub for

@@ -12,6 +12,10 @@ public enum EventHubConnectionState
     /// <summary>Connected, and the stream was requested from the hub; events flow as they are committed.</summary>
     Live,
 
-    /// <summary>The connection or the stream was lost; the client waits per its reconnect policy and resumes after the last event it yielded.</summary>
+    /// <summary>
+    /// The connection or the stream was lost, or the hub refused a connection with a code that is
+    /// retried (a connection limit, <c>unavailable</c>); the client waits per its reconnect policy
+    /// and resumes after the last event it yielded.
+    /// </summary>
     Reconnecting,
 }
