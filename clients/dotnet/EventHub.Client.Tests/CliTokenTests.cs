@@ -45,6 +45,13 @@ public sealed class CliTokenTests : IAsyncLifetime
     public async Task The_state_reads_with_a_token_given_as_an_argument()
     {
         await _db.Writer.SessionAsync("ao", 1);
+        // The state holds what is in a tick; the head offset waits until the write is in one (a
+        // read at once could come before the ticker's next look, and miss it).
+        using (var http = new HttpClient { BaseAddress = _hub.BaseAddress })
+        {
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", TestTokens.Mint(["ao"]));
+            await http.GetStringAsync("/api/v1/events/head").WithTimeout();
+        }
         var stdout = new LineWriter();
         var stderr = new LineWriter();
         var exit = await EventHubCli.RunAsync(["state", "--url", Url, "--project", "ao", "--json", "--token", TestTokens.Mint(["ao"])],
