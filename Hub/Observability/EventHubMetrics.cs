@@ -38,8 +38,10 @@ public sealed partial class EventHubMetrics : BackgroundService
     private long _lagEvents;
     // Since when committed rows have waited at one tail position (null: none waits, or the tail
     // moved since the last sample). Read by DeliveryHealthCheck.
-    private long _waitingSince = -1;
-    private Log.LogPosition _waitingAt;
+    private Waiting? _waiting;
+
+    /// <summary>A sample's finding: rows waited at tail position <see cref="At"/> since <see cref="Since"/> (one object, read whole).</summary>
+    private sealed record Waiting(long Since, Log.LogPosition At);
 
     /// <summary>
     /// How long committed rows have waited unpublished while this node's tail stood still (null:
@@ -47,7 +49,16 @@ public sealed partial class EventHubMetrics : BackgroundService
     /// ticking (<c>Ticker:Enabled=false</c> everywhere) rows wait and nothing moves: every
     /// other readiness check stays green.
     /// </summary>
-    public TimeSpan? RowsWaitingFor => Interlocked.Read(ref _waitingSince) is var since and >= 0 ? _time.GetElapsedTime(since) : null;
+    /// <remarks>
+    /// Also null once the tail has moved past the position the sample saw: the race it guards is a
+    /// check that comes more than <c>Health:MaxTailLag</c> after a sample that found rows waiting
+    /// (any sample under steady traffic), before the next sample, while the tail publishes on; it
+    /// read the sample's age as a stalled tail (a 503 among 118 checks of a steady flow, CI).
+    /// </remarks>
+    public TimeSpan? RowsWaitingFor => Volatile.Read(ref _waiting) is { } waiting
+        && (_services.GetService<ChangeLogTail>() is not { } tail || tail.Position == waiting.At)
+            ? _time.GetElapsedTime(waiting.Since)
+            : null;
 
     public EventHubMetrics(IMeterFactory meters, IServiceProvider services, TimeProvider time, ILogger<EventHubMetrics> logger,
         Microsoft.Extensions.Options.IOptions<MetricsOptions>? options = null)
@@ -149,12 +160,11 @@ public sealed partial class EventHubMetrics : BackgroundService
                     if (await UnpublishedRowsSql.CountAsync(connection, at, LagEventsCap, stoppingToken) is { } lag)
                     {
                         Interlocked.Exchange(ref _lagEvents, lag);
-                        if (lag == 0) Interlocked.Exchange(ref _waitingSince, -1);
-                        else if (at != _waitingAt || Interlocked.Read(ref _waitingSince) < 0)
+                        if (lag == 0) Volatile.Write(ref _waiting, null);
+                        else if (Volatile.Read(ref _waiting) is not { } waiting || waiting.At != at)
                         {
                             // Rows wait, and the tail has moved since the last sample (or none waited then): a new wait.
-                            _waitingAt = at;
-                            Interlocked.Exchange(ref _waitingSince, _time.GetTimestamp());
+                            Volatile.Write(ref _waiting, new Waiting(_time.GetTimestamp(), at));
                         }
                     }
                 }
