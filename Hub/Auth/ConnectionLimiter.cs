@@ -35,6 +35,14 @@ public sealed class ConnectionLimiter(IOptions<LimitsOptions> options)
         return "principal:" + Convert.ToHexStringLower(SHA256.HashData(both))[..32];
     }
 
+    /// <summary>The key of <paramref name="user"/>'s principal when a validated token names one (token mode), else null.</summary>
+    public static string? PrincipalKeyOf(ClaimsPrincipal? user) =>
+        ValidatedTokenIdentity.Of(user) is { } token ? PrincipalKey(token.Issuer, token.Subject) : null;
+
+    /// <summary>The key of an address (an IPv4-mapped IPv6 address counts as its IPv4 address), or null.</summary>
+    public static string? AddressKey(IPAddress? address) =>
+        address is null ? null : "address:" + (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
+
     /// <summary>
     /// Takes one slot for the principal (if any) and one for the address, or throws
     /// <see cref="AccessDeniedException"/> (429) naming the limit. Dispose the lease when the connection ends.
@@ -42,8 +50,8 @@ public sealed class ConnectionLimiter(IOptions<LimitsOptions> options)
     public IDisposable Acquire(ClaimsPrincipal? user, IPAddress? address)
     {
         var o = options.Value;
-        string? principalKey = ValidatedTokenIdentity.Of(user) is { } token ? PrincipalKey(token.Issuer, token.Subject) : null;
-        string? addressKey = address is null ? null : "address:" + (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
+        var principalKey = PrincipalKeyOf(user);
+        var addressKey = AddressKey(address);
 
         if (principalKey is not null && !TryTake(principalKey, o.MaxConnectionsPerPrincipal))
             throw new AccessDeniedException(StatusCodes.Status429TooManyRequests, AccessErrorCodes.TooManyConnectionsPerPrincipal,

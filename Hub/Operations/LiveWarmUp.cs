@@ -107,7 +107,7 @@ public sealed partial class LiveWarmUp(
             if (OnServerStarted is { } started) await started(address).WaitAsync(cancellationToken);
             using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false, MaxConnectionsPerServer = streams })
                 { BaseAddress = address, Timeout = System.Threading.Timeout.InfiniteTimeSpan };
-            var clients = new Task<(long Bytes, int Events)>[streams];
+            var clients = new Task<long>[streams]; // each stream's bytes
             var counted = new int[streams]; // the events each stream has read so far
             for (var i = 0; i < streams; i++) clients[i] = ReadToEndAsync(http, counted, i, cancellationToken);
             // Every stream subscribed before the first event, so that each takes all of them.
@@ -141,8 +141,8 @@ public sealed partial class LiveWarmUp(
                    && !clients.Any(c => c.IsCompleted))
                 await Task.Delay(TimeSpan.FromMilliseconds(5), timeProvider, cancellationToken);
             await ending.CancelAsync();
-            var received = await Task.WhenAll(clients);
-            return new Result(events, received.Sum(r => r.Bytes), [.. received.Select(r => r.Events)]);
+            var bytes = await Task.WhenAll(clients);
+            return new Result(events, bytes.Sum(), [.. counted]);
         }
         finally
         {
@@ -186,9 +186,12 @@ public sealed partial class LiveWarmUp(
         }
     }
 
-    /// <summary>Reads a stream to its end; returns its bytes and how many event frames (lines "data: ...") it had.</summary>
+    /// <summary>
+    /// Reads a stream to its end and returns its bytes; counts its event frames (lines "data: ...")
+    /// in <paramref name="counted"/>[<paramref name="index"/>] as they arrive.
+    /// </summary>
     /// <remarks>Not its <c>id</c> lines: a stream from now begins with an id and no data.</remarks>
-    private static async Task<(long Bytes, int Events)> ReadToEndAsync(HttpClient http, int[] counted, int index, CancellationToken cancellationToken)
+    private static async Task<long> ReadToEndAsync(HttpClient http, int[] counted, int index, CancellationToken cancellationToken)
     {
         using var response = await http.GetAsync("/", HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         response.EnsureSuccessStatusCode();
@@ -213,7 +216,7 @@ public sealed partial class LiveWarmUp(
                 lineStart = false;
             }
         }
-        return (bytes, events);
+        return bytes;
     }
 
     private static ReadOnlySpan<byte> DataField => "data: "u8;

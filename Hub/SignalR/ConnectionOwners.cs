@@ -60,8 +60,7 @@ public sealed class ConnectionOwners
     private static string? TokenOf(HubCallerContext context) =>
         context.GetHttpContext()?.Request.Query["id"].ToString() is { Length: > 0 } token ? token : null;
 
-    private static string? OwnerOf(ClaimsPrincipal? user) =>
-        ValidatedTokenIdentity.Of(user) is { } identity ? ConnectionLimiter.PrincipalKey(identity.Issuer, identity.Subject) : null;
+    private static string? OwnerOf(ClaimsPrincipal? user) => ConnectionLimiter.PrincipalKeyOf(user);
 }
 
 /// <summary>The middleware side of <see cref="ConnectionOwners"/>.</summary>

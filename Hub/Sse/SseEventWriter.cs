@@ -33,9 +33,8 @@ public sealed class SseEventWriter(PipeWriter output, TimeProvider timeProvider,
     /// </remarks>
     public async Task WritePreambleAsync(TimeSpan retry, string? startId, CancellationToken cancellationToken)
     {
-        output.Write(Encoding.ASCII.GetBytes(startId is null
-            ? $"retry: {(long)retry.TotalMilliseconds}\n: connected\n\n"
-            : $"retry: {(long)retry.TotalMilliseconds}\nid: {startId}\n: connected\n\n"));
+        var id = startId is null ? "" : $"id: {startId}\n";
+        output.Write(Encoding.ASCII.GetBytes($"retry: {(long)retry.TotalMilliseconds}\n{id}: connected\n\n"));
         await output.FlushAsync(cancellationToken);
     }
 

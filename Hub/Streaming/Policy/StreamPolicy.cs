@@ -199,8 +199,7 @@ public sealed partial class StreamPolicy(
     /// address, and reads keep their arrival order.
     /// </summary>
     private static string? TurnKey(StreamCaller caller) =>
-        ValidatedTokenIdentity.Of(caller.User) is { } token ? ConnectionLimiter.PrincipalKey(token.Issuer, token.Subject)
-        : caller.Address is { } address ? "address:" + (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address) : null;
+        ConnectionLimiter.PrincipalKeyOf(caller.User) ?? ConnectionLimiter.AddressKey(caller.Address);
 
     /// <summary>The refusal for <paramref name="e"/> (a 500 for anything a request cannot cause), logged as such.</summary>
     private StreamRefusal RefuseLogged(StreamCaller caller, Exception e)
