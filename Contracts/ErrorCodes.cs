@@ -29,6 +29,8 @@ public static class ErrorCodes
     public const string NotFound = "not_found";
     /// <summary>The request's path does not take its method (HTTP 405).</summary>
     public const string MethodNotAllowed = "method_not_allowed";
+    /// <summary>A query parameter other than the project, type and offset has a value the hub does not take.</summary>
+    public const string InvalidParameter = "invalid_parameter";
 
     // Access: who the caller is and what it may read.
 

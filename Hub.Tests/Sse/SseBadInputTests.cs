@@ -49,6 +49,9 @@ public sealed class SseBadInputTests : IAsyncLifetime
         { "type=stream_error", "invalid_type" },
         { string.Join("&", Enumerable.Range(0, 101).Select(i => $"project=p{i}")), "too_many_projects" },
         { string.Join("&", Enumerable.Range(0, 51).Select(i => $"type=t{i}")), "too_many_types" },
+        { "unnamed=yes", "invalid_parameter" },
+        { "unnamed=", "invalid_parameter" },
+        { "unnamed=true&unnamed=false", "invalid_parameter" },
     };
 
     [Theory]

@@ -82,6 +82,40 @@ public sealed class SseFilterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task With_unnamed_true_every_event_frame_has_no_event_line_so_an_EventSource_dispatches_each_as_a_message()
+    {
+        // An EventSource dispatches a named frame only to a listener for that name: a browser
+        // reading every type (future ones included) needs frames without the event line.
+        await _db.Writer.ProjectAsync("ao");
+        await _db.Writer.SessionAsync("ao", 1);
+        await _db.Writer.ExecuteAsync("INSERT INTO change_log (project_id, event_type, payload) VALUES ('ao', 'tracker_issue_opened', '{\"issue\": 35}')");
+        using var http = new HttpClient { BaseAddress = _hub.BaseAddress };
+        using var response = await http.GetAsync("/api/v1/events?project=ao&after=0&unnamed=true", HttpCompletionOption.ResponseHeadersRead).WithTimeout();
+        var body = await response.Content.ReadAsStreamAsync();
+        var text = new System.Text.StringBuilder();
+        var buffer = new byte[4096];
+        List<string[]> Blocks() => text.ToString().Split("\n\n").SkipLast(1).Select(b => b.Split('\n'))
+            .Where(lines => lines.Any(l => l.StartsWith("data:", StringComparison.Ordinal))).ToList();
+        while (Blocks().Count < 2)
+        {
+            var read = await body.ReadAsync(buffer).AsTask().WithTimeout();
+            Assert.NotEqual(0, read);
+            text.Append(System.Text.Encoding.UTF8.GetString(buffer, 0, read));
+        }
+        var blocks = Blocks();
+        Assert.All(blocks, lines => Assert.DoesNotContain(lines, l => l.StartsWith("event", StringComparison.Ordinal)));
+        var events = blocks.Select(lines => (
+            Id: Assert.Single(lines, l => l.StartsWith("id: ", StringComparison.Ordinal))["id: ".Length..],
+            Json: System.Text.Json.JsonDocument.Parse(Assert.Single(lines, l => l.StartsWith("data: ", StringComparison.Ordinal))["data: ".Length..]).RootElement)).ToList();
+        Assert.Equal(["session_created", "tracker_issue_opened"], events.Select(e => e.Json.GetProperty("type").GetString()));
+        Assert.All(events, e => Assert.Equal(e.Id, e.Json.GetProperty("offset").GetString()));
+
+        // Without the parameter (or with false), the same frames are named.
+        await using var named = await SseTestClient.ConnectAsync(_hub.BaseAddress, "project=ao&after=0&unnamed=false");
+        Assert.Equal(["session_created", "tracker_issue_opened"], (await named.ReadEventsAsync(2)).Select(f => f.Event));
+    }
+
+    [Fact]
     public async Task Unknown_future_event_types_pass_through_untouched()
     {
         await _db.Writer.ProjectAsync("ao");

@@ -1,6 +1,7 @@
 using EventHub.Observability;
 using EventHub.Auth;
 using EventHub.Errors;
+using EventHub.Contracts;
 using EventHub.Streaming;
 using EventHub.Streaming.Policy;
 using Microsoft.AspNetCore.Http.Features;
@@ -34,6 +35,11 @@ public static class SseEndpoint
     private static async Task HandleAsync(HttpContext context, StreamPolicy policy, IOptions<SseOptions> options, TimeProvider timeProvider)
     {
         var aborted = context.RequestAborted;
+        if (!TryParseUnnamed(context.Request, out var unnamed, out var badUnnamed))
+        {
+            await ApiError.Create(StatusCodes.Status400BadRequest, ErrorCodes.InvalidParameter, badUnnamed).ExecuteAsync(context);
+            return;
+        }
         StreamOpening opening;
         try
         {
@@ -60,12 +66,33 @@ public static class SseEndpoint
         }
 
         await using var session = opening.Session!;
-        await ServeAsync(context, session, options.Value, timeProvider);
+        await ServeAsync(context, session, options.Value, timeProvider, namedEvents: !unnamed);
+    }
+
+    /// <summary>
+    /// Reads <c>unnamed</c>: <c>true</c> sends events without their <c>event:</c> line, so that a
+    /// browser's EventSource receives every type in <c>onmessage</c>, future types included (named
+    /// frames reach only listeners for their names). <c>reset</c> and <c>stream_error</c> frames
+    /// keep their names either way.
+    /// </summary>
+    internal static bool TryParseUnnamed(HttpRequest request, out bool unnamed, out string error)
+    {
+        unnamed = false;
+        error = "";
+        if (!request.Query.TryGetValue("unnamed", out var values)) return true;
+        if (values.Count == 1 && values[0] is "true" or "false")
+        {
+            unnamed = values[0] == "true";
+            return true;
+        }
+        error = "The parameter unnamed takes true (events without their event: line, for an EventSource's onmessage) or false, once.";
+        return false;
     }
 
     /// <summary>Writes an opened session's events as the response, and its end as a last frame where it has one.</summary>
     /// <remarks>Also the live warm-up's (<see cref="Operations.LiveWarmUp"/>): the same code as every client's stream.</remarks>
-    internal static async Task ServeAsync(HttpContext context, StreamSession session, SseOptions options, TimeProvider timeProvider)
+    internal static async Task ServeAsync(HttpContext context, StreamSession session, SseOptions options, TimeProvider timeProvider,
+        bool namedEvents = true)
     {
         var aborted = context.RequestAborted;
         // The stream ends by itself when the host stops, but a write can be parked in a flush for
@@ -73,7 +100,7 @@ public static class SseEndpoint
         // such responses up to the whole shutdown timeout. A moment after stopping begins, cut
         // the connection instead: the client resumes from its last offset anyway.
         using var cutAtStop = new CutAtStop(context);
-        var writer = StartEventStream(context, timeProvider, options);
+        var writer = StartEventStream(context, timeProvider, options, namedEvents);
         StreamEnd end;
         try
         {
@@ -141,14 +168,14 @@ public static class SseEndpoint
         }
     }
 
-    private static SseEventWriter StartEventStream(HttpContext context, TimeProvider timeProvider, SseOptions options)
+    private static SseEventWriter StartEventStream(HttpContext context, TimeProvider timeProvider, SseOptions options, bool namedEvents = true)
     {
         var response = context.Response;
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        return new SseEventWriter(response.BodyWriter, timeProvider, options.KeepAliveInterval);
+        return new SseEventWriter(response.BodyWriter, timeProvider, options.KeepAliveInterval, namedEvents);
     }
 
     /// <summary>

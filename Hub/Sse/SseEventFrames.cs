@@ -21,15 +21,31 @@ public sealed class SseEventFrames : EventEncoding<byte[]>
 
     private SseEventFrames() { }
 
-    /// <summary>Writes <paramref name="e"/>'s frame to <paramref name="output"/>; returns its length in bytes.</summary>
-    public static int Write(IBufferWriter<byte> output, LogEvent e)
+    /// <summary>
+    /// Writes <paramref name="e"/>'s frame to <paramref name="output"/>; returns its length in bytes.
+    /// Unless <paramref name="named"/>, the frame has no <c>event</c> line: an EventSource then
+    /// dispatches it as a <c>message</c>, which <c>onmessage</c> receives whatever the type (the
+    /// type is in the data), where a named frame reaches only a listener for that name.
+    /// </summary>
+    public static int Write(IBufferWriter<byte> output, LogEvent e, bool named = true)
     {
-        var head = e.Encoded(Instance);
+        ReadOnlySpan<byte> head = e.Encoded(Instance);
         var json = e.Json.Span;
-        output.Write(head);
+        var headLength = head.Length;
+        if (named)
+            output.Write(head);
+        else
+        {
+            // The same head, its event line left out: no second encoding per event.
+            var idEnd = head.IndexOf((byte)'\n') + 1;
+            var dataStart = idEnd + head[idEnd..].IndexOf((byte)'\n') + 1;
+            output.Write(head[..idEnd]);
+            output.Write(head[dataStart..]);
+            headLength -= dataStart - idEnd;
+        }
         output.Write(json);
         output.Write("\n\n"u8);
-        return head.Length + json.Length + 2;
+        return headLength + json.Length + 2;
     }
 
     public override byte[] Encode(LogEvent e)

@@ -13,7 +13,8 @@ namespace EventHub.Sse;
 /// <see cref="FlushThresholdBytes"/> are unflushed, so a catch-up goes out in large writes at the
 /// pace the client reads.
 /// </summary>
-public sealed class SseEventWriter(PipeWriter output, TimeProvider timeProvider, TimeSpan keepAliveInterval)
+/// <param name="namedEvents">Whether event frames carry <c>event: &lt;type&gt;</c> (see <see cref="SseEventFrames.Write"/>).</param>
+public sealed class SseEventWriter(PipeWriter output, TimeProvider timeProvider, TimeSpan keepAliveInterval, bool namedEvents = true)
 {
     private static readonly byte[] KeepAlive = ": keep-alive\n\n"u8.ToArray();
 
@@ -110,7 +111,7 @@ public sealed class SseEventWriter(PipeWriter output, TimeProvider timeProvider,
                     finally { await keepAlive.BusyAsync(); }
                 }
                 if (!more) break;
-                unflushed += SseEventFrames.Write(output, enumerator.Current);
+                unflushed += SseEventFrames.Write(output, enumerator.Current, namedEvents);
                 wrote = true;
                 if (unflushed >= FlushThresholdBytes)
                 {

@@ -37,13 +37,13 @@ export interface EventStreamOptions {
   readonly retryDelaysInMilliseconds?: readonly number[];
   /**
    * How the SSE transport reads the stream:
-   * - `auto` (default): a browser `EventSource` when one exists and the request names exact
-   *   types only; otherwise the fetch-based reader. `EventSource` delivers a frame with
-   *   `event: <type>` only to a listener for that exact type, so it cannot receive types this
-   *   client does not know yet; the fetch reader sees every frame.
-   * - `eventsource`: always `EventSource` (it listens for the named and the known types; an
-   *   unknown type under a family filter or with no filter is not delivered).
-   * - `fetch`: always the fetch-based reader (Node 20 has no `EventSource`).
+   * - `auto` (default): the browser's `EventSource` wherever there is one, else (Node 20) the
+   *   fetch-based reader. The `EventSource` asks the hub for frames without their `event:` line
+   *   (`unnamed=true`), so it receives every type, future ones included.
+   * - `eventsource`: the same as `auto` (until `unnamed=true`, `auto` chose fetch for a request
+   *   that did not name exact types only).
+   * - `fetch`: always the fetch-based reader: it sends the token as a header rather than in the
+   *   URL, and it notices a connection that went quiet (`sseIdleTimeoutInMilliseconds`).
    */
   readonly sseReader?: "auto" | "eventsource" | "fetch";
   /**

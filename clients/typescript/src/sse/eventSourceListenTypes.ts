@@ -3,7 +3,9 @@ import { KNOWN_EVENT_TYPES } from "../events/KnownEventType.js";
 /**
  * The `event:` names an `EventSource` must listen for to see what `types` selects: each exact
  * type asked for, plus every known type a family prefix (`pr_*`) or an empty filter matches.
- * Unknown types under a prefix cannot be listed, which is why the `auto` reader uses fetch then.
+ * The client asks the hub for unnamed frames (`unnamed=true`), which all arrive as `message`; these
+ * listeners serve a hub older than that parameter, which names every frame (unknown types under a
+ * prefix cannot be listed for it).
  * @internal
  */
 export function eventSourceListenTypes(types: readonly string[]): string[] {

@@ -2,9 +2,9 @@ import { EventStreamError } from "../EventStreamError.js";
 import { fromHttpResponse } from "../transports/hubErrors.js";
 
 /**
- * Reads the stream with the browser's `EventSource`, listening for `listenTypes` (frames carry
- * `event: <type>`, which `onmessage` never sees), for plain `message` frames and for the hub's
- * `reset` frame.
+ * Reads the stream with the browser's `EventSource`: plain `message` frames (the hub's events when
+ * asked for `unnamed=true`), `listenTypes` (the names a hub that ignores the parameter gives its
+ * frames) and the hub's `reset` and `stream_error` frames.
  *
  * The stream owns reconnection, so on the first error this closes the `EventSource` instead of
  * letting the browser reconnect by itself: a drop after `open` resolves (the stream resumes from

@@ -37,11 +37,13 @@ export class SseTransport implements Transport, StateLoader {
     private readonly idleTimeoutInMilliseconds = DEFAULT_SSE_IDLE_TIMEOUT_IN_MILLISECONDS,
   ) {}
 
-  /** Whether this request would be read with the browser's `EventSource`. */
-  usesEventSource(request: StreamRequest): boolean {
-    if (this.reader === "fetch" || typeof EventSource !== "function") return false;
-    if (this.reader === "eventsource") return true;
-    return request.types.length > 0 && request.types.every((t) => !t.endsWith("*"));
+  /**
+   * Whether this request is read with the browser's `EventSource`: wherever there is one, unless
+   * the `fetch` reader is asked for. It asks the hub for frames without their `event:` line
+   * (`unnamed=true`), so its `onmessage` receives every type, future ones included.
+   */
+  usesEventSource(): boolean {
+    return this.reader !== "fetch" && typeof EventSource === "function";
   }
 
   /**
@@ -78,7 +80,10 @@ export class SseTransport implements Transport, StateLoader {
     // token_expired): a retryable one reconnects, asking the token factory for a fresh token.
     const onStreamError = (data: string): never => { throw parseStreamErrorFrame(data); };
 
-    if (this.usesEventSource(request)) {
+    if (this.usesEventSource()) {
+      // Every event as a plain message (a hub older than the parameter ignores it and names its
+      // frames: the known types' listeners still hear those).
+      query.set("unnamed", "true");
       if (token) query.set("access_token", token);
       const url = `${hubUrl(this.baseUrl, SSE_PATH)}?${query}`;
       await readBrowserEventSource(url, eventSourceListenTypes(request.types), onData, onReset, () => sink.open(), signal, onStreamError);

@@ -18,6 +18,7 @@ export const ERROR_CONTRACT: Readonly<Record<string, { readonly kind: ErrorKind;
   missing_request: { kind: "request", retry: "never" },
   not_found: { kind: "request", retry: "never" },
   method_not_allowed: { kind: "request", retry: "never" },
+  invalid_parameter: { kind: "request", retry: "never" },
   unauthenticated: { kind: "access", retry: "with_fresh_token" },
   token_expired: { kind: "access", retry: "with_fresh_token" },
   forbidden_project: { kind: "access", retry: "never" },

@@ -1,5 +1,5 @@
 // A page that uses the package in the browser. The test serves it (same origin as the hub, by
-// request interception) and reads window.__eventhub. Query: transport, protocol, project, type.
+// request interception) and reads window.__eventhub. Query: transport, protocol, reader (SSE), project, type, after.
 import { EventStream, isEventType, isStreamReset, type ConnectionState } from "../../src/index.js";
 
 interface Received {
@@ -35,6 +35,7 @@ const stream = new EventStream({
   projects: q.getAll("project"),
   types: q.getAll("type"),
   after: q.get("after") ?? "0",
+  sseReader: q.get("reader") === "fetch" ? "fetch" : "auto",
 });
 stream.state.subscribe(() => {
   const s = stream.state.getSnapshot().state;
