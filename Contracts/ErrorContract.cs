@@ -27,7 +27,7 @@ public static class ErrorContract
         new(TooManyProjects, ErrorKind.Request, RetryMode.Never, 400, "Ask for fewer projects per stream, or for all projects with none."),
         new(TooManyTypes, ErrorKind.Request, RetryMode.Never, 400, "Ask for fewer types per stream; use a family such as pr_*."),
         new(MissingRequest, ErrorKind.Request, RetryMode.Never, null, "Call StreamEvents with a request object; {} streams every project from now."),
-        new(NotFound, ErrorKind.Request, RetryMode.Never, 404, "Fix the URL: the hub serves /api/v1/events, /api/v1/events/head, /api/v1/state and /hubs/events (behind a proxy, check its path prefix)."),
+        new(NotFound, ErrorKind.Request, RetryMode.Never, 404, "Fix the URL: the hub serves /api/v1/events, /api/v1/events/head, /api/v1/state, /api/v1/projects and /hubs/events (behind a proxy, check its path prefix)."),
         new(MethodNotAllowed, ErrorKind.Request, RetryMode.Never, 405, "Use a method the path takes (the response's Allow header lists them; the API's paths take GET)."),
         new(InvalidParameter, ErrorKind.Request, RetryMode.Never, 400, "Fix the parameter's value in the request (the message names the parameter and the values it takes)."),
         new(Unauthenticated, ErrorKind.Access, RetryMode.WithFreshToken, 401, "Get a valid token from the issuer; the client asks its token provider again and stops if that fails too."),

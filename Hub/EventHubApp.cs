@@ -191,6 +191,7 @@ public static class EventHubApp
         services.AddSingleton<ITickBatchSink>(sp => sp.GetRequiredService<ChangeLogTail>());
         services.AddSingleton<StreamRequestValidator>();
         services.AddSingleton<EventStreamSource>();
+        services.AddSingleton<EventHub.Projects.ProjectCatalog>();
         services.AddSingleton<EventHub.Streaming.Policy.StreamPolicy>(); // authorize, limit, open: both transports
         services.AddEventsHub(configuration);
         services.AddEventsHubErrorFilter();
@@ -251,6 +252,7 @@ public static class EventHubApp
         app.UseEventHubViewer(); // the live event viewer at /
         app.MapEventStream();
         EventHub.State.StateEndpoint.MapLiveState(app);
+        EventHub.Projects.ProjectsEndpoint.MapProjects(app);
         app.MapEventHubHealth();
         app.MapEventHubMetrics(managementPorts ?? new HashSet<int>());
         app.MapEventsHub();

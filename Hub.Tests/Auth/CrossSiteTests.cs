@@ -132,6 +132,22 @@ public sealed class CrossSiteTests(CrossSiteFixture fixture) : IClassFixture<Cro
         await AssertRefusedAsync(refused, CrossSiteGuard.OriginNotAllowed, "Cors:AllowedOrigins");
     }
 
+    [Theory]
+    [InlineData(false, Foreign)]
+    [InlineData(false, "null")]
+    [InlineData(true, Foreign)]
+    public async Task A_project_list_request_from_a_foreign_origin_is_refused_and_names_no_project(bool token, string origin)
+    {
+        var p = fixture.NewProject();
+        await fixture.Db.Writer.ProjectAsync(p);
+        var allowed = await SendAsync(Hub(token), HttpMethod.Get, "/api/v1/projects", TokenFor(token, p), origin: "http://localhost:3000");
+        Assert.Contains($"\"{p}\"", await allowed.Content.ReadAsStringAsync());
+
+        var refused = await SendAsync(Hub(token), HttpMethod.Get, "/api/v1/projects", TokenFor(token, p), origin: origin);
+        Assert.DoesNotContain(p, await refused.Content.ReadAsStringAsync());
+        await AssertRefusedAsync(refused, CrossSiteGuard.OriginNotAllowed, "Cors:AllowedOrigins");
+    }
+
     // ---- DNS rebinding ----
 
     [Theory]
@@ -150,6 +166,7 @@ public sealed class CrossSiteTests(CrossSiteFixture fixture) : IClassFixture<Cro
     [Theory]
     [InlineData(false, "/api/v1/events/head", "GET")]
     [InlineData(false, "/api/v1/state", "GET")]
+    [InlineData(false, "/api/v1/projects", "GET")]
     [InlineData(false, "/hubs/events/negotiate?negotiateVersion=1", "POST")]
     [InlineData(false, "/", "GET")]
     [InlineData(false, "/metrics", "GET")]

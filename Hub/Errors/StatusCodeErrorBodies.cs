@@ -21,7 +21,7 @@ public static class StatusCodeErrorBodies
             {
                 StatusCodes.Status404NotFound => ApiError.Create(StatusCodes.Status404NotFound, ErrorCodes.NotFound,
                     $"Nothing is served at {path}. The hub serves GET /api/v1/events, GET /api/v1/events/head, " +
-                    "GET /api/v1/state and the SignalR hub at /hubs/events."),
+                    "GET /api/v1/state, GET /api/v1/projects and the SignalR hub at /hubs/events."),
                 StatusCodes.Status405MethodNotAllowed => ApiError.Create(StatusCodes.Status405MethodNotAllowed, ErrorCodes.MethodNotAllowed,
                     $"{http.Request.Method} is not allowed on {path}" +
                     (http.Response.Headers.Allow.Count > 0 ? $"; it takes {http.Response.Headers.Allow}." : ".")),

@@ -23,6 +23,7 @@ public sealed partial class StreamPolicy(
     StreamRequestValidator validator,
     EventHub.State.LiveStateReader state,
     EventHub.State.StateReadAheadBudget stateBudget,
+    EventHub.Projects.ProjectCatalog projects,
     EventHubMetrics metrics,
     TimeProvider timeProvider,
     ILogger<StreamPolicy> logger)
@@ -117,6 +118,29 @@ public sealed partial class StreamPolicy(
         {
             access.Authorize(caller.User, new StreamRequest([], [], null));
             return (await source.GetHeadOffsetAsync(cancellationToken), null);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            return (null, RefuseLogged(caller, e));
+        }
+    }
+
+    /// <summary>
+    /// The registered projects the caller may read (authorized as a stream of every project it may
+    /// read: in token mode those its projects claim names), or the refusal. Throws only
+    /// <see cref="OperationCanceledException"/> on cancellation.
+    /// </summary>
+    public async Task<(IReadOnlyList<EventHub.Projects.ProjectEntry>? Projects, StreamRefusal? Refusal)> GetProjectsAsync(
+        StreamCaller caller, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var grant = access.Authorize(caller.User, new StreamRequest([], [], null));
+            return (await projects.ReadAsync(grant.Request.Projects, cancellationToken), null);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -44,6 +44,8 @@ export {
 export { decodeEvent } from "./events/decodeEvent.js";
 export { EventDecodeError } from "./events/EventDecodeError.js";
 
+export { listProjects, PROJECTS_PATH, type ListProjectsOptions } from "./projects/listProjects.js";
+export type { ProjectInfo } from "./projects/ProjectInfo.js";
 export { LiveStateStore } from "./state/LiveStateStore.js";
 export type { LiveStateOptions } from "./state/LiveStateOptions.js";
 export type { LiveStateSnapshot } from "./state/LiveStateSnapshot.js";

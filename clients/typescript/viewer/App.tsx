@@ -3,7 +3,7 @@
 // a catch-up of thousands) costs a few renders a second and a bounded DOM. Its second view
 // (`?view=state`) is the live state of the selected project, from useLiveState.
 import { memo, useEffect, useMemo, useState } from "react";
-import { eventFamilyOf, KNOWN_EVENT_TYPES, type EventHubEvent } from "../src/index.js";
+import { eventFamilyOf, KNOWN_EVENT_TYPES, listProjects, type EventHubEvent, type ProjectInfo } from "../src/index.js";
 import { useEventStream, useLiveState } from "../src/react/index.js";
 import { StateView } from "./StateView.js";
 import { summarize } from "./summarize.js";
@@ -75,7 +75,17 @@ export function App() {
   const offset = showState ? live.offset : stream.offset;
   const error = showState ? live.error : stream.error;
 
-  // The project picker offers every project seen so far (in events, or in the state).
+  // The project picker offers the hub's registered projects (GET /api/v1/projects), so a project
+  // can be picked before any of its events arrived, and every project seen since.
+  const [registered, setRegistered] = useState<ReadonlyMap<string, ProjectInfo>>(new Map());
+  useEffect(() => {
+    const abort = new AbortController();
+    listProjects({ url: "", signal: abort.signal }).then((list) => {
+      setRegistered(new Map(list.map((p) => [p.id, p])));
+      setProjects((known) => [...new Set([...known, ...list.map((p) => p.id)])].sort());
+    }, () => { /* an older hub, or none reachable: the picker offers the projects seen */ });
+    return () => abort.abort();
+  }, []);
   useEffect(() => {
     const seen = new Set(projects);
     let added = false;
@@ -118,7 +128,7 @@ export function App() {
           <span>Project</span>
           <select data-testid="project" value={settings.project} onChange={(e) => setSettings((s) => ({ ...s, project: e.target.value }))}>
             <option value="">All projects</option>
-            {projects.map((p) => <option key={p} value={p}>{p}</option>)}
+            {projects.map((p) => <option key={p} value={p}>{projectLabel(p, registered.get(p))}</option>)}
           </select>
         </label>
         {!showState && <label className="field">
@@ -190,3 +200,9 @@ const Row = memo(function Row({ event }: { event: EventHubEvent }) {
     </div>
   );
 });
+
+/** A picker entry: the id, with the display name and whether it is archived when the hub lists them. */
+function projectLabel(id: string, info: ProjectInfo | undefined): string {
+  const name = info?.displayName && info.displayName !== id ? ` — ${info.displayName}` : "";
+  return `${id}${name}${info?.archived ? " (archived)" : ""}`;
+}

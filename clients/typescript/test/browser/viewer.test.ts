@@ -5,7 +5,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { KNOWN_EVENT_TYPES } from "../../src/index.js";
 import { launchChromium } from "../support/browser.js";
-import { closeDb, createSession, db, uniqueProject, writeAllEightTypes } from "../support/db.js";
+import { closeDb, createProject, createSession, db, uniqueProject, writeAllEightTypes } from "../support/db.js";
 import { repoRoot } from "../support/HubProcess.js";
 
 let browser: Awaited<ReturnType<typeof launchChromium>>;
@@ -25,6 +25,28 @@ afterAll(async () => {
 const rowCount = () => page.locator("[data-testid=events] .row").count();
 
 describe("the live event viewer", () => {
+  it("offers every registered project in its picker, one without any event among them, and streams the one picked", async () => {
+    // The picker once offered only projects whose events the page had received: a project with no
+    // event yet, or none among the newest 500, could not be picked at all.
+    const quiet = uniqueProject("quiet");
+    await db().query("INSERT INTO projects (id, path, display_name) VALUES ($1, '/src/q', 'Quiet project')", [quiet]);
+    const busy = uniqueProject("busy");
+    await createProject(busy);
+    await createSession(busy, 1);
+    await page.goto(`${inject("hub").url}/?project=${busy}`);
+    const option = page.locator(`[data-testid=project] option[value="${quiet}"]`);
+    await option.waitFor({ state: "attached", timeout: 15_000 });
+    expect(await option.textContent()).toBe(`${quiet} — Quiet project`);
+
+    await page.locator("[data-testid=project]").selectOption(quiet);
+    await page.waitForURL((u) => u.searchParams.get("project") === quiet, { timeout: 5_000 });
+    await page.locator("[data-testid=state]", { hasText: "live" }).waitFor({ timeout: 15_000 });
+    await createSession(quiet, 1);
+    await page.locator(`[data-testid=events] .row[data-project="${quiet}"]`).waitFor({ timeout: 15_000 });
+    expect(await page.locator(`[data-testid=events] .row:not([data-project="${quiet}"])`).count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+  });
+
   it("shows rows as they are written, newest first, and keeps a screenshot", async () => {
     const project = uniqueProject("webapp");
     await page.goto(`${inject("hub").url}/?project=${project}`);
