@@ -6,6 +6,7 @@
 // at the moment of the drop (SignalR would not even re-open the stream).
 import { abortableDelay } from "./abortableDelay.js";
 import { ConnectionStateStore } from "./ConnectionStateStore.js";
+import { checkTransportOptions } from "./checkTransportOptions.js";
 import { decodeEvent } from "./events/decodeEvent.js";
 import type { StreamItem } from "./StreamItem.js";
 import type { StreamReset } from "./StreamReset.js";
@@ -89,6 +90,7 @@ export class EventStream implements AsyncIterable<StreamItem> {
    */
   constructor(private readonly options: EventStreamOptions, transport?: Transport) {
     if (typeof options.url !== "string") throw new TypeError("EventStream needs the hub's base address in options.url.");
+    checkTransportOptions(options);
     this.projects = [...(options.projects ?? [])];
     this.types = [...(options.types ?? [])];
     this.currentOffset = options.after ?? null;

@@ -23,7 +23,8 @@ export interface EventStreamOptions {
   readonly transport?: "signalr" | "sse";
   /**
    * The SignalR hub protocol: `json` (default) or `msgpack`. `msgpack` loads the optional
-   * package `@microsoft/signalr-protocol-msgpack` on first use. Ignored for SSE.
+   * package `@microsoft/signalr-protocol-msgpack` on first use. SSE streams JSON only: `msgpack`
+   * with `transport: "sse"` throws a `TypeError` at construction.
    */
   readonly protocol?: "json" | "msgpack";
   /**

@@ -7,6 +7,7 @@
 // stays exact without a reload.
 import { abortableDelay } from "../abortableDelay.js";
 import type { ConnectionSnapshot } from "../ConnectionSnapshot.js";
+import { checkTransportOptions } from "../checkTransportOptions.js";
 import { EventStream } from "../EventStream.js";
 import { EventStreamError } from "../EventStreamError.js";
 import type { EventHubEvent } from "../events/EventHubEvent.js";
@@ -71,6 +72,7 @@ export class LiveStateStore {
    */
   constructor(private readonly options: LiveStateOptions, transport?: Transport & StateLoader) {
     if (typeof options.url !== "string") throw new TypeError("LiveStateStore needs the hub's base address in options.url.");
+    checkTransportOptions(options);
     this.projects = [...(options.projects ?? [])];
     this.types = [...(options.types ?? [])];
     this.transport = transport ?? createTransport({ ...options, after: null });
