@@ -98,6 +98,9 @@ export function App() {
   const toggleType = (type: string) => setSettings((s) => {
     const current = s.types.length === 0 ? [...KNOWN_EVENT_TYPES] : s.types;
     const next = current.includes(type) ? current.filter((t) => t !== type) : [...current, type];
+    // No type selected would be no `type` in the URL, which means every type: the last one stays
+    // (its chip is disabled too).
+    if (next.length === 0) return s;
     // All eight selected means "no filter", which also lets future types through.
     return { ...s, types: next.length === KNOWN_EVENT_TYPES.length ? [] : next };
   });
@@ -148,8 +151,10 @@ export function App() {
         {!showState && <div className="types" role="group" aria-label="Event types">
           {KNOWN_EVENT_TYPES.map((t) => {
             const on = settings.types.length === 0 || settings.types.includes(t);
+            const last = on && settings.types.length === 1; // the only type selected: it stays
             return (
-              <button key={t} className={`chip fam-${eventFamilyOf(t)} ${on ? "on" : "off"}`} aria-pressed={on} onClick={() => toggleType(t)}>
+              <button key={t} className={`chip fam-${eventFamilyOf(t)} ${on ? "on" : "off"}`} aria-pressed={on} onClick={() => toggleType(t)}
+                disabled={last} title={last ? "At least one type stays selected: select another type before turning this one off" : undefined}>
                 {typeLabels[t]}
               </button>
             );
