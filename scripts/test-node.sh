@@ -3,14 +3,18 @@
 # PostgreSQL, browser tests in Debian's Chromium) and writes "<passed> <failed>" to the file given
 # as the only argument. scripts/test.sh calls it. It installs what a fresh machine lacks: npm
 # packages (npm ci), Chromium, PostgreSQL server binaries; and builds the hub.
+#   scripts/test-node.sh --prepare  only installs what is missing and runs npm ci (scripts/test.sh
+#   runs this while the .NET tests run; the next run then skips npm ci once).
 set -uo pipefail
-summary=${1:?usage: scripts/test-node.sh SUMMARY_FILE}
+prepare_only=0
+if [ "${1:-}" = --prepare ]; then prepare_only=1; set -- /dev/null; fi
+summary=${1:?usage: scripts/test-node.sh SUMMARY_FILE | --prepare}
 case "$summary" in /*) ;; *) summary="$(pwd)/$summary" ;; esac
 cd "$(dirname "$0")/.."
 root=$(pwd)
 results="$root/TestResults/node"
 mkdir -p "$results" "$(dirname "$summary")"
-echo "0 1" > "$summary" # until the suites have run: a crash below counts as a failure
+[ "$prepare_only" = 1 ] || echo "0 1" > "$summary" # until the suites have run: a crash below counts as a failure
 
 log() { printf '\n== %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -50,8 +54,14 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
 fi
 if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then useradd --system --home /var/lib/postgresql postgres; fi
 
-log "npm ci"
-npm ci --no-audit --no-fund --loglevel=error || exit 1
+prepared="$root/TestResults/node-prepared"
+if [ "$prepare_only" = 0 ] && [ -f "$prepared" ]; then
+  rm -f "$prepared"; log "npm ci: done while the .NET tests ran"
+else
+  log "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error || exit 1
+fi
+if [ "$prepare_only" = 1 ]; then touch "$prepared"; exit 0; fi
 log "Building the hub"
 dotnet build "$root/Hub" -nologo -v q || exit 1
 

@@ -16,7 +16,10 @@ check() { # name, command...
   if "$@"; then echo "  ok   $name"; passed=$((passed + 1)); else echo "  FAIL $name"; echo "packaging: $name" >>"$failures"; failed=$((failed + 1)); fi
 }
 
-pack() { dotnet pack EventHub.sln -c Release -o "$work/packages" --nologo -v q >"$work/pack.log" 2>&1 \
+# scripts/test.sh has just built the solution (Debug) for its tests: it sets EVENTHUB_PACK_BUILT=1
+# and the packages are made from that build, instead of a second, Release, build of everything.
+if [ "${EVENTHUB_PACK_BUILT:-0}" = 1 ]; then pack_args=(-c Debug --no-build); else pack_args=(-c Release); fi
+pack() { dotnet pack EventHub.sln "${pack_args[@]}" -o "$work/packages" --nologo -v q >"$work/pack.log" 2>&1 \
   && ls "$work/packages"/EventHub.Client.*.nupkg "$work/packages"/EventHub.Cli.*.nupkg >/dev/null; }
 install() { dotnet tool install --tool-path "$work/tools" --add-source "$work/packages" EventHub.Cli >"$work/install.log" 2>&1; }
 help_works() { timeout 60 "$work/tools/eventhub" tail --help >"$work/help.txt" 2>&1 && grep -q -- "--project" "$work/help.txt"; }
