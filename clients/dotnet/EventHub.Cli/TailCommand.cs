@@ -47,9 +47,14 @@ internal sealed class TailCommand
     {
         var json = parsed.GetValue(_hub.Json);
         await using var client = new EventHubClient(_hub.ClientOptions(parsed, parsed.GetValue(_after)));
+        var wasLive = false;
         client.StateChanged += (_, e) =>
         {
-            // Status goes to stderr: stdout stays events only.
+            // Status goes to stderr: stdout stays events only. Before the stream was ever live, the
+            // one retry with a fresh token is not news: if the token file's token fails too, that
+            // failure is the one line printed.
+            wasLive |= e.Current == EventHubConnectionState.Live;
+            if (!wasLive && e.Error is EventHubConnectionException { Code: "token_expired" or "unauthenticated" }) return;
             if (e.Current == EventHubConnectionState.Reconnecting && e.Error is EventHubConnectionException { Code: "token_expired" })
                 _error.WriteLine("eventhub: the token expired; reconnecting with a fresh one…"); // routine with --token-file
             else if (e.Current == EventHubConnectionState.Reconnecting)

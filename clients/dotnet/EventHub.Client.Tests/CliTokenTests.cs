@@ -41,6 +41,35 @@ public sealed class CliTokenTests : IAsyncLifetime
         Assert.EndsWith("A hub in token mode needs a valid bearer token: give it with --token-file, $EVENTHUB_TOKEN or --token.", line);
     }
 
+    [Theory]
+    [InlineData("none")]
+    [InlineData("expired-file")]
+    public async Task A_tail_without_a_usable_token_says_so_in_one_line_and_exits_2(string token)
+    {
+        // Before, two lines: a "connection lost (unauthenticated); reconnecting…" (or "the token
+        // expired; reconnecting…") for a stream that never went live, then the refusal.
+        var args = new List<string> { "tail", "--url", Url, "--project", "ao", "--after", "0" };
+        var file = Path.GetTempFileName();
+        try
+        {
+            if (token == "expired-file")
+            {
+                await File.WriteAllTextAsync(file, TestTokens.Mint(["ao"], TimeSpan.FromMinutes(-1)));
+                args.AddRange(["--token-file", file]);
+            }
+            var stderr = new LineWriter();
+            var exit = await EventHubCli.RunAsync([.. args], new LineWriter(), stderr, useColor: false).WithTimeout();
+
+            Assert.Equal(EventHubCli.Usage, exit);
+            var line = Assert.Single(stderr.Lines);
+            Assert.Contains(token == "none" ? "(unauthenticated)" : "(token_expired)", line);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     [Fact]
     public async Task The_state_reads_with_a_token_given_as_an_argument()
     {

@@ -31,6 +31,29 @@ public sealed partial class EventHubClientTests
     [Theory]
     [InlineData(EventHubProtocol.Json)]
     [InlineData(EventHubProtocol.MessagePack)]
+    public async Task Without_a_token_provider_a_hub_that_wants_a_token_stops_the_client_at_once(EventHubProtocol protocol)
+    {
+        // No provider, no fresh token to ask for: before, the client went Reconnecting and tried
+        // the same request once more.
+        await using var db = await TestDatabase.CreateAsync();
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, TestTokens.TokenModeSettings());
+        var policy = new CountingPolicy();
+        await using var reader = new ClientReader(new EventHubClient(new EventHubClientOptions
+        {
+            HubUrl = hub.BaseAddress, Projects = ["ao"], StartAfter = "0", Protocol = protocol, ReconnectPolicy = policy,
+        }));
+
+        var error = await Assert.ThrowsAsync<EventHubRequestException>(() => reader.Completion.WithTimeout());
+
+        Assert.Equal("unauthenticated", error.Code);
+        Assert.Equal(0, policy.Calls);
+        Assert.DoesNotContain(Reconnecting, reader.States);
+        Assert.Equal(Stopped, reader.Client.State);
+    }
+
+    [Theory]
+    [InlineData(EventHubProtocol.Json)]
+    [InlineData(EventHubProtocol.MessagePack)]
     public async Task A_token_the_hub_rejects_stops_the_client_after_one_fresh_token(EventHubProtocol protocol)
     {
         await using var db = await TestDatabase.CreateAsync();

@@ -553,7 +553,9 @@ public sealed partial class EventHubClient : IAsyncDisposable
         if (outcome == ErrorOutcome.RetryWithFreshToken && _freshTokenTried && _liveSince > _freshTokenTriedAt
             && _time.GetElapsedTime(_liveSince) >= TokenCarriedStream)
             _freshTokenTried = false; // the fresh token carried a stream that long: this is its own expiry
-        var stop = outcome == ErrorOutcome.Stop || (outcome == ErrorOutcome.RetryWithFreshToken && _freshTokenTried);
+        // Without a token provider there is no fresh token to ask for: the same request fails the same way.
+        var stop = outcome == ErrorOutcome.Stop ||
+            (outcome == ErrorOutcome.RetryWithFreshToken && (_freshTokenTried || _options.AccessTokenProvider is null));
         if (stop) throw await StopAsync(Rejected(code, message, cause)).ConfigureAwait(false);
         if (outcome == ErrorOutcome.RetryWithFreshToken)
         {

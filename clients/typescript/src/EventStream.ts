@@ -333,7 +333,8 @@ export class EventStream implements AsyncIterable<StreamItem> {
           if (e.retry === "with_fresh_token") {
             // The next attempt asks the token factory again; if that token fails the same way, no retry will help.
             if (freshTokenTried && wentLive && performance.now() - liveSince >= TOKEN_CARRIED_STREAM_MS) freshTokenTried = false;
-            if (freshTokenTried) throw e;
+            // Without a factory there is no fresh token to ask for: the same request fails the same way.
+            if (freshTokenTried || !this.options.accessTokenFactory) throw e;
             freshTokenTried = true;
           }
           error = e;

@@ -109,6 +109,16 @@ describe.each(allTransports)("access errors over %s", (_name, transport) => {
     }
   });
 
+  it("stops at once when the hub wants a token and the stream has no factory to ask for one", async () => {
+    // Before, it reconnected once with the same (no) token, as if a fresh one could come.
+    const stream = new EventStream({ url: hub.url, after: "0", retryDelaysInMilliseconds: [10], ...transport });
+    const states = recordStates(stream);
+    const error = await stopped(stream);
+    expect([error.code, error.retry]).toEqual(["unauthenticated", "with_fresh_token"]);
+    expect(states).not.toContain("reconnecting");
+    expect(stream.state.getSnapshot().failedAttempts).toBe(0);
+  });
+
   it("stops on a token the hub rejects once a fresh one is rejected too", async () => {
     let issued = 0;
     const stream = new EventStream({
