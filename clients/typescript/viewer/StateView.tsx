@@ -6,6 +6,13 @@ import { memo, useMemo } from "react";
 import type { CheckEntityEvent, LiveEntity, LiveStateSnapshot, PrEntityEvent, SessionEntityEvent, ThreadEntityEvent } from "../src/index.js";
 import { shortPr, toneOf } from "./summarize.js";
 
+/**
+ * Entities whose event has an object payload: a payload the contract rules out (the client passes
+ * it through as it came) has none of the fields the panels show, and is left out of them.
+ */
+const shown = <T extends LiveEntity>(entities: Iterable<T>): T[] =>
+  [...entities].filter((e) => { const p: unknown = e.event.payload; return typeof p === "object" && p !== null && !Array.isArray(p); });
+
 const byTime = (a: LiveEntity, b: LiveEntity) => b.event.createdAt.getTime() - a.event.createdAt.getTime() || b.event.seq - a.event.seq;
 
 const Pill = ({ value, label }: { value: string; label?: string }) => (
@@ -14,11 +21,11 @@ const Pill = ({ value, label }: { value: string; label?: string }) => (
 
 /** The state view: three panels over one snapshot. */
 export function StateView({ state }: { state: LiveStateSnapshot }) {
-  const sessions = useMemo(() => [...state.sessions.values()].sort(byTime), [state.sessions]);
-  const prs = useMemo(() => [...state.prs.values()].sort(byTime), [state.prs]);
+  const sessions = useMemo(() => shown(state.sessions.values()).sort(byTime), [state.sessions]);
+  const prs = useMemo(() => shown(state.prs.values()).sort(byTime), [state.prs]);
   // Checks and open threads by (project, PR), for the PR rows.
-  const checksByPr = useMemo(() => group([...state.checks.values()], (c) => c.event.payload.pr), [state.checks]);
-  const openThreads = useMemo(() => [...state.threads.values()].filter((t) => !t.event.payload.resolved).sort(byTime), [state.threads]);
+  const checksByPr = useMemo(() => group(shown(state.checks.values()), (c) => c.event.payload.pr), [state.checks]);
+  const openThreads = useMemo(() => shown(state.threads.values()).filter((t) => !t.event.payload.resolved).sort(byTime), [state.threads]);
   const openByPr = useMemo(() => group(openThreads, (t) => t.event.payload.pr), [openThreads]);
 
   if (state.loads === 0) {

@@ -32,8 +32,11 @@ export function shortPr(url: string): string {
 
 /** The parts that summarise an event's payload. */
 export function summarize(event: EventHubEvent): SummaryPart[] {
-  if (!isKnownEvent(event)) {
-    const text = JSON.stringify(event.payload);
+  const payload: unknown = event.payload;
+  // An unknown type, or a payload that is not an object (the contract rules it out, the client
+  // passes it through): shown as its JSON.
+  if (!isKnownEvent(event) || typeof payload !== "object" || payload === null || Array.isArray(payload)) {
+    const text = JSON.stringify(payload) ?? String(payload);
     return [{ value: text.length > 120 ? `${text.slice(0, 117)}…` : text, tone: "muted" }];
   }
   switch (event.type) {
@@ -58,7 +61,7 @@ export function summarize(event: EventHubEvent): SummaryPart[] {
     }
     case "pr_check_recorded": {
       const p = event.payload;
-      return [{ value: shortPr(p.pr) }, { value: p.name, label: "check" }, { value: p.commit.slice(0, 7), tone: "muted" }, pill(p.status)];
+      return [{ value: shortPr(p.pr) }, { value: p.name, label: "check" }, { value: String(p.commit ?? "").slice(0, 7), tone: "muted" }, pill(p.status)];
     }
     case "pr_review_thread_added": {
       const p = event.payload;

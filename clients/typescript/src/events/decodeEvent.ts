@@ -7,8 +7,8 @@ import type { EventHubEvent } from "./EventHubEvent.js";
 
 /**
  * Turns one event as a transport decoded it (a parsed JSON object or a MessagePack map) into an
- * {@link EventHubEvent}. Unknown types pass through; a frame that lacks the contract's fields
- * throws {@link EventDecodeError}.
+ * {@link EventHubEvent}. Unknown types pass through, and so does a payload that is not an object
+ * (as it came); a frame that lacks the contract's fields throws {@link EventDecodeError}.
  */
 export function decodeEvent(frame: unknown): EventHubEvent {
   if (typeof frame !== "object" || frame === null) throw new EventDecodeError("An event must be an object.", frame);
@@ -23,11 +23,11 @@ export function decodeEvent(frame: unknown): EventHubEvent {
   if (sessionId !== null && typeof sessionId !== "string") throw new EventDecodeError("'sessionId' must be a string or null.", frame);
 
   let payload = raw.payload;
-  if (typeof payload === "string") payload = JSON.parse(payload); // tolerated: a payload sent as JSON text
-  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
-    throw new EventDecodeError("An event's 'payload' must be an object.", frame);
-  }
+  if (typeof payload === "string") payload = parsedObjectOr(payload); // tolerated: a payload sent as JSON text
   if (payload instanceof Map) payload = Object.fromEntries(payload);
+  // A payload that is not an object breaks the contract, but it is a row of the log: throwing here
+  // stopped the stream at that row on every resume, for good. It passes through as it came (the
+  // .NET client does the same); typed accessors of a known type then find no fields.
 
   const createdAt = raw.createdAt instanceof Date ? raw.createdAt : new Date(raw.createdAt as string);
   if (Number.isNaN(createdAt.getTime())) throw new EventDecodeError("An event needs a valid 'createdAt'.", frame);
@@ -41,4 +41,14 @@ export function decodeEvent(frame: unknown): EventHubEvent {
     createdAt,
     offset: raw.offset,
   } as EventHubEvent;
+}
+
+/** The object a JSON text holds, or the text itself when it holds anything else (or is not JSON). */
+function parsedObjectOr(text: string): unknown {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? parsed : text;
+  } catch {
+    return text;
+  }
 }

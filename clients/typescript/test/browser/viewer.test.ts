@@ -47,6 +47,21 @@ describe("the live event viewer", () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it("shows a row whose payload is not an object, and the rows after it, and the state view stays up", async () => {
+    // Such a payload (the contract rules it out) once stopped the client's stream at that row; a
+    // row summary that read its fields would take the page down.
+    const project = uniqueProject("oddview");
+    await createProject(project);
+    await db().query("INSERT INTO change_log (project_id, event_type, payload) VALUES ($1, 'pr_check_recorded', 'null'::jsonb)", [project]);
+    await createSession(project, 1);
+    await page.goto(`${inject("hub").url}/?project=${project}`);
+    await page.locator("[data-testid=events] .row[data-type=session_created]").waitFor({ timeout: 15_000 });
+    expect(await page.locator("[data-testid=events] .row[data-type=pr_check_recorded]", { hasText: "null" }).count()).toBe(1);
+    await page.goto(`${inject("hub").url}/?project=${project}&view=state`);
+    await page.locator("[data-testid=sessions]", { hasText: `${project}-1` }).waitFor({ timeout: 15_000 });
+    expect(pageErrors).toEqual([]);
+  });
+
   it("shows rows as they are written, newest first, and keeps a screenshot", async () => {
     const project = uniqueProject("webapp");
     await page.goto(`${inject("hub").url}/?project=${project}`);

@@ -5,7 +5,7 @@ import {
   EventStream, isEventType, isKnownEvent, isUnknownEvent, type EventHubEvent,
 } from "../../src/index.js";
 import { Collector } from "../support/collect.js";
-import { closeDb, uniqueProject, writeAllEightTypes } from "../support/db.js";
+import { closeDb, createProject, createSession, db, uniqueProject, writeAllEightTypes } from "../support/db.js";
 import { repoRoot } from "../support/HubProcess.js";
 import { allTransports } from "../support/transports.js";
 
@@ -26,6 +26,28 @@ describe.each(allTransports)("decoding over %s", (_name, transport) => {
       checkEvents(events, project);
       expect(stream.offset).toBe(events.at(-1)!.offset);
       expect(stream.state.getSnapshot().duplicates).toBe(0); // the hub sent no event twice (the client would drop and count it)
+    } finally {
+      await stream.stop();
+    }
+  });
+
+  it("passes rows whose payload is not an object through as they came, and goes on past them", async () => {
+    // The contract rules such payloads out, but a trigger that writes one puts it in the log: the
+    // stream stopped at that row, and at it again on every resume.
+    const project = uniqueProject("odd");
+    await createProject(project);
+    for (const [type, payload] of [["tracker_listed", "[1,2]"], ["pr_updated", '"text"'], ["tracker_empty", "null"]] as const)
+      await db().query("INSERT INTO change_log (project_id, event_type, payload) VALUES ($1, $2, $3::jsonb)", [project, type, payload]);
+    await createSession(project, 1);
+    const stream = new EventStream({ url: inject("hub").url, projects: [project], after: "0", ...transport });
+    const collector = new Collector(stream);
+    try {
+      const events = await collector.waitFor(4);
+      expect(events.map((e) => [e.type, e.payload as unknown])).toEqual([
+        ["tracker_listed", [1, 2]], ["pr_updated", "text"], ["tracker_empty", null],
+        ["session_created", { id: `${project}-1`, activity: "active", isTerminated: false }],
+      ]);
+      expect(stream.state.getSnapshot().state).toBe("live");
     } finally {
       await stream.stop();
     }

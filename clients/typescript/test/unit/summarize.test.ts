@@ -17,3 +17,19 @@ describe("the viewer's row summary of session_updated", () => {
     expect(parts.map((p) => p.label)).toEqual(["activity"]);
   });
 });
+
+describe("the viewer's row summary of a payload the contract rules out", () => {
+  const event = (type: string, payload: unknown) =>
+    decodeEvent({ seq: 1, projectId: "p", sessionId: null, type, payload, createdAt: new Date(), offset: "opaque" });
+
+  it("shows a payload that is not an object as its JSON, whatever the type, and never throws", () => {
+    // A row that threw here took the whole page down (React unmounts on a render error).
+    expect(summarize(event("session_created", null))).toEqual([{ value: "null", tone: "muted" }]);
+    expect(summarize(event("pr_updated", [1, 2]))).toEqual([{ value: "[1,2]", tone: "muted" }]);
+    expect(summarize(event("pr_check_recorded", "text"))).toEqual([{ value: "\"text\"", tone: "muted" }]);
+  });
+
+  it("shows a known type's object payload that lacks its fields without throwing", () => {
+    expect(() => summarize(event("pr_check_recorded", {}))).not.toThrow();
+  });
+});
