@@ -4,23 +4,15 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { KNOWN_EVENT_TYPES } from "../../src/index.js";
-import { launchChromium } from "../support/browser.js";
+import { viewerPage } from "../support/browser.js";
 import { closeDb, createProject, createSession, db, uniqueProject, writeAllEightTypes } from "../support/db.js";
 import { repoRoot } from "../support/HubProcess.js";
 
-let browser: Awaited<ReturnType<typeof launchChromium>>;
+const viewer = viewerPage();
+const pageErrors = viewer.pageErrors;
 let page: Page;
-const pageErrors: string[] = [];
-
-beforeAll(async () => {
-  browser = await launchChromium();
-  page = await browser.context.newPage();
-  page.on("pageerror", (e) => pageErrors.push(e.message));
-});
-afterAll(async () => {
-  await browser?.close();
-  await closeDb();
-});
+beforeAll(() => { page = viewer.page(); });
+afterAll(closeDb);
 
 const rowCount = () => page.locator("[data-testid=events] .row").count();
 

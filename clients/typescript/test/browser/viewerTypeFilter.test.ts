@@ -3,22 +3,14 @@
 // URL (no `type` parameter), so turning the last chip off used to show everything again.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { launchChromium } from "../support/browser.js";
+import { viewerPage } from "../support/browser.js";
 import { closeDb, uniqueProject, writeAllEightTypes } from "../support/db.js";
 
-let browser: Awaited<ReturnType<typeof launchChromium>>;
+const viewer = viewerPage();
+const pageErrors = viewer.pageErrors;
 let page: Page;
-const pageErrors: string[] = [];
-
-beforeAll(async () => {
-  browser = await launchChromium();
-  page = await browser.context.newPage();
-  page.on("pageerror", (e) => pageErrors.push(e.message));
-});
-afterAll(async () => {
-  await browser?.close();
-  await closeDb();
-});
+beforeAll(() => { page = viewer.page(); });
+afterAll(closeDb);
 
 const chip = (label: string) => page.locator(".types button", { hasText: label });
 const rowTypes = () => page.locator("[data-testid=events] .row").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-type")));
