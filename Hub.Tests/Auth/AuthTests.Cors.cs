@@ -10,10 +10,11 @@ public sealed partial class AuthTests
     [InlineData(false, "http://[::1]:3000", true)]
     [InlineData(false, "https://evil.example", false)]
     [InlineData(false, "http://localhost.evil.example", false)]
-    [InlineData(true, "http://localhost:5173", true)]
+    [InlineData(true, "http://localhost:5173", false)] // token mode: none but configured origins (issue 6)
+    [InlineData(true, "http://127.0.0.1:8080", false)]
     [InlineData(true, "http://localhost.evil.example", false)]
     [InlineData(true, "https://evil.example", false)]
-    public async Task Without_configured_origins_both_modes_allow_only_loopback_origins(bool tokenMode, string origin, bool allowed)
+    public async Task Without_configured_origins_open_mode_allows_only_loopback_origins_and_token_mode_none(bool tokenMode, string origin, bool allowed)
     {
         var response = await LimitsAndCorsTests.PreflightAsync(fixture.Hub(tokenMode).BaseAddress, "/hubs/events/negotiate", origin);
         Assert.Equal(allowed ? origin : null,

@@ -119,7 +119,7 @@ public sealed class CrossSiteTests(CrossSiteFixture fixture) : IClassFixture<Cro
         await fixture.Db.Writer.SessionAsync(p, 1);
         // The state is kept by the ticker: wait until it holds the session, for a loopback page
         // and for a client without Origin, so that the refusal below is not an empty state.
-        foreach (var allowed in new[] { "http://localhost:3000", null })
+        foreach (var allowed in new[] { token ? CrossSiteFixture.ConfiguredOrigin : "http://localhost:3000", null })
             await TaskTimeouts.UntilAsync(() =>
             {
                 var answered = SendAsync(Hub(token), HttpMethod.Get, path, TokenFor(token, p), origin: allowed).GetAwaiter().GetResult();
@@ -140,7 +140,8 @@ public sealed class CrossSiteTests(CrossSiteFixture fixture) : IClassFixture<Cro
     {
         var p = fixture.NewProject();
         await fixture.Db.Writer.ProjectAsync(p);
-        var allowed = await SendAsync(Hub(token), HttpMethod.Get, "/api/v1/projects", TokenFor(token, p), origin: "http://localhost:3000");
+        var allowed = await SendAsync(Hub(token), HttpMethod.Get, "/api/v1/projects", TokenFor(token, p),
+            origin: token ? CrossSiteFixture.ConfiguredOrigin : "http://localhost:3000");
         Assert.Contains($"\"{p}\"", await allowed.Content.ReadAsStringAsync());
 
         var refused = await SendAsync(Hub(token), HttpMethod.Get, "/api/v1/projects", TokenFor(token, p), origin: origin);
@@ -203,12 +204,27 @@ public sealed class CrossSiteTests(CrossSiteFixture fixture) : IClassFixture<Cro
         // configured hubs, both modes: the configured origin, a configured host name (exact and
         // wildcard), and a page served by the hub itself under that name (same origin)
         { true, CrossSiteFixture.ConfiguredOrigin, null },
-        { true, "http://localhost:3000", null }, // loopback pages stay allowed beside configured origins
         { true, null, "hub.example:{port}" },
         { true, null, "viewer.apps.example" },
         { true, "http://hub.example:{port}", "hub.example:{port}" },
         { true, "https://hub.example", "HUB.example" },
     };
+
+    [Fact]
+    public async Task A_loopback_page_streams_beside_configured_origins_in_open_mode_and_is_refused_in_token_mode_unless_configured()
+    {
+        // Issue 6: "none allowed by default outside open mode". A token-mode hub serves more than
+        // one person; a dashboard on localhost is one more origin to configure there.
+        var p = fixture.NewProject();
+        var (open, events) = await StreamOverSseAsync(fixture.OpenConfigured, p, null, origin: "http://localhost:3000");
+        Assert.Equal(HttpStatusCode.OK, open.StatusCode);
+        Assert.Equal(1, events);
+
+        var q = fixture.NewProject();
+        var (refused, none) = await StreamOverSseAsync(fixture.TokenConfigured, q, TestTokens.Mint([q]), origin: "http://localhost:3000");
+        Assert.Equal(0, none);
+        await AssertRefusedAsync(refused, CrossSiteGuard.OriginNotAllowed, "Cors:AllowedOrigins");
+    }
 
     [Theory]
     [MemberData(nameof(Allowed))]

@@ -187,11 +187,14 @@ public static partial class AuthSetup
         services.AddOptions<CorsOptions>().Configure<IOptions<CorsSettings>, IOptions<AuthOptions>>((cors, settings, auth) =>
             cors.AddPolicy(CorsPolicy, policy =>
             {
-                // Loopback pages (a dashboard on localhost) and the configured origins, in every
-                // mode: a page on this machine can do nothing a local process cannot, and in token
-                // mode it still needs a token (never ambient in a browser).
+                // The configured origins; in open mode (a hub on loopback) also loopback pages (a
+                // dashboard on localhost), which can do nothing a local process cannot. A token-mode
+                // hub serves more than one person: no origin but the configured ones, as issue 6
+                // asks ("none allowed by default outside open mode"); its own pages (the viewer) are
+                // same-origin and need none.
                 var origins = settings.Value.AllowedOrigins.ToHashSet(StringComparer.OrdinalIgnoreCase);
-                policy.SetIsOriginAllowed(o => ListenAddresses.IsLoopbackOrigin(o) || origins.Contains(o));
+                var loopback = auth.Value.Mode == AuthMode.Open;
+                policy.SetIsOriginAllowed(o => (loopback && ListenAddresses.IsLoopbackOrigin(o)) || origins.Contains(o));
                 // SignalR's browser client sends credentials and its own headers; EventSource sends Last-Event-ID.
                 policy.AllowAnyHeader().WithMethods("GET", "POST").AllowCredentials();
             }));
