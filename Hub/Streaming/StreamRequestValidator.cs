@@ -18,11 +18,11 @@ public sealed class StreamRequestValidator(IOptions<StreamOptions> options)
         var projects = Named(request.Projects, o.MaxProjects);
         if (projects > o.MaxProjects)
             throw new StreamRequestException(StreamErrorCodes.TooManyProjects,
-                $"At most {o.MaxProjects} projects may be requested at once; {projects} were given.");
+                $"At most {o.MaxProjects} projects may be requested at once (Stream:MaxProjects); {projects} were given.");
         var types = Named(request.Types, o.MaxTypes);
         if (types > o.MaxTypes)
             throw new StreamRequestException(StreamErrorCodes.TooManyTypes,
-                $"At most {o.MaxTypes} types may be requested at once; {types} were given.");
+                $"At most {o.MaxTypes} types may be requested at once (Stream:MaxTypes); {types} were given.");
 
         foreach (var project in request.Projects)
         {
