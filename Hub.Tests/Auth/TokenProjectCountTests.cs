@@ -36,6 +36,15 @@ public sealed class TokenProjectCountTests
         Assert.Equal("The token grants 3 projects, more than the 2 a stream may read at once (Stream:MaxProjects): name at most 2 of them in the request.",
             all.GetProperty("message").GetString());
 
+        // What is not a stream is not held to the stream's limit: the head offset and the project list.
+        foreach (var path in new[] { "/api/v1/events/head", "/api/v1/projects" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            using var response = await http.SendAsync(request).WithTimeout();
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
         var named = await ErrorOf("?project=a&project=b&project=c");
         Assert.Equal("At most 2 projects may be requested at once (Stream:MaxProjects); 3 were given.", named.GetProperty("message").GetString());
     }

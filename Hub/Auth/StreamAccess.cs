@@ -18,8 +18,7 @@ namespace EventHub.Auth;
 /// the wildcard. The offset is not touched: it only positions the stream, and the stream's
 /// project filter applies to catch-up and live alike, so an offset cannot reach other projects.
 /// </remarks>
-public sealed class StreamAccess(IOptions<AuthOptions> options, StreamRequestValidator validator, TimeProvider timeProvider,
-    IOptions<StreamOptions> streamOptions)
+public sealed class StreamAccess(IOptions<AuthOptions> options, StreamRequestValidator validator, TimeProvider timeProvider)
 {
     public AuthMode Mode => options.Value.Mode;
 
@@ -61,13 +60,7 @@ public sealed class StreamAccess(IOptions<AuthOptions> options, StreamRequestVal
         {
             // "Every project" means every project of the token, in a stable order.
             var mine = scope.Projects.Order(StringComparer.Ordinal).ToArray();
-            // The caller named none; "N were given" would be wrong about its request.
-            var max = streamOptions.Value.MaxProjects;
-            if (mine.Length > max)
-                throw new StreamRequestException(StreamErrorCodes.TooManyProjects,
-                    $"The token grants {mine.Length} projects, more than the {max} a stream may read at once (Stream:MaxProjects): " +
-                    $"name at most {max} of them in the request.");
-            return new StreamGrant(request with { Projects = mine }, expiresAt);
+            return new StreamGrant(request with { Projects = mine, ProjectsFromToken = true }, expiresAt);
         }
         foreach (var project in request.Projects)
             if (!scope.Allows(project))

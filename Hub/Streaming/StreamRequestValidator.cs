@@ -17,8 +17,11 @@ public sealed class StreamRequestValidator(IOptions<StreamOptions> options)
         static int Named(IReadOnlyList<string> names, int max) => names.Count > max ? names.Distinct(StringComparer.Ordinal).Count() : names.Count;
         var projects = Named(request.Projects, o.MaxProjects);
         if (projects > o.MaxProjects)
-            throw new StreamRequestException(StreamErrorCodes.TooManyProjects,
-                $"At most {o.MaxProjects} projects may be requested at once (Stream:MaxProjects); {projects} were given.");
+            throw new StreamRequestException(StreamErrorCodes.TooManyProjects, request.ProjectsFromToken
+                // The caller named none; "N were given" would be wrong about its request.
+                ? $"The token grants {projects} projects, more than the {o.MaxProjects} a stream may read at once (Stream:MaxProjects): " +
+                  $"name at most {o.MaxProjects} of them in the request."
+                : $"At most {o.MaxProjects} projects may be requested at once (Stream:MaxProjects); {projects} were given.");
         var types = Named(request.Types, o.MaxTypes);
         if (types > o.MaxTypes)
             throw new StreamRequestException(StreamErrorCodes.TooManyTypes,
