@@ -46,6 +46,52 @@ public sealed partial class EventHubClientTests
         Assert.Equal([Connecting, Stopped], retrying.States);
     }
 
+    [Fact]
+    public async Task A_hub_that_accepts_the_connection_and_never_answers_fails_the_first_stream_and_state_request_after_the_connect_timeout()
+    {
+        // Accepts TCP and reads nothing, answers nothing: a hung hub, or another service on its port.
+        // SignalR's negotiate request alone would wait HttpClient's 100 s, past the bound below.
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        var held = new List<System.Net.Sockets.Socket>();
+        using var stop = new CancellationTokenSource();
+        var accepting = Task.Run(async () =>
+        {
+            try { while (true) held.Add(await silent.AcceptSocketAsync(stop.Token)); }
+            catch (OperationCanceledException) { }
+        });
+        var hub = new Uri($"http://127.0.0.1:{((System.Net.IPEndPoint)silent.LocalEndpoint).Port}");
+        var options = new EventHubClientOptions { HubUrl = hub, StartAfter = "0", ConnectTimeout = TimeSpan.FromSeconds(1) };
+        try
+        {
+            await using var reader = new ClientReader(new EventHubClient(options));
+            var error = await Assert.ThrowsAsync<EventHubConnectionException>(() => reader.Completion.WithTimeout(TimeSpan.FromSeconds(20)));
+            Assert.Contains("did not answer within 1 s", error.Message);
+            Assert.Contains("Check the URL", error.Message);
+            Assert.Equal([Connecting, Stopped], reader.States);
+
+            await using var client = new EventHubClient(options);
+            var stateError = await Assert.ThrowsAsync<EventHubConnectionException>(() => client.GetStateAsync().WithTimeout(TimeSpan.FromSeconds(20)));
+            Assert.Contains("did not answer within 1 s", stateError.Message);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await accepting;
+            foreach (var socket in held) socket.Dispose();
+        }
+    }
+
+    [Fact]
+    public void A_connect_timeout_that_is_not_positive_is_refused_at_construction()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new EventHubClient(new EventHubClientOptions
+        {
+            HubUrl = new Uri("http://127.0.0.1:1"), ConnectTimeout = TimeSpan.Zero,
+        }));
+        Assert.Contains("ConnectTimeout", error.Message);
+    }
+
     [Theory]
     [InlineData(EventHubProtocol.Json)]
     [InlineData(EventHubProtocol.MessagePack)]

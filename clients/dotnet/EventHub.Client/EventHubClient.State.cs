@@ -74,7 +74,7 @@ public sealed partial class EventHubClient : ILiveStateSource
                 var connection = BuildConnection();
                 await using (connection.ConfigureAwait(false))
                 {
-                    await connection.StartAsync(token).ConfigureAwait(false);
+                    await StartWithinConnectTimeoutAsync(connection, token).ConfigureAwait(false);
                     Volatile.Write(ref _reachedHub, 1);
                     return await ReadStatePagesAsync(connection, request, token).ConfigureAwait(false);
                 }

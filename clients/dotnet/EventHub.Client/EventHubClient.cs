@@ -138,6 +138,8 @@ public sealed partial class EventHubClient : IAsyncDisposable
         _logger = options.LoggerFactory?.CreateLogger<EventHubClient>() ?? (ILogger)NullLogger.Instance;
         if (options.MaxBufferedEvents < 1)
             throw new ArgumentException($"MaxBufferedEvents is {options.MaxBufferedEvents}; it must be at least 1.", nameof(options));
+        if (options.ConnectTimeout <= TimeSpan.Zero && options.ConnectTimeout != Timeout.InfiniteTimeSpan)
+            throw new ArgumentException($"ConnectTimeout is {options.ConnectTimeout}; it must be positive (or Timeout.InfiniteTimeSpan).", nameof(options));
         if (options.Protocol == EventHubProtocol.MessagePack && !RuntimeFeature.IsDynamicCodeSupported)
             throw new NotSupportedException(
                 "The MessagePack protocol needs dynamic code, which this native AOT application does not have. Use EventHubProtocol.Json (the default).");
@@ -432,7 +434,7 @@ public sealed partial class EventHubClient : IAsyncDisposable
             try
             {
                 LogConnecting(_logger, HubUrl, _attempt + 1, _after ?? "(now)");
-                await connection.StartAsync(cancellationToken).ConfigureAwait(false);
+                await StartWithinConnectTimeoutAsync(connection, cancellationToken).ConfigureAwait(false);
                 started = true;
                 Volatile.Write(ref _reachedHub, 1);
                 if (ConnectionStarted is { } hook) await hook(connection).ConfigureAwait(false);
@@ -481,6 +483,26 @@ public sealed partial class EventHubClient : IAsyncDisposable
                 // Several hub URLs: the next attempt goes to the next one in turn.
                 Volatile.Write(ref _endpoint, (_endpoint + 1) % _endpoints.Length);
             }
+        }
+    }
+
+    /// <summary>
+    /// Starts the connection, giving up after <see cref="EventHubClientOptions.ConnectTimeout"/>
+    /// with a <see cref="TimeoutException"/>: SignalR bounds the handshake, not the negotiate
+    /// request before it (HttpClient's 100 s), so a hub that accepts TCP and never answers kept
+    /// the caller silent for minutes.
+    /// </summary>
+    private async Task StartWithinConnectTimeoutAsync(HubConnection connection, CancellationToken cancellationToken)
+    {
+        using var bound = new CancellationTokenSource(_options.ConnectTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, bound.Token);
+        try
+        {
+            await connection.StartAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException e) when (bound.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"The hub did not answer within {_options.ConnectTimeout.TotalSeconds:0.###} s.", e);
         }
     }
 

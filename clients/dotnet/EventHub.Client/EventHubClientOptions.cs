@@ -61,6 +61,16 @@ public sealed class EventHubClientOptions
     /// </summary>
     public bool RetryInitialConnection { get; init; }
 
+    /// <summary>
+    /// How long a connection attempt may wait for the hub to answer (15 s). SignalR bounds its
+    /// handshake but not the negotiate request before it, which waits for HttpClient's 100 s: a
+    /// hub that accepts the TCP connection and never answers (hung, or another service on its
+    /// port) left the client silent for two minutes. An attempt that times out fails like an
+    /// unreachable hub: reported at once for a first connection (unless
+    /// <see cref="RetryInitialConnection"/>), retried per <see cref="ReconnectPolicy"/> later.
+    /// </summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Further settings of SignalR's HTTP connection (headers, transports, a test handler); applied last.</summary>
     public Action<HttpConnectionOptions>? ConfigureHttpConnection { get; init; }
 

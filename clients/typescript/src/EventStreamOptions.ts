@@ -56,6 +56,14 @@ export interface EventStreamOptions {
    * `EventSource` does not show comments, so its reader has no such check.
    */
   readonly sseIdleTimeoutInMilliseconds?: number;
+  /**
+   * How long the SignalR transport waits for the hub to answer its negotiate request (and its
+   * other HTTP requests) before the attempt fails and is retried; default 15,000 ms, `0` turns it
+   * off. SignalR's own default is 100 s: a hub that accepts the connection and never answers
+   * (hung, or another service on its port) left the stream `connecting` that long. The SSE
+   * transport's fetch reader has `sseIdleTimeoutInMilliseconds` for the same.
+   */
+  readonly connectTimeoutInMilliseconds?: number;
   /** Called with each {@link ProjectNotice} the SignalR hub sends (SSE has none). */
   readonly onNotice?: (notice: ProjectNotice) => void;
   /**

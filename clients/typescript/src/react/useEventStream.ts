@@ -30,7 +30,7 @@ export function useEventStream(options: EventStreamOptions | null, settings: Use
 
   const key = options === null ? null : JSON.stringify([options.url, options.projects ?? [], options.types ?? [],
     options.after ?? null, options.transport ?? "signalr", options.protocol ?? "json", options.sseReader ?? "auto",
-    options.sseIdleTimeoutInMilliseconds ?? null, options.retryDelaysInMilliseconds ?? null, !!options.accessTokenFactory]);
+    options.sseIdleTimeoutInMilliseconds ?? null, options.connectTimeoutInMilliseconds ?? null, options.retryDelaysInMilliseconds ?? null, !!options.accessTokenFactory]);
 
   const stream = useMemo(() => {
     const o = latest.current;

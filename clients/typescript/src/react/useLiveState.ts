@@ -29,7 +29,7 @@ export function useLiveState(settings: UseLiveStateSettings | null): UseLiveStat
 
   const key = settings === null ? null : JSON.stringify([settings.url, settings.projects ?? [], settings.types ?? [],
     settings.transport ?? "signalr", settings.protocol ?? "json", settings.sseReader ?? "auto",
-    settings.sseIdleTimeoutInMilliseconds ?? null, settings.retryDelaysInMilliseconds ?? null, settings.notifyIntervalInMilliseconds ?? null, !!settings.accessTokenFactory]);
+    settings.sseIdleTimeoutInMilliseconds ?? null, settings.connectTimeoutInMilliseconds ?? null, settings.retryDelaysInMilliseconds ?? null, settings.notifyIntervalInMilliseconds ?? null, !!settings.accessTokenFactory]);
 
   const store = useMemo(() => {
     const s = latest.current;

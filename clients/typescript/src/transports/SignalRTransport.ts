@@ -11,6 +11,12 @@ import type { StateLoader, StateRequest } from "./StateLoader.js";
 import type { Transport } from "./Transport.js";
 import type { TransportSink } from "./TransportSink.js";
 
+/**
+ * How long the SignalR transport waits for the hub to answer its negotiate request (and the other
+ * HTTP requests @microsoft/signalr sends); see `EventStreamOptions.connectTimeoutInMilliseconds`.
+ */
+export const DEFAULT_CONNECT_TIMEOUT_IN_MILLISECONDS = 15_000;
+
 /** The SignalR hub's path, relative to the hub's base address. */
 export const SIGNALR_HUB_PATH = "/hubs/events";
 
@@ -26,11 +32,13 @@ export class SignalRTransport implements Transport {
    * @param baseUrl - the hub's base address.
    * @param protocol - `json` or `msgpack`.
    * @param accessTokenFactory - the token for each attempt, if any.
+   * @param connectTimeoutInMilliseconds - how long the negotiate request may go unanswered.
    */
   constructor(
     private readonly baseUrl: string,
     private readonly protocol: "json" | "msgpack",
     private readonly accessTokenFactory?: () => string | Promise<string>,
+    private readonly connectTimeoutInMilliseconds = DEFAULT_CONNECT_TIMEOUT_IN_MILLISECONDS,
   ) {}
 
   async run(request: StreamRequest, sink: TransportSink, signal: AbortSignal): Promise<void> {
@@ -72,7 +80,12 @@ export class SignalRTransport implements Transport {
 
   private async build(): Promise<HubConnection> {
     const builder = new HubConnectionBuilder()
-      .withUrl(hubUrl(this.baseUrl, SIGNALR_HUB_PATH), this.accessTokenFactory ? { accessTokenFactory: this.accessTokenFactory } : {})
+      // SignalR's own timeout for its HTTP requests is 100 s: a hub that accepts the connection and
+      // never answers (hung, or another service on its port) kept an attempt silent that long.
+      .withUrl(hubUrl(this.baseUrl, SIGNALR_HUB_PATH), {
+        timeout: this.connectTimeoutInMilliseconds,
+        ...(this.accessTokenFactory ? { accessTokenFactory: this.accessTokenFactory } : {}),
+      })
       .configureLogging(LogLevel.None);
     if (this.protocol === "msgpack") builder.withHubProtocol(await loadMessagePackProtocol());
     return builder.build();
@@ -88,6 +101,12 @@ export class SignalRTransport implements Transport {
       await started;
     } catch (e) {
       if (signal.aborted) return false;
+      // @microsoft/signalr's text for its request timeout (its TimeoutError): "Failed to complete
+      // negotiation with the server: Error: A timeout occurred."
+      if (String((e as Error).message).includes("A timeout occurred")) {
+        throw new EventStreamError("transport",
+          `Could not connect to the SignalR hub: it did not answer within ${this.connectTimeoutInMilliseconds / 1000} s.`, true);
+      }
       const message = `Could not connect to the SignalR hub: ${(e as Error).message}`;
       // The negotiation's HTTP status: 401 wants a fresh token, 400/403/404 stop. @microsoft/signalr
       // wraps the HttpError that carries it in FailedToNegotiateWithServerError, keeping only its

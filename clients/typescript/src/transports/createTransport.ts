@@ -1,5 +1,5 @@
 import type { EventStreamOptions } from "../EventStreamOptions.js";
-import { SignalRTransport } from "./SignalRTransport.js";
+import { DEFAULT_CONNECT_TIMEOUT_IN_MILLISECONDS, SignalRTransport } from "./SignalRTransport.js";
 import { DEFAULT_SSE_IDLE_TIMEOUT_IN_MILLISECONDS, SseTransport } from "./SseTransport.js";
 import type { StateLoader } from "./StateLoader.js";
 import type { Transport } from "./Transport.js";
@@ -9,5 +9,6 @@ export function createTransport(options: EventStreamOptions): Transport & StateL
   return (options.transport ?? "signalr") === "sse"
     ? new SseTransport(options.url, options.sseReader ?? "auto", options.accessTokenFactory,
       options.sseIdleTimeoutInMilliseconds ?? DEFAULT_SSE_IDLE_TIMEOUT_IN_MILLISECONDS)
-    : new SignalRTransport(options.url, options.protocol ?? "json", options.accessTokenFactory);
+    : new SignalRTransport(options.url, options.protocol ?? "json", options.accessTokenFactory,
+      options.connectTimeoutInMilliseconds ?? DEFAULT_CONNECT_TIMEOUT_IN_MILLISECONDS);
 }

@@ -242,3 +242,20 @@ describe("an SSE connection that goes silent", () => {
     }
   });
 });
+
+describe("a hub that accepts the connection and never answers (hung, or another service on its port)", () => {
+  it("fails each SignalR attempt after the connect timeout instead of SignalR's 100 s, and retries", async () => {
+    let requests = 0;
+    const url = await serve(() => { requests++; }); // reads the request, never answers
+    const stream = new EventStream({ url, after: "0", retryDelaysInMilliseconds: [0], connectTimeoutInMilliseconds: 300 });
+    const errors = reconnectErrors(stream);
+    try {
+      stream.subscribe(() => undefined);
+      await waitUntil(() => requests >= 2 && errors.length > 0, (fn) => stream.state.subscribe(fn), 10_000, () => `${requests} requests`);
+      expect(errors[0]).toMatchObject({ code: "transport" });
+      expect(errors[0]!.message).toBe("Could not connect to the SignalR hub: it did not answer within 0.3 s.");
+    } finally {
+      await stream.stop();
+    }
+  });
+});
