@@ -8,7 +8,9 @@ namespace EventHub.Storage;
 /// <summary>
 /// Applies the ordered, versioned SQL migrations embedded in this assembly
 /// (<c>Storage/Migrations/NNNN_name.sql</c>). Each migration runs once per database and is
-/// recorded in <c>eventhub_schema_migrations</c>.
+/// recorded in <c>eventhub_schema_migrations</c>. Then, still under its lock, it confirms the
+/// log's epoch: a database that is not where its epoch was created (restored, copied, promoted)
+/// gets a new one (migration 0028), so no offset from before is read as this log's.
 /// </summary>
 /// <remarks>
 /// Two hub processes starting at the same moment both call this. Everything runs in one
@@ -53,7 +55,11 @@ public sealed partial class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<
                 migration, transaction, cancellationToken: cancellationToken));
             count++;
         }
+        // Under the same lock, so nodes starting at once renew an epoch once (migration 0028).
+        var (epoch, previous) = await connection.QuerySingleAsync<(string Epoch, string? Previous)>(new CommandDefinition(
+            "SELECT epoch, previous FROM eventhub_confirm_epoch()", transaction: transaction, cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
+        if (previous is not null) LogEpochRenewed(previous, epoch);
         if (count == 0) LogUpToDate(EmbeddedMigrations[^1].Version);
         return count;
     }
@@ -85,6 +91,12 @@ public sealed partial class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "Schema is up to date at version {Version}")]
     private partial void LogUpToDate(int version);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "This database is not where its log's epoch {Previous} " +
+        "was created (a restore, a copy of the database, or a promotion: its system identifier, database or timeline differs), " +
+        "so it is another log from here: its epoch is now {Epoch}, and clients resuming with an offset from before get the " +
+        "reset signal (offset_from_another_log) and refetch their state")]
+    private partial void LogEpochRenewed(string previous, string epoch);
 
     public sealed record Migration(int Version, string Name, string Sql);
 }

@@ -4,7 +4,11 @@ using Npgsql;
 namespace EventHub.Log;
 
 /// <summary>The log's epoch (migration 0002): the name every offset of this log carries.</summary>
-/// <remarks>It never changes for a database, so each reader and the ticker read it once.</remarks>
+/// <remarks>
+/// It changes only at a hub's start, before the hub reads the log (SchemaMigrator renews it in a
+/// database that was restored, copied or promoted: migration 0028), so each reader and the
+/// ticker read it once.
+/// </remarks>
 public static class EpochSql
 {
     public const string Text = "SELECT epoch FROM eventhub_epoch";
