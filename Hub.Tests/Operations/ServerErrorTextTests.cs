@@ -68,4 +68,45 @@ public sealed class ServerErrorTextTests
         Assert.False(string.IsNullOrWhiteSpace(error.GetProperty("message").GetString()));
         foreach (var word in DatabaseText) Assert.DoesNotContain(word, body, StringComparison.OrdinalIgnoreCase);
     }
+
+    [Fact]
+    public async Task A_database_failure_after_the_response_started_ends_the_SSE_stream_with_an_unavailable_frame_without_database_text()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await db.Writer.SessionAsync("ao", 1);
+        FailingReads? reader = null;
+        await using var hub = await HubServer.StartAsync(db.ConnectionString,
+            new Dictionary<string, string?> { ["Stream:RecentEventsWindowSize"] = "0" }, // a stream from 0 reads the log
+            services: s => s.AddSingleton<IChangeLogReader>(sp =>
+                reader = new FailingReads(new ChangeLogReader(sp.GetRequiredService<NpgsqlDataSource>()), sp.GetRequiredService<NpgsqlDataSource>())));
+        using (var http = new HttpClient { BaseAddress = hub.BaseAddress })
+            await http.GetStringAsync("/api/v1/events/head").WithTimeout(); // ao-1 is in a tick
+        reader!.Failing = true;
+
+        // "0" is served after the headers (nothing to look up first): the failure comes as a last frame.
+        await using var sse = await SseTestClient.ConnectAsync(hub.BaseAddress, "after=0");
+        var end = await sse.ReadEventAsync();
+        Assert.Equal("stream_error", end.Event);
+        Assert.Null(end.Id); // the client's Last-Event-ID stays its last event's
+        Assert.Equal("unavailable", end.Json.GetProperty("error").GetProperty("code").GetString());
+        foreach (var word in DatabaseText) Assert.DoesNotContain(word, end.Data, StringComparison.OrdinalIgnoreCase);
+        await Assert.ThrowsAsync<EndOfStreamException>(() => sse.ReadEventAsync());
+    }
+
+    /// <summary>While <see cref="Failing"/>, the log's catch-up reads fail with a real PostgreSQL error.</summary>
+    private sealed class FailingReads(IChangeLogReader inner, NpgsqlDataSource dataSource) : DelegatingChangeLogReader(inner)
+    {
+        public volatile bool Failing;
+
+        public override async Task<LogBatch> ReadAsync(LogPosition after, EventFilter filter, PageLimit limit, CancellationToken cancellationToken = default)
+        {
+            if (Failing)
+            {
+                await using var c = await dataSource.OpenConnectionAsync(cancellationToken);
+                await using var command = new NpgsqlCommand("SELECT 1 / 0", c);
+                await command.ExecuteScalarAsync(cancellationToken);
+            }
+            return await Inner.ReadAsync(after, filter, limit, cancellationToken);
+        }
+    }
 }

@@ -89,6 +89,9 @@ public static class SseEndpoint
         return false;
     }
 
+    private const string ResumeAdvice =
+        "Reconnect shortly and resume from the last offset you received (Last-Event-ID or after=<offset>).";
+
     /// <summary>Writes an opened session's events as the response, and its end as a last frame where it has one.</summary>
     /// <remarks>Also the live warm-up's (<see cref="Operations.LiveWarmUp"/>): the same code as every client's stream.</remarks>
     internal static async Task ServeAsync(HttpContext context, StreamSession session, SseOptions options, TimeProvider timeProvider,
@@ -124,8 +127,19 @@ public static class SseEndpoint
                         "The token has expired. Reconnect with a fresh token and resume from the last offset you received " +
                         "(after=<offset> or Last-Event-ID).", aborted);
                     break;
-                // The hub stopping, the database failing: the headers are sent, so no status can say
-                // it. The response ends; the client reconnects with its Last-Event-ID and resumes.
+                // The headers are sent, so no status can say it: a last frame does, with no id (the
+                // client's Last-Event-ID stays the last event's), as the hub's streams end with a
+                // signal item. A response that ended with none (a stream from 0 while the database
+                // was down) had a client reconnect at once, as often as it liked, and learn nothing.
+                case StreamEndReason.DatabaseUnavailable:
+                    await writer.WriteErrorAsync(ErrorCodes.Unavailable,
+                        $"The event log is unavailable right now. {ResumeAdvice}", aborted);
+                    break;
+                case StreamEndReason.Failed:
+                    await writer.WriteErrorAsync(ErrorCodes.InternalError, $"The stream failed on the server. {ResumeAdvice}", aborted);
+                    break;
+                // The hub stopping: the response ends (its completion is the final frame); the
+                // client reconnects at once, to another node or to this one once it is back.
             }
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested) { }
