@@ -1,33 +1,11 @@
 using EventHub;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 
 WebApplication? app = null;
 try
 {
     app = await EventHubApp.BuildAsync(args);
-    app.Lifetime.ApplicationStarted.Register(() =>
-    {
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
-        if (address is null) return;
-        // In token mode every stream needs a bearer token (and the viewer, which sends none, cannot
-        // read): the command shown says so rather than one that gets 401.
-        var tokenMode = app.Services.GetRequiredService<IOptions<EventHub.Auth.AuthOptions>>().Value.Mode == EventHub.Auth.AuthMode.Token;
-        Console.WriteLine();
-        Console.WriteLine($"EventHub is listening on {address}. Watch the stream with:");
-        if (tokenMode)
-        {
-            Console.WriteLine($"  curl -N -H \"Authorization: Bearer $TOKEN\" '{address}/api/v1/events?after=0'");
-            Console.WriteLine("with a token from the issuer the hub trusts (Auth:*, docs/security.md).");
-        }
-        else
-        {
-            Console.WriteLine($"  curl -N '{address}/api/v1/events?after=0'");
-            Console.WriteLine($"or open the live event viewer at {address}/");
-        }
-        Console.WriteLine();
-    });
+    EventHub.Operations.ListeningBanner.ShowWhenStarted(app);
     // The checks that StartAsync would run, run first here so that a refusal is one line rather
     // than the host's "Hosting failed to start" with a stack trace.
     app.Services.GetService<IStartupValidator>()?.Validate();

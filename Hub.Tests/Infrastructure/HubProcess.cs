@@ -24,6 +24,14 @@ public sealed class HubProcess : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
+    /// <summary>What the process printed on its standard output alone, line by line.</summary>
+    public IReadOnlyList<string> StdoutLines
+    {
+        get { lock (_log) return [.. _stdout]; }
+    }
+
+    private readonly List<string> _stdout = [];
+
     /// <summary>What the process printed, for failure messages.</summary>
     public string Log
     {
@@ -111,7 +119,7 @@ public sealed class HubProcess : IAsyncDisposable
         foreach (var (key, value) in settings ?? new Dictionary<string, string>()) info.Environment[key] = value;
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var hub = new HubProcess(process, new Uri($"http://127.0.0.1:{port}"));
-        process.OutputDataReceived += (_, e) => hub.OnLine(e.Data);
+        process.OutputDataReceived += (_, e) => hub.OnLine(e.Data, stdout: true);
         process.ErrorDataReceived += (_, e) => hub.OnLine(e.Data);
         process.Exited += (_, _) => hub._started.TrySetException(
             new InvalidOperationException($"The hub exited during start-up:\n{hub.Log}"));
@@ -130,10 +138,14 @@ public sealed class HubProcess : IAsyncDisposable
         return hub;
     }
 
-    private void OnLine(string? line)
+    private void OnLine(string? line, bool stdout = false)
     {
         if (line is null) return;
-        lock (_log) _log.AppendLine(line);
+        lock (_log)
+        {
+            _log.AppendLine(line);
+            if (stdout) _stdout.Add(line);
+        }
         if (line.Contains("Application started", StringComparison.Ordinal)) _started.TrySetResult();
     }
 
