@@ -84,6 +84,23 @@ public sealed class StatusCodeErrorBodyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_metrics_scrape_on_the_management_port_takes_GET_and_HEAD_and_other_methods_get_the_JSON_405()
+    {
+        var management = EventHub.Storage.LoopbackPorts.Free();
+        await using var hub = await HubServer.StartAsync(_db.ConnectionString,
+            new Dictionary<string, string?> { ["Management:Urls"] = $"http://127.0.0.1:{management}" });
+        var metrics = new Uri($"http://127.0.0.1:{management}/metrics");
+        foreach (var method in new[] { "GET", "HEAD" })
+        {
+            using var read = await _http.SendAsync(new HttpRequestMessage(new HttpMethod(method), metrics)).WithTimeout();
+            Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        }
+        using var post = await _http.PostAsync(metrics, new StringContent("x")).WithTimeout();
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
+        Assert.Equal(ErrorCodes.MethodNotAllowed, (await ErrorOfAsync(post)).Code);
+    }
+
+    [Fact]
     public async Task The_hubs_own_errors_and_answers_are_left_as_they_were()
     {
         // The endpoint's own 400 keeps its own code.
