@@ -40,6 +40,8 @@ public static class EventHubApp
             ContentRootPath = HubContentRoot.Choose(hostArgs),
         });
         configure?.Invoke(builder);
+        // Before anything reads them: the private cluster's start and the pools (ConnectionStringCheck).
+        ConnectionStringCheck.ThrowIfUnreadable(builder.Configuration);
         // The host's settings, from the "HostOptions" section too (docs/deploy.md names
         // HostOptions:ShutdownTimeout; the host itself reads only root keys such as
         // shutdownTimeoutSeconds). Its hosted services stop together, not one after another (the

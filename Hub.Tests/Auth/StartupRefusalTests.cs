@@ -85,6 +85,31 @@ public sealed class StartupRefusalTests
         Assert.Contains(says, error.Message);
     }
 
+    public static TheoryData<string, string, string> UnreadableConnectionStrings => new()
+    {
+        { "ConnectionStrings:EventHub", "Host=127.0.0.1;Password=" + ConnectionStringPassword + ";Timeout=-3", "Couldn't set timeout" },
+        { "ConnectionStrings:EventHub", "Host=127.0.0.1;Password=" + ConnectionStringPassword + ";Maximum Pool Size=abc", "Couldn't set maximum pool size" },
+        { "ConnectionStrings:EventHub", "Host=127.0.0.1;Password=" + ConnectionStringPassword + ";Multiplexing=true;Pooling=false", "Pooling must be on to use multiplexing" },
+        { "ConnectionStrings:EventHub", "Host=127.0.0.1;Password='" + ConnectionStringPassword, "Format of the initialization string" },
+        { "ConnectionStrings:EventHubReplica", "Hostx=1;Password=" + ConnectionStringPassword, "Couldn't set hostx" },
+        { "ConnectionStrings:EventHubReplica", "Port=1;Password=" + ConnectionStringPassword, "Host" },
+    };
+
+    private const string ConnectionStringPassword = "hunter2-not-for-logs";
+
+    [Theory]
+    [MemberData(nameof(UnreadableConnectionStrings))]
+    public async Task A_connection_string_Npgsql_cannot_read_stops_the_start_with_the_setting_and_the_reason_but_not_the_string(
+        string key, string value, string reason)
+    {
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() =>
+            HubServer.StartAsync(UnusedDatabase, new Dictionary<string, string?> { [key] = value }));
+        Assert.Contains(key + " ", error.Message);
+        Assert.Contains(reason, error.Message);
+        Assert.DoesNotContain(ConnectionStringPassword, error.Message);
+        Assert.DoesNotContain(value, error.Message);
+    }
+
     [Theory]
     [InlineData("MaxConnectionsPerToken", null, 7)]
     [InlineData(null, "MaxConnectionsPerPrincipal", 9)]
@@ -146,6 +171,7 @@ public sealed class StartupRefusalTests
     [InlineData("--urls", "http://0.0.0.0:0", "Refusing to start without authentication", "Auth:AllowOpenOnNetwork")]
     [InlineData("--Stream:SubscriberBufferCapacity", "0", "", "Stream:SubscriberBufferCapacity")]
     [InlineData("--Sse:KeepAliveInterval", "00:00:00", "", "Sse:KeepAliveInterval")]
+    [InlineData("--ConnectionStrings:EventHubReplica", "Hostx=1;Password=" + ConnectionStringPassword, "", "ConnectionStrings:EventHubReplica")]
     public async Task The_hub_process_prints_a_bad_start_as_one_line_that_names_the_setting_and_exits_non_zero(
         string setting, string value, string says, string names)
     {
@@ -157,5 +183,6 @@ public sealed class StartupRefusalTests
         Assert.StartsWith("EventHub did not start: " + says, line);
         Assert.Contains(names, line);
         Assert.DoesNotContain("   at ", stdout + line);
+        Assert.DoesNotContain(ConnectionStringPassword, stdout + stderr);
     }
 }
