@@ -171,6 +171,7 @@ public sealed class StartupRefusalTests
     [InlineData("--urls", "http://0.0.0.0:0", "Refusing to start without authentication", "Auth:AllowOpenOnNetwork")]
     [InlineData("--Stream:SubscriberBufferCapacity", "0", "", "Stream:SubscriberBufferCapacity")]
     [InlineData("--Sse:KeepAliveInterval", "00:00:00", "", "Sse:KeepAliveInterval")]
+    [InlineData("--State:EntityKeys:tracker_item:Kind", "tracker", "", "State:EntityKeys:tracker_item:Fields")]
     [InlineData("--ConnectionStrings:EventHubReplica", "Hostx=1;Password=" + ConnectionStringPassword, "", "ConnectionStrings:EventHubReplica")]
     public async Task The_hub_process_prints_a_bad_start_as_one_line_that_names_the_setting_and_exits_non_zero(
         string setting, string value, string says, string names)

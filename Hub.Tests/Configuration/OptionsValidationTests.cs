@@ -51,4 +51,26 @@ public sealed class OptionsValidationTests
             HubServer.StartAsync(UnusedDatabase, new Dictionary<string, string?> { [key] = value }).WithTimeout());
         Assert.Contains(key, error.Message);
     }
+
+    public static TheoryData<Dictionary<string, string?>, string> BadEntityKeys => new()
+    {
+        { new() { ["State:EntityKeys:tracker_item:Kind"] = "tracker" }, "State:EntityKeys:tracker_item:Fields" },
+        { new() { ["State:EntityKeys:tracker_item:Fields:0"] = "id" }, "State:EntityKeys:tracker_item:Kind" },
+        { new() { ["State:EntityKeys:tracker_item:Kind"] = " ", ["State:EntityKeys:tracker_item:Fields:0"] = "id" }, "State:EntityKeys:tracker_item:Kind" },
+        { new() { ["State:EntityKeys:tracker_item:Kind"] = "tracker", ["State:EntityKeys:tracker_item:Fields:0"] = "id", ["State:EntityKeys:tracker_item:Fields:1"] = "id" },
+            "State:EntityKeys:tracker_item:Fields:1" },
+        { new() { ["State:EntityKeys:tracker_item:Kind"] = "tracker", ["State:EntityKeys:tracker_item:Fields:0"] = "id", ["State:EntityKeys:tracker_item:Fields:1"] = "" },
+            "State:EntityKeys:tracker_item:Fields:1" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadEntityKeys))]
+    public async Task A_bad_entity_key_stops_the_start_before_the_database_and_the_error_names_it(Dictionary<string, string?> settings, string named)
+    {
+        // No wait for the unused database: a key checked only once the hub had its database would
+        // fail here as the database's refusal, not the key's.
+        settings["Database:StartupWait"] = "00:00:00";
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => HubServer.StartAsync(UnusedDatabase, settings).WithTimeout());
+        Assert.Contains(named, error.Message);
+    }
 }

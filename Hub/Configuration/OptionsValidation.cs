@@ -9,7 +9,7 @@ namespace EventHub.Configuration;
 
 /// <summary>
 /// Start-up checks (<c>ValidateOnStart</c>) of the database start-up, streaming, SSE, SignalR, health, retention, ticker,
-/// live-state and warm-up settings: a bad value stops the hub before it binds, with an error that names the setting
+/// live-state, entity-key and warm-up settings: a bad value stops the hub before it binds, with an error that names the setting
 /// (Program prints it as one line and exits with 2). The auth settings have their own
 /// (<see cref="Auth.AuthOptionsValidator"/>).
 /// </summary>
@@ -66,6 +66,8 @@ public static class OptionsValidation
             .Validate(o => o.PayloadBytes > 0, "CatchUpWarmUp:PayloadBytes must be positive (a number of bytes).")
             .Validate(o => o.Timeout > TimeSpan.Zero, "CatchUpWarmUp:Timeout must be positive (it bounds how long the hub waits for the warm-up before it reports ready).")
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<State.EntityKeyOptions>, EntityKeyOptionsValidator>();
+        services.AddOptions<State.EntityKeyOptions>().ValidateOnStart();
         services.AddOptions<State.LiveStateOptions>()
             .Validate(o => o.BaseInterval >= TimeSpan.Zero, "State:BaseInterval must not be negative (0 leaves the base to retention).")
             .Validate(o => o.RebuildCheckInterval > TimeSpan.Zero, Positive("State:RebuildCheckInterval", "a time span such as 00:00:01"))
@@ -74,6 +76,38 @@ public static class OptionsValidation
     }
 
     private static string Positive(string setting, string what) => $"{setting} must be positive ({what}).";
+
+    /// <summary>
+    /// Each <c>State:EntityKeys:&lt;type&gt;</c> needs a kind and its fields, each named once: a
+    /// field given twice keys the entity by the same value twice, and a client that keys by the
+    /// listed fields (<c>entityKeys</c>) would follow that. Checked here rather than when
+    /// <see cref="State.EntityKeySync"/> writes the keys, which runs once the database answers and
+    /// failed as the host's "Hosting failed to start" with a stack trace.
+    /// </summary>
+    private sealed class EntityKeyOptionsValidator : IValidateOptions<State.EntityKeyOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, State.EntityKeyOptions o)
+        {
+            var failures = new List<string>();
+            foreach (var (type, key) in o.EntityKeys.OrderBy(x => x.Key, StringComparer.Ordinal))
+            {
+                var setting = $"{State.EntityKeyOptions.Section}:{nameof(o.EntityKeys)}:{type}";
+                if (string.IsNullOrWhiteSpace(key.Kind))
+                    failures.Add($"{setting}:Kind must name the kind of entity events of type {type} describe (such as {setting}:Kind=tracker).");
+                if (key.Fields.Count == 0)
+                    failures.Add($"{setting}:Fields must name at least one payload field that keys the entity (such as {setting}:Fields:0=id).");
+                var named = new HashSet<string>(StringComparer.Ordinal);
+                for (var i = 0; i < key.Fields.Count; i++)
+                {
+                    if (string.IsNullOrWhiteSpace(key.Fields[i]))
+                        failures.Add($"{setting}:Fields:{i} must name a payload field.");
+                    else if (!named.Add(key.Fields[i]))
+                        failures.Add($"{setting}:Fields:{i} names {key.Fields[i]} again: each field keys the entity once.");
+                }
+            }
+            return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        }
+    }
 
     private sealed class StreamOptionsValidator : IValidateOptions<StreamOptions>
     {

@@ -19,11 +19,9 @@ public sealed partial class EntityKeySync(NpgsqlDataSource dataSource, IOptions<
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var configured = new Dictionary<string, object>(StringComparer.Ordinal);
+        // Each key has a kind and distinct fields: checked at start-up (OptionsValidation), before the host starts this.
         foreach (var (type, key) in options.Value.EntityKeys)
         {
-            if (string.IsNullOrWhiteSpace(key.Kind) || key.Fields.Count == 0 || key.Fields.Any(string.IsNullOrWhiteSpace))
-                throw new InvalidOperationException(
-                    $"State:EntityKeys:{type} needs a Kind and at least one field in Fields (the payload fields that key the entity).");
             configured[type] = new { kind = key.Kind, fields = key.Fields.ToArray() };
             LogKeyed(type, key.Kind, string.Join(",", key.Fields));
         }
