@@ -87,12 +87,15 @@ public sealed class StartupRefusalTests
 
     public static TheoryData<string, string, string> UnreadableConnectionStrings => new()
     {
-        { "ConnectionStrings:EventHub", "Host=127.0.0.1;Password=" + ConnectionStringPassword + ";Timeout=-3", "Couldn't set timeout" },
-        { "ConnectionStrings:EventHub", "Host=127.0.0.1;Password=" + ConnectionStringPassword + ";Maximum Pool Size=abc", "Couldn't set maximum pool size" },
+        { "ConnectionStrings:EventHub", "Password=" + ConnectionStringPassword + ";Host=127.0.0.1;Timeout=-3", "must be a non-negative value" },
+        { "ConnectionStrings:EventHub", "Password=" + ConnectionStringPassword + ";Host=127.0.0.1;Maximum Pool Size=abc", "Couldn't set maximum pool size" },
         { "ConnectionStrings:EventHub", "Host=127.0.0.1;Password=" + ConnectionStringPassword + ";Multiplexing=true;Pooling=false", "Pooling must be on to use multiplexing" },
         { "ConnectionStrings:EventHub", "Host=127.0.0.1;Password='" + ConnectionStringPassword, "Format of the initialization string" },
         { "ConnectionStrings:EventHubReplica", "Hostx=1;Password=" + ConnectionStringPassword, "Couldn't set hostx" },
         { "ConnectionStrings:EventHubReplica", "Port=1;Password=" + ConnectionStringPassword, "Host" },
+        // An unquoted password holding ';': what follows it is no keyword, and Npgsql's message would print it.
+        { "ConnectionStrings:EventHub", "Host=127.0.0.1;Password=hunter2;not-for-logs=x", "password that holds ';' must be quoted" },
+        { "ConnectionStrings:EventHub", "Host=127.0.0.1;Password=hunter2;port=not-for-logs", "password that holds ';' must be quoted" },
     };
 
     private const string ConnectionStringPassword = "hunter2-not-for-logs";
@@ -104,10 +107,11 @@ public sealed class StartupRefusalTests
     {
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() =>
             HubServer.StartAsync(UnusedDatabase, new Dictionary<string, string?> { [key] = value }));
+        Assert.DoesNotContain(ConnectionStringPassword, error.Message);
+        Assert.DoesNotContain("not-for-logs", error.Message);
+        Assert.DoesNotContain(value, error.Message);
         Assert.Contains(key + " ", error.Message);
         Assert.Contains(reason, error.Message);
-        Assert.DoesNotContain(ConnectionStringPassword, error.Message);
-        Assert.DoesNotContain(value, error.Message);
     }
 
     [Theory]

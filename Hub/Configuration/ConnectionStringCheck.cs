@@ -34,7 +34,7 @@ public static class ConnectionStringCheck
     /// <summary>
     /// Why Npgsql refuses <paramref name="connectionString"/>, or null. Npgsql's messages name the
     /// keyword and its value, never the whole string, so the reason carries no password the string
-    /// holds; the string itself is never echoed.
+    /// holds (but see <see cref="FollowsPassword"/>); the string itself is never echoed.
     /// </summary>
     public static string? Refusal(string connectionString)
     {
@@ -46,9 +46,43 @@ public static class ConnectionStringCheck
             using var dataSource = new NpgsqlDataSourceBuilder(settings.ConnectionString).Build();
             return null;
         }
+        catch (ArgumentException e) when (e.ParamName is { } keyword && FollowsPassword(connectionString, keyword))
+        {
+            // Npgsql's own message would print the keyword and its value, maybe the rest of the password.
+            return e.InnerException is KeyNotFoundException
+                ? "the keyword after Password is not one Npgsql knows. A password that holds ';' must be quoted (Password='...')."
+                : $"Couldn't set {keyword} (its value is not shown: it follows Password and may be the rest of a password; " +
+                  "a password that holds ';' must be quoted: Password='...').";
+        }
         catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException)
         {
             return OneLine(e);
+        }
+    }
+
+    /// <summary>
+    /// Whether the keyword Npgsql refused comes right after the password: in <c>Password=se;cret=x</c>
+    /// (or <c>Password=se;port=cret</c>) the "keyword" and its value are the rest of an unquoted
+    /// password, and Npgsql's message would print them. A known keyword there (<c>Password=p;Timeout=-3</c>)
+    /// is most likely a setting of its own: it is still named, its value not.
+    /// </summary>
+    private static bool FollowsPassword(string connectionString, string keyword)
+    {
+        try
+        {
+            var previous = "";
+            // The keys in the order the string gives them (lower-cased, as Npgsql names them).
+            foreach (string key in new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.Keys)
+            {
+                if (string.Equals(key, keyword, StringComparison.OrdinalIgnoreCase))
+                    return previous is "password" or "pwd";
+                previous = key.ToLowerInvariant();
+            }
+            return false;
+        }
+        catch (ArgumentException)
+        {
+            return false; // not even key=value pairs: the refusal is the format's, which names no value
         }
     }
 
