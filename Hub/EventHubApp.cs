@@ -199,7 +199,7 @@ public static class EventHubApp
         services.AddEventsHubErrorFilter();
         services.AddEventHubForwardedHeaders(configuration);
 
-        services.AddEventHubHealth(configuration);
+        services.AddEventHubHealth(configuration, connectionString);
         services.AddEventHubMetrics(configuration);
         services.AddEventHubOptionsValidation();
         services.AddOptions<RetentionOptions>().Bind(configuration.GetSection(RetentionOptions.Section));

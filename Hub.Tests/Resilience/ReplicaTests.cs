@@ -34,6 +34,33 @@ public sealed class ReplicaTests
         await TaskTimeouts.UntilAsync(() => ReadyIs(System.Net.HttpStatusCode.OK), because: "the node did not become ready again");
     }
 
+    /// <summary>
+    /// A node whose tail reads the replica reads it successfully while the primary is down, so the
+    /// tail's check stayed green until Health:MaxTailLag (the ticker's rounds failing as long), while
+    /// the head offset and every stream from now already answered unavailable (they ask the
+    /// primary). With the lag bound far out of reach, only a probe of the primary can turn it.
+    /// </summary>
+    [Fact]
+    public async Task A_node_whose_tail_reads_the_replica_is_not_ready_while_the_primary_does_not_answer()
+    {
+        await using var cluster = await StreamingStandby.StartAsync();
+        await using var hub = await HubServer.StartAsync(cluster.Primary.ConnectionString, new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:EventHubReplica"] = cluster.StandbyConnectionString,
+            ["Stream:TailReadsFromReplica"] = "true",
+            ["Health:MaxTailLag"] = "00:01:00",
+        });
+        using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+        async Task<bool> ReadyIs(System.Net.HttpStatusCode status) => (await http.GetAsync("/readyz")).StatusCode == status;
+
+        await TaskTimeouts.UntilAsync(() => ReadyIs(System.Net.HttpStatusCode.OK), because: "the node never became ready");
+        await cluster.Primary.StopAsync();
+        await TaskTimeouts.UntilAsync(() => ReadyIs(System.Net.HttpStatusCode.ServiceUnavailable), TimeSpan.FromSeconds(10),
+            because: "the node stayed ready without its primary");
+        await cluster.Primary.StartAsync();
+        await TaskTimeouts.UntilAsync(() => ReadyIs(System.Net.HttpStatusCode.OK), because: "the node did not become ready again");
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using EventHub.Streaming;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace EventHub.Health;
@@ -15,7 +16,8 @@ public static class HealthEndpoints
     /// </summary>
     public const HealthStatus NotReadyYet = HealthStatus.Degraded;
 
-    public static IServiceCollection AddEventHubHealth(this IServiceCollection services, IConfiguration configuration)
+    /// <param name="primaryConnectionString">The primary's connection string (the configured one, or the private cluster's).</param>
+    public static IServiceCollection AddEventHubHealth(this IServiceCollection services, IConfiguration configuration, string primaryConnectionString)
     {
         services.AddOptions<HealthOptions>().Bind(configuration.GetSection(HealthOptions.Section));
         services.AddHealthChecks()
@@ -27,6 +29,12 @@ public static class HealthEndpoints
         {
             services.AddSingleton(sp => new ReplicaHealthCheck(ReplicaHealthCheck.CreateProbe(replica), sp.GetRequiredService<TimeProvider>()));
             services.AddHealthChecks().AddCheck<ReplicaHealthCheck>("read_replica", tags: [ReadyTag]);
+            // A tail on the primary fails its next read when the primary goes; one on the replica does not.
+            if (configuration.GetValue<bool>($"{StreamOptions.Section}:{nameof(StreamOptions.TailReadsFromReplica)}"))
+            {
+                services.AddSingleton(sp => new PrimaryHealthCheck(PrimaryHealthCheck.CreateProbe(primaryConnectionString), sp.GetRequiredService<TimeProvider>()));
+                services.AddHealthChecks().AddCheck<PrimaryHealthCheck>("primary", tags: [ReadyTag]);
+            }
         }
         return services;
     }
