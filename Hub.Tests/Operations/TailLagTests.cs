@@ -144,4 +144,86 @@ public sealed class TailLagTests
         await TickAsync(c);
         await UntilLagIs(0, "the tail publishes the tick");
     }
+
+    /// <summary>Reads <c>eventhub_tail_lag_milliseconds</c> from the management port until it meets a condition.</summary>
+    private sealed class LagInMilliseconds(HttpClient http, Uri metrics)
+    {
+        private string _seen = "none yet";
+
+        public async Task UntilAsync(Func<double, bool> condition, string expected, string because)
+        {
+            async Task<bool> Meets()
+            {
+                var line = Regex.Match(await http.GetStringAsync(metrics), @"(?m)^eventhub_tail_lag_milliseconds(\{[^}]*\})? (\S+)");
+                _seen = line.Success ? line.Groups[2].Value : "no such line";
+                return line.Success && condition(double.Parse(_seen, CultureInfo.InvariantCulture));
+            }
+            try { await TaskTimeouts.UntilAsync(Meets, TimeSpan.FromSeconds(30), because: because); }
+            catch (TimeoutException) { Assert.Fail($"{because}: the gauge read {_seen}, not {expected}"); }
+        }
+    }
+
+    /// <summary>
+    /// The lag in milliseconds is how long committed rows have waited unpublished. It reported the
+    /// delay of the last event published: 0 (or that event's few milliseconds) for as long as the
+    /// tail stood still with rows waiting, and after one late batch that batch's delay for as long
+    /// as the log stayed idle.
+    /// </summary>
+    [Fact]
+    public async Task The_lag_in_milliseconds_grows_while_rows_wait_and_is_zero_once_they_are_published()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var port = LoopbackPorts.Free();
+        // No ticker: the test makes the ticks, so the rows it commits stay unpublished until it does.
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Management:Urls"] = $"http://127.0.0.1:{port}",
+            ["Ticker:Enabled"] = "false",
+        });
+        using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+        var lag = new LagInMilliseconds(http, new Uri($"http://127.0.0.1:{port}/metrics"));
+
+        await using var c = await db.DataSource.OpenConnectionAsync();
+        await InsertAsync(c);
+        await TickAsync(c);
+        await http.GetStringAsync("/api/v1/events/head").WithTimeout(); // publishes everything so far
+        await lag.UntilAsync(ms => ms == 0, "0", "nothing committed waits");
+
+        await InsertAsync(c);
+        // Sampled every 2 s; nothing here makes a tick (no ticker, no head asked).
+        await lag.UntilAsync(ms => ms >= 3_000, "3000 or more", "a committed row in no tick has waited for seconds");
+
+        await TickAsync(c); // the late row is published, and the log stays idle
+        await lag.UntilAsync(ms => ms == 0, "0", "nothing committed waits any more");
+    }
+
+    /// <summary>
+    /// While the database is down the sampler cannot tell whether rows wait: the gauge grows from
+    /// the last sample that succeeded instead of keeping its last value (the last event's few
+    /// milliseconds, for as long as the outage lasted), and is 0 again once a sample finds none.
+    /// </summary>
+    [Fact]
+    public async Task While_the_database_is_down_the_lag_in_milliseconds_grows_from_the_last_sample()
+    {
+        await using var cluster = await PrivateCluster.CreateAsync("lagdown");
+        var port = LoopbackPorts.Free();
+        await using var hub = await HubServer.StartAsync(cluster.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Management:Urls"] = $"http://127.0.0.1:{port}",
+        });
+        using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+        var lag = new LagInMilliseconds(http, new Uri($"http://127.0.0.1:{port}/metrics"));
+        await using (var dataSource = NpgsqlDataSource.Create(cluster.ConnectionString))
+        await using (var c = await dataSource.OpenConnectionAsync())
+            await InsertAsync(c);
+        await http.GetStringAsync("/api/v1/events/head").WithTimeout();
+        await lag.UntilAsync(ms => ms == 0, "0", "nothing committed waits");
+
+        await cluster.StopAsync();
+        await lag.UntilAsync(ms => ms >= 3_000, "3000 or more", "no sample has succeeded for seconds");
+
+        await cluster.StartAsync();
+        NpgsqlConnection.ClearAllPools();
+        await lag.UntilAsync(ms => ms == 0, "0", "a sample finds nothing waiting again");
+    }
 }

@@ -36,6 +36,7 @@ public sealed partial class EventHubMetrics : BackgroundService
     private readonly ILogger<EventHubMetrics> _logger;
     private readonly bool _projectLabels;
     private long _lagEvents;
+    private readonly UnpublishedWait _unpublishedWait;
     // Since when committed rows have waited at one tail position (null: none waits, or the tail
     // moved since the last sample). Read by DeliveryHealthCheck.
     private Waiting? _waiting;
@@ -67,6 +68,7 @@ public sealed partial class EventHubMetrics : BackgroundService
         _services = services;
         _time = time;
         _logger = logger;
+        _unpublishedWait = new UnpublishedWait(time);
         _meter = meters.Create(MeterName);
         _connections = _meter.CreateUpDownCounter<long>("eventhub.connections", "{connection}", "Open client connections (SignalR connections and SSE streams), by transport.");
         _streams = _meter.CreateUpDownCounter<long>("eventhub.streams.active", "{stream}", "Open event streams, by transport.");
@@ -79,7 +81,8 @@ public sealed partial class EventHubMetrics : BackgroundService
         _meter.CreateObservableGauge("eventhub.tail.lag.events", () => Interlocked.Read(ref _lagEvents), "{event}",
             $"Committed change_log rows after the newest event this node published, counted up to {LagEventsCap:N0} (sampled every 2 s).");
         _meter.CreateObservableGauge("eventhub.tail.lag", ObserveLagMs, "ms",
-            "How long after its created_at the newest event was published by this node (0 before the first).");
+            "How long the oldest committed change_log row this node has not published has waited, from the first sample (every 2 s) that found it; 0 when none waits. " +
+            "While samples fail, at least the time since the last one that succeeded.");
         _meter.CreateObservableCounter("eventhub.catchup.reads", ObserveCatchUpReads, "{read}",
             "Catch-up reads, by source: window (served from memory) or log (read from PostgreSQL).");
         _meter.CreateObservableCounter("eventhub.slow_consumer.lagged", () => Fanout?.LaggedTotal ?? 0, "{action}",
@@ -131,7 +134,7 @@ public sealed partial class EventHubMetrics : BackgroundService
     }
 
     private double ObserveLagMs() =>
-        _services.GetService<ChangeLogTail>()?.LastPublishDelay is { } delay ? Math.Max(0, delay.TotalMilliseconds) : 0;
+        _services.GetService<ChangeLogTail>() is { } tail ? _unpublishedWait.Current(tail.Position).TotalMilliseconds : 0;
 
     private IEnumerable<Measurement<long>> ObserveCatchUpReads()
     {
@@ -160,6 +163,14 @@ public sealed partial class EventHubMetrics : BackgroundService
                     if (await UnpublishedRowsSql.CountAsync(connection, at, LagEventsCap, stoppingToken) is { } lag)
                     {
                         Interlocked.Exchange(ref _lagEvents, lag);
+                        if (lag == 0) _unpublishedWait.Sampled(0, 0, rowsInNoTick: false);
+                        else
+                        {
+                            // Read after the count: every row it counted is in a tick up to this head, or in no tick yet.
+                            var head = await HeadTickSql.ReadAsync(connection, stoppingToken);
+                            var inNoTick = await UnpublishedRowsSql.CountAsync(connection, LogPosition.EndOf(head), 1, stoppingToken) is not 0;
+                            _unpublishedWait.Sampled(lag, head, inNoTick);
+                        }
                         if (lag == 0) Volatile.Write(ref _waiting, null);
                         else if (Volatile.Read(ref _waiting) is not { } waiting || waiting.At != at)
                         {
@@ -170,6 +181,7 @@ public sealed partial class EventHubMetrics : BackgroundService
                 }
                 catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
                 {
+                    _unpublishedWait.SampleFailed();
                     LogLagSampleFailed(e);
                 }
             } while (await timer.WaitForNextTickAsync(stoppingToken));

@@ -38,7 +38,6 @@ public sealed partial class ChangeLogTail(
     // The average payload of the last events published (read or handed over), which sizes the
     // next read's rows (PageLimit); at first the window's.
     private double _payloadAverage;
-    private long _lastPublishDelayTicks = -1;
     // The ticker's rounds, begun and ended (one ticker thread: they end in the order they begin).
     private long _roundsBegun;
     private long _roundsEnded;
@@ -68,9 +67,6 @@ public sealed partial class ChangeLogTail(
 
     /// <summary>The position the tail has published up to (for the lag metric).</summary>
     public LogPosition Position { get { lock (_publishLock) return _position; } }
-
-    /// <summary>How long after its <c>created_at</c> the newest event was published; null before the first.</summary>
-    public TimeSpan? LastPublishDelay => Interlocked.Read(ref _lastPublishDelayTicks) is var t and >= 0 ? TimeSpan.FromTicks(t) : null;
 
     public async Task WaitUntilReadyAsync(CancellationToken cancellationToken) =>
         await _ready.Task.WaitAsync(cancellationToken);
@@ -231,7 +227,6 @@ public sealed partial class ChangeLogTail(
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void PublishLocked(IReadOnlyList<LogEvent> events, LogPosition through)
     {
-        LogEvent? last = null;
         long payloadBytes = 0;
         var published = 0;
         foreach (var e in events)
@@ -239,7 +234,6 @@ public sealed partial class ChangeLogTail(
             if (e.Position <= _position) continue;
             window.Add(e); // before publishing: the window's head is never behind the fan-out's
             fanout.Publish(e);
-            last = e;
             payloadBytes += e.PayloadSize;
             published++;
         }
@@ -249,11 +243,6 @@ public sealed partial class ChangeLogTail(
             window.AdvanceTo(through);
             fanout.Advance(through);
             _position = through;
-        }
-        if (last is not null)
-        {
-            var delay = timeProvider.GetUtcNow() - last.CreatedAt;
-            Interlocked.Exchange(ref _lastPublishDelayTicks, Math.Max(0, delay.Ticks));
         }
     }
 
