@@ -1,6 +1,7 @@
 using EventHub.Log;
 using EventHub.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
 
 namespace EventHub.Tests.Resilience;
@@ -59,6 +60,42 @@ public sealed class ReplicaTests
             because: "the node stayed ready without its primary");
         await cluster.Primary.StartAsync();
         await TaskTimeouts.UntilAsync(() => ReadyIs(System.Net.HttpStatusCode.OK), because: "the node did not become ready again");
+    }
+
+    /// <summary>
+    /// Rows wait unpublished on a node whose tail reads a replica that does not replay: the reason
+    /// given asked whether any node ticked (Ticker:Enabled), while another node ticked fine.
+    /// </summary>
+    [Fact]
+    public async Task A_node_whose_tail_reads_a_replica_that_does_not_replay_names_the_replay_as_why_it_is_not_ready()
+    {
+        await using var cluster = await StreamingStandby.StartAsync();
+        // The ticking node hands its ticks to its own tail, wherever that reads: the lagging one is another.
+        await using var ticking = await HubServer.StartAsync(cluster.Primary.ConnectionString);
+        await using var hub = await HubServer.StartAsync(cluster.Primary.ConnectionString, new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:EventHubReplica"] = cluster.StandbyConnectionString,
+            ["Stream:TailReadsFromReplica"] = "true",
+            ["Ticker:Enabled"] = "false",
+            ["Health:MaxTailLag"] = "00:00:01",
+        });
+        using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+        await TaskTimeouts.UntilAsync(async () => (await http.GetAsync("/readyz")).StatusCode == System.Net.HttpStatusCode.OK,
+            because: "the node never became ready");
+        await using var dataSource = NpgsqlDataSource.Create(cluster.Primary.ConnectionString);
+
+        await cluster.ExecuteOnStandbyAsync("SELECT pg_wal_replay_pause()");
+        await new SourceWriter(dataSource).SessionAsync("ao", 1);
+        var checks = hub.Services.GetRequiredService<HealthCheckService>();
+        string? why = null;
+        await TaskTimeouts.UntilAsync(async () =>
+        {
+            why = (await checks.CheckHealthAsync(c => c.Name == "delivery")).Entries["delivery"].Description;
+            return why is not null;
+        }, because: "the node stayed ready while the rows waited for the replica's replay");
+        Assert.Contains("replay", why);
+        Assert.DoesNotContain("Ticker:Enabled", why);
+        await cluster.ExecuteOnStandbyAsync("SELECT pg_wal_replay_resume()");
     }
 
     [Theory]

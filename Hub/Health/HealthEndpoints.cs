@@ -20,17 +20,21 @@ public static class HealthEndpoints
     public static IServiceCollection AddEventHubHealth(this IServiceCollection services, IConfiguration configuration, string primaryConnectionString)
     {
         services.AddOptions<HealthOptions>().Bind(configuration.GetSection(HealthOptions.Section));
+        var replica = configuration.GetConnectionString(EventHubApp.ReplicaConnectionStringName);
+        // As EventHubApp.AddReplicaReads decides it: the setting means nothing without a replica.
+        var tailReadsReplica = !string.IsNullOrWhiteSpace(replica)
+            && configuration.GetValue<bool>($"{StreamOptions.Section}:{nameof(StreamOptions.TailReadsFromReplica)}");
         services.AddHealthChecks()
             .AddCheck<TailHealthCheck>("change_log_tail", tags: [ReadyTag])
             .AddCheck<TickerHealthCheck>("ticker", tags: [ReadyTag])
-            .AddCheck<DeliveryHealthCheck>("delivery", tags: [ReadyTag])
+            .AddTypeActivatedCheck<DeliveryHealthCheck>("delivery", failureStatus: null, tags: [ReadyTag], args: [tailReadsReplica])
             .AddCheck<StartupWarmUpHealthCheck>("startup_warm_up", tags: [ReadyTag]);
-        if (configuration.GetConnectionString(EventHubApp.ReplicaConnectionStringName) is { Length: > 0 } replica)
+        if (!string.IsNullOrWhiteSpace(replica))
         {
             services.AddSingleton(sp => new ReplicaHealthCheck(ReplicaHealthCheck.CreateProbe(replica), sp.GetRequiredService<TimeProvider>()));
             services.AddHealthChecks().AddCheck<ReplicaHealthCheck>("read_replica", tags: [ReadyTag]);
             // A tail on the primary fails its next read when the primary goes; one on the replica does not.
-            if (configuration.GetValue<bool>($"{StreamOptions.Section}:{nameof(StreamOptions.TailReadsFromReplica)}"))
+            if (tailReadsReplica)
             {
                 services.AddSingleton(sp => new PrimaryHealthCheck(PrimaryHealthCheck.CreateProbe(primaryConnectionString), sp.GetRequiredService<TimeProvider>()));
                 services.AddHealthChecks().AddCheck<PrimaryHealthCheck>("primary", tags: [ReadyTag]);
