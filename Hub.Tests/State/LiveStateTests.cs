@@ -304,6 +304,41 @@ public sealed class LiveStateTests
         Assert.True(first.Json.GetProperty("seq").GetInt64() > second.Json.GetProperty("seq").GetInt64());
     }
 
+    [Fact]
+    public async Task A_tick_not_yet_folded_supersedes_its_entitys_folded_row_before_the_type_filter_applies_so_the_fold_changes_no_answer()
+    {
+        // Found by a black-box tester: the pending tick's rows were filtered by type before they
+        // could replace the folded rows, so a PR whose latest event (pr_session_changed) is pending
+        // was answered with its folded pr_updated at offset O, and without it at the same O once
+        // the fold ran. The hub's requests select whole kinds (StateKindFilterTests); the read
+        // itself keeps the rule for any filter.
+        await using var db = await TestDatabase.CreateAsync();
+        await using var hub = await HubServer.StartAsync(db.ConnectionString, new Dictionary<string, string?>
+        {
+            ["State:RebuildCheckInterval"] = "01:00:00", // the test folds (FoldPendingAsync), the upkeep does not
+        });
+        var upkeep = hub.Get<EventHub.State.LiveStateUpkeep>();
+        var reader = hub.Get<EventHub.State.LiveStateReader>();
+        using var http = new HttpClient { BaseAddress = hub.BaseAddress };
+        var session = await db.Writer.SessionAsync("ao", 1);
+        var other = await db.Writer.SessionAsync("ao", 2);
+        var pr = await db.Writer.PrAsync(session, 1);
+        await db.Writer.PrStateAsync(pr, "failing", "none", "mergeable");
+        await http.GetStringAsync("/api/v1/events/head").WithTimeout(); // in a tick
+        await upkeep.FoldPendingAsync(); // the PR folded with its pr_updated
+
+        await db.Writer.PrSessionAsync(pr, other);
+        await http.GetStringAsync("/api/v1/events/head").WithTimeout(); // in a tick, not folded
+        var filter = new EventHub.Log.EventFilter(["ao"], ["pr_updated"]);
+        var pending = await reader.ReadAsync(filter, CancellationToken.None).WithTimeout();
+        await upkeep.FoldPendingAsync();
+        var folded = await reader.ReadAsync(filter, CancellationToken.None).WithTimeout();
+
+        Assert.Equal(pending.Offset, folded.Offset);
+        Assert.Equal(folded.Entities.Select(e => e.Key), pending.Entities.Select(e => e.Key));
+        Assert.Empty(pending.Entities); // the PR's latest event is not a pr_updated
+    }
+
     private static async Task<Dictionary<string, (long Seq, string Type)>> ExpectedStateAsync(TestDatabase db)
     {
         await using var c = await db.DataSource.OpenConnectionAsync();

@@ -105,6 +105,9 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
             bool headSeen = false, notReady = false;
             // The ticks after the state's mark, latest row per entity (see Sql): they come before
             // the state's rows, and each replaces the state's row of its entity if its seq is higher.
+            // They come whatever their type, and the type filter applies to the row that wins: a
+            // pending row filtered out first left its entity's folded row of a selected type in the
+            // answer, which the fold then took out at the same offset.
             Dictionary<(string Project, string Kind, string Key), Row>? pending = null;
             await using (reader)
             while (await reader.ReadAsync(cancellationToken))
@@ -128,10 +131,11 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
                 }
                 var row = r;
                 if (pending is not null && pending.Remove(key, out var newer) && newer.Seq > r.Seq) row = newer;
-                yield return Item(epoch, row);
+                if (filter.MatchesType(row.EventType!)) yield return Item(epoch, row);
             }
             if (pending is not null && !notReady)
-                foreach (var row in pending.Values) yield return Item(epoch, row);
+                foreach (var row in pending.Values)
+                    if (filter.MatchesType(row.EventType!)) yield return Item(epoch, row);
             if (!notReady)
             {
                 await transaction.CommitAsync(cancellationToken);
@@ -253,10 +257,15 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
             parameters.Add("types", filter.ExactTypes);
             parameters.Add("prefixes", filter.TypePrefixes);
         }
-        // The entities' filter on rows aliased so: the state's (s) and the pending ticks' (x).
-        string Where(string alias) => (filter.HasTypeFilter
+        // The filter on rows aliased so: the state's (s; its projects are the source's) and the
+        // unkeyed types' (u). The pending ticks' rows (x) are filtered by project only: a pending
+        // row must supersede its entity's folded row before the type filter applies (ReadRowsAsync
+        // applies it to the row that wins), or the fold would change the answer at the same offset.
+        string TypeWhere(string alias) => filter.HasTypeFilter
             ? $"({alias}.event_type = ANY(@types) OR EXISTS (SELECT 1 FROM unnest(@prefixes::text[]) AS f(prefix) WHERE starts_with({alias}.event_type, f.prefix)))"
-            : "true") + (alias != "s" && filter.Projects is not null ? $" AND {alias}.project_id = ANY(@projects)" : "");
+            : "true";
+        string ProjectWhere(string alias) => filter.Projects is not null ? $"{alias}.project_id = ANY(@projects)" : "true";
+        string Where(string alias) => alias == "s" ? TypeWhere(alias) : $"{TypeWhere(alias)} AND {ProjectWhere(alias)}";
         // The unkeyed types the request selects: its projects and its types, as for the entities.
         var unkeyedWhere = Where("u");
         // The head row first (Append runs its branches in order): the caller can write the offset
@@ -288,7 +297,7 @@ public sealed class LiveStateReader(NpgsqlDataSource dataSource, IChangeLogReade
             SELECT NULL, NULL, NULL, NULL, true, x.kind, x.entity_key, x.tick_id, x.tx_id::text, x.seq, x.project_id, x.session_id, x.event_type,
                    x.payload::text, x.created_at
             FROM w CROSS JOIN LATERAL eventhub_pending_state(w.f, w.n) x
-            WHERE w.small AND {Where("x")}
+            WHERE w.small AND {ProjectWhere("x")}
             UNION ALL
             SELECT NULL, NULL, NULL, NULL, false, s.kind, s.entity_key, s.tick_id, s.tx_id::text, s.seq, s.project_id, s.session_id, s.event_type,
                    s.payload::text, s.created_at
