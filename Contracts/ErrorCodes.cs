@@ -17,7 +17,7 @@ public static class ErrorCodes
     public const string OffsetOutOfRange = "offset_out_of_range";
     /// <summary>A project id is empty or malformed.</summary>
     public const string InvalidProject = "invalid_project";
-    /// <summary>An event type or family is empty or malformed.</summary>
+    /// <summary>An event type or family is empty or malformed, or a state request's types select part of an entity kind.</summary>
     public const string InvalidType = "invalid_type";
     /// <summary>The request names more projects than the hub allows.</summary>
     public const string TooManyProjects = "too_many_projects";

@@ -23,7 +23,7 @@ public static class ErrorContract
         new(InvalidOffset, ErrorKind.Request, RetryMode.Never, 400, "Fix the offset: send one the hub gave you, \"0\" for the beginning, or none for from now."),
         new(OffsetOutOfRange, ErrorKind.Request, RetryMode.Never, 400, "The offset is ahead of this database: check the client talks to the hub (and database) that issued it."),
         new(InvalidProject, ErrorKind.Request, RetryMode.Never, 400, "Fix the project id in the request."),
-        new(InvalidType, ErrorKind.Request, RetryMode.Never, 400, "Fix the event type or family (for example pr_updated or pr_*) in the request."),
+        new(InvalidType, ErrorKind.Request, RetryMode.Never, 400, "Fix the event type or family (for example pr_updated or pr_*) in the request; a state request names whole entity kinds (pr_created, pr_updated and pr_session_changed, or pr_*)."),
         new(TooManyProjects, ErrorKind.Request, RetryMode.Never, 400, "Ask for fewer projects per stream, or for all projects with none."),
         new(TooManyTypes, ErrorKind.Request, RetryMode.Never, 400, "Ask for fewer types per stream; use a family such as pr_*."),
         new(MissingRequest, ErrorKind.Request, RetryMode.Never, null, "Call StreamEvents with a request object; {} streams every project from now."),

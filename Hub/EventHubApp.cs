@@ -143,6 +143,7 @@ public static class EventHubApp
         services.AddSingleton<PlannerStatistics>();
         services.AddHostedService<MigrationHostedService>(); // first: the others need the schema
         services.AddOptions<EventHub.State.EntityKeyOptions>().Bind(configuration.GetSection(EventHub.State.EntityKeyOptions.Section));
+        services.AddSingleton<EventHub.State.EntityKinds>(); // the keyed kinds, for the state's type filter
         services.AddHostedService<EventHub.State.EntityKeySync>(); // before the ticker folds ticks into the state
         services.AddOptions<EventHub.State.LiveStateOptions>().Bind(configuration.GetSection(EventHub.State.LiveStateOptions.Section));
         services.AddSingleton<EventHub.State.LiveStateUpkeep>();

@@ -13,7 +13,8 @@ namespace EventHub.State;
 /// migration 0027), so events written before the change are keyed as after it; what retention
 /// already pruned of a type that had no key is gone.
 /// </summary>
-public sealed partial class EntityKeySync(NpgsqlDataSource dataSource, IOptions<EntityKeyOptions> options, ILogger<EntityKeySync> logger)
+public sealed partial class EntityKeySync(NpgsqlDataSource dataSource, IOptions<EntityKeyOptions> options, EntityKinds kinds,
+    ILogger<EntityKeySync> logger)
     : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -31,6 +32,10 @@ public sealed partial class EntityKeySync(NpgsqlDataSource dataSource, IOptions<
             "SELECT eventhub_apply_entity_keys(@configured::jsonb)",
             new { configured = System.Text.Json.JsonSerializer.Serialize(configured) }, transaction, commandTimeout: 0,
             cancellationToken: cancellationToken));
+        // The kinds as this node's configuration makes them, for the state's filter (EntityKinds):
+        // read in the transaction that made the table so, not after another node's start changed it.
+        kinds.Set(await connection.QueryAsync<(string, string)>(new CommandDefinition(
+            "SELECT event_type, kind FROM eventhub_entity_key", transaction: transaction, cancellationToken: cancellationToken)));
         await transaction.CommitAsync(cancellationToken);
         if (changed.Length > 0) LogRefolded(string.Join(", ", changed.Order(StringComparer.Ordinal)));
     }

@@ -23,6 +23,7 @@ public sealed partial class StreamPolicy(
     StreamRequestValidator validator,
     EventHub.State.LiveStateReader state,
     EventHub.State.StateReadAheadBudget stateBudget,
+    EventHub.State.EntityKinds kinds,
     EventHub.Projects.ProjectCatalog projects,
     EventHubMetrics metrics,
     TimeProvider timeProvider,
@@ -163,7 +164,7 @@ public sealed partial class StreamPolicy(
         try
         {
             var grant = access.Authorize(caller.User, request with { After = null });
-            return (await state.ReadAsync(validator.Validate(grant.Request).Filter, cancellationToken, TurnKey(caller)), null);
+            return (await state.ReadAsync(StateFilter(grant.Request), cancellationToken, TurnKey(caller)), null);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -192,7 +193,7 @@ public sealed partial class StreamPolicy(
         try
         {
             var grant = access.Authorize(caller.User, request with { After = null });
-            var filter = validator.Validate(grant.Request).Filter;
+            var filter = StateFilter(grant.Request);
             if (countsAsConnection) connection = AcquireConnection(caller);
             items = state.StreamAsync(filter, cancellationToken, TurnKey(caller)).GetAsyncEnumerator(cancellationToken);
             if (!await items.MoveNextAsync() || items.Current.Head is null)
@@ -215,6 +216,17 @@ public sealed partial class StreamPolicy(
             connection?.Dispose();
             return (null, RefuseLogged(caller, e));
         }
+    }
+
+    /// <summary>
+    /// The state's filter of <paramref name="request"/>: a stream's, whose types select whole kinds
+    /// (<see cref="EventHub.State.EntityKinds"/> says why); throws <see cref="StreamRequestException"/> otherwise.
+    /// </summary>
+    private EventHub.Log.EventFilter StateFilter(StreamRequest request)
+    {
+        var filter = validator.Validate(request).Filter;
+        kinds.EnsureWholeKinds(filter);
+        return filter;
     }
 
     /// <summary>

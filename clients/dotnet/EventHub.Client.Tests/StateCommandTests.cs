@@ -103,6 +103,12 @@ public sealed class StateCommandTests(ClientHubFixture fixture) : IClassFixture<
         var (rejected, _, rejection) = await RunAsync("state", "--url", Url, "--type", "no spaces");
         Assert.Equal(EventHubCli.Usage, rejected);
         Assert.StartsWith("eventhub: The hub rejected the state request (invalid_type): ", Assert.Single(rejection.Lines));
+        // Part of an entity kind: the state's type filter selects whole kinds (the stream's does not).
+        var (partial, _, partialRejection) = await RunAsync("state", "--url", Url, "--type", "pr_updated");
+        Assert.Equal(EventHubCli.Usage, partial);
+        Assert.StartsWith("eventhub: The hub rejected the state request (invalid_type): The state's type filter selects whole kinds: " +
+            "pr_updated is one of the pr kind's types (pr_created, pr_session_changed, pr_updated); name all of them, or pr_*.",
+            Assert.Single(partialRejection.Lines));
 
         var (unreachable, output, error) = await RunAsync("state", "--url", $"http://127.0.0.1:{EventHubClientTests.FreePort()}");
         Assert.Equal(EventHubCli.Unreachable, unreachable);
