@@ -23,14 +23,25 @@ ALTER TABLE eventhub_epoch
     ADD COLUMN timeline integer;
 
 -- Where this session runs. pg_control_system(), pg_current_wal_lsn() and pg_walfile_name() are
--- executable by every role; the timeline is the first eight hex digits of the current WAL file's
--- name (pg_control_checkpoint() shows the old one until the first checkpoint after a promotion).
+-- executable by every role unless an administrator revoked that: a part the hub's role may not
+-- read is null (compared as such: it cannot tell a copy then, but the hub still starts). The
+-- timeline is the first eight hex digits of the current WAL file's name (pg_control_checkpoint()
+-- shows the old one until the first checkpoint after a promotion).
 CREATE FUNCTION eventhub_database_identity(OUT system_identifier bigint, OUT database_oid oid, OUT timeline integer)
-LANGUAGE sql VOLATILE AS $$
-    SELECT (SELECT c.system_identifier FROM pg_control_system() c),
-           (SELECT d.oid FROM pg_database d WHERE d.datname = current_database()),
-           ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::integer
-$$;
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    database_oid := (SELECT d.oid FROM pg_database d WHERE d.datname = current_database());
+    BEGIN
+        system_identifier := (SELECT c.system_identifier FROM pg_control_system() c);
+    EXCEPTION WHEN insufficient_privilege THEN
+        system_identifier := NULL;
+    END;
+    BEGIN
+        timeline := ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::integer;
+    EXCEPTION WHEN insufficient_privilege THEN
+        timeline := NULL;
+    END;
+END $$;
 
 -- A database migrated before this migration is taken to be where its epoch was minted.
 UPDATE eventhub_epoch e
