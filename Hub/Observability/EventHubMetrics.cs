@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Routing;
 using System.Diagnostics.Metrics;
 using EventHub.Log;
 using EventHub.Streaming;
@@ -229,6 +230,8 @@ public static class EventHubMetricsSetup
     /// </summary>
     public static void MapEventHubMetrics(this WebApplication app, IReadOnlySet<int> managementPorts)
     {
-        if (managementPorts.Count > 0) app.MapPrometheusScrapingEndpoint(Path);
+        // A scrape reads: GET and HEAD, as the probes (other methods get the JSON 405).
+        if (managementPorts.Count > 0)
+            app.MapPrometheusScrapingEndpoint(Path).WithMetadata(new HttpMethodMetadata(["GET", "HEAD"]));
     }
 }
