@@ -48,7 +48,11 @@ public abstract class DatabaseProbeHealthCheck(NpgsqlDataSource probe, TimeProvi
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException && !cancellationToken.IsCancellationRequested)
             {
-                result = HealthCheckResult.Unhealthy(doesNotAnswer, e);
+                // The reason in the description, not the exception: the health check service logs
+                // an unhealthy result at every probe, and with an exception that was Npgsql's whole
+                // stack each time (dozens of lines a second with a few balancers probing). The
+                // response says only "Unhealthy": no database text reaches a client.
+                result = HealthCheckResult.Unhealthy($"{doesNotAnswer} ({e.GetType().Name}: {e.Message})");
             }
             _last = (timeProvider.GetTimestamp(), result);
             return result;
