@@ -210,6 +210,14 @@ public static class EventHubApp
     }
 
     /// <summary>
+    /// Whether this node's tail reads the replica: <c>Stream:TailReadsFromReplica</c> with a replica
+    /// configured (the setting means nothing without one). The reads and the health checks decide by it.
+    /// </summary>
+    internal static bool TailReadsReplica(IConfiguration configuration) =>
+        !string.IsNullOrWhiteSpace(configuration.GetConnectionString(ReplicaConnectionStringName))
+        && configuration.GetValue<bool>($"{StreamOptions.Section}:{nameof(StreamOptions.TailReadsFromReplica)}");
+
+    /// <summary>
     /// With <c>ConnectionStrings:EventHubReplica</c> (a hot standby), catch-up reads go there, and
     /// the tail too when <c>Stream:TailReadsFromReplica</c> is set. NOTIFY does not reach a standby,
     /// so the wake-up always LISTENs on the primary; offsets are checked against the primary.
@@ -220,7 +228,6 @@ public static class EventHubApp
     private static void AddReplicaReads(IServiceCollection services, IConfiguration configuration, string connectionString)
     {
         var replica = configuration.GetConnectionString(ReplicaConnectionStringName);
-        var tailFromReplica = configuration.GetValue<bool>($"{StreamOptions.Section}:{nameof(StreamOptions.TailReadsFromReplica)}");
         if (!string.IsNullOrWhiteSpace(replica))
         {
             services.AddKeyedSingleton(LogReaders.Replica, (sp, _) => HubDataSources.Create(SplitForCatchUps(sp, replica).Shared, "EventHubReplica"));
@@ -231,7 +238,7 @@ public static class EventHubApp
         var catchUpConnectionString = string.IsNullOrWhiteSpace(replica) ? connectionString : replica;
         services.AddKeyedSingleton(LogDataSources.CatchUpPages, (sp, _) => HubDataSources.Create(
             SplitForCatchUps(sp, catchUpConnectionString).Pages, "EventHubCatchUp"));
-        var replicaTail = tailFromReplica && !string.IsNullOrWhiteSpace(replica);
+        var replicaTail = TailReadsReplica(configuration);
         if (replicaTail)
             services.AddKeyedSingleton(LogDataSources.ReplicaTail, (_, _) => LogDataSources.BuildTail(replica!, "EventHubReplicaTail"));
 

@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using EventHub.Streaming;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace EventHub.Health;
@@ -21,9 +20,7 @@ public static class HealthEndpoints
     {
         services.AddOptions<HealthOptions>().Bind(configuration.GetSection(HealthOptions.Section));
         var replica = configuration.GetConnectionString(EventHubApp.ReplicaConnectionStringName);
-        // As EventHubApp.AddReplicaReads decides it: the setting means nothing without a replica.
-        var tailReadsReplica = !string.IsNullOrWhiteSpace(replica)
-            && configuration.GetValue<bool>($"{StreamOptions.Section}:{nameof(StreamOptions.TailReadsFromReplica)}");
+        var tailReadsReplica = EventHubApp.TailReadsReplica(configuration);
         services.AddHealthChecks()
             .AddCheck<TailHealthCheck>("change_log_tail", tags: [ReadyTag])
             .AddCheck<TickerHealthCheck>("ticker", tags: [ReadyTag])
